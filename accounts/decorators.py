@@ -1,0 +1,30 @@
+"""View policies. Every page view declares one; the policy resolves the
+viewer's Scope and passes it in, so a handler cannot forget it (SECURITY 6)."""
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import ADMIN_ROLES, Role
+from org.scope import scope_for_user
+
+DIVISION_ADMIN_ROLES = frozenset({Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN})
+
+
+def _policy(roles: frozenset | None):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if roles is not None and request.user.role not in roles:
+                raise PermissionDenied("当前角色无权访问该页面")
+            return view(request, scope_for_user(request.user), *args, **kwargs)
+
+        wrapper.yanxiu_policy = roles or "any-signed-in"  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+scoped_view = _policy(None)
+admin_required = _policy(ADMIN_ROLES)
+division_admin_required = _policy(DIVISION_ADMIN_ROLES)

@@ -1,0 +1,31 @@
+"""Idle timeout: administrators are signed out after 30 idle minutes (SECURITY 5)."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+
+from accounts.models import ADMIN_ROLES
+
+LAST_SEEN_KEY = "yanxiu_last_seen"
+
+
+class IdleTimeoutMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = int(time.time())
+            idle_limit = (
+                settings.SESSION_IDLE_SECONDS_ADMIN
+                if user.role in ADMIN_ROLES or user.role == "institution_staff"
+                else settings.SESSION_IDLE_SECONDS_OTHER
+            )
+            last_seen = request.session.get(LAST_SEEN_KEY)
+            if last_seen is not None and now - int(last_seen) > idle_limit:
+                logout(request)
+            else:
+                request.session[LAST_SEEN_KEY] = now
+        return self.get_response(request)

@@ -1,0 +1,120 @@
+"""Account writes: creation, role/scope changes and API tokens, each audited."""
+
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, Role, User
+from audit.actions import Action
+from audit.services import audit_record
+
+TOKEN_PREFIX = "yx_"  # noqa: S105 - a public prefix, not a secret
+
+
+def _scope_path_of(user: User) -> str:
+    if user.division_id:
+        return user.division.path
+    if user.school_id:
+        return user.school.division_path
+    if user.institution_id:
+        return user.institution.division_path
+    return ""
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str | None,
+    role: str,
+    actor: User | None = None,
+    full_name: str = "",
+    division=None,
+    school=None,
+    institution=None,
+    teacher=None,
+    validate: bool = True,
+) -> User:
+    user = User(username=username, role=role, division=division, school=school, institution=institution, teacher=teacher)
+    user.first_name = full_name
+    if password:
+        if validate:
+            validate_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(
+        action=Action.ACCOUNT_CHANGE,
+        actor=actor,
+        scope_path=_scope_path_of(user),
+        object_type="user",
+        object_id=user.pk,
+        detail={"change": "create", "role": role},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: str, actor: User | None, division=None, school=None, institution=None) -> User:
+    """Change role or binding; the session hash covers both, so old sessions die."""
+    before = {"role": user.role, "division": user.division_id, "school": user.school_id, "institution": user.institution_id}
+    user.role, user.division, user.school, user.institution = role, division, school, institution
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(
+        action=Action.ACCOUNT_CHANGE,
+        actor=actor,
+        scope_path=_scope_path_of(user),
+        object_type="user",
+        object_id=user.pk,
+        detail={"change": "role", "before": before, "after": {"role": role}},
+    )
+    return user
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, actor: User | None = None) -> tuple[ApiToken, str]:
+    """Returns the token row and the secret, which is never stored or shown again."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name or "API", prefix=secret[:10], token_hash=ApiToken.hash_secret(secret)
+    )
+    audit_record(
+        action=Action.TOKEN_CREATE,
+        actor=actor or user,
+        scope_path=_scope_path_of(user),
+        object_type="api_token",
+        object_id=token.pk,
+        detail={"name": token.name, "prefix": token.prefix},
+    )
+    return token, secret
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+
+
+def api_token_authenticate(secret: str) -> User | None:
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=ApiToken.hash_secret(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.expires_at and token.expires_at <= now:
+        return None
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+__all__ = ["Role", "user_create", "user_set_role", "api_token_create", "api_token_revoke", "api_token_authenticate"]

@@ -1,0 +1,55 @@
+"""Failed-login lock-out per account and attempt limits per client address
+(SECURITY 3). Counters live in the cache (Redis in production)."""
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def _account_key(username: str) -> str:
+    return f"login-fail:account:{username.strip().lower()}"
+
+
+def _ip_key(ip: str | None) -> str:
+    return f"login-attempt:ip:{ip or 'unknown'}"
+
+
+def ip_attempt_allowed(ip: str | None) -> bool:
+    """Count this attempt; False once the address made too many in the window."""
+    key = _ip_key(ip)
+    cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
+        attempts = 1
+    return attempts <= settings.LOGIN_MAX_ATTEMPTS_PER_IP
+
+
+def account_locked(username: str) -> bool:
+    return (cache.get(_account_key(username)) or 0) >= settings.LOGIN_MAX_FAILURES_PER_ACCOUNT
+
+
+def account_failure(username: str) -> int:
+    key = _account_key(username)
+    cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
+        return 1
+
+
+def account_reset(username: str) -> None:
+    cache.delete(_account_key(username))
+
+
+def rate_limited(bucket: str, who: str, *, limit: int, seconds: int) -> bool:
+    """A general counter for exports and other costly calls: True when over the limit."""
+    key = f"rate:{bucket}:{who}"
+    cache.add(key, 0, seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, seconds)
+        count = 1
+    return count > limit

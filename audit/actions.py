@@ -1,0 +1,18 @@
+"""Names of audited actions, with their Chinese labels for the log page."""
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    LOGIN_SUCCESS = "login.success", "登录成功"
+    LOGIN_FAILURE = "login.failure", "登录失败"
+    LOGIN_LOCKED = "login.locked", "账户锁定"
+    LOGOUT = "logout", "退出登录"
+    ACCOUNT_CHANGE = "account.change", "账户角色或范围变更"
+    TOKEN_CREATE = "token.create", "创建 API 令牌"
+    TEACHER_CREATE = "teacher.create", "新增教师"
+    TEACHER_UPDATE = "teacher.update", "修改教师信息"
+    ID_REVEAL = "teacher.id_reveal", "查看完整身份证号"
+    ROSTER_IMPORT = "roster.import", "名册导入"
+    ROSTER_EXPORT = "roster.export", "名册导出"
+    SYNTH = "synth", "生成模拟数据"

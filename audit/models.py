@@ -1,0 +1,41 @@
+"""Audit events: append-only (database triggers refuse UPDATE and DELETE) and
+hash-chained, so a row changed or removed behind the application's back is
+found by `yanxiu audit verify`."""
+
+from django.db import models
+
+from audit.actions import Action
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField("时间 (UTC)", db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    actor_username = models.CharField("操作人", max_length=150, blank=True)
+    action = models.CharField("操作", max_length=50, db_index=True, choices=Action.choices)
+    scope_path = models.CharField("数据范围", max_length=100, blank=True, db_index=True)
+    object_type = models.CharField("对象类型", max_length=50, blank=True)
+    object_id = models.CharField("对象", max_length=64, blank=True)
+    result = models.CharField("结果", max_length=20, default="success")
+    ip = models.GenericIPAddressField("IP", null=True, blank=True)
+    detail = models.JSONField("详情", default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "审计事件"
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+
+
+class AuditChainHead(models.Model):
+    """A single row locked while appending, so the chain stays linear."""
+
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return self.last_hash

@@ -1,0 +1,16 @@
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from accounts.decorators import division_admin_required
+from audit.actions import Action
+from audit.selectors import audit_event_list
+
+
+@division_admin_required
+def event_list(request, scope):
+    action = request.GET.get("action", "")
+    events = audit_event_list(scope=scope)
+    if action in Action.values:
+        events = events.filter(action=action)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "audit/event_list.html", {"page": page, "actions": Action.choices, "action": action})

@@ -1,0 +1,81 @@
+"""The single NinjaAPI at /api/v1/. Every route authenticates (bearer token or
+session with CSRF), resolves the caller's Scope and calls one selector/service."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from accounts.api import router as accounts_router
+from accounts.services import api_token_authenticate
+from org.api import router as org_router
+from people.api import router as people_router
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionCookie(APIKeyCookie):
+    """Django session (pages calling the API); CSRF is enforced on unsafe methods."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request, key):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_active:
+            return user
+        return None
+
+
+api = NinjaAPI(
+    title="研修平台 API",
+    version="1.0.0",
+    description="河南省中小学教师研修平台接口。所有数据按调用者的管辖范围过滤。",
+    auth=[BearerToken(), SessionCookie()],
+    urls_namespace="api",
+)
+api.add_router("/", accounts_router)
+api.add_router("/", org_router)
+api.add_router("/", people_router)
+
+
+def _error(request, status: int, code: str, message: str, **extra):
+    return api.create_response(request, {"code": code, "detail": message, **extra}, status=status)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return _error(request, 404, "not_found", "对象不存在或不在您的管辖范围内")
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc):
+    return _error(request, 403, "forbidden", str(exc) or "无权执行该操作")
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return _error(request, 401, "unauthenticated", "需要登录或有效的 API 令牌")
+
+
+@api.exception_handler(ValidationError)
+def invalid(request, exc):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return _error(request, 422, "invalid", "输入有误", errors=errors)
+
+
+@api.exception_handler(NinjaValidationError)
+def invalid_request(request, exc):
+    return _error(request, 422, "invalid", "请求参数有误", errors=exc.errors)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    return _error(request, exc.status_code, "error", str(exc))

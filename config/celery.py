@@ -1,0 +1,10 @@
+"""Celery app: Redis broker in production, eager in-process by default."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+app = Celery("yanxiu")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

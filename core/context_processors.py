@@ -1,0 +1,24 @@
+"""The navigation a signed-in user sees, from their role."""
+
+from django.urls import reverse
+
+from accounts.models import ADMIN_ROLES, Role
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [("首页", reverse("core:home"))]
+    if user.role in ADMIN_ROLES:
+        items += [
+            ("教师名册", reverse("people:teacher_list")),
+            ("名册导入", reverse("people:roster_import")),
+            ("学校", reverse("org:school_list")),
+        ]
+    if user.role in {Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN}:
+        items += [("区划", reverse("org:division_list")), ("审计日志", reverse("audit:event_list"))]
+    if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:
+        items += [("我的档案", reverse("people:teacher_detail", args=[user.teacher_id]))]
+    items += [("API 令牌", reverse("accounts:token_list"))]
+    return {"nav_items": items}

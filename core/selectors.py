@@ -1,0 +1,29 @@
+"""What each role's home page shows."""
+
+from org.constants import Stage
+from org.scope import Scope
+from people.constants import Title
+from people.selectors import teacher_stage_title_counts
+
+
+def stage_title_chart(*, scope: Scope) -> tuple[dict, int]:
+    """ECharts option: teachers by stage (x) stacked by title; and the total."""
+    counts = teacher_stage_title_counts(scope=scope)
+    stages = [stage for stage in Stage if any(row["stage"] == stage for row in counts)]
+    series = []
+    for title in Title:
+        data = [
+            next((row["count"] for row in counts if row["stage"] == stage and row["title"] == title), 0)
+            for stage in stages
+        ]
+        if any(data):
+            series.append({"name": title.label, "type": "bar", "stack": "total", "data": data})
+    option = {
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": {"top": 0},
+        "grid": {"left": 50, "right": 10, "bottom": 30, "top": 60},
+        "xAxis": {"type": "category", "data": [stage.label for stage in stages]},
+        "yAxis": {"type": "value", "name": "人数"},
+        "series": series,
+    }
+    return option, sum(row["count"] for row in counts)

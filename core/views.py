@@ -1,0 +1,34 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from accounts.decorators import scoped_view
+from accounts.models import ADMIN_ROLES
+from core.selectors import stage_title_chart
+from org.selectors import school_list
+from people.selectors import teacher_get
+
+
+@scoped_view
+def home(request, scope):
+    user = request.user
+    context = {"scope": scope}
+    if user.role in ADMIN_ROLES:
+        chart, total = stage_title_chart(scope=scope)
+        context.update(chart=chart, teacher_total=total, school_total=school_list(scope=scope).count())
+        return render(request, "core/home_admin.html", context)
+    if user.teacher_id:
+        context["teacher"] = teacher_get(scope=scope, teacher_id=user.teacher_id)
+    return render(request, "core/home_member.html", context)
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+def root(request):
+    return redirect("core:home")

@@ -1,0 +1,49 @@
+"""Reads of divisions and schools within a Scope."""
+
+from django.db.models import Count, QuerySet
+
+from org.models import Division, School
+from org.scope import Scope
+
+
+def division_list(*, scope: Scope, parent_code: str = "") -> QuerySet[Division]:
+    """Divisions in the viewer's subtree (a school admin sees its county)."""
+    if scope.path is None:
+        return Division.objects.none()
+    divisions = Division.objects.filter(path__startswith=scope.path).select_related("parent")
+    if parent_code:
+        divisions = divisions.filter(parent__code=parent_code)
+    return divisions.order_by("code")
+
+
+def division_get(*, scope: Scope, code: str) -> Division | None:
+    return division_list(scope=scope).filter(code=code).first()
+
+
+def school_list(*, scope: Scope, division_code: str = "", q: str = "", stage: str = "") -> QuerySet[School]:
+    schools = School.objects.in_scope(scope).select_related("division")
+    if division_code:
+        division = Division.objects.filter(code=division_code).only("path").first()
+        if division is None:
+            return schools.none()
+        schools = schools.filter(division_path__startswith=division.path)
+    if q:
+        schools = schools.filter(name__contains=q)
+    if stage:
+        # Stages are a short JSON list; match the quoted code inside it.
+        schools = schools.filter(stages__icontains=f'"{stage}"')
+    return schools.order_by("code")
+
+
+def school_get(*, scope: Scope, code: str) -> School | None:
+    return School.objects.in_scope(scope).select_related("division").filter(code=code).first()
+
+
+def school_teacher_counts(*, scope: Scope, school_ids: list[int]) -> dict[int, int]:
+    from people.models import Teacher
+
+    rows = (
+        Teacher.objects.in_scope(scope).filter(school_id__in=school_ids, status="active")
+        .values("school_id").annotate(n=Count("id"))
+    )
+    return {row["school_id"]: row["n"] for row in rows}

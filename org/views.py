@@ -1,0 +1,26 @@
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from accounts.decorators import admin_required, division_admin_required
+from org import selectors
+from org.constants import Stage
+
+
+@division_admin_required
+def division_list(request, scope):
+    divisions = selectors.division_list(scope=scope)
+    return render(request, "org/division_list.html", {"divisions": divisions, "scope": scope})
+
+
+@admin_required
+def school_list(request, scope):
+    q = request.GET.get("q", "").strip()[:50]
+    division_code = request.GET.get("division", "").strip()[:6]
+    stage = request.GET.get("stage", "") if request.GET.get("stage", "") in Stage.values else ""
+    schools = selectors.school_list(scope=scope, division_code=division_code, q=q, stage=stage)
+    page = Paginator(schools, 50).get_page(request.GET.get("page"))
+    counts = selectors.school_teacher_counts(scope=scope, school_ids=[s.pk for s in page])
+    rows = [(school, counts.get(school.pk, 0)) for school in page]
+    return render(request, "org/school_list.html", {
+        "page": page, "rows": rows, "q": q, "division": division_code, "stage": stage, "stages": Stage.choices,
+    })

@@ -1,0 +1,90 @@
+"""Teacher API. ID numbers are always masked here; the full number is only
+available through the audited reveal on the page."""
+
+import datetime as dt
+
+from django.http import Http404
+from ninja import Query, Router, Schema
+
+from org.scope import scope_for_user
+from people import selectors
+
+router = Router(tags=["教师"])
+
+
+class HonourOut(Schema):
+    title: str
+    level: str
+    label: str
+    awarded_on: dt.date
+    expires_on: dt.date | None
+
+
+class TeacherOut(Schema):
+    id: int
+    name: str
+    id_number_masked: str
+    sex: str
+    birth_year: int
+    stage: str
+    subjects: list[str]
+    title: str
+    hire_date: dt.date
+    is_new_teacher: bool
+    status: str
+    school_code: str
+    school_name: str
+    division_path: str
+    honours: list[HonourOut]
+
+
+class TeacherPageOut(Schema):
+    items: list[TeacherOut]
+    next_after: int | None
+
+
+class TeacherQuery(Schema):
+    division: str = ""
+    school: str = ""
+    stage: str = ""
+    subject: str = ""
+    title: str = ""
+    honour: str = ""
+    status: str = ""
+    new_teacher: bool = False
+    q: str = ""
+    after: int | None = None
+    limit: int = 50
+
+
+def teacher_out(teacher) -> TeacherOut:
+    return TeacherOut(
+        id=teacher.pk, name=teacher.name, id_number_masked=teacher.id_number_masked, sex=teacher.sex,
+        birth_year=teacher.birth_date.year, stage=teacher.stage, subjects=teacher.subject_codes, title=teacher.title,
+        hire_date=teacher.hire_date, is_new_teacher=teacher.is_new_teacher, status=teacher.status,
+        school_code=teacher.school.code, school_name=teacher.school.name, division_path=teacher.division_path,
+        honours=[
+            HonourOut(title=h.title, level=h.level, label=str(h), awarded_on=h.awarded_on, expires_on=h.expires_on)
+            for h in teacher.honours.all()
+        ],
+    )
+
+
+@router.get("/teachers", response=TeacherPageOut, summary="管辖范围内的教师（按编号游标翻页）")
+def teachers(request, query: Query[TeacherQuery]):
+    scope = scope_for_user(request.auth)
+    filters = selectors.TeacherFilters(
+        division=query.division[:6], school=query.school[:10], stage=query.stage[:20], subject=query.subject[:20],
+        title=query.title[:20], honour=query.honour[:40], status=query.status[:10], new_teacher=query.new_teacher,
+        q=query.q[:50],
+    )
+    page = selectors.teacher_page(scope=scope, filters=filters, after=query.after, size=max(1, min(query.limit, 200)))
+    return TeacherPageOut(items=[teacher_out(t) for t in page.teachers], next_after=page.next_after)
+
+
+@router.get("/teachers/{teacher_id}", response=TeacherOut, summary="一位教师")
+def teacher(request, teacher_id: int):
+    found = selectors.teacher_get(scope=scope_for_user(request.auth), teacher_id=teacher_id)
+    if found is None:
+        raise Http404
+    return teacher_out(found)

@@ -1,0 +1,141 @@
+"""Reads of the teacher registry, always through the viewer's Scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
+
+from org.models import Division, School
+from org.scope import Scope
+from people.constants import NEW_TEACHER_YEARS
+from people.identity import IdNumberError, id_blind_index, id_parse
+from people.models import Teacher, TeacherHonour, TeacherSubject
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class TeacherFilters:
+    division: str = ""  # division code
+    school: str = ""  # school code
+    stage: str = ""
+    subject: str = ""
+    title: str = ""
+    honour: str = ""  # honour title code, optionally "level:title"
+    status: str = ""
+    new_teacher: bool = False
+    q: str = ""  # name prefix, or a whole ID number
+
+    def as_query(self) -> dict[str, str]:
+        data = {key: value for key, value in self.__dict__.items() if value and key != "new_teacher"}
+        if self.new_teacher:
+            data["new_teacher"] = "1"
+        return data
+
+
+@dataclass
+class TeacherPage:
+    teachers: list[Teacher]
+    next_after: int | None = None
+    prev_before: int | None = None
+    filters: TeacherFilters = field(default_factory=TeacherFilters)
+
+
+def teacher_queryset(*, scope: Scope, filters: TeacherFilters | None = None) -> QuerySet[Teacher]:
+    teachers = Teacher.objects.in_scope(scope)
+    filters = filters or TeacherFilters()
+    if filters.division:
+        division = Division.objects.filter(code=filters.division).only("path").first()
+        if division is None or not (scope.can_read_path(division.path) or (scope.path or "").startswith(division.path)):
+            return teachers.none()
+        teachers = teachers.filter(division_path__startswith=division.path)
+    if filters.school:
+        teachers = teachers.filter(school__code=filters.school)
+    if filters.stage:
+        teachers = teachers.filter(stage=filters.stage)
+    if filters.title:
+        teachers = teachers.filter(title=filters.title)
+    if filters.status:
+        teachers = teachers.filter(status=filters.status)
+    if filters.subject:
+        teachers = teachers.filter(
+            id__in=TeacherSubject.objects.filter(subject=filters.subject).values("teacher_id")
+        )
+    if filters.honour:
+        level, _, title = filters.honour.rpartition(":")
+        honours = TeacherHonour.objects.filter(title=title)
+        if level:
+            honours = honours.filter(level=level)
+        teachers = teachers.filter(id__in=honours.values("teacher_id"))
+    if filters.new_teacher:
+        since = timezone.localdate() - dt.timedelta(days=365 * NEW_TEACHER_YEARS)
+        teachers = teachers.filter(hire_date__gt=since)
+    query = filters.q.strip()
+    if query:
+        try:
+            number = id_parse(query)
+        except IdNumberError:
+            teachers = teachers.filter(name__startswith=query)
+        else:
+            teachers = teachers.filter(id_index=id_blind_index(number.number))
+    return teachers
+
+
+def teacher_page(
+    *, scope: Scope, filters: TeacherFilters, after: int | None = None, before: int | None = None, size: int = PAGE_SIZE
+) -> TeacherPage:
+    """Keyset pagination by id: every page costs the same, however deep."""
+    base = teacher_queryset(scope=scope, filters=filters)
+    if before is not None:
+        rows = list(_with_list_relations(base.filter(id__lt=before).order_by("-id"))[: size + 1])
+        has_more_before = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        return TeacherPage(
+            teachers=rows,
+            next_after=rows[-1].pk if rows else None,
+            prev_before=rows[0].pk if rows and has_more_before else None,
+            filters=filters,
+        )
+    if after is not None:
+        base = base.filter(id__gt=after)
+    rows = list(_with_list_relations(base.order_by("id"))[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return TeacherPage(
+        teachers=rows,
+        next_after=rows[-1].pk if rows and has_more else None,
+        prev_before=rows[0].pk if rows and after is not None else None,
+        filters=filters,
+    )
+
+
+def _with_list_relations(teachers: QuerySet[Teacher]) -> QuerySet[Teacher]:
+    return teachers.select_related("school").prefetch_related(
+        Prefetch("subjects", queryset=TeacherSubject.objects.order_by("-is_main", "subject")),
+        Prefetch("honours", queryset=TeacherHonour.objects.order_by("awarded_on")),
+    )
+
+
+def teacher_get(*, scope: Scope, teacher_id: int) -> Teacher | None:
+    return _with_list_relations(Teacher.objects.in_scope(scope)).filter(pk=teacher_id).first()
+
+
+def teacher_stage_title_counts(*, scope: Scope) -> list[dict]:
+    """Teachers by stage and title in the viewer's jurisdiction (home-page chart)."""
+    return list(
+        Teacher.objects.in_scope(scope)
+        .filter(status="active")
+        .values("stage", "title")
+        .annotate(count=Count("id"))
+        .order_by("stage", "title")
+    )
+
+
+def school_options(*, scope: Scope, division_code: str = "") -> QuerySet[School]:
+    schools = School.objects.in_scope(scope)
+    if division_code:
+        schools = schools.filter(division__code=division_code)
+    return schools.only("code", "name")

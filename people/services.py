@@ -1,0 +1,184 @@
+"""Writes to the teacher registry. Each write checks the actor's Scope and is
+audited in the same transaction; the ID number is only ever stored encrypted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.actions import Action
+from audit.services import audit_record
+from org.models import School
+from org.scope import Scope
+from people.identity import IdNumberError, id_blind_index, id_encrypt, id_mask, id_parse
+from people.models import Teacher, TeacherHonour, TeacherSubject
+
+MIN_HIRE_AGE_YEARS = 16
+
+
+@dataclass(frozen=True)
+class HonourData:
+    title: str
+    level: str
+    awarded_on: dt.date
+    expires_on: dt.date | None = None
+
+
+@dataclass
+class TeacherData:
+    name: str
+    id_number: str
+    school: School
+    stage: str
+    subjects: list[str]
+    title: str
+    hire_date: dt.date
+    status: str = "active"
+    honours: tuple[HonourData, ...] = ()
+
+
+def teacher_data_problems(data: TeacherData, *, today: dt.date | None = None) -> dict[str, str]:
+    """Field -> Chinese reason for every rule the data breaks (empty when valid)."""
+    problems: dict[str, str] = {}
+    today = today or timezone.localdate()
+    if not data.name.strip() or len(data.name) > 50:
+        problems["name"] = "姓名不能为空且不超过50字"
+    try:
+        parsed = id_parse(data.id_number, today=today)
+    except IdNumberError as error:
+        problems["id_number"] = str(error)
+        parsed = None
+    if data.hire_date > today:
+        problems["hire_date"] = "入职日期晚于今天"
+    elif parsed and data.hire_date < _add_years(parsed.birth_date, MIN_HIRE_AGE_YEARS):
+        problems["hire_date"] = "入职时未满16周岁，日期不合理"
+    for honour in data.honours:
+        if honour.expires_on and honour.expires_on <= honour.awarded_on:
+            problems["honours"] = "荣誉有效期应晚于认定日期"
+        elif honour.awarded_on > today:
+            problems["honours"] = "荣誉认定日期晚于今天"
+    if not data.subjects:
+        problems["subjects"] = "至少填写一个任教学科"
+    return problems
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _require_writable(scope: Scope, school: School) -> None:
+    if not scope.can_write_path(school.division_path) or (scope.school_id and scope.school_id != school.pk):
+        raise PermissionDenied("学校不在本辖区")
+
+
+def teacher_snapshot(teacher: Teacher) -> dict:
+    """What an audit diff compares: masked ID, never the full number."""
+    return {
+        "name": teacher.name,
+        "id_number": id_mask(teacher.id_number) if teacher.id_cipher else "",
+        "school": teacher.school.code if teacher.school_id else "",
+        "stage": teacher.stage,
+        "title": teacher.title,
+        "hire_date": teacher.hire_date.isoformat() if teacher.hire_date else "",
+        "status": teacher.status,
+        "subjects": sorted(row.subject for row in teacher.subjects.all()) if teacher.pk else [],
+        "honours": sorted(
+            f"{row.level}:{row.title}:{row.awarded_on}:{row.expires_on or ''}" for row in teacher.honours.all()
+        )
+        if teacher.pk
+        else [],
+    }
+
+
+def _apply(teacher: Teacher, data: TeacherData) -> None:
+    parsed = id_parse(data.id_number)
+    teacher.name = data.name.strip()
+    teacher.birth_date, teacher.sex = parsed.birth_date, parsed.sex
+    teacher.id_index = id_blind_index(parsed.number)
+    if not teacher.id_cipher or teacher.id_number != parsed.number:
+        teacher.id_cipher = id_encrypt(parsed.number)
+    teacher.school = data.school
+    teacher.division_path = data.school.division_path
+    teacher.stage, teacher.title, teacher.hire_date, teacher.status = data.stage, data.title, data.hire_date, data.status
+
+
+def _replace_children(teacher: Teacher, data: TeacherData) -> None:
+    TeacherSubject.objects.filter(teacher=teacher).delete()
+    TeacherHonour.objects.filter(teacher=teacher).delete()
+    TeacherSubject.objects.bulk_create(
+        TeacherSubject(teacher=teacher, subject=code, is_main=index == 0) for index, code in enumerate(dict.fromkeys(data.subjects))
+    )
+    TeacherHonour.objects.bulk_create(
+        TeacherHonour(teacher=teacher, title=h.title, level=h.level, awarded_on=h.awarded_on, expires_on=h.expires_on)
+        for h in dict.fromkeys(data.honours)
+    )
+
+
+@transaction.atomic
+def teacher_create(*, scope: Scope, actor, data: TeacherData, ip: str | None = None) -> Teacher:
+    problems = teacher_data_problems(data)
+    if problems:
+        raise ValidationError(problems)
+    _require_writable(scope, data.school)
+    if Teacher.unscoped_objects.filter(id_index=id_blind_index(data.id_number.strip().upper())).exists():
+        raise ValidationError({"id_number": "该身份证号已登记"})
+    teacher = Teacher()
+    _apply(teacher, data)
+    teacher.save()
+    _replace_children(teacher, data)
+    audit_record(
+        action=Action.TEACHER_CREATE, actor=actor, ip=ip, scope_path=teacher.division_path,
+        object_type="teacher", object_id=teacher.pk, detail={"after": teacher_snapshot(teacher)},
+    )
+    return teacher
+
+
+@transaction.atomic
+def teacher_update(*, scope: Scope, actor, teacher: Teacher, data: TeacherData, ip: str | None = None) -> Teacher:
+    """Change a teacher; both the old and the new school must be writable by the actor."""
+    problems = teacher_data_problems(data)
+    if problems:
+        raise ValidationError(problems)
+    teacher = Teacher.unscoped_objects.select_for_update().get(pk=teacher.pk)
+    _require_writable(scope, teacher.school)
+    _require_writable(scope, data.school)
+    clash = Teacher.unscoped_objects.filter(id_index=id_blind_index(data.id_number.strip().upper())).exclude(pk=teacher.pk)
+    if clash.exists():
+        raise ValidationError({"id_number": "该身份证号已属于另一位教师"})
+    before = teacher_snapshot(teacher)
+    _apply(teacher, data)
+    teacher.save()
+    _replace_children(teacher, data)
+    after = teacher_snapshot(teacher)
+    changed = {key: {"before": before[key], "after": after[key]} for key in after if before[key] != after[key]}
+    if changed:
+        audit_record(
+            action=Action.TEACHER_UPDATE, actor=actor, ip=ip, scope_path=teacher.division_path,
+            object_type="teacher", object_id=teacher.pk, detail={"changed": changed},
+        )
+    return teacher
+
+
+def teacher_may_reveal_id(*, scope: Scope, teacher: Teacher) -> bool:
+    """Administrators of the teacher's jurisdiction, and the teacher themself."""
+    if scope.teacher_id is not None:
+        return scope.teacher_id == teacher.pk
+    return scope.can_read_path(teacher.division_path) and (scope.school_id in (None, teacher.school_id))
+
+
+@transaction.atomic
+def teacher_reveal_id(*, scope: Scope, actor, teacher: Teacher, ip: str | None = None) -> str:
+    if not teacher_may_reveal_id(scope=scope, teacher=teacher):
+        raise PermissionDenied("无权查看完整身份证号")
+    audit_record(
+        action=Action.ID_REVEAL, actor=actor, ip=ip, scope_path=teacher.division_path,
+        object_type="teacher", object_id=teacher.pk,
+    )
+    return teacher.id_number

@@ -1,0 +1,150 @@
+"""Teacher registry pages. Every view resolves the viewer's Scope first and
+reads through people.selectors; anything outside the scope is a 404."""
+
+import tempfile
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import admin_required, scoped_view
+from accounts.throttle import rate_limited
+from audit.selectors import audit_event_list
+from core.requests import client_ip
+from org.models import School
+from people import selectors
+from people.forms import ExportForm, RosterUploadForm, TeacherFilterForm, TeacherForm
+from people.models import ImportBatch
+from people.roster.columns import COLUMNS, format_honours
+from people.roster.exporter import roster_export
+from people.roster.files import RosterFileError, write_rows
+from people.roster.importer import roster_import
+from people.services import teacher_may_reveal_id, teacher_reveal_id, teacher_update
+
+
+def _filters_from(form: TeacherFilterForm) -> selectors.TeacherFilters:
+    data = form.cleaned_data if form.is_valid() else {}
+    return selectors.TeacherFilters(
+        division=data.get("division") or "", school=data.get("school") or "", stage=data.get("stage") or "",
+        subject=data.get("subject") or "", title=data.get("title") or "", honour=data.get("honour") or "",
+        status=data.get("status") or "", new_teacher=bool(data.get("new_teacher")), q=data.get("q") or "",
+    )
+
+
+@admin_required
+def teacher_list(request, scope):
+    form = TeacherFilterForm(request.GET or None)
+    filters = _filters_from(form)
+    data = form.cleaned_data if form.is_valid() else {}
+    page = selectors.teacher_page(scope=scope, filters=filters, after=data.get("after"), before=data.get("before"))
+    context = {"form": form, "page": page, "query": filters.as_query(), "scope": scope}
+    template = "people/partials/teacher_table.html" if request.headers.get("HX-Request") else "people/teacher_list.html"
+    return render(request, template, context)
+
+
+@scoped_view
+def teacher_detail(request, scope, teacher_id: int):
+    teacher = selectors.teacher_get(scope=scope, teacher_id=teacher_id)
+    if teacher is None:
+        raise Http404("教师不存在或不在本辖区")
+    history = audit_event_list(scope=scope, object_type="teacher", object_id=str(teacher.pk))[:20] if scope.teacher_id is None else []
+    return render(request, "people/teacher_detail.html", {
+        "teacher": teacher, "may_reveal": teacher_may_reveal_id(scope=scope, teacher=teacher),
+        "may_edit": scope.teacher_id is None and scope.can_write_path(teacher.division_path),
+        "history": history,
+    })
+
+
+@scoped_view
+@require_POST
+def teacher_reveal(request, scope, teacher_id: int):
+    teacher = selectors.teacher_get(scope=scope, teacher_id=teacher_id)
+    if teacher is None:
+        raise Http404("教师不存在或不在本辖区")
+    number = teacher_reveal_id(scope=scope, actor=request.user, teacher=teacher, ip=client_ip(request))
+    return HttpResponse(f'<code id="id-number">{number}</code>', content_type="text/html; charset=utf-8")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def teacher_edit(request, scope, teacher_id: int):
+    teacher = selectors.teacher_get(scope=scope, teacher_id=teacher_id)
+    if teacher is None:
+        raise Http404("教师不存在或不在本辖区")
+    if not scope.can_write_path(teacher.division_path):
+        raise PermissionDenied("本级对该教师只有查看权限")
+    initial = {
+        "name": teacher.name, "school_code": teacher.school.code, "stage": teacher.stage,
+        "subjects": teacher.subject_codes, "title": teacher.title, "hire_date": teacher.hire_date,
+        "status": teacher.status, "honours": format_honours(teacher.honours.all()),
+    }
+    form = TeacherForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        school = School.objects.in_scope(scope).filter(code=form.cleaned_data["school_code"].strip()).first()
+        if school is None:
+            form.add_error("school_code", "学校代码不存在或不在本辖区")
+        else:
+            try:
+                teacher_update(scope=scope, actor=request.user, teacher=teacher, ip=client_ip(request),
+                               data=form.to_data(school=school, current_id_number=teacher.id_number))
+            except ValidationError as error:
+                for field, reasons in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, reasons)
+            except PermissionDenied as error:
+                form.add_error("school_code", str(error))
+            else:
+                messages.success(request, "已保存。")
+                return redirect("people:teacher_detail", teacher_id=teacher.pk)
+    return render(request, "people/teacher_edit.html", {"form": form, "teacher": teacher})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def roster_import_view(request, scope):
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = roster_import(scope=scope, actor=request.user, handle=upload.file, name=upload.name, ip=client_ip(request))
+        except RosterFileError as error:
+            form.add_error("file", str(error))
+    batches = ImportBatch.objects.filter(actor=request.user)[:10]
+    return render(request, "people/roster_import.html", {"form": form, "report": report, "batches": batches, "columns": COLUMNS})
+
+
+@admin_required
+def roster_rejections_download(request, scope, batch_id: int):
+    batch = get_object_or_404(ImportBatch, pk=batch_id, actor=request.user)
+    rows = ([r.row_number, r.column, r.reason, *r.values] for r in batch.rejections.all())
+    handle = tempfile.TemporaryFile()
+    write_rows(handle, "xlsx", ["行号", "列", "原因", *COLUMNS], rows)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"导入错误-{batch.pk}.xlsx")
+
+
+@admin_required
+def roster_template_download(request, scope):
+    handle = tempfile.TemporaryFile()
+    write_rows(handle, "xlsx", COLUMNS, [])
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename="教师名册模板.xlsx")
+
+
+@admin_required
+def roster_export_view(request, scope):
+    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
+        return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
+    export_form = ExportForm(request.GET)
+    kind = export_form.cleaned_data["format"] if export_form.is_valid() else "xlsx"
+    filters = _filters_from(TeacherFilterForm(request.GET))
+    handle = tempfile.TemporaryFile(mode="w+b") if kind == "xlsx" else tempfile.TemporaryFile(mode="w+", encoding="utf-8-sig", newline="")
+    roster_export(scope=scope, actor=request.user, destination=handle, kind=kind, filters=filters, ip=client_ip(request))
+    handle.seek(0)
+    if kind == "csv":
+        return HttpResponse(handle.read().encode("utf-8-sig"), content_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": "attachment; filename*=UTF-8''roster.csv"})
+    return FileResponse(handle, as_attachment=True, filename="教师名册.xlsx")
