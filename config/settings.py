@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "org",
     "accounts",
     "people",
+    "synth",
 ]
 
 MIDDLEWARE = [

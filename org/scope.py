@@ -34,6 +34,9 @@ class Scope:
     teacher_id: int | None = None
     read_only_paths: tuple[str, ...] = field(default_factory=tuple)
     label: str = ""
+    # A leaf node (a county) owns exactly one path, so `path = x` replaces
+    # `path LIKE 'x%'` and the (division_path, id) index yields rows in id order.
+    is_leaf: bool = False
 
     @classmethod
     def nothing(cls) -> Scope:
@@ -41,7 +44,10 @@ class Scope:
 
     @classmethod
     def division(cls, division, *, read_only_paths: tuple[str, ...] = ()) -> Scope:
-        return cls(path=division.path, read_only_paths=read_only_paths, label=division.name)
+        return cls(
+            path=division.path, read_only_paths=read_only_paths, label=division.name,
+            is_leaf=not type(division).objects.filter(parent=division).exists(),
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -62,7 +68,7 @@ class Scope:
             return queryset.filter(**{teacher_field: self.teacher_id})
         if self.path is None or path_field is None:
             return queryset.none()
-        queryset = queryset.filter(**{f"{path_field}__startswith": self.path})
+        queryset = queryset.filter(**path_lookup(path_field, self.path, is_leaf=self.is_leaf))
         if self.school_id is not None:
             if school_field is None:
                 return queryset.none()
@@ -76,6 +82,11 @@ class Scope:
         if not self.can_read_path(path):
             return False
         return not any(path.startswith(locked) for locked in self.read_only_paths)
+
+
+def path_lookup(path_field: str, path: str, *, is_leaf: bool) -> dict[str, str]:
+    """The filter selecting a subtree: equality for a leaf, a prefix otherwise."""
+    return {path_field: path} if is_leaf else {f"{path_field}__startswith": path}
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -116,7 +127,7 @@ def scope_for_user(user: User) -> Scope:
         return Scope.division(user.division, read_only_paths=tuple(direct_counties))
     if role == Role.SCHOOL_ADMIN and user.school_id:
         school = user.school
-        return Scope(path=school.division_path, school_id=school.pk, label=school.name)
+        return Scope(path=school.division_path, school_id=school.pk, label=school.name, is_leaf=True)
     if role in (Role.TEACHER, Role.EXPERT) and user.teacher_id:
         return Scope(teacher_id=user.teacher_id, label="本人")
     return Scope.nothing()

@@ -9,7 +9,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from org.models import Division, School
-from org.scope import Scope
+from org.scope import Scope, path_lookup
 from people.constants import NEW_TEACHER_YEARS
 from people.identity import IdNumberError, id_blind_index, id_parse
 from people.models import Teacher, TeacherHonour, TeacherSubject
@@ -51,7 +51,8 @@ def teacher_queryset(*, scope: Scope, filters: TeacherFilters | None = None) -> 
         division = Division.objects.filter(code=filters.division).only("path").first()
         if division is None or not (scope.can_read_path(division.path) or (scope.path or "").startswith(division.path)):
             return teachers.none()
-        teachers = teachers.filter(division_path__startswith=division.path)
+        is_leaf = not Division.objects.filter(parent=division).exists()
+        teachers = teachers.filter(**path_lookup("division_path", division.path, is_leaf=is_leaf))
     if filters.school:
         teachers = teachers.filter(school__code=filters.school)
     if filters.stage:
