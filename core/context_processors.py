@@ -17,7 +17,12 @@ def navigation(request):
             ("学校", reverse("org:school_list")),
         ]
     if user.role in {Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN}:
-        items += [("区划", reverse("org:division_list")), ("审计日志", reverse("audit:event_list"))]
+        items += [
+            ("区划", reverse("org:division_list")),
+            ("机构", reverse("org:institution_list")),
+            ("教研共同体", reverse("org:community_list")),
+            ("审计日志", reverse("audit:event_list")),
+        ]
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:
         items += [("我的档案", reverse("people:teacher_detail", args=[user.teacher_id]))]
     items += [("API 令牌", reverse("accounts:token_list"))]

@@ -19,6 +19,7 @@ def stage_title_chart(*, scope: Scope) -> tuple[dict, int]:
         if any(data):
             series.append({"name": title.label, "type": "bar", "stack": "total", "data": data})
     option = {
+        "animationDuration": 300,
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
         "legend": {"top": 0},
         "grid": {"left": 50, "right": 10, "bottom": 30, "top": 60},

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, QuerySet
 
-from org.models import Division, School
+from org.models import Division, Institution, ResearchCommunity, School
 from org.scope import Scope
 
 
@@ -33,6 +33,18 @@ def school_list(*, scope: Scope, division_code: str = "", q: str = "", stage: st
         # Stages are a short JSON list; match the quoted code inside it.
         schools = schools.filter(stages__icontains=f'"{stage}"')
     return schools.order_by("code")
+
+
+def institution_list(*, scope: Scope, kind: str = "") -> QuerySet[Institution]:
+    institutions = scope.apply(Institution.objects.select_related("division"), path_field="division_path")
+    if kind:
+        institutions = institutions.filter(kind=kind)
+    return institutions.order_by("division_path", "code")
+
+
+def community_list(*, scope: Scope) -> QuerySet[ResearchCommunity]:
+    communities = scope.apply(ResearchCommunity.objects.select_related("division", "chief_teacher"), path_field="division_path")
+    return communities.annotate(school_count=Count("schools")).order_by("division_path", "name")
 
 
 def school_get(*, scope: Scope, code: str) -> School | None:

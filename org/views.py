@@ -3,13 +3,26 @@ from django.shortcuts import render
 
 from accounts.decorators import admin_required, division_admin_required
 from org import selectors
-from org.constants import Stage
+from org.constants import InstitutionKind, Stage
 
 
 @division_admin_required
 def division_list(request, scope):
     divisions = selectors.division_list(scope=scope)
     return render(request, "org/division_list.html", {"divisions": divisions, "scope": scope})
+
+
+@division_admin_required
+def institution_list(request, scope):
+    kind = request.GET.get("kind", "") if request.GET.get("kind", "") in InstitutionKind.values else ""
+    page = Paginator(selectors.institution_list(scope=scope, kind=kind), 50).get_page(request.GET.get("page"))
+    return render(request, "org/institution_list.html", {"page": page, "kind": kind, "kinds": InstitutionKind.choices})
+
+
+@division_admin_required
+def community_list(request, scope):
+    page = Paginator(selectors.community_list(scope=scope), 50).get_page(request.GET.get("page"))
+    return render(request, "org/community_list.html", {"page": page})
 
 
 @admin_required

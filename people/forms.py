@@ -8,7 +8,7 @@ from people.services import TeacherData
 
 class TeacherFilterForm(forms.Form):
     q = forms.CharField(label="姓名或身份证号", required=False, max_length=50)
-    division = forms.CharField(label="区划代码", required=False, max_length=6)
+    division = forms.ChoiceField(label="区划", required=False, choices=[])
     school = forms.CharField(label="学校代码", required=False, max_length=10)
     stage = forms.ChoiceField(label="学段", required=False, choices=[("", "全部学段"), *Stage.choices])
     subject = forms.ChoiceField(label="学科", required=False, choices=[("", "全部学科"), *Subject.choices])
@@ -18,6 +18,12 @@ class TeacherFilterForm(forms.Form):
     new_teacher = forms.BooleanField(label="仅新教师", required=False)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args, divisions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["division"].choices = [("", "全部区划")] + [
+            (division.code, ("　" if division.level == "county" else "") + division.name) for division in divisions
+        ]
 
 
 class TeacherForm(forms.Form):

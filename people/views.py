@@ -15,6 +15,7 @@ from accounts.throttle import rate_limited
 from audit.selectors import audit_event_list
 from core.requests import client_ip
 from org.models import School
+from org.selectors import division_list
 from people import selectors
 from people.forms import ExportForm, RosterUploadForm, TeacherFilterForm, TeacherForm
 from people.models import ImportBatch
@@ -36,7 +37,7 @@ def _filters_from(form: TeacherFilterForm) -> selectors.TeacherFilters:
 
 @admin_required
 def teacher_list(request, scope):
-    form = TeacherFilterForm(request.GET or None)
+    form = TeacherFilterForm(request.GET or None, divisions=division_list(scope=scope).select_related(None).only("code", "name", "level"))
     filters = _filters_from(form)
     data = form.cleaned_data if form.is_valid() else {}
     page = selectors.teacher_page(scope=scope, filters=filters, after=data.get("after"), before=data.get("before"))
@@ -140,7 +141,7 @@ def roster_export_view(request, scope):
         return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
     export_form = ExportForm(request.GET)
     kind = export_form.cleaned_data["format"] if export_form.is_valid() else "xlsx"
-    filters = _filters_from(TeacherFilterForm(request.GET))
+    filters = _filters_from(TeacherFilterForm(request.GET, divisions=division_list(scope=scope).select_related(None).only("code", "name", "level")))
     handle = tempfile.TemporaryFile(mode="w+b") if kind == "xlsx" else tempfile.TemporaryFile(mode="w+", encoding="utf-8-sig", newline="")
     roster_export(scope=scope, actor=request.user, destination=handle, kind=kind, filters=filters, ip=client_ip(request))
     handle.seek(0)

@@ -12,11 +12,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = {u.username: u for u in User.objects.filter(is_active=True).select_related("division", "school")}
         picks = [name for name in SHOWN if name in users]
-        picks += sorted(name for name in users if name.startswith(("school-", "teacher-", "expert-", "staff-")))[:6]
+        for prefix in ("school-410221", "teacher-", "expert-", "staff-"):
+            picks += sorted(name for name in users if name.startswith(prefix))[:1]
         self.stdout.write("\n研修平台已就绪： http://127.0.0.1:8000/")
         self.stdout.write(f"演示账户（密码均为 {settings.DEMO_PASSWORD or '未设置 YANXIU_DEMO_PASSWORD'}）：")
         for name in picks:
             user = users[name]
-            where = user.division.name if user.division_id else user.school.name if user.school_id else ""
+            where = user.division.name if user.division_id else user.school.name if user.school_id else user.first_name
             self.stdout.write(f"  {name:<24} {user.get_role_display()} {where}")
         self.stdout.write("  其余每个区划均有 admin-<区划代码>，例如 admin-410102（中原区）。\n")

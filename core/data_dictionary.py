@@ -1,0 +1,97 @@
+"""Data dictionary of personal information (SECURITY 14, PIPL Art. 6/34).
+
+Every concrete field of every model that holds personal data is listed with
+its purpose and the roles that may see it; `core/tests/test_data_dictionary.py`
+fails when a field is added without an entry here. Roles: T teacher (self),
+E expert (self), S school admin, C county admin, M city admin, P province
+admin, I institution staff, X nobody through the UI (system use only).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldEntry:
+    purpose: str
+    roles: str  # letters as in the module docstring
+    personal: bool = True
+    note: str = ""
+
+
+ADMINS = "SCMP"
+
+DICTIONARY: dict[str, dict[str, FieldEntry]] = {
+    "people.Teacher": {
+        "id": FieldEntry("教师编号，名册导入导出时匹配", "TE" + ADMINS, personal=False),
+        "name": FieldEntry("实名登记，学时与证书", "TE" + ADMINS),
+        "id_cipher": FieldEntry("身份证号密文（AES-256-GCM），仅经审计的查看操作解密", "X",
+                                note="页面、API、导出一律脱敏（前3后4）"),
+        "id_index": FieldEntry("身份证号 HMAC 盲索引：查重与按证件号更新", "X"),
+        "birth_date": FieldEntry("由身份证号校验；年龄结构统计", "TE" + ADMINS, note="列表只显示年月"),
+        "sex": FieldEntry("由身份证号校验；性别结构统计", "TE" + ADMINS),
+        "stage": FieldEntry("学段：培训对象与统计", "TE" + ADMINS, personal=False),
+        "title": FieldEntry("职称：培训分层与统计", "TE" + ADMINS),
+        "hire_date": FieldEntry("入职日期：新教师认定、学时周期折算", "TE" + ADMINS),
+        "school": FieldEntry("任职学校：数据范围", "TE" + ADMINS),
+        "division_path": FieldEntry("所属区划路径：数据范围过滤", "X", personal=False),
+        "status": FieldEntry("在岗状态：学时要求与统计", "TE" + ADMINS),
+        "updated_at": FieldEntry("最后修改时间", ADMINS, personal=False),
+    },
+    "people.TeacherSubject": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "teacher": FieldEntry("所属教师", "TE" + ADMINS),
+        "subject": FieldEntry("任教学科：培训对象与推荐", "TE" + ADMINS),
+        "is_main": FieldEntry("是否主教学科", "TE" + ADMINS),
+    },
+    "people.TeacherHonour": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "teacher": FieldEntry("所属教师", "TE" + ADMINS),
+        "title": FieldEntry("荣誉称号：骨干/名师等分层培训对象", "TE" + ADMINS),
+        "level": FieldEntry("荣誉级别", "TE" + ADMINS),
+        "awarded_on": FieldEntry("认定日期", "TE" + ADMINS),
+        "expires_on": FieldEntry("有效期", "TE" + ADMINS),
+    },
+    "people.ImportRejection": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "batch": FieldEntry("所属导入批次", ADMINS, personal=False),
+        "row_number": FieldEntry("出错行号", ADMINS, personal=False),
+        "column": FieldEntry("出错列", ADMINS, personal=False),
+        "reason": FieldEntry("出错原因", ADMINS, personal=False),
+        "values": FieldEntry("原始行（身份证号已脱敏），供导入人下载修改", ADMINS, note="仅导入人可下载"),
+    },
+    "accounts.User": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "password": FieldEntry("Argon2 口令哈希", "X"),
+        "last_login": FieldEntry("最近登录时间：安全审计", "P"),
+        "is_superuser": FieldEntry("Django 超级用户标志（仅运维）", "X", personal=False),
+        "username": FieldEntry("登录名", "TE" + ADMINS),
+        "first_name": FieldEntry("显示名称", "TE" + ADMINS),
+        "last_name": FieldEntry("未使用", "X"),
+        "email": FieldEntry("联系邮箱（可选）", "P"),
+        "is_staff": FieldEntry("Django 管理后台标志（仅运维）", "X", personal=False),
+        "is_active": FieldEntry("账户停用", "P", personal=False),
+        "date_joined": FieldEntry("账户创建时间", "P", personal=False),
+        "role": FieldEntry("角色：权限", "TE" + ADMINS, personal=False),
+        "division": FieldEntry("管理员所属区划：数据范围", ADMINS, personal=False),
+        "school": FieldEntry("学校管理员所属学校：数据范围", ADMINS, personal=False),
+        "institution": FieldEntry("机构人员所属机构：数据范围", "I" + ADMINS, personal=False),
+        "teacher": FieldEntry("教师/专家账户对应的教师档案", "TE" + ADMINS),
+        "groups": FieldEntry("Django 组（未使用）", "X", personal=False),
+        "user_permissions": FieldEntry("Django 权限（未使用）", "X", personal=False),
+    },
+    "audit.AuditEvent": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "at": FieldEntry("时间（UTC）", "CMP", personal=False),
+        "actor": FieldEntry("操作人", "CMP"),
+        "actor_username": FieldEntry("操作人登录名", "CMP"),
+        "action": FieldEntry("操作", "CMP", personal=False),
+        "scope_path": FieldEntry("数据范围", "CMP", personal=False),
+        "object_type": FieldEntry("对象类型", "CMP", personal=False),
+        "object_id": FieldEntry("对象编号", "CMP", personal=False),
+        "result": FieldEntry("结果", "CMP", personal=False),
+        "ip": FieldEntry("来源 IP：安全审计（等保 8.1.4.3）", "CMP"),
+        "detail": FieldEntry("变更内容（身份证号脱敏，不含口令、令牌）", "CMP"),
+        "prev_hash": FieldEntry("哈希链", "X", personal=False),
+        "hash": FieldEntry("哈希链", "X", personal=False),
+    },
+}

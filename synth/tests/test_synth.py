@@ -1,0 +1,107 @@
+import hashlib
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from org.models import ResearchCommunity, School
+from people.models import Teacher, TeacherHonour, TeacherSubject
+from synth.facts import province_stage_facts, province_teacher_total
+from synth.generate import largest_remainder
+from synth.services import SynthRefused, province_synthesize
+
+FRACTION = "0.002"
+
+
+def _digest() -> str:
+    """Content of the generated registry, independent of encryption nonces."""
+    digest = hashlib.sha256()
+    for row in Teacher.objects.dangerously_unscoped().order_by("id_index").values_list(
+        "name", "id_index", "birth_date", "sex", "stage", "title", "hire_date", "school__code", "status"
+    ):
+        digest.update(repr(row).encode())
+    for row in TeacherSubject.objects.order_by("teacher__id_index", "subject").values_list("teacher__id_index", "subject", "is_main"):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def _wipe() -> None:
+    User.objects.all().delete()
+    TeacherHonour.objects.all().delete()
+    TeacherSubject.objects.all().delete()
+    ResearchCommunity.objects.update(chief_teacher=None)
+    Teacher.unscoped_objects.all().delete()
+    School.unscoped_objects.all().delete()
+    ResearchCommunity.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_same_seed_gives_the_same_province_and_another_seed_does_not(settings):
+    settings.DEMO_PASSWORD = ""
+    province_synthesize(scale=FRACTION, seed=7)
+    first = _digest()
+    _wipe()
+    province_synthesize(scale=FRACTION, seed=7)
+    assert _digest() == first
+    _wipe()
+    province_synthesize(scale=FRACTION, seed=8)
+    assert _digest() != first
+
+
+@pytest.mark.django_db
+def test_fraction_reproduces_the_province_counts_per_stage(settings):
+    settings.DEMO_PASSWORD = ""
+    result = province_synthesize(scale=FRACTION, seed=1)
+    teachers = Teacher.objects.dangerously_unscoped()
+    assert result.teachers == teachers.count()
+    assert abs(result.teachers - province_teacher_total() * 0.002) <= 5
+    for fact in province_stage_facts():
+        assert abs(teachers.filter(stage=fact.stage).count() - fact.teachers * 0.002) <= 1
+    # Every county-level unit has teachers, and every teacher's path is their school's.
+    assert result.counties == 157
+    assert not teachers.exclude(division_path__startswith="410000.").exists()
+    mismatched = [t for t in teachers.select_related("school")[:500] if t.division_path != t.school.division_path]
+    assert mismatched == []
+    # ID numbers are valid and consistent with the stored birth date and sex.
+    from people.identity import id_parse
+
+    for teacher in teachers.order_by("id")[:200]:
+        parsed = id_parse(teacher.id_number)
+        assert (parsed.birth_date, parsed.sex) == (teacher.birth_date, teacher.sex)
+
+
+@pytest.mark.django_db
+def test_scale_s_builds_one_county_and_demo_accounts(settings):
+    settings.DEMO_PASSWORD = "Qiuyue-Lianxi-2026"
+    province_synthesize(scale="S", seed=1, division_code="410222")
+    paths = set(Teacher.objects.dangerously_unscoped().values_list("division_path", flat=True))
+    assert paths == {"410000.410200.410222."}
+    assert User.objects.filter(username="admin-410000", role="province_admin").exists()
+    assert User.objects.filter(username="admin-410222", role="county_admin", division__code="410222").exists()
+    assert User.objects.filter(username__startswith="teacher-", teacher__division_path="410000.410200.410222.").count() == 5
+    assert User.objects.get(username="admin-410222").check_password("Qiuyue-Lianxi-2026")
+
+
+@pytest.mark.django_db
+def test_refused_in_production_and_no_default_accounts(settings):
+    """SECURITY 1: with prod settings the demo loader refuses to run."""
+    settings.IS_PROD = True
+    with pytest.raises(SynthRefused):
+        province_synthesize(scale="S", seed=1)
+    with pytest.raises(CommandError, match="生产环境"):
+        call_command("synth", "--scale", "S")
+    assert not Teacher.objects.dangerously_unscoped().exists()
+    assert not User.objects.filter(is_active=True, username__in=["admin", "root", "demo"]).exists()
+
+
+@pytest.mark.django_db
+def test_bad_scale_is_refused():
+    with pytest.raises(CommandError, match="规模"):
+        call_command("synth", "--scale", "huge")
+
+
+def test_largest_remainder_sums_exactly():
+    shares = largest_remainder(1000, [0.3, 1.7, 2.2, 0.01])
+    assert sum(shares) == 1000
+    # 71.26, 403.80, 522.57, 2.38: the two largest remainders (.80, .57) get the spare units.
+    assert shares == [71, 404, 523, 2]
