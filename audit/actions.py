@@ -15,4 +15,7 @@ class Action(models.TextChoices):
     ID_REVEAL = "teacher.id_reveal", "查看完整身份证号"
     ROSTER_IMPORT = "roster.import", "名册导入"
     ROSTER_EXPORT = "roster.export", "名册导出"
+    EXPORT_REQUEST = "export.request", "申请导出完整证件号"
+    EXPORT_APPROVE = "export.approve", "批准导出申请"
+    EXPORT_REJECT = "export.reject", "驳回导出申请"
     SYNTH = "synth", "生成模拟数据"

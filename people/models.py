@@ -156,3 +156,37 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"第{self.row_number}行 {self.column}: {self.reason}"
+
+
+class ExportRequest(models.Model):
+    """An export with full ID numbers: asked for by one administrator, approved by
+    another whose jurisdiction covers it, downloaded once before it expires."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待审批"
+        APPROVED = "approved", "已批准"
+        REJECTED = "rejected", "已驳回"
+        USED = "used", "已下载"
+
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    scope_path = models.CharField(max_length=100)
+    filters = models.JSONField(default=dict)
+    reason = models.CharField("用途", max_length=200)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "完整证件号导出申请"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("requested_by")),
+                name="people_export_request_second_person",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requested_by} {self.get_state_display()}"

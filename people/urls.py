@@ -12,4 +12,5 @@ urlpatterns = [
     path("roster/import/<int:batch_id>/rejections.xlsx", views.roster_rejections_download, name="roster_rejections"),
     path("roster/template.xlsx", views.roster_template_download, name="roster_template"),
     path("roster/export/", views.roster_export_view, name="roster_export"),
+    path("roster/export-requests/", views.export_requests, name="export_requests"),
 ]

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import admin_required, scoped_view
@@ -18,12 +19,29 @@ from org.models import School
 from org.selectors import division_list
 from people import selectors
 from people.forms import ExportForm, RosterUploadForm, TeacherFilterForm, TeacherForm
-from people.models import ImportBatch
+from people.export_requests import (
+    export_request_create,
+    export_request_decide,
+    export_request_download,
+    export_requests_to_decide,
+)
+from people.models import ExportRequest, ImportBatch
 from people.roster.columns import COLUMNS, format_honours
 from people.roster.exporter import roster_export
 from people.roster.files import RosterFileError, write_rows
 from people.roster.importer import roster_import
 from people.services import teacher_may_reveal_id, teacher_reveal_id, teacher_update
+
+
+def _division_choices(scope):
+    return division_list(scope=scope).select_related(None).only("code", "name", "level")
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _filters_from(form: TeacherFilterForm) -> selectors.TeacherFilters:
@@ -37,7 +55,7 @@ def _filters_from(form: TeacherFilterForm) -> selectors.TeacherFilters:
 
 @admin_required
 def teacher_list(request, scope):
-    form = TeacherFilterForm(request.GET or None, divisions=division_list(scope=scope).select_related(None).only("code", "name", "level"))
+    form = TeacherFilterForm(request.GET or None, divisions=_division_choices(scope))
     filters = _filters_from(form)
     data = form.cleaned_data if form.is_valid() else {}
     page = selectors.teacher_page(scope=scope, filters=filters, after=data.get("after"), before=data.get("before"))
@@ -141,11 +159,41 @@ def roster_export_view(request, scope):
         return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
     export_form = ExportForm(request.GET)
     kind = export_form.cleaned_data["format"] if export_form.is_valid() else "xlsx"
-    filters = _filters_from(TeacherFilterForm(request.GET, divisions=division_list(scope=scope).select_related(None).only("code", "name", "level")))
     handle = tempfile.TemporaryFile(mode="w+b") if kind == "xlsx" else tempfile.TemporaryFile(mode="w+", encoding="utf-8-sig", newline="")
-    roster_export(scope=scope, actor=request.user, destination=handle, kind=kind, filters=filters, ip=client_ip(request))
+    if request.GET.get("full_ids"):
+        # Full ID numbers only through a request approved by a second administrator.
+        export_request_download(scope=scope, actor=request.user, request_id=_int(request.GET.get("request")),
+                                destination=handle, kind=kind, ip=client_ip(request))
+    else:
+        filters = _filters_from(TeacherFilterForm(request.GET, divisions=_division_choices(scope)))
+        roster_export(scope=scope, actor=request.user, destination=handle, kind=kind, filters=filters, ip=client_ip(request))
     handle.seek(0)
     if kind == "csv":
         return HttpResponse(handle.read().encode("utf-8-sig"), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": "attachment; filename*=UTF-8''roster.csv"})
     return FileResponse(handle, as_attachment=True, filename="教师名册.xlsx")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def export_requests(request, scope):
+    """Ask for a full-ID export, decide others' requests, download approved ones."""
+    if request.method == "POST":
+        try:
+            if "decide" in request.POST:
+                export_request_decide(scope=scope, actor=request.user, request_id=_int(request.POST.get("decide")),
+                                      approve=request.POST.get("approve") == "1", ip=client_ip(request))
+                messages.success(request, "已处理。")
+            else:
+                filters = _filters_from(TeacherFilterForm(request.POST, divisions=_division_choices(scope)))
+                export_request_create(scope=scope, actor=request.user, filters=filters,
+                                      reason=request.POST.get("reason", ""), ip=client_ip(request))
+                messages.success(request, "申请已提交，需由本辖区另一位管理员或上级管理员批准。")
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        return redirect("people:export_requests")
+    mine = ExportRequest.objects.filter(requested_by=request.user).select_related("decided_by")[:20]
+    to_decide = export_requests_to_decide(scope=scope, actor=request.user)[:50]
+    return render(request, "people/export_requests.html", {
+        "mine": mine, "to_decide": to_decide, "query": request.GET, "now": timezone.now(),
+    })

@@ -1,0 +1,77 @@
+"""Exports with full ID numbers need a second person's approval (SECURITY 15).
+
+The approver must be a different administrator whose scope covers the
+requester's (a peer at the same node or anyone above it). An approved request
+is good for one download within EXPORT_APPROVAL_HOURS."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit.actions import Action
+from audit.services import audit_record
+from org.scope import Scope
+from people.models import ExportRequest
+from people.roster.exporter import roster_export
+from people.selectors import TeacherFilters
+
+EXPORT_APPROVAL_HOURS = 24
+
+
+def export_request_create(*, scope: Scope, actor, filters: TeacherFilters, reason: str, ip: str | None = None) -> ExportRequest:
+    if scope.path is None or scope.teacher_id is not None:
+        raise PermissionDenied("无导出权限")
+    reason = reason.strip()
+    if len(reason) < 4:
+        raise ValidationError({"reason": "请写明用途（至少4个字）"})
+    with transaction.atomic():
+        request = ExportRequest.objects.create(requested_by=actor, scope_path=scope.path, filters=filters.as_query(), reason=reason[:200])
+        audit_record(action=Action.EXPORT_REQUEST, actor=actor, ip=ip, scope_path=scope.path,
+                     object_type="export_request", object_id=request.pk, detail={"reason": request.reason, "filters": request.filters})
+    return request
+
+
+def export_requests_to_decide(*, scope: Scope, actor) -> QuerySet[ExportRequest]:
+    """Pending requests in the approver's jurisdiction, not their own."""
+    if scope.path is None or scope.school_id is not None or scope.teacher_id is not None:
+        return ExportRequest.objects.none()
+    return (
+        ExportRequest.objects.filter(state=ExportRequest.State.PENDING, scope_path__startswith=scope.path)
+        .exclude(requested_by=actor).select_related("requested_by")
+    )
+
+
+def export_request_decide(*, scope: Scope, actor, request_id: int, approve: bool, ip: str | None = None) -> ExportRequest:
+    with transaction.atomic():
+        request = export_requests_to_decide(scope=scope, actor=actor).select_for_update().filter(pk=request_id).first()
+        if request is None:
+            raise PermissionDenied("该申请不存在、已处理或不在您的审批范围内")
+        request.state = ExportRequest.State.APPROVED if approve else ExportRequest.State.REJECTED
+        request.decided_by, request.decided_at = actor, timezone.now()
+        request.expires_at = request.decided_at + dt.timedelta(hours=EXPORT_APPROVAL_HOURS) if approve else None
+        request.save()
+        audit_record(action=Action.EXPORT_APPROVE if approve else Action.EXPORT_REJECT, actor=actor, ip=ip,
+                     scope_path=request.scope_path, object_type="export_request", object_id=request.pk)
+    return request
+
+
+def export_request_download(*, scope: Scope, actor, request_id: int, destination, kind: str, ip: str | None = None) -> int:
+    """Write the approved export with full IDs once; then the request is spent."""
+    with transaction.atomic():
+        request = (
+            ExportRequest.objects.select_for_update()
+            .filter(pk=request_id, requested_by=actor, state=ExportRequest.State.APPROVED, expires_at__gt=timezone.now())
+            .first()
+        )
+        if request is None or request.scope_path != scope.path:
+            raise PermissionDenied("没有可用的已批准导出申请")
+        request.state = ExportRequest.State.USED
+        request.save(update_fields=["state"])
+        filters = TeacherFilters(**{k: (v == "1" if k == "new_teacher" else v) for k, v in request.filters.items()})
+        return roster_export(scope=scope, actor=actor, destination=destination, kind=kind, filters=filters,
+                             full_ids=True, ip=ip, channel=f"approved:{request.pk}")
