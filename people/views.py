@@ -18,13 +18,13 @@ from core.requests import client_ip
 from org.models import School
 from org.selectors import division_list
 from people import selectors
-from people.forms import ExportForm, RosterUploadForm, TeacherFilterForm, TeacherForm
 from people.export_requests import (
     export_request_create,
     export_request_decide,
     export_request_download,
     export_requests_to_decide,
 )
+from people.forms import ExportForm, RosterUploadForm, TeacherFilterForm, TeacherForm
 from people.models import ExportRequest, ImportBatch
 from people.roster.columns import COLUMNS, format_honours
 from people.roster.exporter import roster_export
