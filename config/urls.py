@@ -3,6 +3,16 @@ from django.urls import include, path
 from config.api import api
 from core import views as core_views
 
+
+def _api_urls():
+    """The API authenticates every operation itself (bearer token or session) and
+    answers 401 in JSON, so the page log-in redirect must not apply to it."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback.login_required = False
+    return patterns, app_name, namespace
+
+
 urlpatterns = [
     path("", core_views.root),
     path("healthz", core_views.healthz, name="healthz"),
@@ -11,5 +21,5 @@ urlpatterns = [
     path("teachers/", include("people.urls")),
     path("org/", include("org.urls")),
     path("audit/", include("audit.urls")),
-    path("api/v1/", api.urls),
+    path("api/v1/", _api_urls()),
 ]
