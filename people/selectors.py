@@ -44,8 +44,19 @@ class TeacherPage:
     filters: TeacherFilters = field(default_factory=TeacherFilters)
 
 
-def teacher_queryset(*, scope: Scope, filters: TeacherFilters | None = None) -> QuerySet[Teacher]:
+def teacher_queryset(
+    *, scope: Scope, filters: TeacherFilters | None = None, after: int | None = None, before: int | None = None
+) -> QuerySet[Teacher]:
+    """Teachers in scope matching filters; `after`/`before` also bound the
+    subject and honour subqueries, so a deep keyset page starts at the cursor."""
     teachers = Teacher.objects.in_scope(scope)
+    bounds = {}
+    if after is not None:
+        bounds["teacher_id__gt"] = after
+        teachers = teachers.filter(id__gt=after)
+    if before is not None:
+        bounds["teacher_id__lt"] = before
+        teachers = teachers.filter(id__lt=before)
     filters = filters or TeacherFilters()
     if filters.division:
         division = Division.objects.filter(code=filters.division).only("path").first()
@@ -63,11 +74,11 @@ def teacher_queryset(*, scope: Scope, filters: TeacherFilters | None = None) -> 
         teachers = teachers.filter(status=filters.status)
     if filters.subject:
         teachers = teachers.filter(
-            id__in=TeacherSubject.objects.filter(subject=filters.subject).values("teacher_id")
+            id__in=TeacherSubject.objects.filter(subject=filters.subject, **bounds).values("teacher_id")
         )
     if filters.honour:
         level, _, title = filters.honour.rpartition(":")
-        honours = TeacherHonour.objects.filter(title=title)
+        honours = TeacherHonour.objects.filter(title=title, **bounds)
         if level:
             honours = honours.filter(level=level)
         teachers = teachers.filter(id__in=honours.values("teacher_id"))
@@ -89,9 +100,9 @@ def teacher_page(
     *, scope: Scope, filters: TeacherFilters, after: int | None = None, before: int | None = None, size: int = PAGE_SIZE
 ) -> TeacherPage:
     """Keyset pagination by id: every page costs the same, however deep."""
-    base = teacher_queryset(scope=scope, filters=filters)
+    base = teacher_queryset(scope=scope, filters=filters, after=after, before=before)
     if before is not None:
-        rows = list(_with_list_relations(base.filter(id__lt=before).order_by("-id"))[: size + 1])
+        rows = list(_with_list_relations(base.order_by("-id"))[: size + 1])
         has_more_before = len(rows) > size
         rows = list(reversed(rows[:size]))
         return TeacherPage(
@@ -100,8 +111,6 @@ def teacher_page(
             prev_before=rows[0].pk if rows and has_more_before else None,
             filters=filters,
         )
-    if after is not None:
-        base = base.filter(id__gt=after)
     rows = list(_with_list_relations(base.order_by("id"))[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
