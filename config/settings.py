@@ -184,6 +184,8 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "files"
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
+# Uploads above this size are imported by a background task, not in the request.
+ROSTER_INLINE_MAX_BYTES = env_int("ROSTER_INLINE_MAX_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

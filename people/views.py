@@ -2,10 +2,13 @@
 reads through people.selectors; anything outside the scope is a 404."""
 
 import tempfile
+import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -31,6 +34,7 @@ from people.roster.exporter import roster_export
 from people.roster.files import RosterFileError, write_rows
 from people.roster.importer import roster_import
 from people.services import teacher_may_reveal_id, teacher_reveal_id, teacher_update
+from people.tasks import roster_import_task
 
 
 def _division_choices(scope):
@@ -127,12 +131,42 @@ def roster_import_view(request, scope):
     report = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        if upload.size > settings.ROSTER_INLINE_MAX_BYTES:
+            _enqueue_import(request, upload)
+            messages.success(request, "文件较大，已转入后台导入；完成后在“最近导入”中查看结果。")
+            return redirect("people:roster_import")
         try:
             report = roster_import(scope=scope, actor=request.user, handle=upload.file, name=upload.name, ip=client_ip(request))
         except RosterFileError as error:
             form.add_error("file", str(error))
     batches = ImportBatch.objects.filter(actor=request.user)[:10]
-    return render(request, "people/roster_import.html", {"form": form, "report": report, "batches": batches, "columns": COLUMNS})
+    context = {"form": form, "report": report, "batches": batches, "columns": COLUMNS,
+               "running": any(batch.state == ImportBatch.State.RUNNING for batch in batches)}
+    if request.headers.get("HX-Request"):
+        return render(request, "people/partials/import_batches.html", context)
+    return render(request, "people/roster_import.html", context)
+
+
+def _enqueue_import(request, upload) -> None:
+    """Store the upload outside the web root and import it after this request commits."""
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in {".xlsx", ".csv"}:
+        suffix = ".bin"  # the importer refuses it with a clear message
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}{suffix}"
+    with target.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    kwargs = {"upload_path": str(target), "file_name": upload.name[:255], "actor_id": request.user.pk, "ip": client_ip(request)}
+    transaction.on_commit(lambda: roster_import_task.delay(**kwargs))
+
+
+@admin_required
+def roster_batch_detail(request, scope, batch_id: int):
+    batch = get_object_or_404(ImportBatch, pk=batch_id, actor=request.user)
+    rejections = batch.rejections.all()[:500]
+    return render(request, "people/roster_batch.html", {"batch": batch, "rejections": rejections})
 
 
 @admin_required
