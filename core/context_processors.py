@@ -25,5 +25,6 @@ def navigation(request):
         ]
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:
         items += [("我的档案", reverse("people:teacher_detail", args=[user.teacher_id]))]
-    items += [("API 令牌", reverse("accounts:token_list"))]
+    if user.role in ADMIN_ROLES:
+        items += [("API 令牌", reverse("accounts:token_list"))]
     return {"nav_items": items}

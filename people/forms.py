@@ -33,7 +33,10 @@ class TeacherForm(forms.Form):
     id_number = forms.CharField(label="身份证号（不修改请留空）", max_length=18, required=False)
     school_code = forms.CharField(label="学校代码", max_length=10)
     stage = forms.ChoiceField(label="学段", choices=Stage.choices)
-    subjects = forms.MultipleChoiceField(label="任教学科（第一个为主教学科）", choices=Subject.choices)
+    main_subject = forms.ChoiceField(label="主教学科", choices=Subject.choices)
+    other_subjects = forms.MultipleChoiceField(
+        label="兼教学科", choices=Subject.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
     title = forms.ChoiceField(label="职称", choices=Title.choices)
     hire_date = forms.DateField(label="入职日期", widget=forms.DateInput(attrs={"type": "date"}))
     status = forms.ChoiceField(label="状态", choices=Status.choices)
@@ -51,7 +54,8 @@ class TeacherForm(forms.Form):
         data = self.cleaned_data
         return TeacherData(
             name=data["name"], id_number=(data["id_number"] or current_id_number).strip().upper(), school=school,
-            stage=data["stage"], subjects=list(data["subjects"]), title=data["title"], hire_date=data["hire_date"],
+            stage=data["stage"], subjects=[data["main_subject"], *(s for s in data["other_subjects"] if s != data["main_subject"])],
+            title=data["title"], hire_date=data["hire_date"],
             status=data["status"], honours=data["honours"],
         )
 

@@ -101,7 +101,8 @@ def teacher_edit(request, scope, teacher_id: int):
         raise PermissionDenied("本级对该教师只有查看权限")
     initial = {
         "name": teacher.name, "school_code": teacher.school.code, "stage": teacher.stage,
-        "subjects": teacher.subject_codes, "title": teacher.title, "hire_date": teacher.hire_date,
+        "main_subject": teacher.subject_codes[0] if teacher.subject_codes else "",
+        "other_subjects": teacher.subject_codes[1:], "title": teacher.title, "hire_date": teacher.hire_date,
         "status": teacher.status, "honours": format_honours(teacher.honours.all()),
     }
     form = TeacherForm(request.POST or None, initial=initial)
