@@ -25,6 +25,12 @@ def _policy(roles: frozenset | None):
     return decorator
 
 
+def signed_in(view):
+    """Any signed-in account; the view handles only the caller's own data."""
+    view.yanxiu_policy = "own-account"  # type: ignore[attr-defined]
+    return view
+
+
 scoped_view = _policy(None)
 admin_required = _policy(ADMIN_ROLES)
 division_admin_required = _policy(DIVISION_ADMIN_ROLES)

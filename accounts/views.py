@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import throttle
+from accounts.decorators import admin_required, signed_in
 from accounts.forms import LoginForm, TokenForm
 from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
@@ -58,6 +59,7 @@ def login_view(request):
     return render(request, "accounts/login.html", {"form": form, "error": error, "next": request.GET.get("next", "")})
 
 
+@signed_in
 @require_POST
 def logout_view(request):
     if request.user.is_authenticated:
@@ -66,8 +68,9 @@ def logout_view(request):
     return redirect("accounts:login")
 
 
+@admin_required
 @require_http_methods(["GET", "POST"])
-def token_list(request):
+def token_list(request, scope):
     new_secret = None
     form = TokenForm(request.POST or None)
     if request.method == "POST":

@@ -12,7 +12,6 @@ from org.scope import Scope, scope_for_user
 from people.roster.exporter import roster_export
 from people.roster.files import RosterFileError
 from people.roster.importer import roster_import
-from people.selectors import TeacherFilters
 
 
 class Command(BaseCommand):
