@@ -8,7 +8,15 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from people.identity import IdNumberError, id_blind_index, id_check_character, id_decrypt, id_encrypt, id_mask, id_parse
+from people.identity import (
+    IdNumberError,
+    id_blind_index,
+    id_check_character,
+    id_decrypt,
+    id_encrypt,
+    id_mask,
+    id_parse,
+)
 from people.models import Teacher
 
 AREAS = ["410102", "410221", "410225", "411302", "419001"]
