@@ -129,7 +129,6 @@ def teacher_edit(request, scope, teacher_id: int):
 @require_http_methods(["GET", "POST"])
 def roster_import_view(request, scope):
     form = RosterUploadForm(request.POST or None, request.FILES or None)
-    report = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.ROSTER_INLINE_MAX_BYTES:
@@ -140,8 +139,10 @@ def roster_import_view(request, scope):
             report = roster_import(scope=scope, actor=request.user, handle=upload.file, name=upload.name, ip=client_ip(request))
         except RosterFileError as error:
             form.add_error("file", str(error))
+        else:
+            return redirect("people:roster_batch", batch_id=report.batch_id)
     batches = ImportBatch.objects.filter(actor=request.user)[:10]
-    context = {"form": form, "report": report, "batches": batches, "columns": COLUMNS,
+    context = {"form": form, "batches": batches, "columns": COLUMNS,
                "running": any(batch.state == ImportBatch.State.RUNNING for batch in batches)}
     if request.headers.get("HX-Request"):
         return render(request, "people/partials/import_batches.html", context)

@@ -41,8 +41,8 @@ def test_small_upload_is_imported_in_the_request(users, client_for, province):
     number = make_id_number(402, area="410221")
     content = _csv([["", "周九", number, province.school.code, "初中", "物理", "二级教师", "2015-09-01", "在岗", ""]])
     response = client_for(users["county_admin"]).post(
-        "/teachers/roster/import/", {"file": SimpleUploadedFile("small.csv", content, "text/csv")}
+        "/teachers/roster/import/", {"file": SimpleUploadedFile("small.csv", content, "text/csv")}, follow=True
     )
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.redirect_chain[0][1] == 302
     assert 'id="import-report"' in response.content.decode()
     assert Teacher.unscoped_objects.filter(name="周九").exists()
