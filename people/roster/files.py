@@ -94,6 +94,10 @@ def iter_rows(handle: BinaryIO, name: str) -> Iterator[list]:
                 if count > limit:
                     raise RosterFileError(f"行数超过上限 {settings.IMPORT_MAX_ROWS}")
                 yield ["" if cell is None else cell for cell in row]
+        except RosterFileError:
+            raise
+        except Exception as error:  # broken or hostile sheet XML further down the file
+            raise RosterFileError(f"无法读取 Excel 文件：{type(error).__name__}") from error
         finally:
             workbook.close()
         return

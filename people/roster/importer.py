@@ -1,6 +1,13 @@
 """Roster import: validate every row, upsert good rows by ID-number blind index
 in committed chunks, report every bad row with its row number, column and a
-Chinese reason. Re-importing the same file changes nothing."""
+Chinese reason. Re-importing the same file changes nothing.
+
+The whole file is read once before anything is written, so a file that is
+unreadable anywhere (bad encoding, broken sheet, over the row cap) commits
+nothing. Rows exported with masked ID numbers are matched by 编号 instead:
+the masked value must be that teacher's, and the stored number is kept.
+A resumed import re-validates the rows already done (without writing), so
+duplicates in the file are judged exactly as in an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -17,11 +24,11 @@ from audit.actions import Action
 from audit.services import audit_record
 from org.models import School
 from org.scope import Scope
-from people.identity import IdNumberError, id_blind_index, id_encrypt, id_mask, id_parse
+from people.identity import id_blind_index, id_decrypt, id_encrypt, id_mask, id_parse
 from people.models import ImportBatch, ImportRejection, Teacher, TeacherHonour, TeacherSubject
 from people.roster import columns as cols
-from people.roster.files import RosterFileError, iter_rows
-from people.services import TeacherData, teacher_data_problems
+from people.roster.files import FORMULA_PREFIXES, RosterFileError, iter_rows
+from people.services import TeacherData, teacher_data_problems, teacher_snapshot
 
 CHUNK_ROWS = 1000
 FIELD_COLUMN = {"name": "姓名", "id_number": "身份证号", "hire_date": "入职日期", "honours": "荣誉", "subjects": "任教学科"}
@@ -62,6 +69,13 @@ def _sha256(handle: BinaryIO) -> str:
         digest.update(block)
     handle.seek(0)
     return digest.hexdigest()
+
+
+def _unescape(value):
+    """Undo the export's formula guard ("'=..." back to "=..."), so a round trip is exact."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
 
 
 def _masked_values(row: list) -> list:
@@ -125,21 +139,21 @@ class RosterImporter:
             batch = ImportBatch.objects.create(
                 file_name=name[:255], file_sha256=sha, actor=self.actor if self.actor and self.actor.pk else None, scope_path=self.scope.path or ""
             )
-        rows = iter_rows(handle, name)
-        try:
-            header = [str(cell).strip() for cell in next(rows)]
-        except StopIteration:
-            raise RosterFileError("文件为空") from None
-        if header[: len(cols.COLUMNS)] != cols.COLUMNS:
-            raise RosterFileError("表头与模板不一致，应为：" + "，".join(cols.COLUMNS))
         chunk: list[tuple[int, list]] = []
+        replay: list[tuple[int, list]] = []
         try:
-            for row_number, row in enumerate(rows, start=2):
-                if not any(str(cell).strip() for cell in row):
-                    continue
+            self._check_file(handle, name)
+            for row_number, row in self._data_rows(handle, name):
                 if row_number - 1 <= batch.rows_done:
-                    self._remember(row)  # resumed: still detect duplicates against earlier rows
+                    # Resumed: judge earlier rows again (no writes) so duplicates match a clean run.
+                    replay.append((row_number, row))
+                    if len(replay) >= CHUNK_ROWS:
+                        self._validate(batch, replay)
+                        replay = []
                     continue
+                if replay:
+                    self._validate(batch, replay)
+                    replay = []
                 chunk.append((row_number, row))
                 if len(chunk) >= CHUNK_ROWS:
                     self._commit_chunk(batch, chunk)
@@ -164,16 +178,52 @@ class RosterImporter:
             rejections=[Rejection(r.row_number, r.column, r.reason, r.values) for r in batch.rejections.all()],
         )
 
-    def _remember(self, row: list) -> None:
+    @staticmethod
+    def _data_rows(handle: BinaryIO, name: str):
+        rows = iter_rows(handle, name)
         try:
-            number = id_parse(str(row[2]) if len(row) > 2 else "", today=self.today).number
-        except IdNumberError:
-            return
-        self.seen.setdefault(id_blind_index(number), 0)
+            header = [str(cell).strip() for cell in next(rows)]
+        except StopIteration:
+            raise RosterFileError("文件为空") from None
+        if header[: len(cols.COLUMNS)] != cols.COLUMNS:
+            raise RosterFileError("表头与模板不一致，应为：" + "，".join(cols.COLUMNS))
+        for row_number, row in enumerate(rows, start=2):
+            if any(str(cell).strip() for cell in row):
+                yield row_number, [_unescape(cell) for cell in row]
 
-    def _commit_chunk(self, batch: ImportBatch, chunk: list[tuple[int, list]]) -> None:
+    def _check_file(self, handle: BinaryIO, name: str) -> None:
+        """Read the whole file once (header, encoding, row cap, sheet XML) before writing."""
+        for _ in self._data_rows(handle, name):
+            pass
+
+    def _masked_teachers(self, chunk: list[tuple[int, list]]) -> dict[int, Teacher]:
+        ids = {
+            int(number)
+            for _, row in chunk
+            if len(row) > 2 and "*" in str(row[2]) and (number := str(row[0]).strip()).isdigit() and len(number) < 12
+        }
+        if not ids:
+            return {}
+        return {t.pk: t for t in Teacher.objects.in_scope(self.scope).filter(pk__in=ids).only("id", "id_cipher")}
+
+    def _unmask(self, row: list, known: dict[int, Teacher]) -> list:
+        """A row exported with a masked ID: take the number of the teacher its 编号 names."""
+        number_cell, masked = str(row[0]).strip(), str(row[2]).strip().upper()
+        if not number_cell:
+            raise cols.CellError("编号", "身份证号为脱敏值时，须填写编号")
+        teacher = known.get(int(number_cell)) if number_cell.isdigit() and len(number_cell) < 12 else None
+        if teacher is None:
+            raise cols.CellError("编号", f"编号 {number_cell} 不存在或不在本辖区")
+        full = id_decrypt(teacher.id_cipher)
+        if id_mask(full) != masked:
+            raise cols.CellError("身份证号", f"脱敏身份证号与编号 {number_cell} 的教师不一致")
+        return [*row[:2], full, *row[3:]]
+
+    def _validate(self, batch: ImportBatch, chunk: list[tuple[int, list]]):
+        """Parse and check each row; good rows are remembered for duplicate detection."""
         codes = {str(row[3]).strip() for _, row in chunk if len(row) > 3}
         schools = {s.code: s for s in School.objects.in_scope(self.scope).filter(code__in=codes)}
+        known = self._masked_teachers(chunk)
         parsed: list[tuple[int, list, TeacherData, str]] = []
         rejections: list[ImportRejection] = []
 
@@ -182,6 +232,8 @@ class RosterImporter:
 
         for row_number, row in chunk:
             try:
+                if len(row) > 2 and "*" in str(row[2]):
+                    row = self._unmask(row, known)
                 data = _parse_row(row, schools)
             except cols.CellError as error:
                 reject(row_number, row, error.column, error.reason)
@@ -201,7 +253,10 @@ class RosterImporter:
                 continue
             self.seen[index] = row_number
             parsed.append((row_number, row, data, index))
+        return parsed, rejections, reject
 
+    def _commit_chunk(self, batch: ImportBatch, chunk: list[tuple[int, list]]) -> None:
+        parsed, rejections, reject = self._validate(batch, chunk)
         with transaction.atomic():
             existing = {
                 t.id_index: t
@@ -228,8 +283,10 @@ class RosterImporter:
                 elif not self.scope.can_write_path(teacher.division_path) or (self.scope.school_id and teacher.school_id != self.scope.school_id):
                     reject(row_number, row, "身份证号", "该教师登记在其他辖区，须由原单位办理调出")
                 elif _differs(teacher, data):
+                    before = teacher_snapshot(teacher)
                     self._fill(teacher, data)
                     to_update.append((teacher, data))
+                    self._audit_update(batch, teacher, before, data)
                 else:
                     unchanged += 1
             Teacher.unscoped_objects.bulk_create([teacher for teacher, _ in to_create], batch_size=1000)
@@ -258,6 +315,20 @@ class RosterImporter:
             batch.unchanged += unchanged
             batch.rejected += len(rejections)
             batch.save(update_fields=["rows_done", "created", "updated", "unchanged", "rejected"])
+
+    def _audit_update(self, batch: ImportBatch, teacher: Teacher, before: dict, data: TeacherData) -> None:
+        """One row per changed teacher, like an edit on the page (the history shows it)."""
+        after = {
+            **before, "name": teacher.name, "school": data.school.code, "stage": teacher.stage, "title": teacher.title,
+            "hire_date": teacher.hire_date.isoformat(), "status": teacher.status,
+            "subjects": sorted(set(data.subjects)),
+            "honours": sorted({f"{h.level}:{h.title}:{h.awarded_on}:{h.expires_on or ''}" for h in data.honours}),
+        }
+        changed = {key: {"before": before[key], "after": after[key]} for key in after if before[key] != after[key]}
+        audit_record(
+            action=Action.TEACHER_UPDATE, actor=self.actor, ip=self.ip, scope_path=teacher.division_path,
+            object_type="teacher", object_id=teacher.pk, detail={"changed": changed, "import_batch": batch.pk},
+        )
 
     def _fill(self, teacher: Teacher, data: TeacherData) -> None:
         parsed = id_parse(data.id_number, today=self.today)

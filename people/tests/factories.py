@@ -21,7 +21,8 @@ class TeacherFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"教师{n:04d}")
-    birth_date = factory.Sequence(lambda n: dt.date(1970 + n % 30, 1 + n % 12, 1 + n % 28))
+    # Born 1965-1989, so the 2010 hire date is always past 16 (the importer rejects younger hires).
+    birth_date = factory.Sequence(lambda n: dt.date(1965 + n % 25, 1 + n % 12, 1 + n % 28))
     sex = factory.Sequence(lambda n: "M" if n % 2 else "F")
     stage = Stage.PRIMARY
     title = "first"
