@@ -14,12 +14,9 @@ TOKEN_PREFIX = "yx_"  # noqa: S105 - a public prefix, not a secret
 
 
 def _scope_path_of(user: User) -> str:
-    if user.division_id:
-        return user.division.path
-    if user.school_id:
-        return user.school.division_path
-    if user.institution_id:
-        return user.institution.division_path
+    for node, field in ((user.division, "path"), (user.school, "division_path"), (user.institution, "division_path")):
+        if node is not None:
+            return getattr(node, field)
     return ""
 
 

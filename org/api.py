@@ -1,5 +1,5 @@
 from django.http import Http404
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from org import selectors
 from org.scope import scope_for_user
@@ -34,8 +34,8 @@ class SchoolQuery(Schema):
     division: str = ""
     q: str = ""
     stage: str = ""
-    offset: int = 0
-    limit: int = 50
+    offset: int = Field(0, ge=0, le=10_000_000)
+    limit: int = Field(50, ge=1, le=200)
 
 
 def _region(division, scope) -> RegionOut:
@@ -72,9 +72,8 @@ def region(request, code: str):
 def schools(request, query: Query[SchoolQuery]):
     scope = scope_for_user(request.auth)
     rows = selectors.school_list(scope=scope, division_code=query.division[:6], q=query.q[:50], stage=query.stage[:20])
-    limit = max(1, min(query.limit, 200))
-    offset = max(0, query.offset)
-    return SchoolPage(items=[_school(s) for s in rows[offset : offset + limit]], total=rows.count())
+    page = rows[query.offset : query.offset + query.limit]
+    return SchoolPage(items=[_school(s) for s in page], total=rows.count())
 
 
 @router.get("/schools/{code}", response=SchoolOut, summary="一所学校")

@@ -93,7 +93,9 @@ class ScopedQuerySet(models.QuerySet):
     scope_fields: dict[str, str | None] = {"path_field": "division_path"}
 
     def in_scope(self, scope: Scope) -> ScopedQuerySet:
-        return scope.apply(self, **self.model.scope_fields)  # type: ignore[attr-defined]
+        scoped = scope.apply(self, **self.model.scope_fields)  # type: ignore[attr-defined]
+        assert isinstance(scoped, ScopedQuerySet)
+        return scoped
 
 
 class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):  # type: ignore[misc]
@@ -118,15 +120,16 @@ def scope_for_user(user: User) -> Scope:
     if not user.is_authenticated or not user.is_active:
         return Scope.nothing()
     role = user.role
-    if role in (Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN) and user.division_id:
-        return Scope.division(user.division)
-    if role == Role.CITY_ADMIN and user.division_id:
+    division = user.division if user.division_id else None
+    if role in (Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN) and division is not None:
+        return Scope.division(division)
+    if role == Role.CITY_ADMIN and division is not None:
         direct_counties = Division.objects.filter(
-            path__startswith=user.division.path, is_direct_county=True
+            path__startswith=division.path, is_direct_county=True
         ).values_list("path", flat=True)
-        return Scope.division(user.division, read_only_paths=tuple(direct_counties))
-    if role == Role.SCHOOL_ADMIN and user.school_id:
-        school = user.school
+        return Scope.division(division, read_only_paths=tuple(direct_counties))
+    school = user.school if user.school_id else None
+    if role == Role.SCHOOL_ADMIN and school is not None:
         return Scope(path=school.division_path, school_id=school.pk, label=school.name, is_leaf=True)
     if role in (Role.TEACHER, Role.EXPERT) and user.teacher_id:
         return Scope(teacher_id=user.teacher_id, label="本人")

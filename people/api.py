@@ -4,7 +4,7 @@ available through the audited reveal on the page."""
 import datetime as dt
 
 from django.http import Http404
-from ninja import Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 from org.scope import scope_for_user
 from people import selectors
@@ -53,8 +53,8 @@ class TeacherQuery(Schema):
     status: str = ""
     new_teacher: bool = False
     q: str = ""
-    after: int | None = None
-    limit: int = 50
+    after: int | None = Field(None, ge=0, le=2**62)
+    limit: int = Field(50, ge=1, le=200)
 
 
 def teacher_out(teacher) -> TeacherOut:
@@ -78,12 +78,12 @@ def teachers(request, query: Query[TeacherQuery]):
         title=query.title[:20], honour=query.honour[:40], status=query.status[:10], new_teacher=query.new_teacher,
         q=query.q[:50],
     )
-    page = selectors.teacher_page(scope=scope, filters=filters, after=query.after, size=max(1, min(query.limit, 200)))
+    page = selectors.teacher_page(scope=scope, filters=filters, after=query.after, size=query.limit)
     return TeacherPageOut(items=[teacher_out(t) for t in page.teachers], next_after=page.next_after)
 
 
 @router.get("/teachers/{teacher_id}", response=TeacherOut, summary="一位教师")
-def teacher(request, teacher_id: int):
+def teacher(request, teacher_id: int = Path(..., ge=1, le=2**62)):
     found = selectors.teacher_get(scope=scope_for_user(request.auth), teacher_id=teacher_id)
     if found is None:
         raise Http404

@@ -228,7 +228,7 @@ class CountyGenerator:
             extra = rng.choices(codes, cum_weights=cum)[0]
             if extra != subjects[0]:
                 subjects.append(extra)
-        honours = []
+        honours: list[tuple[str, str, dt.date, dt.date | None]] = []
         years_served = (today - hire_date).days / 365.25
         if years_served > 5:
             for honour_title, level, share, rural_only in HONOURS:

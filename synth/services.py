@@ -78,7 +78,7 @@ def _target_counties(scale: str, division_code: str | None) -> tuple[float, set[
 def _county_units() -> list[dict]:
     """County-level units: every county, plus 济源 which is city and county at once."""
     units = Division.objects.filter(level="county") | Division.objects.filter(level="city", children__isnull=True)
-    return list(units.order_by("code").values("id", "code", "name", "path"))
+    return [dict(row) for row in units.order_by("code").values("id", "code", "name", "path")]
 
 
 def province_synthesize(*, scale: str, seed: int, division_code: str | None = None) -> SynthResult:
@@ -174,7 +174,7 @@ def _institutions(plans) -> None:
             code=f"{division.code}-JSFZ",
             defaults={"name": f"{division.name}教师发展中心", "kind": InstitutionKind.COUNTY_CENTRE, "division": division},
         )
-        city = division.parent if division.level == "county" else division
+        city = division.parent if division.level == "county" and division.parent is not None else division
         Institution.objects.get_or_create(
             code=f"{city.code}-JSFZ",
             defaults={"name": f"{city.name}教师发展中心", "kind": InstitutionKind.CITY_CENTRE if city.level == "city" else InstitutionKind.COUNTY_CENTRE, "division": city},
