@@ -42,26 +42,43 @@ def audit_record(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    return audit_record_many([
+        {"action": action, "actor": actor, "scope_path": scope_path, "object_type": object_type,
+         "object_id": object_id, "result": result, "ip": ip, "detail": detail}
+    ])[0]
+
+
+def audit_record_many(entries: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several events to the chain under one lock and one bulk insert
+    (a roster import audits every changed teacher without a query each)."""
+    if not entries:
+        return []
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-        event = AuditEvent(
-            at=timezone.now(),
-            actor=actor if actor is not None and actor.pk else None,
-            actor_username=getattr(actor, "username", "") or "",
-            action=action,
-            scope_path=scope_path,
-            object_type=object_type,
-            object_id=str(object_id),
-            result=result,
-            ip=ip,
-            detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
-            prev_hash=head.last_hash,
-        )
-        event.hash = _event_digest(head.last_hash, _hashed_fields(event))
-        event.save(force_insert=True)
-        head.last_hash = event.hash
+        now = timezone.now()
+        prev_hash = head.last_hash
+        events = []
+        for entry in entries:
+            actor = entry.get("actor")
+            event = AuditEvent(
+                at=now,
+                actor=actor if actor is not None and actor.pk else None,
+                actor_username=getattr(actor, "username", "") or "",
+                action=entry["action"],
+                scope_path=entry.get("scope_path", ""),
+                object_type=entry.get("object_type", ""),
+                object_id=str(entry.get("object_id", "")),
+                result=entry.get("result", "success"),
+                ip=entry.get("ip"),
+                detail=json.loads(json.dumps(entry.get("detail") or {}, ensure_ascii=False, default=str)),
+                prev_hash=prev_hash,
+            )
+            event.hash = prev_hash = _event_digest(prev_hash, _hashed_fields(event))
+            events.append(event)
+        AuditEvent.objects.bulk_create(events, batch_size=1000)
+        head.last_hash = prev_hash
         head.save(update_fields=["last_hash"])
-    return event
+    return events
 
 
 def audit_verify() -> list[str]:

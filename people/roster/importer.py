@@ -21,7 +21,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from audit.actions import Action
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from org.models import School
 from org.scope import Scope
 from people.identity import id_blind_index, id_decrypt, id_encrypt, id_mask, id_parse
@@ -266,6 +266,7 @@ class RosterImporter:
             }
             to_create: list[tuple[Teacher, TeacherData]] = []
             to_update: list[tuple[Teacher, TeacherData]] = []
+            audits: list[dict] = []
             unchanged = 0
             for row_number, row, data, index in parsed:
                 teacher = existing.get(index)
@@ -286,7 +287,7 @@ class RosterImporter:
                     before = teacher_snapshot(teacher)
                     self._fill(teacher, data)
                     to_update.append((teacher, data))
-                    self._audit_update(batch, teacher, before, data)
+                    audits.append(self._audit_entry(batch, teacher, before, data))
                 else:
                     unchanged += 1
             Teacher.unscoped_objects.bulk_create([teacher for teacher, _ in to_create], batch_size=1000)
@@ -309,6 +310,7 @@ class RosterImporter:
                 batch_size=2000,
             )
             ImportRejection.objects.bulk_create(rejections, batch_size=1000)
+            audit_record_many(audits)
             batch.rows_done = chunk[-1][0] - 1
             batch.created += len(to_create)
             batch.updated += len(to_update)
@@ -316,7 +318,7 @@ class RosterImporter:
             batch.rejected += len(rejections)
             batch.save(update_fields=["rows_done", "created", "updated", "unchanged", "rejected"])
 
-    def _audit_update(self, batch: ImportBatch, teacher: Teacher, before: dict, data: TeacherData) -> None:
+    def _audit_entry(self, batch: ImportBatch, teacher: Teacher, before: dict, data: TeacherData) -> dict:
         """One row per changed teacher, like an edit on the page (the history shows it)."""
         after = {
             **before, "name": teacher.name, "school": data.school.code, "stage": teacher.stage, "title": teacher.title,
@@ -325,10 +327,10 @@ class RosterImporter:
             "honours": sorted({f"{h.level}:{h.title}:{h.awarded_on}:{h.expires_on or ''}" for h in data.honours}),
         }
         changed = {key: {"before": before[key], "after": after[key]} for key in after if before[key] != after[key]}
-        audit_record(
-            action=Action.TEACHER_UPDATE, actor=self.actor, ip=self.ip, scope_path=teacher.division_path,
-            object_type="teacher", object_id=teacher.pk, detail={"changed": changed, "import_batch": batch.pk},
-        )
+        return {
+            "action": Action.TEACHER_UPDATE, "actor": self.actor, "ip": self.ip, "scope_path": teacher.division_path,
+            "object_type": "teacher", "object_id": teacher.pk, "detail": {"changed": changed, "import_batch": batch.pk},
+        }
 
     def _fill(self, teacher: Teacher, data: TeacherData) -> None:
         parsed = id_parse(data.id_number, today=self.today)
