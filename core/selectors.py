@@ -1,14 +1,22 @@
 """What each role's home page shows."""
 
+from django.core.cache import cache
+
 from org.constants import Stage
 from org.scope import Scope
 from people.constants import Title
 from people.selectors import teacher_stage_title_counts
 
+HOME_STATS_SECONDS = 600
+
 
 def stage_title_chart(*, scope: Scope) -> tuple[dict, int]:
-    """ECharts option: teachers by stage (x) stacked by title; and the total."""
-    counts = teacher_stage_title_counts(scope=scope)
+    """ECharts option: teachers by stage (x) stacked by title; and the total.
+
+    The counts are a GROUP BY over the whole jurisdiction (1.3 M rows for the
+    province, ~250 ms), so they are cached per scope for ten minutes."""
+    key = f"home:stage-title:{scope.path}:{scope.school_id}:{scope.teacher_id}"
+    counts = cache.get_or_set(key, lambda: teacher_stage_title_counts(scope=scope), HOME_STATS_SECONDS)
     stages = [stage for stage in Stage if any(row["stage"] == stage for row in counts)]
     series = []
     for title in Title:

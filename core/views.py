@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import scoped_view
 from accounts.models import ADMIN_ROLES
 from core.selectors import stage_title_chart
-from org.selectors import school_list
+from org.selectors import school_count
 from people.selectors import teacher_get
 
 
@@ -16,7 +16,7 @@ def home(request, scope):
     context = {"scope": scope}
     if user.role in ADMIN_ROLES:
         chart, total = stage_title_chart(scope=scope)
-        context.update(chart=chart, teacher_total=total, school_total=school_list(scope=scope).count())
+        context.update(chart=chart, teacher_total=total, school_total=school_count(scope=scope))
         return render(request, "core/home_admin.html", context)
     if user.teacher_id:
         context["teacher"] = teacher_get(scope=scope, teacher_id=user.teacher_id)

@@ -25,3 +25,6 @@ class InstitutionKind(models.TextChoices):
     UNIVERSITY = "university", "高等学校"
     TRAINING_INSTITUTION = "training_institution", "培训机构"
     TRAINING_BASE = "training_base", "教师培训基地"
+
+
+STAGE_LABELS = dict(Stage.choices)

@@ -1,5 +1,6 @@
 """Reads of divisions and schools within a Scope."""
 
+from django.core.cache import cache
 from django.db.models import Count, QuerySet
 
 from org.models import Division, Institution, ResearchCommunity, School
@@ -45,6 +46,11 @@ def institution_list(*, scope: Scope, kind: str = "") -> QuerySet[Institution]:
 def community_list(*, scope: Scope) -> QuerySet[ResearchCommunity]:
     communities = scope.apply(ResearchCommunity.objects.select_related("division", "chief_teacher"), path_field="division_path")
     return communities.annotate(school_count=Count("schools")).order_by("division_path", "name")
+
+
+def school_count(*, scope: Scope) -> int:
+    key = f"home:school-count:{scope.path}:{scope.school_id}"
+    return cache.get_or_set(key, lambda: School.objects.in_scope(scope).count(), 600)
 
 
 def school_get(*, scope: Scope, code: str) -> School | None:

@@ -67,3 +67,12 @@ class Status(models.TextChoices):
 
 
 NEW_TEACHER_YEARS = 3  # 新教师: within three years of hire (规范化培训期)
+
+
+# Plain dicts for hot paths (list pages render thousands of labels; enum and
+# get_FOO_display look-ups cost more than the query).
+SUBJECT_LABELS = dict(Subject.choices)
+TITLE_LABELS = dict(Title.choices)
+STATUS_LABELS = dict(Status.choices)
+HONOUR_TITLE_LABELS = dict(HonourTitle.choices)
+HONOUR_LEVEL_LABELS = dict(HonourLevel.choices)

@@ -5,11 +5,16 @@ index; birth date and sex are kept as fields for statistics and checks."""
 from django.db import models
 from django.utils import timezone
 
-from org.constants import Stage
+from org.constants import STAGE_LABELS, Stage
 from org.models import School, path_index
 from org.scope import ScopedManager
 from people.constants import (
+    HONOUR_LEVEL_LABELS,
+    HONOUR_TITLE_LABELS,
     NEW_TEACHER_YEARS,
+    STATUS_LABELS,
+    SUBJECT_LABELS,
+    TITLE_LABELS,
     HonourLevel,
     HonourTitle,
     Sex,
@@ -71,7 +76,19 @@ class Teacher(models.Model):
 
     @property
     def subject_labels(self) -> list[str]:
-        return [Subject(code).label for code in self.subject_codes if code in Subject.values]
+        return [SUBJECT_LABELS.get(code, code) for code in self.subject_codes]
+
+    @property
+    def stage_label(self) -> str:
+        return STAGE_LABELS.get(self.stage, self.stage)
+
+    @property
+    def title_label(self) -> str:
+        return TITLE_LABELS.get(self.title, self.title)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
 
 
 class TeacherSubject(models.Model):
@@ -109,7 +126,7 @@ class TeacherHonour(models.Model):
         indexes = [models.Index(fields=["title", "level", "teacher"], name="people_honour_lookup")]
 
     def __str__(self) -> str:
-        return f"{self.get_level_display()}{self.get_title_display()}"
+        return f"{HONOUR_LEVEL_LABELS.get(self.level, self.level)}{HONOUR_TITLE_LABELS.get(self.title, self.title)}"
 
 
 class ImportBatch(models.Model):
