@@ -16,7 +16,7 @@ def stage_title_chart(*, scope: Scope) -> tuple[dict, int]:
     The counts are a GROUP BY over the whole jurisdiction (1.3 M rows for the
     province, ~250 ms), so they are cached per scope for ten minutes."""
     key = f"home:stage-title:{scope.path}:{scope.school_id}:{scope.teacher_id}"
-    counts = cache.get_or_set(key, lambda: teacher_stage_title_counts(scope=scope), HOME_STATS_SECONDS)
+    counts: list[dict] = cache.get_or_set(key, lambda: teacher_stage_title_counts(scope=scope), HOME_STATS_SECONDS) or []
     stages = [stage for stage in Stage if any(row["stage"] == stage for row in counts)]
     series = []
     for title in Title:

@@ -50,7 +50,7 @@ def community_list(*, scope: Scope) -> QuerySet[ResearchCommunity]:
 
 def school_count(*, scope: Scope) -> int:
     key = f"home:school-count:{scope.path}:{scope.school_id}"
-    return cache.get_or_set(key, lambda: School.objects.in_scope(scope).count(), 600)
+    return int(cache.get_or_set(key, lambda: School.objects.in_scope(scope).count(), 600) or 0)
 
 
 def school_get(*, scope: Scope, code: str) -> School | None:
