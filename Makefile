@@ -38,6 +38,7 @@ run: install
 
 test: install browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
 	$(YANXIU) makemigrations --check --dry-run -v0
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
