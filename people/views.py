@@ -49,7 +49,11 @@ def _int(value) -> int:
 
 
 def _filters_from(form: TeacherFilterForm) -> selectors.TeacherFilters:
-    data = form.cleaned_data if form.is_valid() else {}
+    """Filters from a bound form. Invalid values (say, a division outside the
+    viewer's scope) raise rather than being dropped, which would widen the list."""
+    if form.is_bound and not form.is_valid():
+        raise ValidationError("筛选条件无效：" + "；".join(f"{form.fields[name].label}" for name in form.errors if name in form.fields))
+    data = form.cleaned_data if form.is_bound else {}
     return selectors.TeacherFilters(
         division=data.get("division") or "", school=data.get("school") or "", stage=data.get("stage") or "",
         subject=data.get("subject") or "", title=data.get("title") or "", honour=data.get("honour") or "",
@@ -60,10 +64,15 @@ def _filters_from(form: TeacherFilterForm) -> selectors.TeacherFilters:
 @admin_required
 def teacher_list(request, scope):
     form = TeacherFilterForm(request.GET or None, divisions=_division_choices(scope))
-    filters = _filters_from(form)
-    data = form.cleaned_data if form.is_valid() else {}
-    page = selectors.teacher_page(scope=scope, filters=filters, after=data.get("after"), before=data.get("before"))
-    context = {"form": form, "page": page, "query": filters.as_query(), "scope": scope}
+    try:
+        filters = _filters_from(form)
+    except ValidationError as error:
+        context = {"form": form, "page": selectors.TeacherPage(teachers=[]), "query": {}, "scope": scope,
+                   "filter_error": error.messages[0]}
+    else:
+        data = form.cleaned_data if form.is_bound else {}
+        page = selectors.teacher_page(scope=scope, filters=filters, after=data.get("after"), before=data.get("before"))
+        context = {"form": form, "page": page, "query": filters.as_query(), "scope": scope}
     template = "people/partials/teacher_table.html" if request.headers.get("HX-Request") else "people/teacher_list.html"
     return render(request, template, context)
 
@@ -201,7 +210,10 @@ def roster_export_view(request, scope):
         export_request_download(scope=scope, actor=request.user, request_id=_int(request.GET.get("request")),
                                 destination=handle, kind=kind, ip=client_ip(request))
     else:
-        filters = _filters_from(TeacherFilterForm(request.GET, divisions=_division_choices(scope)))
+        try:
+            filters = _filters_from(TeacherFilterForm(request.GET, divisions=_division_choices(scope)))
+        except ValidationError as error:
+            return HttpResponse(error.messages[0], status=400, content_type="text/plain; charset=utf-8")
         roster_export(scope=scope, actor=request.user, destination=handle, kind=kind, filters=filters, ip=client_ip(request))
     handle.seek(0)
     if kind == "csv":

@@ -35,3 +35,28 @@ def test_edit_refuses_school_outside_scope_and_bad_dates(users, client_for, prov
     assert "有效期应晚于认定日期" in response.content.decode()
     teacher.refresh_from_db()
     assert teacher.school == province.school and str(teacher.hire_date) == "2010-09-01"
+
+
+def test_invalid_filters_show_an_error_and_never_widen_the_list(users, client_for, province):
+    client = client_for(users["county_admin"])
+    response = client.get("/teachers/", {"division": "410222", "stage": "primary"})  # not the admin's division
+    body = response.content.decode()
+    assert response.status_code == 200 and "筛选条件无效" in body
+    assert province.teacher.name not in body.split('id="teachers"')[1]
+    response = client.get("/teachers/roster/export/", {"format": "csv", "division": "410222"})
+    assert response.status_code == 400 and "筛选条件无效" in response.content.decode()
+    response = client.get("/teachers/", {"after": "abc"})
+    assert "筛选条件无效" in response.content.decode()
+
+
+def test_extra_post_fields_are_ignored(users, client_for, province):
+    """SECURITY 8: fields not on the form (path, index, id) cannot be written."""
+    teacher = province.teacher
+    before = (teacher.division_path, teacher.id_index)
+    client_for(users["county_admin"]).post(f"/teachers/{teacher.pk}/edit/", {
+        "name": "张三", "school_code": province.school.code, "stage": "primary", "main_subject": "chinese",
+        "title": "first", "hire_date": "2010-09-01", "status": "active", "honours": "",
+        "division_path": "410000.410300.410305.", "id_index": "0" * 64, "id": "1",
+    })
+    teacher.refresh_from_db()
+    assert (teacher.division_path, teacher.id_index) == before
