@@ -9,15 +9,7 @@ from django.core.management import CommandError, call_command
 from audit.models import AuditEvent
 from people.models import Teacher
 from people.roster.columns import COLUMNS
-
-
-def _import(path, capsys, *extra):
-    code = 0
-    try:
-        call_command("roster", "import", str(path), *extra)
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, json.loads(capsys.readouterr().out)
+from people.tests.helpers import cli_roster_import
 
 
 def test_export_then_import_round_trip_changes_nothing(province, tmp_path, capsys):
@@ -25,7 +17,7 @@ def test_export_then_import_round_trip_changes_nothing(province, tmp_path, capsy
         target = tmp_path / name
         call_command("roster", "export", "--division", "410200", str(target))
         assert "已导出 3 人" in capsys.readouterr().out  # 杞县, 通许, 兰考 (not 洛阳)
-        code, report = _import(target, capsys)
+        code, report = cli_roster_import(target, capsys)
         assert code == 0
         assert (report["created"], report["updated"], report["unchanged"], report["rejected"]) == (0, 0, 3, 0)
     with (tmp_path / "out.csv").open(encoding="utf-8-sig") as handle:
@@ -40,7 +32,7 @@ def test_import_with_rejections_exits_non_zero_and_reports_rows(province, tmp_pa
     path = tmp_path / "bad.csv"
     path.write_text(",".join(COLUMNS) + "\n" + ",".join(["", "坏行", "410221198503140000", province.school.code, "小学", "数学",
                                                          "一级教师", "2010-09-01", "在岗", ""]) + "\n", encoding="utf-8")
-    code, report = _import(path, capsys)
+    code, report = cli_roster_import(path, capsys)
     assert code == 1
     assert report["rejected"] == 1
     assert report["rejections"][0]["row_number"] == 2 and report["rejections"][0]["column"] == "身份证号"
@@ -57,7 +49,7 @@ def test_import_as_a_county_admin_is_limited_to_that_county(province, users, tmp
         row[1] = row[1] + "改"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         csv.writer(handle).writerows(rows)
-    code, report = _import(path, capsys, "--as", users["county_admin"].username)
+    code, report = cli_roster_import(path, capsys, "--as", users["county_admin"].username)
     assert code == 1 and report["updated"] == 1 and report["rejected"] == 2
     assert Teacher.unscoped_objects.get(pk=province.teacher.pk).name == "张三改"
     assert Teacher.unscoped_objects.get(pk=province.sibling_teacher.pk).name == "李四"

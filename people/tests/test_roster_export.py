@@ -5,7 +5,6 @@ full-ID export and an administrator's masked page export import back."""
 import csv
 import datetime as dt
 import io
-import json
 import re
 
 import pytest
@@ -18,6 +17,7 @@ from people.identity import id_mask
 from people.models import ImportBatch, Teacher, TeacherHonour
 from people.roster.columns import COLUMNS
 from people.tests.factories import TeacherFactory
+from people.tests.helpers import cli_roster_import
 
 ID_PATTERN = r"\d{17}[\dX]"
 FORMULA_NAMES = ["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)"]
@@ -32,14 +32,6 @@ def _page_export(client, kind: str) -> list[list[str]]:
     sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
     return [["" if cell is None else str(cell) for cell in values] for values in sheet.iter_rows(values_only=True)]
 
-
-def _cli_import(path, capsys, *extra) -> tuple[int, dict]:
-    code = 0
-    try:
-        call_command("roster", "import", str(path), *extra)
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, json.loads(capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
@@ -88,7 +80,7 @@ def test_cli_full_id_export_imports_back_unchanged(province, tmp_path, capsys, k
 
     call_command("roster", "export", "--division", "410000", str(target))
     assert "已导出 6 人" in capsys.readouterr().out
-    code, report = _cli_import(target, capsys)
+    code, report = cli_roster_import(target, capsys)
 
     assert code == 0
     assert (report["created"], report["updated"], report["unchanged"], report["rejected"]) == (0, 0, 6, 0)
@@ -149,7 +141,7 @@ def test_cli_import_with_rejections_exits_non_zero_with_json_and_unknown_divisio
         writer.writerow(COLUMNS)
         writer.writerow(["", "好", "11010519491231002X", province.school.code, "小学", "语文", "", "1975-09-01", "", ""])
         writer.writerow(["", "坏", "110105194912310021", province.school.code, "小学", "语文", "", "1975-09-01", "", ""])
-    code, report = _cli_import(path, capsys)
+    code, report = cli_roster_import(path, capsys)
     assert code == 1
     assert (report["created"], report["rejected"]) == (1, 1)
     assert report["rejections"][0] == {"row_number": 3, "column": "身份证号", "reason": "身份证号校验码错误",
