@@ -8,6 +8,7 @@ from django.contrib.auth import logout
 from accounts.models import ADMIN_ROLES
 
 LAST_SEEN_KEY = "yanxiu_last_seen"
+TOUCH_SECONDS = 60
 
 
 class IdleTimeoutMiddleware:
@@ -26,6 +27,7 @@ class IdleTimeoutMiddleware:
             last_seen = request.session.get(LAST_SEEN_KEY)
             if last_seen is not None and now - int(last_seen) > idle_limit:
                 logout(request)
-            else:
+            elif last_seen is None or now - int(last_seen) >= TOUCH_SECONDS:
+                # Touching the session saves its row; once a minute is precise enough.
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)
