@@ -130,6 +130,8 @@ LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
 LOGIN_MAX_ATTEMPTS_PER_IP = env_int("LOGIN_MAX_ATTEMPTS_PER_IP", 30)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
 EXPORT_MAX_PER_HOUR = env_int("EXPORT_MAX_PER_HOUR", 30)
+# Page exports above this many rows need a second administrator's approval (SECURITY 15).
+EXPORT_BULK_ROWS = env_int("EXPORT_BULK_ROWS", 5000)
 
 # Sessions: absolute lifetime plus an idle timeout (stricter for administrators).
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)

@@ -1,4 +1,4 @@
-"""Exports with full ID numbers need a second person's approval (SECURITY 15).
+"""Exports with full ID numbers, and bulk exports, need a second person's approval (SECURITY 15).
 
 The approver must be a different administrator whose scope covers the
 requester's (a peer at the same node or anyone above it). An approved request
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,21 +19,30 @@ from audit.services import audit_record
 from org.scope import Scope
 from people.models import ExportRequest
 from people.roster.exporter import roster_export
-from people.selectors import TeacherFilters
+from people.selectors import TeacherFilters, teacher_queryset
 
 EXPORT_APPROVAL_HOURS = 24
 
 
-def export_request_create(*, scope: Scope, actor, filters: TeacherFilters, reason: str, ip: str | None = None) -> ExportRequest:
+def export_needs_approval(*, scope: Scope, filters: TeacherFilters) -> bool:
+    """Page exports above EXPORT_BULK_ROWS rows need a second person's approval too."""
+    return teacher_queryset(scope=scope, filters=filters)[: settings.EXPORT_BULK_ROWS + 1].count() > settings.EXPORT_BULK_ROWS
+
+
+def export_request_create(
+    *, scope: Scope, actor, filters: TeacherFilters, reason: str, full_ids: bool = True, ip: str | None = None
+) -> ExportRequest:
     if scope.path is None or scope.teacher_id is not None:
         raise PermissionDenied("无导出权限")
     reason = reason.strip()
     if len(reason) < 4:
         raise ValidationError({"reason": "请写明用途（至少4个字）"})
     with transaction.atomic():
-        request = ExportRequest.objects.create(requested_by=actor, scope_path=scope.path, filters=filters.as_query(), reason=reason[:200])
+        request = ExportRequest.objects.create(requested_by=actor, scope_path=scope.path, filters=filters.as_query(),
+                                               reason=reason[:200], full_ids=full_ids)
         audit_record(action=Action.EXPORT_REQUEST, actor=actor, ip=ip, scope_path=scope.path,
-                     object_type="export_request", object_id=request.pk, detail={"reason": request.reason, "filters": request.filters})
+                     object_type="export_request", object_id=request.pk,
+                     detail={"reason": request.reason, "filters": request.filters, "full_ids": full_ids})
     return request
 
 
@@ -61,7 +71,7 @@ def export_request_decide(*, scope: Scope, actor, request_id: int, approve: bool
 
 
 def export_request_download(*, scope: Scope, actor, request_id: int, destination, kind: str, ip: str | None = None) -> int:
-    """Write the approved export with full IDs once; then the request is spent."""
+    """Write the approved export once (full IDs if that was asked); then the request is spent."""
     with transaction.atomic():
         request = (
             ExportRequest.objects.select_for_update()
@@ -74,4 +84,4 @@ def export_request_download(*, scope: Scope, actor, request_id: int, destination
         request.save(update_fields=["state"])
         filters = TeacherFilters(**{k: (v == "1" if k == "new_teacher" else v) for k, v in request.filters.items()})
         return roster_export(scope=scope, actor=actor, destination=destination, kind=kind, filters=filters,
-                             full_ids=True, ip=ip, channel=f"approved:{request.pk}")
+                             full_ids=request.full_ids, ip=ip, channel=f"approved:{request.pk}")

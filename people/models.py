@@ -176,8 +176,9 @@ class ImportRejection(models.Model):
 
 
 class ExportRequest(models.Model):
-    """An export with full ID numbers: asked for by one administrator, approved by
-    another whose jurisdiction covers it, downloaded once before it expires."""
+    """An export with full ID numbers, or a bulk one (more than EXPORT_BULK_ROWS):
+    asked for by one administrator, approved by another whose jurisdiction
+    covers it, downloaded once before it expires."""
 
     class State(models.TextChoices):
         PENDING = "pending", "待审批"
@@ -189,6 +190,7 @@ class ExportRequest(models.Model):
     scope_path = models.CharField(max_length=100)
     filters = models.JSONField(default=dict)
     reason = models.CharField("用途", max_length=200)
+    full_ids = models.BooleanField("包含完整身份证号", default=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -22,6 +22,7 @@ from org.models import School
 from org.selectors import division_list
 from people import selectors
 from people.export_requests import (
+    export_needs_approval,
     export_request_create,
     export_request_decide,
     export_request_download,
@@ -205,8 +206,8 @@ def roster_export_view(request, scope):
     export_form = ExportForm(request.GET)
     kind = export_form.cleaned_data["format"] if export_form.is_valid() else "xlsx"
     handle = tempfile.TemporaryFile(mode="w+b") if kind == "xlsx" else tempfile.TemporaryFile(mode="w+", encoding="utf-8-sig", newline="")
-    if request.GET.get("full_ids"):
-        # Full ID numbers only through a request approved by a second administrator.
+    if request.GET.get("request"):
+        # Full-ID and bulk exports only through a request approved by a second administrator.
         export_request_download(scope=scope, actor=request.user, request_id=_int(request.GET.get("request")),
                                 destination=handle, kind=kind, ip=client_ip(request))
     else:
@@ -214,6 +215,8 @@ def roster_export_view(request, scope):
             filters = _filters_from(TeacherFilterForm(request.GET, divisions=_division_choices(scope)))
         except ValidationError as error:
             return HttpResponse(error.messages[0], status=400, content_type="text/plain; charset=utf-8")
+        if request.GET.get("full_ids") or export_needs_approval(scope=scope, filters=filters):
+            raise PermissionDenied(f"导出完整身份证号或超过 {settings.EXPORT_BULK_ROWS} 行的名册，须先提交申请并经另一位管理员批准")
         roster_export(scope=scope, actor=request.user, destination=handle, kind=kind, filters=filters, ip=client_ip(request))
     handle.seek(0)
     if kind == "csv":
@@ -235,7 +238,8 @@ def export_requests(request, scope):
             else:
                 filters = _filters_from(TeacherFilterForm(request.POST, divisions=_division_choices(scope)))
                 export_request_create(scope=scope, actor=request.user, filters=filters,
-                                      reason=request.POST.get("reason", ""), ip=client_ip(request))
+                                      reason=request.POST.get("reason", ""), full_ids=request.POST.get("full_ids") == "1",
+                                      ip=client_ip(request))
                 messages.success(request, "申请已提交，需由本辖区另一位管理员或上级管理员批准。")
         except ValidationError as error:
             messages.error(request, "；".join(error.messages))
@@ -244,4 +248,5 @@ def export_requests(request, scope):
     to_decide = export_requests_to_decide(scope=scope, actor=request.user)[:50]
     return render(request, "people/export_requests.html", {
         "mine": mine, "to_decide": to_decide, "query": request.GET, "now": timezone.now(),
+        "bulk_rows": settings.EXPORT_BULK_ROWS,
     })

@@ -26,7 +26,7 @@ def test_unapproved_unmasked_export_is_refused(users, client_for):
 def test_request_approved_by_another_admin_gives_one_full_export(users, client_for, make_user, province):
     requester = users["county_admin"]
     client = client_for(requester)
-    response = client.post("/teachers/roster/export-requests/", {"reason": "报送职称评审名单", "stage": "primary"})
+    response = client.post("/teachers/roster/export-requests/", {"reason": "报送职称评审名单", "stage": "primary", "full_ids": "1"})
     assert response.status_code == 302
     request = ExportRequest.objects.get(requested_by=requester)
     assert request.state == "pending" and request.filters == {"stage": "primary"}
@@ -71,3 +71,19 @@ def test_rejected_request_cannot_be_downloaded(users, client_for):
 def test_a_request_needs_a_reason(users, client_for):
     client_for(users["county_admin"]).post("/teachers/roster/export-requests/", {"reason": "x"})
     assert not ExportRequest.objects.exists()
+
+
+def test_bulk_masked_export_needs_approval_too(users, client_for, settings):
+    settings.EXPORT_BULK_ROWS = 2  # the city holds three teachers
+    city = client_for(users["city_admin"])
+    response = city.get("/teachers/roster/export/?format=csv")
+    assert response.status_code == 403
+    assert city.get("/teachers/roster/export/?format=csv&division=410221").status_code == 200  # one row: fine
+    city.post("/teachers/roster/export-requests/", {"reason": "全市名册年度核对"})  # masked: no full_ids
+    request = ExportRequest.objects.get()
+    assert request.full_ids is False
+    client_for(users["province_admin"]).post("/teachers/roster/export-requests/", {"decide": request.pk, "approve": "1"})
+    city = client_for(users["city_admin"])  # the fixture client was signed in as the approver
+    rows = _csv(city.get(f"/teachers/roster/export/?request={request.pk}&format=csv"))
+    assert len(rows) == 4 and all("*" in row[2] for row in rows[1:])
+    assert not any(FULL_ID.fullmatch(row[2]) for row in rows[1:])
