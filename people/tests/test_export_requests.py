@@ -87,3 +87,9 @@ def test_bulk_masked_export_needs_approval_too(users, client_for, settings):
     rows = _csv(city.get(f"/teachers/roster/export/?request={request.pk}&format=csv"))
     assert len(rows) == 4 and all("*" in row[2] for row in rows[1:])
     assert not any(FULL_ID.fullmatch(row[2]) for row in rows[1:])
+
+
+def test_page_exports_are_rate_limited(users, client_for, settings):
+    settings.EXPORT_MAX_PER_HOUR = 2
+    client = client_for(users["county_admin"])
+    assert [client.get("/teachers/roster/export/?format=csv").status_code for _ in range(3)] == [200, 200, 429]
