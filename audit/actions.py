@@ -19,3 +19,7 @@ class Action(models.TextChoices):
     EXPORT_APPROVE = "export.approve", "批准导出申请"
     EXPORT_REJECT = "export.reject", "驳回导出申请"
     SYNTH = "synth", "生成模拟数据"
+    LEDGER_APPROVE = "ledger.approve", "认定学时"
+    LEDGER_REJECT = "ledger.reject", "驳回学时申报"
+    LEDGER_REVOKE = "ledger.revoke", "撤销学时"
+    LEDGER_RECONCILE = "ledger.reconcile", "学时汇总校正"

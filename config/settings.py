@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "org",
     "accounts",
     "people",
+    "credits",
     "synth",
 ]
 
@@ -129,6 +130,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
 LOGIN_MAX_ATTEMPTS_PER_IP = env_int("LOGIN_MAX_ATTEMPTS_PER_IP", 30)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Reverse proxies in front of the app that append to X-Forwarded-For (core.requests.client_ip).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PROD else 0)
 EXPORT_MAX_PER_HOUR = env_int("EXPORT_MAX_PER_HOUR", 30)
 # Page exports above this many rows need a second administrator's approval (SECURITY 15).
 EXPORT_BULK_ROWS = env_int("EXPORT_BULK_ROWS", 5000)
@@ -205,7 +208,14 @@ LOGGING = {
     "filters": {"redact": {"()": "core.logging.RedactPersonalDataFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Replace Django's own handlers (console in DEBUG, runserver's request
+        # lines with query strings, admin mails), which do not redact: every
+        # record goes through the one redacting handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

@@ -21,5 +21,6 @@ urlpatterns = [
     path("teachers/", include("people.urls")),
     path("org/", include("org.urls")),
     path("audit/", include("audit.urls")),
+    path("credits/", include("credits.urls")),
     path("api/v1/", _api_urls()),
 ]

@@ -24,7 +24,10 @@ def navigation(request):
             ("审计日志", reverse("audit:event_list")),
         ]
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:
-        items += [("我的档案", reverse("people:teacher_detail", args=[user.teacher_id]))]
+        items += [
+            ("我的学时", reverse("credits:my_hours")),
+            ("我的档案", reverse("people:teacher_detail", args=[user.teacher_id])),
+        ]
     if user.role in ADMIN_ROLES:
         items += [("API 令牌", reverse("accounts:token_list"))]
     return {"nav_items": items}

@@ -134,3 +134,10 @@ def id_decrypt(token: str) -> str:
 
 def id_blind_index(number: str) -> str:
     return hmac.new(_blind_index_key(), number.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def keyed_digest(purpose: str, message: str) -> str:
+    """HMAC-SHA256 of `message` under a key derived for `purpose` from the
+    blind-index key: a row checksum that nobody editing the database can forge."""
+    purpose_key = hmac.new(_blind_index_key(), purpose.encode(), hashlib.sha256).digest()
+    return hmac.new(purpose_key, message.encode(), hashlib.sha256).hexdigest()

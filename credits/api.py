@@ -1,0 +1,119 @@
+"""Hours API: a teacher's cycle summary and entries; idempotent recording."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import Field, Path, Router, Schema
+
+from credits import selectors
+from credits.constants import EntryState, SourceType
+from credits.models import Cycle
+from credits.services import SourceConflict, ledger_entry_record
+from org.scope import scope_for_user
+from people.selectors import teacher_get
+
+router = Router(tags=["学时"])
+
+
+class CategoryOut(Schema):
+    category: str
+    label: str
+    approved: float
+    pending: float
+    counted: float
+    min_hours: float | None
+    max_hours: float | None
+
+
+class EntryOut(Schema):
+    id: int
+    teacher_id: int
+    cycle: str
+    category: str
+    hours: float
+    occurred_on: dt.date
+    source_type: str
+    source_id: str
+    state: str
+
+
+class CreditsOut(Schema):
+    teacher_id: int
+    cycle: str
+    rule_version: int
+    required: float
+    counted: float
+    pending: float
+    owed: float
+    expected_by_now: float
+    on_track: bool
+    categories: list[CategoryOut]
+    entries: list[EntryOut]
+
+
+class EntryIn(Schema):
+    teacher_id: int = Field(..., ge=1, le=2**62)
+    category: str = Field(..., max_length=20)
+    hours: Decimal = Field(..., max_digits=6, decimal_places=1)
+    occurred_on: dt.date
+    source_type: str = Field(SourceType.INTEGRATION, max_length=20)
+    source_id: str = Field(..., min_length=1, max_length=100)
+    state: str = Field(EntryState.APPROVED, max_length=10)
+    note: str = Field("", max_length=500)
+
+
+class ConflictOut(Schema):
+    code: str
+    detail: str
+
+
+def entry_out(entry) -> EntryOut:
+    return EntryOut(id=entry.pk, teacher_id=entry.teacher_id, cycle=entry.cycle.code, category=entry.category,
+                    hours=float(entry.hours), occurred_on=entry.occurred_on, source_type=entry.source_type,
+                    source_id=entry.source_id, state=entry.state)
+
+
+@router.get("/teachers/{teacher_id}/credits", response=CreditsOut, summary="教师本周期学时汇总与记录")
+def teacher_credits(request, teacher_id: int = Path(..., ge=1, le=2**62), cycle: str = ""):
+    teacher = teacher_get(scope=scope_for_user(request.auth), teacher_id=teacher_id)
+    chosen = Cycle.objects.filter(code=cycle[:20]).first() if cycle else None
+    if teacher is None or (cycle and chosen is None):
+        raise Http404
+    summary = selectors.teacher_cycle_summary(teacher=teacher, cycle=chosen)
+    if summary is None:
+        raise Http404
+    return CreditsOut(
+        teacher_id=teacher.pk, cycle=summary.cycle.code, rule_version=summary.rule_version, required=float(summary.required),
+        counted=float(summary.counted), pending=float(summary.pending), owed=float(summary.owed),
+        expected_by_now=float(summary.expected_by_now), on_track=summary.on_track,
+        categories=[CategoryOut(category=line.category, label=line.label, approved=float(line.approved),
+                                pending=float(line.pending), counted=float(line.counted),
+                                min_hours=None if line.min_hours is None else float(line.min_hours),
+                                max_hours=None if line.max_hours is None else float(line.max_hours))
+                    for line in summary.lines],
+        entries=[entry_out(e) for e in selectors.teacher_entries(teacher=teacher, cycle=summary.cycle)],
+    )
+
+
+@router.post("/credits/entries", response={200: EntryOut, 201: EntryOut, 409: ConflictOut},
+             summary="记录学时（按来源幂等：同一来源重复提交只记一次）")
+def record_entry(request, payload: EntryIn):
+    scope = scope_for_user(request.auth)
+    if scope.teacher_id is not None or scope.path is None:
+        raise PermissionDenied("当前角色不能记录学时")
+    teacher = teacher_get(scope=scope, teacher_id=payload.teacher_id)
+    if teacher is None:
+        raise Http404
+    if not scope.can_write_path(teacher.division_path):
+        raise PermissionDenied("本级对该教师只有查看权限")
+    try:
+        entry, created = ledger_entry_record(
+            teacher=teacher, category=payload.category, hours=payload.hours, occurred_on=payload.occurred_on,
+            source_type=payload.source_type, source_id=payload.source_id, state=payload.state, note=payload.note,
+            actor=request.auth,
+        )
+    except SourceConflict as error:
+        return 409, ConflictOut(code="conflict", detail=error.messages[0])
+    return (201 if created else 200), entry_out(entry)

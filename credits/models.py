@@ -1,0 +1,126 @@
+"""Cycles and versioned rules (data, not code), the append-only hours ledger,
+and per-teacher cycle totals kept in the same transaction as each entry.
+
+A ledger row's substance (teacher, cycle, category, hours, date, source key,
+what it reverses) never changes: database triggers refuse such updates and
+deletes, and a keyed checksum over those fields lets `yanxiu credits verify`
+find a row edited behind the application's back. Only the decision fields
+(state, decided_by, decided_at) move, along pending → approved/rejected and
+approved → revoked; a correction is a new, compensating entry.
+"""
+
+from django.db import models
+
+from credits.constants import Category, EntryState, SourceType
+
+
+class Cycle(models.Model):
+    code = models.CharField("周期", max_length=20, unique=True)
+    starts_on = models.DateField("开始")
+    ends_on = models.DateField("结束")
+
+    class Meta:
+        ordering = ["starts_on"]
+        verbose_name = "继续教育周期"
+        constraints = [models.CheckConstraint(condition=models.Q(ends_on__gt=models.F("starts_on")), name="credits_cycle_dates_in_order")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RuleSet(models.Model):
+    """One version of a cycle's rules. Editing makes a new version; results
+    computed under an earlier version name the version they used."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="rule_sets")
+    version = models.PositiveIntegerField()
+    required_hours = models.DecimalField("周期要求学时", max_digits=6, decimal_places=1)
+    hours_per_credit = models.DecimalField("每学分学时", max_digits=4, decimal_places=1, default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField("修订说明", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["cycle", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "version"], name="credits_ruleset_unique_version"),
+            models.CheckConstraint(condition=models.Q(required_hours__gt=0, hours_per_credit__gt=0), name="credits_ruleset_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} v{self.version}"
+
+
+class CategoryRule(models.Model):
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="category_rules")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    min_hours = models.DecimalField("最低学时", max_digits=6, decimal_places=1, null=True, blank=True)
+    max_hours = models.DecimalField("计入上限", max_digits=6, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule_set", "category"], name="credits_categoryrule_unique"),
+            models.CheckConstraint(
+                condition=models.Q(min_hours__isnull=True) | models.Q(max_hours__isnull=True) | models.Q(max_hours__gte=models.F("min_hours")),
+                name="credits_categoryrule_min_below_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_set} {self.get_category_display()}"
+
+
+class LedgerEntry(models.Model):
+    teacher = models.ForeignKey("people.Teacher", on_delete=models.PROTECT, related_name="ledger_entries")
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="entries")
+    category = models.CharField("类别", max_length=20, choices=Category.choices)
+    hours = models.DecimalField("学时", max_digits=6, decimal_places=1)
+    occurred_on = models.DateField("日期")
+    source_type = models.CharField("来源", max_length=20, choices=SourceType.choices)
+    source_id = models.CharField("来源编号", max_length=100)
+    # "<source_type>:<source_id>": the same completion recorded twice is one entry.
+    source_key = models.CharField(max_length=130, unique=True)
+    note = models.CharField("说明", max_length=500, blank=True)
+    evidence = models.FileField("证明材料", upload_to="evidence/%Y/%m/", blank=True)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    state = models.CharField("状态", max_length=10, choices=EntryState.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    checksum = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        verbose_name = "学时记录"
+        indexes = [
+            models.Index(fields=["teacher", "cycle"], name="credits_entry_teacher_cycle"),
+            models.Index(fields=["teacher", "occurred_on"], name="credits_entry_teacher_day"),
+        ]
+        constraints = [
+            # Only a correction may be negative, and nothing is zero.
+            models.CheckConstraint(
+                condition=models.Q(hours__gt=0) | models.Q(hours__lt=0, source_type="correction"),
+                name="credits_entry_hours_sign",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.teacher_id} {self.category} {self.hours}"
+
+
+class CycleTotal(models.Model):
+    """Hours per teacher, cycle and category, updated with every entry."""
+
+    teacher = models.ForeignKey("people.Teacher", on_delete=models.CASCADE, related_name="cycle_totals")
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="totals")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    approved_hours = models.DecimalField(max_digits=8, decimal_places=1, default=0)
+    pending_hours = models.DecimalField(max_digits=8, decimal_places=1, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["teacher", "cycle", "category"], name="credits_total_unique")]
+        indexes = [models.Index(fields=["cycle", "teacher"], name="credits_total_cycle_teacher")]
+
+    def __str__(self) -> str:
+        return f"{self.teacher_id} {self.cycle_id} {self.category}: {self.approved_hours}"

@@ -1,0 +1,231 @@
+"""Writes to the hours ledger. Every writer goes through `ledger_entry_record`,
+which is idempotent by source key, validates the entry, and updates the
+teacher's cycle totals in the same transaction (under a lock on the teacher,
+so concurrent writers for one teacher are serialised)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from audit.actions import Action
+from audit.services import audit_record
+from credits.constants import MAX_HOURS_PER_DAY, Category, EntryState, SourceType
+from credits.models import Cycle, CycleTotal, LedgerEntry
+from org.scope import Scope
+from people.identity import keyed_digest
+from people.models import Teacher
+
+TENTH = Decimal("0.1")
+
+
+class SourceConflict(ValidationError):
+    """The source key is already recorded with different content."""
+
+
+def cycle_for_date(day: dt.date) -> Cycle | None:
+    return Cycle.objects.filter(starts_on__lte=day, ends_on__gte=day).first()
+
+
+def entry_checksum(entry: LedgerEntry) -> str:
+    message = "|".join([
+        str(entry.teacher_id), str(entry.cycle_id), entry.category, f"{Decimal(entry.hours).quantize(TENTH)}",
+        entry.occurred_on.isoformat(), entry.source_type, entry.source_id, entry.source_key, str(entry.reverses_id or ""),
+    ])
+    return keyed_digest("credits.ledger_entry", message)
+
+
+def _hours(value) -> Decimal:
+    try:
+        hours = Decimal(str(value)).quantize(TENTH)
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"hours": "学时应为数字"}) from None
+    if not hours.is_finite():
+        raise ValidationError({"hours": "学时应为数字"})
+    return hours
+
+
+def _add_to_totals(*, teacher_id: int, cycle_id: int, category: str, approved: Decimal, pending: Decimal) -> None:
+    changed = CycleTotal.objects.filter(teacher_id=teacher_id, cycle_id=cycle_id, category=category).update(
+        approved_hours=F("approved_hours") + approved, pending_hours=F("pending_hours") + pending
+    )
+    if not changed:  # the teacher row is locked by the caller, so no one else creates it meanwhile
+        CycleTotal.objects.create(teacher_id=teacher_id, cycle_id=cycle_id, category=category,
+                                  approved_hours=approved, pending_hours=pending)
+
+
+def _same_entry(existing: LedgerEntry, *, teacher: Teacher, category: str, hours: Decimal, occurred_on: dt.date) -> LedgerEntry:
+    if (existing.teacher_id, existing.category, existing.hours, existing.occurred_on) != (teacher.pk, category, hours, occurred_on):
+        raise SourceConflict({"source_id": f"来源 {existing.source_key} 已记录为不同的内容（记录 #{existing.pk}）"})
+    return existing
+
+
+def ledger_entry_record(
+    *, teacher: Teacher, category: str, hours, occurred_on: dt.date, source_type: str, source_id: str,
+    actor=None, state: str = EntryState.APPROVED, note: str = "", evidence=None, today: dt.date | None = None,
+) -> tuple[LedgerEntry, bool]:
+    """Record hours once per source; returns (entry, created). Refuses bad input
+    with Chinese messages and writes nothing."""
+    today = today or timezone.localdate()
+    hours = _hours(hours)
+    problems: dict[str, str] = {}
+    if category not in Category.values:
+        problems["category"] = f"未知的学时类别：{category}"
+    if source_type not in SourceType.values or source_type == SourceType.CORRECTION:
+        problems["source_type"] = f"未知的来源类型：{source_type}"
+    source_id = (source_id or "").strip()
+    if not source_id or len(source_id) > 100:
+        problems["source_id"] = "来源编号不能为空且不超过100字"
+    if hours <= 0:
+        problems["hours"] = "学时必须大于0（更正请使用撤销）"
+    elif hours > MAX_HOURS_PER_DAY:
+        problems["hours"] = f"一天的学时不能超过 {MAX_HOURS_PER_DAY}"
+    if occurred_on > today:
+        problems["occurred_on"] = "日期晚于今天"
+    cycle = cycle_for_date(occurred_on)
+    if cycle is None:
+        problems["occurred_on"] = "日期不在任何继续教育周期内"
+    if state not in (EntryState.APPROVED, EntryState.PENDING):
+        problems["state"] = "新记录只能是待审核或已认定"
+    if problems:
+        raise ValidationError(problems)
+    assert cycle is not None
+    source_key = f"{source_type}:{source_id}"
+    with transaction.atomic():
+        # Serialise writers for this teacher: the day cap and the totals stay exact.
+        Teacher.unscoped_objects.select_for_update().filter(pk=teacher.pk).values_list("pk", flat=True).get()
+        existing = LedgerEntry.objects.filter(source_key=source_key).first()
+        if existing is not None:
+            return _same_entry(existing, teacher=teacher, category=category, hours=hours, occurred_on=occurred_on), False
+        day_total = (
+            LedgerEntry.objects.filter(teacher=teacher, occurred_on=occurred_on, hours__gt=0)
+            .exclude(state__in=[EntryState.REJECTED, EntryState.REVOKED]).aggregate(total=Sum("hours"))["total"]
+            or Decimal(0)
+        )
+        if day_total + hours > MAX_HOURS_PER_DAY:
+            raise ValidationError({"hours": f"{occurred_on} 当天累计学时将超过 {MAX_HOURS_PER_DAY}（已有 {day_total}）"})
+        entry = LedgerEntry(
+            teacher=teacher, cycle=cycle, category=category, hours=hours, occurred_on=occurred_on,
+            source_type=source_type, source_id=source_id, source_key=source_key, note=note[:500], state=state,
+            created_by=actor if actor is not None and actor.pk else None,
+        )
+        if evidence is not None:
+            entry.evidence = evidence
+        entry.checksum = entry_checksum(entry)
+        try:
+            with transaction.atomic():
+                entry.save(force_insert=True)
+        except IntegrityError:
+            # Another process recorded the same source between our check and insert.
+            existing = LedgerEntry.objects.get(source_key=source_key)
+            return _same_entry(existing, teacher=teacher, category=category, hours=hours, occurred_on=occurred_on), False
+        approved = hours if state == EntryState.APPROVED else Decimal(0)
+        _add_to_totals(teacher_id=teacher.pk, cycle_id=cycle.pk, category=category, approved=approved, pending=hours - approved)
+    return entry, True
+
+
+def _require_writable(scope: Scope, entry: LedgerEntry) -> None:
+    teacher = entry.teacher
+    if not scope.can_write_path(teacher.division_path) or (scope.school_id and scope.school_id != teacher.school_id):
+        raise PermissionDenied("该教师不在本辖区")
+
+
+def ledger_entry_decide(*, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None) -> LedgerEntry:
+    with transaction.atomic():
+        entry = LedgerEntry.objects.select_for_update().select_related("teacher").filter(pk=entry_id).first()
+        if entry is None:
+            raise PermissionDenied("记录不存在")
+        _require_writable(scope, entry)
+        if entry.state != EntryState.PENDING:
+            raise ValidationError("只有待审核的记录可以审核")
+        entry.state = EntryState.APPROVED if approve else EntryState.REJECTED
+        entry.decided_by, entry.decided_at = actor, timezone.now()
+        entry.save(update_fields=["state", "decided_by", "decided_at"])
+        _add_to_totals(teacher_id=entry.teacher_id, cycle_id=entry.cycle_id, category=entry.category,
+                       approved=entry.hours if approve else Decimal(0), pending=-entry.hours)
+        audit_record(action=Action.LEDGER_APPROVE if approve else Action.LEDGER_REJECT, actor=actor, ip=ip,
+                     scope_path=entry.teacher.division_path, object_type="ledger_entry", object_id=entry.pk,
+                     detail={"teacher": entry.teacher_id, "hours": str(entry.hours), "category": entry.category})
+    return entry
+
+
+def ledger_entry_revoke(*, scope: Scope, actor, entry_id: int, reason: str, ip: str | None = None) -> LedgerEntry:
+    """Cancel approved hours with a compensating entry; the original is kept, marked revoked."""
+    if len((reason or "").strip()) < 2:
+        raise ValidationError({"reason": "请填写撤销原因"})
+    with transaction.atomic():
+        entry = LedgerEntry.objects.select_for_update().select_related("teacher").filter(pk=entry_id).first()
+        if entry is None:
+            raise PermissionDenied("记录不存在")
+        _require_writable(scope, entry)
+        if entry.state != EntryState.APPROVED or entry.hours <= 0:
+            raise ValidationError("只有已认定的学时可以撤销")
+        correction = LedgerEntry(
+            teacher_id=entry.teacher_id, cycle_id=entry.cycle_id, category=entry.category, hours=-entry.hours,
+            occurred_on=entry.occurred_on, source_type=SourceType.CORRECTION, source_id=f"revoke:{entry.pk}",
+            source_key=f"{SourceType.CORRECTION}:revoke:{entry.pk}", note=reason.strip()[:500], reverses=entry,
+            state=EntryState.APPROVED, created_by=actor, decided_by=actor, decided_at=timezone.now(),
+        )
+        correction.checksum = entry_checksum(correction)
+        correction.save(force_insert=True)
+        entry.state, entry.decided_by, entry.decided_at = EntryState.REVOKED, actor, timezone.now()
+        entry.save(update_fields=["state", "decided_by", "decided_at"])
+        _add_to_totals(teacher_id=entry.teacher_id, cycle_id=entry.cycle_id, category=entry.category,
+                       approved=-entry.hours, pending=Decimal(0))
+        audit_record(action=Action.LEDGER_REVOKE, actor=actor, ip=ip, scope_path=entry.teacher.division_path,
+                     object_type="ledger_entry", object_id=entry.pk, detail={"reason": reason.strip()[:200], "correction": correction.pk})
+    return correction
+
+
+# Totals recomputed from the ledger, compared with the stored ones in SQL (works on
+# PostgreSQL and SQLite); only the rows that differ come back to Python.
+_DRIFT_SQL = """
+WITH ledger AS (
+  SELECT teacher_id, cycle_id, category,
+         SUM(CASE WHEN state IN ('approved', 'revoked') THEN hours ELSE 0 END) AS approved,
+         SUM(CASE WHEN state = 'pending' THEN hours ELSE 0 END) AS pending
+  FROM credits_ledgerentry GROUP BY teacher_id, cycle_id, category
+)
+SELECT l.teacher_id, l.cycle_id, l.category, l.approved, l.pending, t.approved_hours, t.pending_hours
+FROM ledger l LEFT JOIN credits_cycletotal t
+  ON t.teacher_id = l.teacher_id AND t.cycle_id = l.cycle_id AND t.category = l.category
+WHERE t.id IS NULL OR t.approved_hours <> l.approved OR t.pending_hours <> l.pending
+UNION ALL
+SELECT t.teacher_id, t.cycle_id, t.category, 0, 0, t.approved_hours, t.pending_hours
+FROM credits_cycletotal t LEFT JOIN ledger l
+  ON t.teacher_id = l.teacher_id AND t.cycle_id = l.cycle_id AND t.category = l.category
+WHERE l.teacher_id IS NULL AND (t.approved_hours <> 0 OR t.pending_hours <> 0)
+"""
+
+
+def credits_reconcile(*, fix: bool = False) -> list[dict]:
+    """Every (teacher, cycle, category) whose stored total differs from its ledger."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DRIFT_SQL)
+        drift = [
+            {"teacher": row[0], "cycle": row[1], "category": row[2], "ledger_approved": Decimal(str(row[3])),
+             "ledger_pending": Decimal(str(row[4])), "stored_approved": row[5], "stored_pending": row[6]}
+            for row in cursor.fetchall()
+        ]
+    if fix and drift:
+        with transaction.atomic():
+            for row in drift:
+                CycleTotal.objects.update_or_create(
+                    teacher_id=row["teacher"], cycle_id=row["cycle"], category=row["category"],
+                    defaults={"approved_hours": row["ledger_approved"], "pending_hours": row["ledger_pending"]},
+                )
+            audit_record(action=Action.LEDGER_RECONCILE, detail={"fixed": len(drift)})
+    return drift
+
+
+def ledger_verify() -> list[int]:
+    """Ids of entries whose content no longer matches their keyed checksum."""
+    return [
+        entry.pk for entry in LedgerEntry.objects.order_by("id").iterator(chunk_size=5000)
+        if entry.checksum != entry_checksum(entry)
+    ]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from credits import views
+
+app_name = "credits"
+urlpatterns = [
+    path("me/", views.my_hours, name="my_hours"),
+    path("teachers/<int:teacher_id>/", views.teacher_hours, name="teacher_hours"),
+]
