@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 YANXIU := $(VENV)/bin/yanxiu
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DEMO_SCALE ?= 0.01
+DEMO_SCALE ?= 0.005
 export YANXIU_DEMO_PASSWORD ?= Qiuyue-Lianxi-2026
 
 .PHONY: install run test test-pg test-sqlite lint browser bench clean

@@ -32,12 +32,22 @@ def cycle_for_date(day: dt.date) -> Cycle | None:
     return Cycle.objects.filter(starts_on__lte=day, ends_on__gte=day).first()
 
 
-def entry_checksum(entry: LedgerEntry) -> str:
+def ledger_checksum(*, teacher_id: int, cycle_id: int, category: str, hours, occurred_on: dt.date, source_type: str,
+                    source_id: str, source_key: str, reverses_id: int | None) -> str:
+    """Keyed digest of an entry's substance (also used by the bulk loader in synth)."""
     message = "|".join([
-        str(entry.teacher_id), str(entry.cycle_id), entry.category, f"{Decimal(entry.hours).quantize(TENTH)}",
-        entry.occurred_on.isoformat(), entry.source_type, entry.source_id, entry.source_key, str(entry.reverses_id or ""),
+        str(teacher_id), str(cycle_id), category, f"{Decimal(hours).quantize(TENTH)}", occurred_on.isoformat(),
+        source_type, source_id, source_key, str(reverses_id or ""),
     ])
     return keyed_digest("credits.ledger_entry", message)
+
+
+def entry_checksum(entry: LedgerEntry) -> str:
+    return ledger_checksum(
+        teacher_id=entry.teacher_id, cycle_id=entry.cycle_id, category=entry.category, hours=entry.hours,
+        occurred_on=entry.occurred_on, source_type=entry.source_type, source_id=entry.source_id,
+        source_key=entry.source_key, reverses_id=entry.reverses_id,
+    )
 
 
 def _hours(value) -> Decimal:

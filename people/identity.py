@@ -136,8 +136,12 @@ def id_blind_index(number: str) -> str:
     return hmac.new(_blind_index_key(), number.strip().upper().encode(), hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=8)
+def _purpose_key(purpose: str) -> bytes:
+    return hmac.new(_blind_index_key(), purpose.encode(), hashlib.sha256).digest()
+
+
 def keyed_digest(purpose: str, message: str) -> str:
     """HMAC-SHA256 of `message` under a key derived for `purpose` from the
     blind-index key: a row checksum that nobody editing the database can forge."""
-    purpose_key = hmac.new(_blind_index_key(), purpose.encode(), hashlib.sha256).digest()
-    return hmac.new(purpose_key, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_purpose_key(purpose), message.encode(), "sha256").hex()

@@ -8,6 +8,7 @@ such as 0.01 = the whole province at 1 % density (every county has data).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from dataclasses import dataclass
@@ -21,11 +22,13 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.actions import Action
 from audit.services import audit_record
+from credits.models import Cycle
 from org.constants import InstitutionKind
 from org.models import Division, Institution
 from people.identity import id_blind_index, id_encrypt
 from people.models import Teacher
 from synth.generate import CountyGenerator, plan_counties
+from synth.ledger import LEDGER_COLUMNS, TOTAL_COLUMNS, CycleInfo, LedgerGenerator
 from synth.writer import insert_rows, next_id, reset_sequence
 
 DEFAULT_COUNTY = "410221"
@@ -46,6 +49,7 @@ class SynthResult:
     subjects: int = 0
     honours: int = 0
     communities: int = 0
+    ledger_entries: int = 0
     accounts: int = 0
     seconds: float = 0.0
 
@@ -81,7 +85,13 @@ def _county_units() -> list[dict]:
     return [dict(row) for row in units.order_by("code").values("id", "code", "name", "path")]
 
 
-def province_synthesize(*, scale: str, seed: int, division_code: str | None = None) -> SynthResult:
+def _cycles() -> list[CycleInfo]:
+    from credits.selectors import rule_set_in_force
+
+    return [CycleInfo(c.pk, c.starts_on, c.ends_on, rule_set_in_force(c).required_hours) for c in Cycle.objects.all()]
+
+
+def province_synthesize(*, scale: str, seed: int, division_code: str | None = None, with_ledger: bool = True) -> SynthResult:
     if settings.IS_PROD:
         raise SynthRefused("生产环境（YANXIU_ENV=prod）禁止生成模拟数据和演示账户")
     started = time.monotonic()
@@ -91,22 +101,25 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
     result = SynthResult(counties=len(plans))
     _institutions(plans)
     used_ids: set[str] = set()
+    cycles = _cycles() if with_ledger else []
     for plan in plans:
         with transaction.atomic():
-            _county(plan, seed=seed, today=today, used_ids=used_ids, result=result)
-    for table in ("org_school", "org_researchcommunity", "people_teacher", "people_teachersubject", "people_teacherhonour"):
+            _county(plan, seed=seed, today=today, used_ids=used_ids, result=result, cycles=cycles)
+    for table in ("org_school", "org_researchcommunity", "people_teacher", "people_teachersubject", "people_teacherhonour",
+                  "credits_ledgerentry", "credits_cycletotal"):
         reset_sequence(table)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics for the planner, and a visibility map so index-only scans stay index-only.
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE org_school, people_teacher, people_teachersubject, people_teacherhonour")
+            cursor.execute("VACUUM ANALYZE org_school, people_teacher, people_teachersubject, people_teacherhonour, "
+                           "credits_ledgerentry, credits_cycletotal")
     result.accounts = _demo_accounts(plans)
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result
 
 
-def _county(plan, *, seed, today, used_ids, result: SynthResult) -> None:
+def _county(plan, *, seed, today, used_ids, result: SynthResult, cycles: list[CycleInfo]) -> None:
     generator = CountyGenerator(
         plan, seed=seed, today=today, school_id_start=next_id("org_school"),
         teacher_id_start=next_id("people_teacher"), used_ids=used_ids,
@@ -123,6 +136,7 @@ def _county(plan, *, seed, today, used_ids, result: SynthResult) -> None:
     )
     subjects: list[tuple] = []
     honours: list[tuple] = []
+    hired: list[tuple[int, dt.date]] = []  # (teacher id, hire date) for the ledger
     school_township = {s.id: s.township for s in schools if s.is_rural}
 
     # Ids are read before the COPY starts: the connection is busy until it ends.
@@ -140,6 +154,7 @@ def _county(plan, *, seed, today, used_ids, result: SynthResult) -> None:
                 honour_id += 1
                 if title == "chief_teacher" and t.school_id in school_township:
                     chiefs.setdefault(school_township[t.school_id], t.id)
+            hired.append((t.id, t.hire_date))
             yield (t.id, t.name, id_encrypt(t.id_number), id_blind_index(t.id_number), t.birth_date, t.sex, t.stage,
                    t.title, t.hire_date, t.school_id, plan.path, t.status, now)
 
@@ -153,6 +168,14 @@ def _county(plan, *, seed, today, used_ids, result: SynthResult) -> None:
     result.honours += insert_rows(
         "people_teacherhonour", ["id", "teacher_id", "title", "level", "awarded_on", "expires_on"], honours
     )
+    if cycles:
+        ledger = LedgerGenerator(seed=seed, county_code=plan.code, cycles=cycles, today=today,
+                                 first_id=next_id("credits_ledgerentry"), now=timezone.now())
+        result.ledger_entries += insert_rows(
+            "credits_ledgerentry", LEDGER_COLUMNS,
+            (row for teacher_id, hire_date in hired for row in ledger.rows(teacher_id, hire_date)),
+        )
+        insert_rows("credits_cycletotal", TOTAL_COLUMNS, ledger.total_rows())
     result.communities += insert_rows(
         "org_researchcommunity", ["id", "name", "division_id", "division_path", "chief_teacher_id"],
         ((community_ids[name], f"{generator.short_name}{name}乡镇教研共同体", plan.division_id, plan.path, chiefs.get(name))
