@@ -23,3 +23,4 @@ class Action(models.TextChoices):
     LEDGER_REJECT = "ledger.reject", "驳回学时申报"
     LEDGER_REVOKE = "ledger.revoke", "撤销学时"
     LEDGER_RECONCILE = "ledger.reconcile", "学时汇总校正"
+    RULES_REVISE = "credits.rules", "修订学时规则"

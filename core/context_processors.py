@@ -21,6 +21,7 @@ def navigation(request):
             ("区划", reverse("org:division_list")),
             ("机构", reverse("org:institution_list")),
             ("教研共同体", reverse("org:community_list")),
+            ("学时规则", reverse("credits:rules")),
             ("审计日志", reverse("audit:event_list")),
         ]
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:

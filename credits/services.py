@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit.actions import Action
 from audit.services import audit_record
 from credits.constants import MAX_HOURS_PER_DAY, Category, EntryState, SourceType
-from credits.models import Cycle, CycleTotal, LedgerEntry
+from credits.models import CategoryRule, Cycle, CycleTotal, LedgerEntry, RuleSet
 from org.scope import Scope
 from people.identity import keyed_digest
 from people.models import Teacher
@@ -239,3 +239,46 @@ def ledger_verify() -> list[int]:
         entry.pk for entry in LedgerEntry.objects.order_by("id").iterator(chunk_size=5000)
         if entry.checksum != entry_checksum(entry)
     ]
+
+
+def rule_set_revise(
+    *, actor, cycle: Cycle, required_hours, hours_per_credit, category_limits: dict[str, tuple], note: str,
+    ip: str | None = None,
+) -> RuleSet:
+    """A new version of a cycle's rules; earlier versions stay as they were.
+    `category_limits` maps category -> (min_hours or None, max_hours or None)."""
+    required, per_credit = _hours(required_hours), _hours(hours_per_credit)
+    problems: dict[str, str] = {}
+    if required <= 0:
+        problems["required_hours"] = "周期要求学时必须大于0"
+    if per_credit <= 0:
+        problems["hours_per_credit"] = "每学分学时必须大于0"
+    limits = {}
+    for category, (low, high) in category_limits.items():
+        if category not in Category.values:
+            problems[category] = f"未知的学时类别：{category}"
+            continue
+        low = None if low in (None, "") else _hours(low)
+        high = None if high in (None, "") else _hours(high)
+        if (low is not None and low < 0) or (high is not None and high < 0):
+            problems[category] = "学时不能为负数"
+        elif low is not None and high is not None and high < low:
+            problems[category] = "计入上限不能低于最低要求"
+        limits[category] = (low, high)
+    if len((note or "").strip()) < 2:
+        problems["note"] = "请填写修订说明"
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        latest = RuleSet.objects.select_for_update().filter(cycle=cycle).order_by("-version").first()
+        rule_set = RuleSet.objects.create(cycle=cycle, version=(latest.version if latest else 0) + 1, required_hours=required,
+                                          hours_per_credit=per_credit, created_by=actor, note=note.strip()[:200])
+        CategoryRule.objects.bulk_create(
+            CategoryRule(rule_set=rule_set, category=category, min_hours=limits.get(category, (None, None))[0],
+                         max_hours=limits.get(category, (None, None))[1])
+            for category in Category.values
+        )
+        audit_record(action=Action.RULES_REVISE, actor=actor, ip=ip, scope_path="410000.", object_type="rule_set",
+                     object_id=rule_set.pk, detail={"cycle": cycle.code, "version": rule_set.version,
+                                                    "required_hours": str(required), "limits": {k: [str(v) for v in pair] for k, pair in limits.items()}})
+    return rule_set

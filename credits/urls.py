@@ -6,4 +6,5 @@ app_name = "credits"
 urlpatterns = [
     path("me/", views.my_hours, name="my_hours"),
     path("teachers/<int:teacher_id>/", views.teacher_hours, name="teacher_hours"),
+    path("rules/", views.rules, name="rules"),
 ]
