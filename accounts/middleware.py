@@ -1,4 +1,6 @@
-"""Idle timeout: administrators are signed out after 30 idle minutes (SECURITY 5)."""
+"""Idle timeout and absolute lifetime of signed-in sessions (SECURITY 5):
+administrators are signed out after 30 idle minutes, everyone after
+SESSION_COOKIE_AGE since signing in, however active."""
 
 import time
 
@@ -8,6 +10,7 @@ from django.contrib.auth import logout
 from accounts.models import ADMIN_ROLES
 
 LAST_SEEN_KEY = "yanxiu_last_seen"
+SIGNED_IN_KEY = "yanxiu_signed_in"
 TOUCH_SECONDS = 60
 
 
@@ -25,7 +28,12 @@ class IdleTimeoutMiddleware:
                 else settings.SESSION_IDLE_SECONDS_OTHER
             )
             last_seen = request.session.get(LAST_SEEN_KEY)
-            if last_seen is not None and now - int(last_seen) > idle_limit:
+            # Saving the session (the touch below) renews its server-side expiry,
+            # so the absolute lifetime is enforced here from the first signed-in request.
+            signed_in = request.session.setdefault(SIGNED_IN_KEY, now)
+            if now - int(signed_in) > settings.SESSION_COOKIE_AGE:
+                logout(request)
+            elif last_seen is not None and now - int(last_seen) > idle_limit:
                 logout(request)
             elif last_seen is None or now - int(last_seen) >= TOUCH_SECONDS:
                 # Touching the session saves its row; once a minute is precise enough.

@@ -59,8 +59,12 @@ class User(AbstractUser):
 
     def get_session_auth_hash(self) -> str:
         # Binding the session to role and scope as well as the password means any
-        # change of role, division, school or institution logs the user out everywhere.
-        binding = f"{self.password}|{self.role}|{self.division_id}|{self.school_id}|{self.institution_id}"
+        # change of role, division, school, institution or teacher record (a
+        # teacher's or expert's scope) logs the user out everywhere.
+        binding = (
+            f"{self.password}|{self.role}|{self.division_id}|{self.school_id}|{self.institution_id}"
+            f"|{self.teacher_id}"
+        )
         return salted_hmac(
             "yanxiu.accounts.session", binding, algorithm="sha256"
         ).hexdigest()

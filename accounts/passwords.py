@@ -31,8 +31,9 @@ class ContextWordValidator:
         # password contains Chinese at all.
         if any("\u4e00" <= char <= "\u9fff" for char in password):
             for name in Division.objects.values_list("name", flat=True):
-                stem = name.rstrip("省市县区")
-                if len(stem) >= 2 and stem in password:
+                # 开封市 -> 开封; 辉县市 -> 辉县; 杞县 has a one-character stem, so its full name counts.
+                forms = {name, name.rstrip("省市"), name.rstrip("省市县区")}
+                if any(len(form) >= 2 and form in password for form in forms):
                     raise ValidationError("密码不能包含行政区划名称。", code="password_context")
 
     def get_help_text(self) -> str:

@@ -13,7 +13,7 @@ from audit.services import audit_record
 TOKEN_PREFIX = "yx_"  # noqa: S105 - a public prefix, not a secret
 
 
-def _scope_path_of(user: User) -> str:
+def user_scope_path(user: User) -> str:
     for node, field in ((user.division, "path"), (user.school, "division_path"), (user.institution, "division_path")):
         if node is not None:
             return getattr(node, field)
@@ -47,7 +47,7 @@ def user_create(
     audit_record(
         action=Action.ACCOUNT_CHANGE,
         actor=actor,
-        scope_path=_scope_path_of(user),
+        scope_path=user_scope_path(user),
         object_type="user",
         object_id=user.pk,
         detail={"change": "create", "role": role},
@@ -65,7 +65,7 @@ def user_set_role(*, user: User, role: str, actor: User | None, division=None, s
     audit_record(
         action=Action.ACCOUNT_CHANGE,
         actor=actor,
-        scope_path=_scope_path_of(user),
+        scope_path=user_scope_path(user),
         object_type="user",
         object_id=user.pk,
         detail={"change": "role", "before": before, "after": {"role": role}},
@@ -83,7 +83,7 @@ def api_token_create(*, user: User, name: str, actor: User | None = None) -> tup
     audit_record(
         action=Action.TOKEN_CREATE,
         actor=actor or user,
-        scope_path=_scope_path_of(user),
+        scope_path=user_scope_path(user),
         object_type="api_token",
         object_id=token.pk,
         detail={"name": token.name, "prefix": token.prefix},

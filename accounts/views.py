@@ -15,10 +15,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import throttle
 from accounts.decorators import admin_required, signed_in
 from accounts.forms import LoginForm, TokenForm
-from accounts.models import ApiToken
-from accounts.services import api_token_create, api_token_revoke
+from accounts.models import ApiToken, User
+from accounts.services import api_token_create, api_token_revoke, user_scope_path
 from audit.actions import Action
 from audit.services import audit_record
+from core.logging import redact
 from core.requests import client_ip
 
 LOGIN_FAILED_MESSAGE = "用户名或密码错误，或账户已被临时锁定，请稍后再试。"
@@ -42,17 +43,24 @@ def login_view(request):
             if user is not None:
                 throttle.account_reset(username)
                 login(request, user)  # rotates the session key
-                audit_record(action=Action.LOGIN_SUCCESS, actor=user, ip=ip, object_type="user", object_id=user.pk)
+                audit_record(action=Action.LOGIN_SUCCESS, actor=user, ip=ip, scope_path=user_scope_path(user),
+                             object_type="user", object_id=user.pk)
                 next_url = request.POST.get("next") or request.GET.get("next")
                 if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
                     return redirect(next_url)
                 return redirect("core:home")
             failures = throttle.account_failure(username) if not locked else None
+            # The targeted account (if it exists) is the object, so its jurisdiction
+            # sees the attempt; what was typed is kept with any ID number masked.
+            target = User.objects.filter(username=username).first()
             audit_record(
                 action=Action.LOGIN_LOCKED if locked else Action.LOGIN_FAILURE,
                 ip=ip,
                 result="refused",
-                detail={"username": username[:150], "failures": failures},
+                scope_path=user_scope_path(target) if target else "",
+                object_type="user" if target else "",
+                object_id=target.pk if target else "",
+                detail={"username": redact(username[:150]), "failures": failures},
             )
         error = LOGIN_FAILED_MESSAGE
         form = LoginForm(initial={"username": ""})
@@ -63,7 +71,8 @@ def login_view(request):
 @require_POST
 def logout_view(request):
     if request.user.is_authenticated:
-        audit_record(action=Action.LOGOUT, actor=request.user, ip=client_ip(request))
+        audit_record(action=Action.LOGOUT, actor=request.user, ip=client_ip(request),
+                     scope_path=user_scope_path(request.user), object_type="user", object_id=request.user.pk)
     logout(request)  # flushes the server-side session
     return redirect("accounts:login")
 

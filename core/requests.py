@@ -1,6 +1,27 @@
+import ipaddress
+
+from django.conf import settings
+
+
 def client_ip(request) -> str | None:
-    # Behind the load balancer the real address is the first hop it appended.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR")
+    """The caller's address, for log-in limits and the audit log.
+
+    X-Forwarded-For is trusted only as far as our own proxies wrote it: each of
+    the TRUSTED_PROXY_HOPS proxies appends the address it saw, so the real
+    client is that many entries from the right. Anything further left was sent
+    by the client and would let it dodge the per-address limit or forge the
+    audited IP. A value that is not an IP address is never returned (the audit
+    column is `inet` on PostgreSQL)."""
+    candidates = []
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= hops:
+            candidates.append(forwarded[-hops])
+    candidates.append(request.META.get("REMOTE_ADDR"))
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate or ""))
+        except ValueError:
+            continue
+    return None

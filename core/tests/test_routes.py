@@ -1,19 +1,39 @@
 """SECURITY 6 and 7, for every route.
 
-6: deny by default — each view is either public on purpose or declares a
-   policy, and an anonymous request to anything else is sent to log-in (pages)
-   or refused with 401 (API).
-7: row scope — over route × persona, an administrator of another county (or a
-   school admin, or a teacher) never gets the other county's data: 403 or 404,
-   and a refused write changes nothing.
+6: deny by default — each page view is either public on purpose (marked
+   login_not_required and on a short allowlist) or declares a policy
+   (`yanxiu_policy`, set by accounts.decorators); every API operation
+   authenticates; an anonymous request to anything else is sent to log-in
+   (pages) or refused with 401 in JSON (API).
+7: row scope — over route × persona, an account outside 通许县 (the 杞县
+   county admin next door, the 洛阳 city admin, the 杞县 school admin, a 杞县
+   teacher) never gets 通许县's data: 403 or 404, or a list without its rows,
+   and a refused write changes nothing. Accounts whose jurisdiction covers
+   通许县 get 200 and do see the data, so the absence checks can fail.
 """
 
+import json
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.urls import URLPattern, URLResolver, get_resolver, path
 
-PUBLIC_VIEWS = {"login_view", "healthz", "root", "serve"}  # serve: static files in DEBUG
+from accounts.decorators import admin_required, division_admin_required, scoped_view, signed_in
+from accounts.models import Role
+from audit.actions import Action
+from audit.models import AuditEvent
+from audit.services import audit_record
+from org.models import Institution
+from people.models import TeacherHonour
+
+# Page views public on purpose: the log-in page, the health check, the root
+# redirect and (with DEBUG) static files. Nothing else may skip log-in.
+PUBLIC_VIEWS = {"login_view", "healthz", "root", "serve"}
+# The API description holds no data; the bare API root is no operation (404).
+PUBLIC_API_ROUTES = {"api/v1/openapi.json", "api/v1/docs", "api/v1/"}
+KNOWN_POLICIES = {"any-signed-in", "own-account"}
 FULL_ID = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
 
 
@@ -29,156 +49,363 @@ def _name(callback) -> str:
     return getattr(callback, "__name__", type(callback).__name__)
 
 
-def _page_routes():
-    return [(route, callback) for route, callback in _walk(get_resolver().url_patterns) if not route.startswith("api/")]
+def _is_api(route: str) -> bool:
+    return route.startswith("api/")
+
+
+def policy_violations(patterns) -> list[str]:
+    """Page routes that neither are public on purpose nor declare a policy."""
+    problems = []
+    for route, callback in _walk(patterns):
+        if _is_api(route):
+            continue
+        public = getattr(callback, "login_required", True) is False
+        policy = getattr(callback, "yanxiu_policy", None)
+        if public and _name(callback) not in PUBLIC_VIEWS:
+            problems.append(f"{route}: login_not_required but not on the public allowlist")
+        elif not public and policy is None:
+            problems.append(f"{route}: no policy")
+        elif policy is not None and not (policy in KNOWN_POLICIES or isinstance(policy, frozenset) and policy <= set(Role)):
+            problems.append(f"{route}: unknown policy {policy!r}")
+    return problems
+
+
+# --- SECURITY 6: every route is guarded ---------------------------------------------------
 
 
 def test_every_page_view_is_public_on_purpose_or_declares_a_policy():
-    missing = [
-        route for route, callback in _page_routes()
-        if _name(callback) not in PUBLIC_VIEWS and not hasattr(callback, "yanxiu_policy")
+    assert policy_violations(get_resolver().url_patterns) == []
+
+
+def test_the_route_check_catches_a_view_without_a_policy():
+    def forgotten(request):
+        return HttpResponse("secret")
+
+    @login_not_required
+    def sneaky(request):
+        return HttpResponse("secret")
+
+    def guarded(request, scope):
+        return HttpResponse("ok")
+
+    patterns = [
+        path("forgotten/", forgotten), path("sneaky/", sneaky),
+        path("a/", admin_required(guarded)), path("b/", scoped_view(guarded)),
+        path("c/", division_admin_required(guarded)), path("d/", signed_in(lambda request: HttpResponse("me"))),
     ]
-    assert missing == []
+    assert policy_violations(patterns) == [
+        "forgotten/: no policy", "sneaky/: login_not_required but not on the public allowlist",
+    ]
 
 
-def test_every_public_view_is_marked_login_not_required():
-    for route, callback in _page_routes():
-        if _name(callback) in PUBLIC_VIEWS - {"serve"}:
-            assert getattr(callback, "login_required", True) is False, route
+def test_public_views_are_exactly_the_allowlist():
+    public = {route for route, callback in _walk(get_resolver().url_patterns)
+              if not _is_api(route) and getattr(callback, "login_required", True) is False}
+    assert public == {"", "healthz", "accounts/login/"}
+
+
+def _api_operations(callback):
+    """The django-ninja operations behind one URL pattern's view."""
+    for cell in getattr(callback, "__closure__", None) or ():
+        operations = getattr(cell.cell_contents, "operations", None)
+        if operations:
+            return operations
+    return []
+
+
+def test_every_api_operation_authenticates():
+    routes = [(route, callback) for route, callback in _walk(get_resolver().url_patterns) if _is_api(route)]
+    operations = 0
+    for route, callback in routes:
+        if route in PUBLIC_API_ROUTES:
+            continue
+        found = _api_operations(callback)
+        assert found, route
+        for operation in found:
+            operations += 1
+            assert [type(auth).__name__ for auth in operation.auth_callbacks] == ["BearerToken", "SessionCookie"], route
+    assert operations >= 7
 
 
 def _concrete(route: str) -> str:
     route = route.replace("^", "").replace("$", "")
-    return "/" + re.sub(r"<(?:int:)?(\w+)>", "1", route)
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", "1", route)
 
 
 @pytest.mark.django_db
 def test_anonymous_requests_are_sent_to_log_in_or_refused(client):
+    checked = 0
     for route, callback in _walk(get_resolver().url_patterns):
-        if _name(callback) in PUBLIC_VIEWS:
+        if _name(callback) in PUBLIC_VIEWS or route in PUBLIC_API_ROUTES:
             continue
         url = _concrete(route)
-        if route.startswith("api/"):
-            if "openapi.json" in route or route.endswith("docs") or route == "api/v1/":
-                continue  # the API description is public (it holds no data); the bare root is no operation
-            response = client.get(url)
-            if response.status_code == 405:  # a write-only operation: no GET at all
-                response = client.post(url, data="{}", content_type="application/json")
-            assert response.status_code == 401, url
-            assert response.json()["code"] == "unauthenticated"
+        if _is_api(route):
+            answers = [client.get(url), client.post(url, data="{}", content_type="application/json")]
+            # 405: the operation has no handler for that method at all.
+            refused = [response for response in answers if response.status_code != 405]
+            assert refused, url
+            for response in refused:
+                assert response.status_code == 401, url
+                assert response["Content-Type"].startswith("application/json")
+                assert response.json()["code"] == "unauthenticated"
+            checked += len(refused)
         else:
-            response = client.get(url)
-            assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+            for response in (client.get(url), client.post(url)):
+                assert response.status_code == 302, url
+                assert response["Location"].startswith("/accounts/login/?next="), url
+                checked += 1
+    assert checked >= 2 * 20
 
 
-# Route × persona. {teacher} is the other county's teacher (通许县), {school} its school.
-OTHER_COUNTY_READS = [
-    "/teachers/{teacher}/",
-    "/teachers/{teacher}/edit/",
-    "/api/v1/teachers/{teacher}",
-    "/api/v1/schools/{school}",
-    "/api/v1/regions/410222",
+@pytest.mark.django_db
+def test_the_public_routes_answer_anonymously(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/accounts/login/").status_code == 200
+    root = client.get("/")
+    assert root.status_code == 302 and root["Location"] == "/home/"
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+# --- SECURITY 7: route × persona --------------------------------------------------------------
+# The target is 通许县 (410222): its school, its teacher 李四, an audit event there.
+
+OUTSIDERS = ["county_admin", "other_city_admin", "school_admin", "teacher"]
+INSIDERS = ["sibling_admin", "city_admin", "province_admin"]
+
+# (url, page roles allowed at all) — pages refuse other roles with 403 before any lookup.
+ADMINS = {"county_admin", "other_city_admin", "school_admin", "sibling_admin", "city_admin", "province_admin"}
+DIVISION_ADMINS = ADMINS - {"school_admin"}
+EVERYONE = ADMINS | {"teacher"}
+
+OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
+    ("/teachers/{teacher}/", EVERYONE),
+    ("/teachers/{teacher}/edit/", ADMINS),
+    ("/api/v1/teachers/{teacher}", EVERYONE),
+    ("/api/v1/schools/{school}", EVERYONE),
+    ("/api/v1/regions/410222", EVERYONE),
+    ("/credits/teachers/{teacher}/", EVERYONE),
+    ("/api/v1/teachers/{teacher}/credits", EVERYONE),
 ]
-OTHER_COUNTY_LISTS = [
-    "/teachers/?school={school}",
-    "/teachers/?division=410222",
-    "/org/schools/?division=410222",
-    "/api/v1/teachers?school={school}",
-    "/api/v1/teachers?division=410222",
-    "/api/v1/schools?division=410222",
-    "/teachers/roster/export/?format=csv&division=410222",
+LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
+    ("/teachers/", ADMINS),
+    ("/teachers/?school={school}", ADMINS),
+    ("/teachers/?division=410222", ADMINS),
+    ("/teachers/roster/export/?format=csv", ADMINS),
+    ("/teachers/roster/export/?format=csv&division=410222", ADMINS),
+    ("/teachers/roster/export/?format=csv&school={school}", ADMINS),
+    ("/org/schools/", ADMINS),
+    ("/org/schools/?division=410222", ADMINS),
+    ("/org/divisions/", DIVISION_ADMINS),
+    ("/audit/", DIVISION_ADMINS),
+    ("/api/v1/teachers", EVERYONE),
+    ("/api/v1/teachers?school={school}", EVERYONE),
+    ("/api/v1/teachers?division=410222", EVERYONE),
+    ("/api/v1/schools", EVERYONE),
+    ("/api/v1/schools?division=410222", EVERYONE),
+    ("/api/v1/regions", EVERYONE),
 ]
-OUTSIDERS = ["county_admin", "school_admin", "teacher", "other_city_admin"]
 
 
-def _fill(url, province):
-    return url.format(teacher=province.sibling_teacher.pk, school=province.sibling_school.code)
+@pytest.fixture
+def target(province):
+    """通许县's data, and the strings that would show it leaked."""
+    teacher = province.sibling_teacher
+    TeacherHonour.objects.create(teacher=teacher, title="backbone", level="county", awarded_on="2020-09-01")
+    audit_record(action=Action.ID_REVEAL, scope_path=province.sibling.path, object_type="teacher",
+                 object_id=teacher.pk, detail={"name": teacher.name})
+    return {
+        "teacher": teacher,
+        "fill": {"teacher": teacher.pk, "school": province.sibling_school.code},
+        # Any of these in a body means 通许县's data reached the viewer.
+        "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
+    }
 
 
 def _body(response) -> str:
+    """The response as text; JSON is re-dumped so escaped Chinese can be searched."""
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode("utf-8-sig", "replace")
+    if response.get("Content-Type", "").startswith("application/json"):
+        return json.dumps(response.json(), ensure_ascii=False)
     return response.content.decode("utf-8-sig", "replace")
 
 
-@pytest.mark.parametrize("persona", OUTSIDERS)
-@pytest.mark.parametrize("url", OTHER_COUNTY_READS)
-def test_outsiders_get_403_or_404_for_another_countys_objects(persona, url, users, client_for, province):
-    response = client_for(users[persona]).get(_fill(url, province))
-    assert response.status_code in (403, 404)
-    assert province.sibling_teacher.name not in _body(response)
+def _leaks(body: str, target) -> list[str]:
+    return [marker for marker in target["markers"] if marker in body]
 
 
 @pytest.mark.parametrize("persona", OUTSIDERS)
-@pytest.mark.parametrize("url", OTHER_COUNTY_LISTS)
-def test_outsiders_lists_never_hold_another_countys_rows(persona, url, users, client_for, province):
-    response = client_for(users[persona]).get(_fill(url, province))
-    assert response.status_code in (200, 400, 403, 404)  # 400: a filter outside the scope is refused
+@pytest.mark.parametrize(("url", "allowed"), OBJECT_ROUTES)
+def test_outsiders_get_403_or_404_for_another_countys_objects(persona, url, allowed, users, client_for, target):
+    response = client_for(users[persona]).get(url.format(**target["fill"]))
+    assert response.status_code == (404 if persona in allowed else 403)
+    assert _leaks(_body(response), target) == []
+
+
+@pytest.mark.parametrize("persona", OUTSIDERS)
+@pytest.mark.parametrize(("url", "allowed"), LIST_ROUTES)
+def test_outsiders_lists_never_hold_another_countys_rows(persona, url, allowed, users, client_for, target):
+    response = client_for(users[persona]).get(url.format(**target["fill"]))
+    if persona not in allowed:
+        assert response.status_code == 403
+    else:
+        # 400: a division filter outside the viewer's scope is refused, not dropped.
+        assert response.status_code in ((200, 400) if "division=" in url else (200,))
+    assert _leaks(_body(response), target) == []
+    if url.startswith("/api/") and response.status_code == 200:
+        items = response.json() if isinstance(response.json(), list) else response.json()["items"]
+        assert target["teacher"].pk not in {item.get("id") for item in items}
+
+
+@pytest.mark.parametrize("persona", INSIDERS)
+@pytest.mark.parametrize(("url", "allowed"), OBJECT_ROUTES + LIST_ROUTES)
+def test_insiders_get_the_county(persona, url, allowed, users, client_for, target):
+    response = client_for(users[persona]).get(url.format(**target["fill"]))
+    assert response.status_code == 200
     body = _body(response)
-    assert province.sibling_teacher.name not in body
-    assert province.sibling_school.name not in body
+    if "/edit/" in url:
+        assert target["teacher"].name in body  # the form is filled in
+    elif "/regions" in url or url.startswith("/org/divisions"):
+        assert "通许县" in body
+    elif "/schools" in url:
+        assert "通许县第一小学" in body
+    elif url.endswith("/credits"):
+        assert response.json()["teacher_id"] == target["teacher"].pk
+    else:
+        assert target["teacher"].name in body
+
+
+EDIT = {"name": "篡改", "stage": "primary", "main_subject": "math", "title": "senior",
+        "hire_date": "2011-09-01", "status": "active", "honours": ""}
+
+
+def _state(teacher):
+    teacher.refresh_from_db()
+    return (teacher.name, teacher.title, teacher.hire_date, teacher.school_id, teacher.division_path,
+            teacher.id_cipher, sorted(teacher.subject_codes), teacher.honours.count())
 
 
 @pytest.mark.parametrize("persona", OUTSIDERS)
-def test_searching_another_countys_teacher_finds_nothing(persona, users, client_for, province):
-    for query in ("李四", province.sibling_teacher.id_number):
-        response = client_for(users[persona]).get("/teachers/", {"q": query})
-        if response.status_code == 200:
-            table = response.content.decode().split('id="teachers"')[1]
-            assert "没有符合条件的教师" in table and f"/teachers/{province.sibling_teacher.pk}/" not in table
-
-
-@pytest.mark.parametrize("persona", ["sibling_admin", "city_admin", "province_admin"])
-def test_insiders_see_the_county(persona, users, client_for, province):
+def test_refused_writes_change_nothing(persona, users, client_for, province, target):
+    teacher = target["teacher"]
+    before = _state(teacher)
+    audited = AuditEvent.objects.count()
     client = client_for(users[persona])
-    assert client.get(f"/teachers/{province.sibling_teacher.pk}/").status_code == 200
-    assert client.get(f"/api/v1/teachers/{province.sibling_teacher.pk}").json()["name"] == "李四"
-    assert "李四" in client.get("/teachers/?division=410222").content.decode()
-
-
-@pytest.mark.parametrize("persona", ["county_admin", "school_admin", "teacher", "other_city_admin"])
-def test_refused_writes_change_nothing(persona, users, client_for, province):
-    teacher = province.sibling_teacher
-    client = client_for(users[persona])
-    response = client.post(f"/teachers/{teacher.pk}/edit/", {
-        "name": "篡改", "school_code": province.sibling_school.code, "stage": "primary", "main_subject": "math",
-        "title": "senior", "hire_date": "2011-09-01", "status": "active", "honours": "",
-    })
+    response = client.post(f"/teachers/{teacher.pk}/edit/", {**EDIT, "school_code": province.sibling_school.code})
+    assert response.status_code in (403, 404)
+    response = client.post(f"/teachers/{teacher.pk}/edit/", {**EDIT, "school_code": province.school.code})
     assert response.status_code in (403, 404)
     response = client.post(f"/teachers/{teacher.pk}/reveal-id/")
     assert response.status_code in (403, 404)
-    assert teacher.id_number not in _body(response)
-    before = (teacher.name, teacher.title, teacher.hire_date)
+    assert _leaks(_body(response), target) == []
+    assert _state(teacher) == before
+    assert AuditEvent.objects.count() == audited  # neither an update nor a reveal was recorded
+
+
+@pytest.mark.parametrize("persona", INSIDERS)
+def test_insiders_may_reveal_and_change(persona, users, client_for, province, target):
+    teacher = target["teacher"]
+    client = client_for(users[persona])
+    response = client.post(f"/teachers/{teacher.pk}/reveal-id/")
+    assert response.status_code == 200 and teacher.id_number in _body(response)
+    response = client.post(f"/teachers/{teacher.pk}/edit/", {**EDIT, "school_code": province.sibling_school.code})
+    assert response.status_code == 302
     teacher.refresh_from_db()
-    assert (teacher.name, teacher.title, teacher.hire_date) == before
+    assert teacher.name == "篡改"
 
 
-def test_city_admin_reads_but_cannot_change_a_direct_county(users, client_for, province):
-    city = client_for(users["city_admin"])
-    teacher = province.direct_teacher
-    assert city.get(f"/teachers/{teacher.pk}/").status_code == 200
-    assert city.get(f"/teachers/{teacher.pk}/edit/").status_code == 403
-    province_client = client_for(users["province_admin"])
-    assert province_client.get(f"/teachers/{teacher.pk}/edit/").status_code == 200
-    assert client_for(users["direct_admin"]).get(f"/teachers/{teacher.pk}/edit/").status_code == 200
+@pytest.mark.parametrize("persona", ["county_admin", "other_city_admin", "school_admin"])
+def test_searching_another_countys_teacher_by_name_or_number_finds_nothing(persona, users, client_for, target):
+    teacher = target["teacher"]
+    for query in (teacher.name, teacher.id_number):
+        for url in ("/teachers/", "/api/v1/teachers", "/teachers/roster/export/"):
+            response = client_for(users[persona]).get(url, {"q": query, "format": "csv"})
+            assert response.status_code == 200
+            body = _body(response).replace(query, "")  # the search box and export links echo the query
+            assert _leaks(body, target) == [], (url, query)
+            assert f"/teachers/{teacher.pk}/" not in body
+    # ... while the county's own administrator does find it both ways.
+    for query in (teacher.name, teacher.id_number):
+        body = _body(client_for(users["sibling_admin"]).get("/api/v1/teachers", {"q": query}))
+        assert teacher.name in body
+
+
+def test_a_teacher_sees_and_reveals_only_their_own_record(users, client_for, province):
+    client = client_for(users["teacher"])
+    own = province.teacher
+    assert client.get(f"/teachers/{own.pk}/").status_code == 200
+    assert own.id_number in _body(client.post(f"/teachers/{own.pk}/reveal-id/"))
+    assert [item["id"] for item in client.get("/api/v1/teachers").json()["items"]] == [own.pk]
+    assert client.get(f"/teachers/{own.pk}/edit/").status_code == 403  # no self-service edits
+
+
+def test_school_admin_sees_only_its_school(users, client_for, province):
+    """Same county, another school: the school administrator gets 404 and no rows."""
+    from org.models import School
+    from people.tests.factories import TeacherFactory
+
+    other_school = School.unscoped_objects.create(code="4102210002", name="杞县第二小学", division=province.county)
+    neighbour = TeacherFactory(school=other_school, name="钱七")
+    client = client_for(users["school_admin"])
+    for url in (f"/teachers/{neighbour.pk}/", f"/teachers/{neighbour.pk}/edit/", f"/api/v1/teachers/{neighbour.pk}",
+                f"/api/v1/schools/{other_school.code}"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/teachers/{neighbour.pk}/reveal-id/").status_code == 404
+    for url in ("/teachers/", "/api/v1/teachers", "/org/schools/", "/api/v1/schools",
+                "/teachers/roster/export/?format=csv"):
+        body = _body(client.get(url))
+        assert "钱七" not in body and "杞县第二小学" not in body, url
+        assert "张三" in body or "杞县第一小学" in body, url
+    assert "钱七" in _body(client_for(users["county_admin"]).get("/teachers/"))
+
+
+# --- SECURITY 8/13/14: what the API hands out ------------------------------------------------
+
+TEACHER_KEYS = {"id", "name", "id_number_masked", "sex", "birth_year", "stage", "subjects", "title", "hire_date",
+                "is_new_teacher", "status", "school_code", "school_name", "division_path", "honours"}
+HONOUR_KEYS = {"title", "level", "label", "awarded_on", "expires_on"}
+
+
+@pytest.fixture
+def staff(province, make_user):
+    institution = Institution.objects.create(code="410221-JSFZ", name="杞县教师发展中心", kind="county_centre",
+                                             division=province.county)
+    return make_user("staff-1", Role.INSTITUTION_STAFF, institution=institution)
 
 
 @pytest.mark.parametrize("persona", ["province_admin", "city_admin", "county_admin", "school_admin", "teacher"])
-def test_no_page_or_api_response_carries_a_full_id_number(persona, users, client_for, province):
-    client = client_for(users[persona])
-    own = province.teacher
-    for url in ["/home/", "/teachers/", f"/teachers/{own.pk}/", "/api/v1/teachers", f"/api/v1/teachers/{own.pk}",
-                "/teachers/roster/export/?format=csv"]:
-        body = _body(client.get(url))
-        assert not FULL_ID.search(body), (persona, url)
+def test_teacher_json_keys_match_the_snapshot(persona, users, client_for, province):
+    teacher = province.teacher
+    TeacherHonour.objects.create(teacher=teacher, title="backbone", level="city", awarded_on="2021-09-01",
+                                 expires_on="2026-08-31")
+    data = client_for(users[persona]).get(f"/api/v1/teachers/{teacher.pk}").json()
+    assert set(data) == TEACHER_KEYS
+    assert [set(honour) for honour in data["honours"]] == [HONOUR_KEYS]
+    assert data["id_number_masked"] == teacher.id_number[:3] + "*" * 11 + teacher.id_number[-4:]
+    page = client_for(users[persona]).get("/api/v1/teachers").json()
+    assert set(page) == {"items", "next_after"}
+    assert all(set(item) == TEACHER_KEYS for item in page["items"]) and page["items"]
 
 
-def test_api_keys_per_role_match_the_snapshot(users, client_for, province):
-    """SECURITY 8/14: the fields each role receives are exactly these."""
-    expected = {"id", "name", "id_number_masked", "sex", "birth_year", "stage", "subjects", "title", "hire_date",
-                "is_new_teacher", "status", "school_code", "school_name", "division_path", "honours"}
-    for persona in ["province_admin", "county_admin", "school_admin", "teacher"]:
-        data = client_for(users[persona]).get(f"/api/v1/teachers/{province.teacher.pk}").json()
-        assert set(data) == expected, persona
-    staff_view = client_for(users["teacher"]).get(f"/api/v1/teachers/{province.sibling_teacher.pk}")
-    assert staff_view.status_code == 404
+@pytest.mark.parametrize("persona", ["province_admin", "city_admin", "county_admin", "sibling_admin",
+                                     "other_city_admin", "school_admin", "teacher", "staff"])
+def test_no_page_or_api_response_carries_a_full_id_number(persona, users, staff, client_for, province):
+    client = client_for(staff if persona == "staff" else users[persona])
+    checked = []
+    for teacher in (province.teacher, province.sibling_teacher, province.direct_teacher, province.other_city_teacher):
+        for url in (f"/teachers/{teacher.pk}/", f"/teachers/{teacher.pk}/edit/", f"/api/v1/teachers/{teacher.pk}"):
+            response = client.get(url)
+            assert not FULL_ID.search(_body(response)), (persona, url)
+            checked.append(response.status_code)
+    for url in ("/home/", "/teachers/", "/api/v1/teachers", "/api/v1/me", "/teachers/roster/export/?format=csv",
+                "/audit/"):
+        assert not FULL_ID.search(_body(client.get(url))), (persona, url)
+    # Searching by a number echoes what was typed into the search box, and nothing more.
+    typed = province.teacher.id_number
+    found = set(FULL_ID.findall(_body(client.get("/teachers/", {"q": typed}))))
+    assert found <= {typed}, persona
+    if persona == "staff":  # institutions never receive ID numbers, nor teacher rows
+        assert set(checked) == {403, 404}
+        assert client.get("/api/v1/teachers").json()["items"] == []
+    else:
+        assert 200 in checked
