@@ -15,6 +15,7 @@ def navigation(request):
             ("教师名册", reverse("people:teacher_list")),
             ("名册导入", reverse("people:roster_import")),
             ("学校", reverse("org:school_list")),
+            ("学时审核", reverse("credits:claims")),
         ]
     if user.role in {Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN}:
         items += [
@@ -27,6 +28,7 @@ def navigation(request):
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:
         items += [
             ("我的学时", reverse("credits:my_hours")),
+            ("学时申报", reverse("credits:claim_new")),
             ("我的档案", reverse("people:teacher_detail", args=[user.teacher_id])),
         ]
     if user.role in ADMIN_ROLES:

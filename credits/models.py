@@ -88,6 +88,9 @@ class LedgerEntry(models.Model):
     created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A teacher's own claim is checked by the school first, then decided by the county.
+    school_checked_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    school_checked_at = models.DateTimeField(null=True, blank=True)
     checksum = models.CharField(max_length=64)
 
     class Meta:

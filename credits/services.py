@@ -145,7 +145,9 @@ def _require_writable(scope: Scope, entry: LedgerEntry) -> None:
         raise PermissionDenied("该教师不在本辖区")
 
 
-def ledger_entry_decide(*, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None) -> LedgerEntry:
+def ledger_entry_decide(
+    *, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None, stage: str = "county"
+) -> LedgerEntry:
     with transaction.atomic():
         entry = LedgerEntry.objects.select_for_update().select_related("teacher").filter(pk=entry_id).first()
         if entry is None:
@@ -160,7 +162,7 @@ def ledger_entry_decide(*, scope: Scope, actor, entry_id: int, approve: bool, ip
                        approved=entry.hours if approve else Decimal(0), pending=-entry.hours)
         audit_record(action=Action.LEDGER_APPROVE if approve else Action.LEDGER_REJECT, actor=actor, ip=ip,
                      scope_path=entry.teacher.division_path, object_type="ledger_entry", object_id=entry.pk,
-                     detail={"teacher": entry.teacher_id, "hours": str(entry.hours), "category": entry.category})
+                     detail={"teacher": entry.teacher_id, "hours": str(entry.hours), "category": entry.category, "stage": stage})
     return entry
 
 

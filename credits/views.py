@@ -1,15 +1,20 @@
+import datetime as dt
+import uuid
+from pathlib import Path
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import division_admin_required, scoped_view
+from accounts.decorators import admin_required, division_admin_required, scoped_view
 from accounts.models import Role
 from core.requests import client_ip
 from credits import selectors
+from credits.claims import claim_county_decide, claim_school_check, claim_submit, claims_to_check
 from credits.constants import Category
-from credits.models import Cycle, RuleSet
+from credits.models import Cycle, LedgerEntry, RuleSet
 from credits.services import rule_set_revise
 from people.selectors import teacher_get
 
@@ -65,3 +70,61 @@ def rules(request, scope):
         "cycle": cycle, "cycles": Cycle.objects.all(), "versions": versions, "current": current, "may_edit": may_edit,
         "rows": [(code, label, limits.get(code)) for code, label in Category.choices],
     })
+
+
+@scoped_view
+@require_http_methods(["GET", "POST"])
+def claim_new(request, scope):
+    """A teacher claims hours for an activity, with evidence."""
+    teacher = teacher_get(scope=scope, teacher_id=request.user.teacher_id) if request.user.teacher_id else None
+    if teacher is None:
+        raise PermissionDenied("只有教师本人可以申报学时")
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            occurred_on = dt.date.fromisoformat(request.POST.get("occurred_on", ""))
+        except ValueError:
+            errors = {"occurred_on": ["日期格式应为 YYYY-MM-DD"]}
+        else:
+            try:
+                claim_submit(teacher=teacher, actor=request.user, category=request.POST.get("category", ""),
+                             hours=request.POST.get("hours", ""), occurred_on=occurred_on, note=request.POST.get("note", ""),
+                             evidence=request.FILES.get("evidence"), idempotency_key=request.POST.get("idempotency_key", ""))
+            except ValidationError as error:
+                errors = error.message_dict
+            else:
+                messages.success(request, "申报已提交，待学校审核后由县级认定。")
+                return redirect("credits:my_hours")
+    return render(request, "credits/claim_new.html", {
+        "categories": Category.choices, "errors": errors, "values": request.POST, "idempotency_key": uuid.uuid4().hex,
+    }, status=422 if errors else 200)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def claims(request, scope):
+    """Claims waiting for this administrator (school stage or county stage)."""
+    if request.method == "POST":
+        entry_id = int(request.POST.get("entry", "0") or 0)
+        approve = request.POST.get("approve") == "1"
+        try:
+            if scope.school_id is not None:
+                claim_school_check(scope=scope, actor=request.user, entry_id=entry_id, approve=approve, ip=client_ip(request))
+            else:
+                claim_county_decide(scope=scope, actor=request.user, entry_id=entry_id, approve=approve, ip=client_ip(request))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        else:
+            messages.success(request, "已处理。")
+        return redirect("credits:claims")
+    stage = "学校审核" if scope.school_id is not None else "县级认定"
+    return render(request, "credits/claims.html", {"claims": claims_to_check(scope=scope)[:200], "stage": stage})
+
+
+@scoped_view
+def evidence(request, scope, entry_id: int):
+    """The evidence of an entry, for the teacher and the administrators of their jurisdiction."""
+    entry = LedgerEntry.objects.filter(pk=entry_id).only("teacher_id", "evidence").first()
+    if entry is None or not entry.evidence or teacher_get(scope=scope, teacher_id=entry.teacher_id) is None:
+        raise Http404("证明材料不存在或不在本辖区")
+    return FileResponse(entry.evidence.open("rb"), as_attachment=True, filename=Path(entry.evidence.name or "evidence").name)

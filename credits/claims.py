@@ -1,0 +1,94 @@
+"""Teachers' own claims for hours (with evidence): checked by their school,
+then decided by the county (issue 3 item 2). A claim is a pending ledger
+entry with source type `claim`; its idempotency key is the form's, so a
+double-submitted form is one claim."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from audit.actions import Action
+from audit.services import audit_record
+from credits.constants import EntryState, SourceType
+from credits.models import LedgerEntry
+from credits.services import ledger_entry_decide, ledger_entry_record
+from org.scope import Scope
+
+EVIDENCE_TYPES = {".pdf": (b"%PDF",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",)}
+
+
+def evidence_problem(upload) -> str | None:
+    if upload is None:
+        return "请上传证明材料（PDF、JPG 或 PNG）"
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in EVIDENCE_TYPES:
+        return "证明材料只接受 PDF、JPG 或 PNG"
+    if upload.size > settings.EVIDENCE_MAX_BYTES:
+        return f"证明材料不能超过 {settings.EVIDENCE_MAX_BYTES // (1024 * 1024)} MB"
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(EVIDENCE_TYPES[suffix]):
+        return "证明材料的内容与扩展名不符"
+    return None
+
+
+def claim_submit(*, teacher, actor, category: str, hours, occurred_on: dt.date, note: str, evidence, idempotency_key: str) -> LedgerEntry:
+    problems = {}
+    if (problem := evidence_problem(evidence)) is not None:
+        problems["evidence"] = problem
+    if len((note or "").strip()) < 4:
+        problems["note"] = "请说明活动内容（至少4个字）"
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 64:
+        problems["idempotency_key"] = "表单已失效，请刷新后重新提交"
+    if problems:
+        raise ValidationError(problems)
+    entry, _ = ledger_entry_record(
+        teacher=teacher, category=category, hours=hours, occurred_on=occurred_on, source_type=SourceType.CLAIM,
+        source_id=f"{teacher.pk}:{key}", state=EntryState.PENDING, note=note.strip(), evidence=evidence, actor=actor,
+    )
+    return entry
+
+
+def claims_to_check(*, scope: Scope) -> QuerySet[LedgerEntry]:
+    """Claims waiting for this administrator: the school stage for a school
+    admin, the county stage (school-checked) for division admins."""
+    claims = LedgerEntry.objects.filter(source_type=SourceType.CLAIM, state=EntryState.PENDING).select_related("teacher", "teacher__school")
+    if scope.teacher_id is not None or scope.path is None:
+        return claims.none()
+    claims = scope.apply(claims, path_field="teacher__division_path", school_field="teacher__school_id")
+    if scope.school_id is not None:
+        return claims.filter(school_checked_at__isnull=True)
+    return claims.filter(school_checked_at__isnull=False)
+
+
+def claim_school_check(*, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None) -> LedgerEntry:
+    if scope.school_id is None:
+        raise PermissionDenied("学校审核由本校管理员办理")
+    with transaction.atomic():
+        entry = claims_to_check(scope=scope).select_for_update(of=("self",)).filter(pk=entry_id).first()
+        if entry is None:
+            raise PermissionDenied("该申报不存在、已处理或不属于本校")
+        if not approve:
+            # Refused at school: decided like a county rejection (pending hours released).
+            return ledger_entry_decide(scope=scope, actor=actor, entry_id=entry.pk, approve=False, ip=ip, stage="school")
+        entry.school_checked_by, entry.school_checked_at = actor, timezone.now()
+        entry.save(update_fields=["school_checked_by", "school_checked_at"])
+        audit_record(action=Action.CLAIM_SCHOOL_CHECK, actor=actor, ip=ip, scope_path=entry.teacher.division_path,
+                     object_type="ledger_entry", object_id=entry.pk, detail={"hours": str(entry.hours)})
+    return entry
+
+
+def claim_county_decide(*, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None) -> LedgerEntry:
+    if scope.school_id is not None or scope.teacher_id is not None:
+        raise PermissionDenied("县级审核由县级及以上管理员办理")
+    if not claims_to_check(scope=scope).filter(pk=entry_id).exists():
+        raise PermissionDenied("该申报不存在、尚未经学校审核或不在本辖区")
+    return ledger_entry_decide(scope=scope, actor=actor, entry_id=entry_id, approve=approve, ip=ip)
