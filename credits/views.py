@@ -105,7 +105,8 @@ def claim_new(request, scope):
 def claims(request, scope):
     """Claims waiting for this administrator (school stage or county stage)."""
     if request.method == "POST":
-        entry_id = int(request.POST.get("entry", "0") or 0)
+        entry_value = request.POST.get("entry", "")
+        entry_id = int(entry_value) if entry_value.isdigit() and len(entry_value) < 18 else 0
         approve = request.POST.get("approve") == "1"
         try:
             if scope.school_id is not None:

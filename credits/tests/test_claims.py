@@ -80,3 +80,8 @@ def test_bad_claims_are_refused_with_reasons(users, client_for, province, settin
         assert response.status_code == 422 and reason in response.content.decode()
     assert not LedgerEntry.objects.exists()
     assert client_for(users["county_admin"]).get("/credits/claims/new/").status_code == 403
+
+
+def test_a_malformed_decision_is_refused_not_a_crash(users, client_for):
+    response = client_for(users["school_admin"]).post("/credits/claims/", {"entry": "abc", "approve": "1"})
+    assert response.status_code == 403
