@@ -84,7 +84,8 @@ def token_list(request, scope):
     form = TokenForm(request.POST or None)
     if request.method == "POST":
         if "revoke" in request.POST:
-            token = ApiToken.objects.filter(user=request.user, pk=request.POST.get("revoke")).first()
+            token_id = request.POST.get("revoke", "")
+            token = ApiToken.objects.filter(user=request.user, pk=int(token_id)).first() if token_id.isdigit() and len(token_id) < 18 else None
             if token:
                 api_token_revoke(token=token)
                 messages.success(request, "令牌已作废。")

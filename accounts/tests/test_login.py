@@ -370,3 +370,14 @@ def test_token_page_creates_a_token_shown_once(users, client_for):
     assert _bearer(client, secret).status_code == 200
     assert secret not in client.get("/accounts/tokens/").content.decode()
     assert client_for(users["teacher"]).get("/accounts/tokens/").status_code == 403
+
+
+def test_revoking_a_malformed_or_foreign_token_id_is_harmless(users, client_for):
+    from accounts.services import api_token_create
+
+    other, _ = api_token_create(user=users["sibling_admin"], name="other")
+    client = client_for(users["county_admin"])
+    assert client.post("/accounts/tokens/", {"revoke": "abc"}).status_code == 302
+    assert client.post("/accounts/tokens/", {"revoke": str(other.pk)}).status_code == 302
+    other.refresh_from_db()
+    assert other.revoked_at is None
