@@ -20,7 +20,7 @@ from accounts.services import api_token_create, api_token_revoke, user_scope_pat
 from audit.actions import Action
 from audit.services import audit_record
 from core.logging import redact
-from core.requests import client_ip
+from core.requests import client_ip, object_id
 
 LOGIN_FAILED_MESSAGE = "用户名或密码错误，或账户已被临时锁定，请稍后再试。"
 
@@ -84,8 +84,7 @@ def token_list(request, scope):
     form = TokenForm(request.POST or None)
     if request.method == "POST":
         if "revoke" in request.POST:
-            token_id = request.POST.get("revoke", "")
-            token = ApiToken.objects.filter(user=request.user, pk=int(token_id)).first() if token_id.isdigit() and len(token_id) < 18 else None
+            token = ApiToken.objects.filter(user=request.user, pk=object_id(request.POST.get("revoke"))).first()
             if token:
                 api_token_revoke(token=token)
                 messages.success(request, "令牌已作废。")

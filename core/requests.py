@@ -25,3 +25,9 @@ def client_ip(request) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def object_id(value) -> int:
+    """A database id from user input, or 0 (which matches nothing) when it isn't one."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 18 else 0

@@ -22,6 +22,7 @@ from people.identity import keyed_digest
 from people.models import Teacher
 
 TENTH = Decimal("0.1")
+RULE_MAX_HOURS = Decimal(9999)  # fits the rule columns (6 digits, 1 decimal)
 
 
 class SourceConflict(ValidationError):
@@ -251,10 +252,10 @@ def rule_set_revise(
     `category_limits` maps category -> (min_hours or None, max_hours or None)."""
     required, per_credit = _hours(required_hours), _hours(hours_per_credit)
     problems: dict[str, str] = {}
-    if required <= 0:
-        problems["required_hours"] = "周期要求学时必须大于0"
-    if per_credit <= 0:
-        problems["hours_per_credit"] = "每学分学时必须大于0"
+    if not 0 < required <= RULE_MAX_HOURS:
+        problems["required_hours"] = f"周期要求学时必须大于0且不超过 {RULE_MAX_HOURS}"
+    if not 0 < per_credit <= 100:
+        problems["hours_per_credit"] = "每学分学时必须大于0且不超过100"
     limits = {}
     for category, (low, high) in category_limits.items():
         if category not in Category.values:
@@ -262,8 +263,8 @@ def rule_set_revise(
             continue
         low = None if low in (None, "") else _hours(low)
         high = None if high in (None, "") else _hours(high)
-        if (low is not None and low < 0) or (high is not None and high < 0):
-            problems[category] = "学时不能为负数"
+        if any(value is not None and not 0 <= value <= RULE_MAX_HOURS for value in (low, high)):
+            problems[category] = f"学时应在 0 到 {RULE_MAX_HOURS} 之间"
         elif low is not None and high is not None and high < low:
             problems[category] = "计入上限不能低于最低要求"
         limits[category] = (low, high)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import admin_required, division_admin_required, scoped_view
 from accounts.models import Role
-from core.requests import client_ip
+from core.requests import client_ip, object_id
 from credits import selectors
 from credits.claims import claim_county_decide, claim_school_check, claim_submit, claims_to_check
 from credits.constants import Category
@@ -105,8 +105,7 @@ def claim_new(request, scope):
 def claims(request, scope):
     """Claims waiting for this administrator (school stage or county stage)."""
     if request.method == "POST":
-        entry_value = request.POST.get("entry", "")
-        entry_id = int(entry_value) if entry_value.isdigit() and len(entry_value) < 18 else 0
+        entry_id = object_id(request.POST.get("entry"))
         approve = request.POST.get("approve") == "1"
         try:
             if scope.school_id is not None:

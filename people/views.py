@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import admin_required, scoped_view
 from accounts.throttle import rate_limited
 from audit.selectors import audit_event_list
-from core.requests import client_ip
+from core.requests import client_ip, object_id
 from org.models import School
 from org.selectors import division_list
 from people import selectors
@@ -40,13 +40,6 @@ from people.tasks import roster_import_task
 
 def _division_choices(scope):
     return division_list(scope=scope).select_related(None).only("code", "name", "level")
-
-
-def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _filters_from(form: TeacherFilterForm) -> selectors.TeacherFilters:
@@ -208,7 +201,7 @@ def roster_export_view(request, scope):
     handle = tempfile.TemporaryFile(mode="w+b") if kind == "xlsx" else tempfile.TemporaryFile(mode="w+", encoding="utf-8-sig", newline="")
     if request.GET.get("request"):
         # Full-ID and bulk exports only through a request approved by a second administrator.
-        export_request_download(scope=scope, actor=request.user, request_id=_int(request.GET.get("request")),
+        export_request_download(scope=scope, actor=request.user, request_id=object_id(request.GET.get("request")),
                                 destination=handle, kind=kind, ip=client_ip(request))
     else:
         try:
@@ -232,7 +225,7 @@ def export_requests(request, scope):
     if request.method == "POST":
         try:
             if "decide" in request.POST:
-                export_request_decide(scope=scope, actor=request.user, request_id=_int(request.POST.get("decide")),
+                export_request_decide(scope=scope, actor=request.user, request_id=object_id(request.POST.get("decide")),
                                       approve=request.POST.get("approve") == "1", ip=client_ip(request))
                 messages.success(request, "已处理。")
             else:

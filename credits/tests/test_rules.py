@@ -45,3 +45,11 @@ def test_bad_rules_are_refused_with_a_message(users, client_for):
     body = response.content.decode()
     assert "必须大于0" in body and "计入上限不能低于最低要求" in body
     assert RuleSet.objects.filter(version=2).count() == 0
+
+
+def test_out_of_range_rules_are_refused_not_a_database_error(users, client_for):
+    body = client_for(users["province_admin"]).post(
+        "/credits/rules/", {**FORM, "required_hours": "123456789", "max_online": "1e9"}, follow=True
+    ).content.decode()
+    assert "不超过 9999" in body and "0 到 9999" in body
+    assert RuleSet.objects.filter(version=2).count() == 0
