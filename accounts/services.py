@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ApiToken, Role, User
+from accounts.models import ApiToken, User
 from audit.actions import Action
 from audit.services import audit_record
 
@@ -112,6 +112,3 @@ def api_token_authenticate(secret: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
-
-
-__all__ = ["Role", "user_create", "user_set_role", "api_token_create", "api_token_revoke", "api_token_authenticate"]

@@ -11,4 +11,4 @@ def audit_event_list(*, scope: Scope, object_type: str = "", object_id: str = ""
         events = events.filter(object_type=object_type)
     if object_id:
         events = events.filter(object_id=object_id)
-    return events.select_related(None)
+    return events

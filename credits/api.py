@@ -106,7 +106,7 @@ def record_entry(request, payload: EntryIn):
     teacher = teacher_get(scope=scope, teacher_id=payload.teacher_id)
     if teacher is None:
         raise Http404
-    if not scope.can_write_path(teacher.division_path):
+    if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
         raise PermissionDenied("本级对该教师只有查看权限")
     try:
         entry, created = ledger_entry_record(

@@ -142,7 +142,7 @@ def ledger_entry_record(
 
 def _require_writable(scope: Scope, entry: LedgerEntry) -> None:
     teacher = entry.teacher
-    if not scope.can_write_path(teacher.division_path) or (scope.school_id and scope.school_id != teacher.school_id):
+    if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
         raise PermissionDenied("该教师不在本辖区")
 
 

@@ -83,6 +83,13 @@ class Scope:
             return False
         return not any(path.startswith(locked) for locked in self.read_only_paths)
 
+    def can_write_row(self, *, path: str, school_id: int | None) -> bool:
+        """May this scope change a row kept under `path` (and, for a school's rows, `school_id`)?
+        Teachers and experts change nothing through a scope."""
+        if self.teacher_id is not None or not self.can_write_path(path):
+            return False
+        return self.school_id is None or self.school_id == school_id
+
 
 def path_lookup(path_field: str, path: str, *, is_leaf: bool) -> dict[str, str]:
     """The filter selecting a subtree: equality for a leaf, a prefix otherwise."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
-from org.models import Division, School
+from org.models import Division
 from org.scope import Scope, path_lookup
 from people.constants import NEW_TEACHER_YEARS
 from people.identity import IdNumberError, id_blind_index, id_parse
@@ -142,10 +142,3 @@ def teacher_stage_title_counts(*, scope: Scope) -> list[dict]:
         .annotate(count=Count("id"))
         .order_by("stage", "title")
     )
-
-
-def school_options(*, scope: Scope, division_code: str = "") -> QuerySet[School]:
-    schools = School.objects.in_scope(scope)
-    if division_code:
-        schools = schools.filter(division__code=division_code)
-    return schools.only("code", "name")

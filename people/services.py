@@ -74,7 +74,7 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 
 def _require_writable(scope: Scope, school: School) -> None:
-    if not scope.can_write_path(school.division_path) or (scope.school_id and scope.school_id != school.pk):
+    if not scope.can_write_row(path=school.division_path, school_id=school.pk):
         raise PermissionDenied("学校不在本辖区")
 
 

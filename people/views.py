@@ -79,7 +79,7 @@ def teacher_detail(request, scope, teacher_id: int):
     history = audit_event_list(scope=scope, object_type="teacher", object_id=str(teacher.pk))[:20] if scope.teacher_id is None else []
     return render(request, "people/teacher_detail.html", {
         "teacher": teacher, "may_reveal": teacher_may_reveal_id(scope=scope, teacher=teacher),
-        "may_edit": scope.teacher_id is None and scope.can_write_path(teacher.division_path),
+        "may_edit": scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id),
         "history": history,
     })
 
@@ -100,7 +100,7 @@ def teacher_edit(request, scope, teacher_id: int):
     teacher = selectors.teacher_get(scope=scope, teacher_id=teacher_id)
     if teacher is None:
         raise Http404("教师不存在或不在本辖区")
-    if not scope.can_write_path(teacher.division_path):
+    if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
         raise PermissionDenied("本级对该教师只有查看权限")
     initial = {
         "name": teacher.name, "school_code": teacher.school.code, "stage": teacher.stage,

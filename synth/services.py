@@ -60,7 +60,6 @@ class SynthResult:
 def _target_counties(scale: str, division_code: str | None) -> tuple[float, set[str] | None]:
     """(density fraction, county codes to build or None for all)."""
     label = scale.upper()
-    counties = Division.objects.filter(level="county").values_list("code", flat=True)
     if label == "S":
         code = division_code or DEFAULT_COUNTY
         return 1.0, {code}
@@ -75,7 +74,6 @@ def _target_counties(scale: str, division_code: str | None) -> tuple[float, set[
         raise SynthRefused(f"未知的规模：{scale}（应为 S、M、L 或 0~1 之间的小数）") from None
     if not 0 < fraction <= 1:
         raise SynthRefused("规模比例应在 0 到 1 之间")
-    del counties
     return fraction, None
 
 

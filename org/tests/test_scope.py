@@ -287,3 +287,16 @@ def test_scoped_manager_alternatives(province):
     assert not Teacher.objects.in_scope(Scope.nothing()).exists()
     assert Teacher.objects.dangerously_unscoped().count() == 4
     assert set(Teacher.objects.in_scope(Scope.division(province.county)).values_list("name", flat=True)) == {"张三"}
+
+
+def test_can_write_row_combines_path_school_and_role(users, province):
+    from org.scope import scope_for_user
+
+    county, school, teacher, city = (scope_for_user(users[name]) for name in ("county_admin", "school_admin", "teacher", "city_admin"))
+    own = dict(path=province.school.division_path, school_id=province.school.pk)
+    other_school_same_county = dict(path=province.school.division_path, school_id=province.school.pk + 999)
+    assert county.can_write_row(**own) and county.can_write_row(**other_school_same_county)
+    assert school.can_write_row(**own) and not school.can_write_row(**other_school_same_county)
+    assert not teacher.can_write_row(**own)
+    assert not city.can_write_row(path=province.direct_school.division_path, school_id=province.direct_school.pk)
+    assert not county.can_write_row(path=province.sibling_school.division_path, school_id=province.sibling_school.pk)

@@ -243,7 +243,7 @@ class RosterImporter:
                 field_name, reason = next(iter(problems.items()))
                 reject(row_number, row, FIELD_COLUMN.get(field_name, field_name), reason)
                 continue
-            if not self.scope.can_write_path(data.school.division_path):
+            if not self.scope.can_write_row(path=data.school.division_path, school_id=data.school.pk):
                 reject(row_number, row, "学校代码", "学校属于省直管县，本级只能查看，不能导入")
                 continue
             index = id_blind_index(data.id_number)
@@ -281,7 +281,7 @@ class RosterImporter:
                     continue
                 if number_cell and number_cell != str(teacher.pk):
                     reject(row_number, row, "编号", f"编号 {number_cell} 与身份证号不对应")
-                elif not self.scope.can_write_path(teacher.division_path) or (self.scope.school_id and teacher.school_id != self.scope.school_id):
+                elif not self.scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
                     reject(row_number, row, "身份证号", "该教师登记在其他辖区，须由原单位办理调出")
                 elif _differs(teacher, data):
                     before = teacher_snapshot(teacher)
