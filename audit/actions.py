@@ -24,4 +24,5 @@ class Action(models.TextChoices):
     LEDGER_REVOKE = "ledger.revoke", "撤销学时"
     LEDGER_RECONCILE = "ledger.reconcile", "学时汇总校正"
     RULES_REVISE = "credits.rules", "修订学时规则"
+    COMPLIANCE_EXPORT = "credits.compliance_export", "导出学时达标统计"
     CLAIM_SCHOOL_CHECK = "claim.school_check", "学校审核学时申报"

@@ -112,6 +112,12 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not bool(REDIS_URL))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Compliance snapshot rebuilt every night (on-track follows the calendar) and
+# every COMPLIANCE_MAX_AGE_MINUTES after that when a page finds it stale.
+CELERY_BEAT_SCHEDULE = {
+    "compliance-refresh-nightly": {"task": "credits.tasks.compliance_refresh_all_task", "schedule": 24 * 3600},
+}
+COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

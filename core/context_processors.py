@@ -16,6 +16,7 @@ def navigation(request):
             ("名册导入", reverse("people:roster_import")),
             ("学校", reverse("org:school_list")),
             ("学时审核", reverse("credits:claims")),
+            ("学时达标", reverse("credits:compliance")),
         ]
     if user.role in {Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN}:
         items += [

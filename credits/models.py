@@ -12,6 +12,7 @@ approved → revoked; a correction is a new, compensating entry.
 from django.db import models
 
 from credits.constants import Category, EntryState, SourceType
+from org.models import path_index
 
 
 class Cycle(models.Model):
@@ -127,3 +128,53 @@ class CycleTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.teacher_id} {self.cycle_id} {self.category}: {self.approved_hours}"
+
+
+class ComplianceRefresh(models.Model):
+    """When a cycle's compliance snapshot was last computed, for which day and rule version."""
+
+    cycle = models.OneToOneField(Cycle, on_delete=models.CASCADE, related_name="compliance_refresh")
+    as_of = models.DateField("统计日")
+    rule_version = models.PositiveIntegerField()
+    teachers = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.cycle} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class SchoolCompliance(models.Model):
+    """Pre-aggregated compliance of one school's active teachers in a cycle: the grain
+    every division roll-up sums (a province roll-up reads schools, not 1.2 M teachers)."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
+    division_path = models.CharField(max_length=100)
+    teachers = models.PositiveIntegerField()
+    complete = models.PositiveIntegerField()  # requirement and every category minimum met
+    on_track = models.PositiveIntegerField()  # counted hours keep pace with the time elapsed
+    new_teachers = models.PositiveIntegerField()  # hired during the cycle (pro-rated requirement)
+    required_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    counted_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    pending_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    owed_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    centralised_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    online_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    school_based_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    guidance_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    other_hours = models.DecimalField(max_digits=14, decimal_places=1)
+    # Teachers by share of their requirement done: <20 %, <40 %, <60 %, <80 %, <100 %, done.
+    band_0 = models.PositiveIntegerField()
+    band_1 = models.PositiveIntegerField()
+    band_2 = models.PositiveIntegerField()
+    band_3 = models.PositiveIntegerField()
+    band_4 = models.PositiveIntegerField()
+    band_5 = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "school"], name="credits_schoolcompliance_unique")]
+        indexes = [path_index("credits_compliance_path", "division_path", "cycle")]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id} {self.school_id}: {self.complete}/{self.teachers}"

@@ -39,10 +39,13 @@ class CycleSummary:
     owed: Decimal
     expected_by_now: Decimal
     lines: tuple[CategoryLine, ...]
+    # Exact: counted / required >= elapsed / span, in whole days (the SQL roll-up agrees).
+    on_track: bool
 
     @property
-    def on_track(self) -> bool:
-        return self.counted >= self.expected_by_now
+    def complete(self) -> bool:
+        """The requirement and every category minimum are met."""
+        return self.counted >= self.required and not any(line.short_of_minimum for line in self.lines)
 
     @property
     def percent(self) -> int:
@@ -97,6 +100,7 @@ def teacher_cycle_summary(*, teacher, cycle: Cycle | None = None, today: dt.date
         cycle=cycle, rule_version=rule_set.version, required=required, counted=counted,
         pending=sum((line.pending for line in lines), Decimal(0)), owed=max(Decimal(0), required - counted),
         expected_by_now=(required * elapsed / span).quantize(Decimal("0.1")), lines=tuple(lines),
+        on_track=counted * span >= required * elapsed,
     )
 
 

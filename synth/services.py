@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.actions import Action
 from audit.services import audit_record
+from credits.compliance import compliance_refresh_all
 from credits.models import Cycle
 from org.constants import InstitutionKind
 from org.models import Division, Institution
@@ -111,6 +112,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE org_school, people_teacher, people_teachersubject, people_teacherhonour, "
                            "credits_ledgerentry, credits_cycletotal")
+    if with_ledger:
+        # The roll-up pages read the snapshot: build it now rather than on the first visit.
+        compliance_refresh_all(today=today)
     result.accounts = _demo_accounts(plans)
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
