@@ -219,3 +219,15 @@ def test_api_rolls_up_a_division_and_its_children(province, users, client_for):
 ])
 def test_api_compliance_keeps_to_the_jurisdiction(users, client_for, who, code, status):
     assert client_for(users[who]).get(f"/api/v1/compliance?division={code}").status_code == status
+
+
+def test_rollup_command_rebuilds_every_cycle(province, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    _give(province.teacher, _cycle(), Category.ONLINE, Decimal(7))
+    call_command("credits", "rollup")
+    report = {row["cycle"]: row for row in json.loads(capsys.readouterr().out)}
+    assert report["2026-2030"]["teachers"] == 4
+    assert SchoolCompliance.objects.get(cycle=_cycle(), school=province.school).online_hours == 7

@@ -2,17 +2,24 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from credits.compliance import compliance_refresh_all
 from credits.services import credits_reconcile, ledger_verify
 
 
 class Command(BaseCommand):
-    help = "学时账本：reconcile 按账本重算并核对汇总（--fix 校正）；verify 校验每条记录的防篡改校验值。"
+    help = ("学时账本：reconcile 按账本重算并核对汇总（--fix 校正）；verify 校验每条记录的防篡改校验值；"
+            "rollup 重算各周期的学时达标统计（学校快照）。")
 
     def add_arguments(self, parser):
-        parser.add_argument("operation", choices=["reconcile", "verify"])
+        parser.add_argument("operation", choices=["reconcile", "verify", "rollup"])
         parser.add_argument("--fix", action="store_true", help="reconcile：把汇总改为账本重算值")
 
     def handle(self, *args, **options):
+        if options["operation"] == "rollup":
+            refreshed = compliance_refresh_all()
+            self.stdout.write(json.dumps([{"cycle": r.cycle.code, "teachers": r.teachers, "seconds": r.seconds}
+                                          for r in refreshed], ensure_ascii=False))
+            return
         if options["operation"] == "verify":
             bad = ledger_verify()
             if bad:
