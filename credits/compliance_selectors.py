@@ -137,13 +137,13 @@ def rollup_charts(total: Rollup, children: list[Rollup]) -> dict:
     """ECharts options: progress distribution, on-track rate by child, hours by category."""
     return {
         "distribution": {
-            "tooltip": {}, "grid": {"left": 50, "right": 10, "top": 20, "bottom": 30},
+            "tooltip": {}, "grid": {"left": 10, "right": 10, "top": 30, "bottom": 10, "containLabel": True},
             "xAxis": {"type": "category", "data": list(BAND_LABELS)},
             "yAxis": {"type": "value", "name": "教师"},
             "series": [{"type": "bar", "data": total.bands}],
         },
         "on_track": {
-            "tooltip": {}, "grid": {"left": 50, "right": 10, "top": 20, "bottom": 80},
+            "tooltip": {}, "grid": {"left": 10, "right": 10, "top": 40, "bottom": 10, "containLabel": True},
             "xAxis": {"type": "category", "data": [c.name for c in children], "axisLabel": {"rotate": 45}},
             "yAxis": {"type": "value", "max": 100, "name": "%"},
             "series": [
