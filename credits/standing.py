@@ -74,12 +74,14 @@ def standing_query(*, cycle: Cycle, rule_set: RuleSet, today: dt.date, where: st
     ) or "1 = 1"
     counted = " + ".join(f"c_{code}" for code in Category.values)
     hire_day = _day_number_sql("t.hire_date")
+    # A narrowed query (one school) sums only its teachers' totals, not the whole cycle's.
+    narrow_totals = f"AND teacher_id IN (SELECT t.id FROM people_teacher t WHERE {where})" if where else ""
     # Interpolated: integers computed here, category codes from the enum, and the
     # caller's fixed `where` text; every value from outside is a parameter.
     sql = f"""
 WITH totals AS (
   SELECT teacher_id, {approved_columns}, SUM(pending_hours) AS pending
-  FROM credits_cycletotal WHERE cycle_id = %s GROUP BY teacher_id
+  FROM credits_cycletotal WHERE cycle_id = %s {narrow_totals} GROUP BY teacher_id
 ), capped AS (
   SELECT t.id AS teacher_id, t.school_id, t.division_path, t.name, t.hire_date,
          CASE WHEN {hire_day} > {start} THEN {hire_day} ELSE {start} END AS first_day,
@@ -102,7 +104,7 @@ SELECT teacher_id, school_id, division_path, name, hire_date, required10, counte
        CASE WHEN first_day > {start} THEN 1 ELSE 0 END AS is_new,
        {", ".join(f"c_{code}" for code in Category.values)}
 FROM spans"""  # noqa: S608
-    params = [cycle.pk, Status.ACTIVE, cycle.ends_on, *where_params]
+    params = [cycle.pk, *(where_params if where else ()), Status.ACTIVE, cycle.ends_on, *where_params]
     return StandingQuery(sql=sql, params=params)
 
 
