@@ -154,7 +154,7 @@ def rollup_charts(total: Rollup, children: list[Rollup]) -> dict:
         },
         "categories": {
             "tooltip": {"trigger": "item"},
-            "series": [{"type": "pie", "radius": ["35%", "65%"],
+            "series": [{"type": "pie", "radius": ["35%", "65%"], "stillShowZeroSum": False,
                         "data": [{"name": label, "value": float(hours)} for label, hours in total.categories]}],
         },
     }

@@ -40,7 +40,7 @@ def browser_page():
         browser.close()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_county_admin_browses_own_county_and_is_refused_another(live_server, province, users, browser_page):
     page = browser_page
     requested_hosts: set[str] = set()
@@ -74,3 +74,29 @@ def test_county_admin_browses_own_county_and_is_refused_another(live_server, pro
     page.screenshot(path=str(ARTIFACTS / "county-admin-home.png"), full_page=True)
 
     assert requested_hosts == {urlparse(live_server.url).netloc}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_city_admin_drills_down_hours_compliance_to_a_teacher(live_server, province, users, browser_page):
+    """Issue 3 item 4: city → county → school → teacher, charts drawn, nothing outside the city."""
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", users["city_admin"].username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home/")
+
+    page.goto(f"{live_server.url}/credits/compliance/")
+    page.wait_for_selector("[data-chart] canvas")
+    rollup = page.locator("#rollup").inner_text()
+    assert province.county.name in rollup and province.direct.name in rollup
+    assert province.other_city.name not in rollup
+    page.screenshot(path=str(ARTIFACTS / "city-admin-compliance.png"), full_page=True)
+
+    page.click(f"#rollup >> text={province.county.name}")
+    page.wait_for_url(f"**/compliance/d/{province.county.code}/**")
+    page.click(f"#rollup >> text={province.school.name}")
+    page.wait_for_url(f"**/compliance/s/{province.school.pk}/**")
+    assert province.teacher.name in page.locator("#standings").inner_text()
+    page.click(f"#standings >> text={province.teacher.name}")
+    page.wait_for_url(f"**/credits/teachers/{province.teacher.pk}/**")
