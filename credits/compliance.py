@@ -58,6 +58,8 @@ FROM ({query.sql}) standing GROUP BY school_id"""  # noqa: S608 - fixed column n
     with transaction.atomic():
         SchoolCompliance.objects.filter(cycle=cycle).delete()
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL work_mem = '128MB'")  # groups every teacher's totals at once
             cursor.execute(insert, [cycle.pk, *query.params])
         teachers = sum(SchoolCompliance.objects.filter(cycle=cycle).values_list("teachers", flat=True))
         refresh, _ = ComplianceRefresh.objects.update_or_create(cycle=cycle, defaults={

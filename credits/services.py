@@ -218,7 +218,10 @@ WHERE l.teacher_id IS NULL AND (t.approved_hours <> 0 OR t.pending_hours <> 0)
 
 def credits_reconcile(*, fix: bool = False) -> list[dict]:
     """Every (teacher, cycle, category) whose stored total differs from its ledger."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One batch job grouping every ledger row: let its hash tables stay in memory.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(_DRIFT_SQL)
         drift = [
             {"teacher": row[0], "cycle": row[1], "category": row[2], "ledger_approved": Decimal(str(row[3])),
