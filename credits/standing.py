@@ -75,7 +75,7 @@ def standing_query(*, cycle: Cycle, rule_set: RuleSet, today: dt.date, where: st
     counted = " + ".join(f"c_{code}" for code in Category.values)
     hire_day = _day_number_sql("t.hire_date")
     # A narrowed query (one school) sums only its teachers' totals, not the whole cycle's.
-    narrow_totals = f"AND teacher_id IN (SELECT t.id FROM people_teacher t WHERE {where})" if where else ""
+    narrow_totals = f"AND teacher_id IN (SELECT t.id FROM people_teacher t WHERE {where})" if where else ""  # noqa: S608
     # Interpolated: integers computed here, category codes from the enum, and the
     # caller's fixed `where` text; every value from outside is a parameter.
     sql = f"""

@@ -21,10 +21,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # made by fixtures happen before, so allowing them here is safe.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # made by fixtures happen before, so allowing them here is safe. Set for
+    # this test only: a later `manage.py check --deploy` subprocess must not inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
