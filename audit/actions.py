@@ -26,3 +26,4 @@ class Action(models.TextChoices):
     RULES_REVISE = "credits.rules", "修订学时规则"
     COMPLIANCE_EXPORT = "credits.compliance_export", "导出学时达标统计"
     CLAIM_SCHOOL_CHECK = "claim.school_check", "学校审核学时申报"
+    CERTIFICATE_ISSUE = "credits.certificate", "签发学时证明"

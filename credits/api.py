@@ -5,10 +5,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 from credits import selectors
-from credits.constants import EntryState, SourceType
+from credits.certificates import MAX_TOKEN_LENGTH, certificate_check
+from credits.constants import CATEGORY_LABELS, EntryState, SourceType
 from credits.models import Cycle
 from credits.services import SourceConflict, ledger_entry_record
 from org.scope import scope_for_user
@@ -117,3 +118,40 @@ def record_entry(request, payload: EntryIn):
     except SourceConflict as error:
         return 409, ConflictOut(code="conflict", detail=error.messages[0])
     return (201 if created else 200), entry_out(entry)
+
+
+class CertificateCategoryOut(Schema):
+    category: str
+    label: str
+    counted: float
+
+
+class CertificateCheckOut(Schema):
+    valid: bool
+    masked_name: str | None = None
+    school: str | None = None
+    cycle: str | None = None
+    rule_version: int | None = None
+    required: float | None = None
+    counted: float | None = None
+    complete: bool | None = None
+    categories: list[CertificateCategoryOut] = []
+    issued_on: dt.date | None = None
+    serial: str | None = None
+    hours_changed: bool | None = None  # the ledger no longer gives the counted hours on the certificate
+
+
+@router.get("/certificates/verify", response=CertificateCheckOut,
+            summary="核验学时证明（证明二维码中的 token；只返回脱敏姓名、学校、周期与学时）")
+def certificate_verify(request, token: str = Query(..., max_length=MAX_TOKEN_LENGTH)):
+    verified = certificate_check(token)
+    if verified is None:
+        return CertificateCheckOut(valid=False)
+    c = verified.certificate
+    return CertificateCheckOut(
+        valid=True, masked_name=verified.masked_name, school=verified.school_name, cycle=c.cycle_code,
+        rule_version=c.rule_version, required=float(c.required), counted=float(c.counted), complete=c.complete,
+        categories=[CertificateCategoryOut(category=code, label=CATEGORY_LABELS.get(code, code), counted=float(hours))
+                    for code, hours in c.categories],
+        issued_on=c.issued_on, serial=c.serial, hours_changed=verified.hours_changed,
+    )

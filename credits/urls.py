@@ -1,6 +1,7 @@
 from django.urls import path
 
 from credits import compliance_views, views
+from credits.certificate_views import certificate_pdf, certificate_verify
 
 app_name = "credits"
 urlpatterns = [
@@ -10,6 +11,8 @@ urlpatterns = [
     path("claims/new/", views.claim_new, name="claim_new"),
     path("claims/", views.claims, name="claims"),
     path("entries/<int:entry_id>/evidence/", views.evidence, name="evidence"),
+    path("teachers/<int:teacher_id>/certificate.pdf", certificate_pdf, name="certificate_pdf"),
+    path("verify/<str:token>/", certificate_verify, name="certificate_verify"),
     path("compliance/", compliance_views.compliance_home, name="compliance"),
     path("compliance/d/<str:code>/", compliance_views.compliance_division, name="compliance_division"),
     path("compliance/s/<int:school_id>/", compliance_views.compliance_school, name="compliance_school"),

@@ -72,6 +72,24 @@ def id_mask(number: str) -> str:
     return f"{number[:3]}{'*' * (len(number) - 7)}{number[-4:]}"
 
 
+# 复姓: a name starting with one of these keeps both characters of the surname.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 司空 夏侯 轩辕 令狐 钟离 闾丘 澹台 公冶 太史 申屠 "
+    "端木 西门 南宫 百里 呼延 独孤 万俟 濮阳 淳于 单于 赫连 左丘 拓跋 第五 梁丘 闻人 谷梁 宗政 公羊 东郭 羊舌 "
+    "微生 亓官 司寇 子车 颛孙 巫马 公西 漆雕 乐正 壤驷 公良 段干 鲜于 仲孙 叔孙 南门 东门".split()
+)
+
+
+def name_mask(name: str) -> str:
+    """A person's name for anyone who is not entitled to it (public pages): the
+    surname stays, every other character becomes * (张* , 欧阳**, 阿*·***)."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    keep = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
+    return name[:keep] + "".join(ch if ch in "·• " else "*" for ch in name[keep:])
+
+
 def _load_key(setting_value: str | None, file_name: str) -> bytes:
     if setting_value:
         try:

@@ -29,8 +29,9 @@ from org.models import Institution
 from people.models import TeacherHonour
 
 # Page views public on purpose: the log-in page, the health check, the root
-# redirect and (with DEBUG) static files. Nothing else may skip log-in.
-PUBLIC_VIEWS = {"login_view", "healthz", "root", "serve"}
+# redirect, the page a 学时证明's QR code opens (signed token, masked name) and
+# (with DEBUG) static files. Nothing else may skip log-in.
+PUBLIC_VIEWS = {"login_view", "healthz", "root", "certificate_verify", "serve"}
 # The API description holds no data; the bare API root is no operation (404).
 PUBLIC_API_ROUTES = {"api/v1/openapi.json", "api/v1/docs", "api/v1/"}
 KNOWN_POLICIES = {"any-signed-in", "own-account"}
@@ -101,7 +102,7 @@ def test_the_route_check_catches_a_view_without_a_policy():
 def test_public_views_are_exactly_the_allowlist():
     public = {route for route, callback in _walk(get_resolver().url_patterns)
               if not _is_api(route) and getattr(callback, "login_required", True) is False}
-    assert public == {"", "healthz", "accounts/login/"}
+    assert public == {"", "healthz", "accounts/login/", "credits/verify/<str:token>/"}
 
 
 def _api_operations(callback):
@@ -164,6 +165,7 @@ def test_the_public_routes_answer_anonymously(client):
     root = client.get("/")
     assert root.status_code == 302 and root["Location"] == "/home/"
     assert client.get("/api/v1/openapi.json").status_code == 200
+    assert client.get("/credits/verify/not-a-certificate/").status_code == 404  # 证书无效, not a log-in redirect
 
 
 # --- SECURITY 7: route × persona --------------------------------------------------------------
@@ -185,6 +187,7 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/regions/410222", EVERYONE),
     ("/credits/teachers/{teacher}/", EVERYONE),
     ("/api/v1/teachers/{teacher}/credits", EVERYONE),
+    ("/credits/teachers/{teacher}/certificate.pdf", EVERYONE),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -271,6 +274,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县第一小学" in body
     elif url.endswith("/credits"):
         assert response.json()["teacher_id"] == target["teacher"].pk
+    elif url.endswith(".pdf"):
+        assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
     else:
         assert target["teacher"].name in body
 
