@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import admin_required, division_admin_required, scoped_view
@@ -23,7 +25,9 @@ from people.selectors import teacher_get
 def my_hours(request, scope):
     if not request.user.teacher_id:
         raise Http404("账户未绑定教师档案")
-    return redirect("credits:teacher_hours", teacher_id=request.user.teacher_id)
+    target = reverse("credits:teacher_hours", args=[request.user.teacher_id])
+    cycle = request.GET.get("cycle", "")[:20]
+    return redirect(f"{target}?{urlencode({'cycle': cycle})}" if cycle else target)
 
 
 @scoped_view

@@ -71,3 +71,5 @@ def test_hours_page_for_the_teacher_and_their_administrators_only(users, client_
     assert client_for(users["county_admin"]).get(f"/credits/teachers/{province.teacher.pk}/").status_code == 200
     assert client_for(users["sibling_admin"]).get(f"/credits/teachers/{province.teacher.pk}/").status_code == 404
     assert client_for(users["sibling_teacher_user"]).get(f"/credits/teachers/{province.teacher.pk}/").status_code == 404
+    closed = client_for(users["teacher"]).get("/credits/me/?cycle=2021-2025")
+    assert closed["Location"] == f"/credits/teachers/{province.teacher.pk}/?cycle=2021-2025"  # the chosen cycle survives
