@@ -27,3 +27,5 @@ class Action(models.TextChoices):
     COMPLIANCE_EXPORT = "credits.compliance_export", "导出学时达标统计"
     CLAIM_SCHOOL_CHECK = "claim.school_check", "学校审核学时申报"
     CERTIFICATE_ISSUE = "credits.certificate", "签发学时证明"
+    LEDGER_IMPORT = "ledger.import", "导入外部平台学时"
+    ORGANISER_MAP = "credits.organiser_map", "对应主办单位与机构"

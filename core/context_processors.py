@@ -24,6 +24,7 @@ def navigation(request):
             ("机构", reverse("org:institution_list")),
             ("教研共同体", reverse("org:community_list")),
             ("学时规则", reverse("credits:rules")),
+            ("外部学时导入", reverse("credits:external_import")),
             ("审计日志", reverse("audit:event_list")),
         ]
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:

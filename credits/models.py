@@ -178,3 +178,46 @@ class SchoolCompliance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cycle_id} {self.school_id}: {self.complete}/{self.teachers}"
+
+
+class OrganiserAlias(models.Model):
+    """An organiser's name as other platforms write it, mapped once to the canonical
+    institution, so imported hours name the institution and nobody re-types them."""
+
+    name = models.CharField("主办单位（规范化）", max_length=200, unique=True)
+    institution = models.ForeignKey("org.Institution", on_delete=models.PROTECT, related_name="aliases")
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "主办单位别名"
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.institution_id}"
+
+
+class ExternalImport(models.Model):
+    """One file of hours from another platform: what it added, what it skipped as
+    already recorded, and each rejected row with its reason."""
+
+    file_name = models.CharField("文件名", max_length=255)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    actor = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    scope_path = models.CharField(max_length=100, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    # [{"row": n, "column": "...", "reason": "...", "values": [...]}], at most REJECTIONS_KEPT
+    rejections = models.JSONField(default=list)
+    unmapped_organisers = models.JSONField(default=list)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "外部学时导入"
+
+    def __str__(self) -> str:
+        return self.file_name

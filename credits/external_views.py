@@ -1,0 +1,78 @@
+"""External hours: upload a file from another platform, see what it added,
+skipped and rejected, and map organiser names to institutions."""
+
+import tempfile
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.decorators import division_admin_required
+from accounts.models import Role
+from core.requests import client_ip, object_id
+from credits.external_import import COLUMNS, external_hours_import, organiser_map
+from credits.models import ExternalImport, OrganiserAlias
+from org.models import Institution
+from people.roster.files import RosterFileError, write_rows
+
+
+@division_admin_required
+@require_http_methods(["GET", "POST"])
+def external_import(request, scope):
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "请选择文件"
+        else:
+            try:
+                result = external_hours_import(scope=scope, actor=request.user, handle=upload.file, name=upload.name,
+                                               ip=client_ip(request))
+            except RosterFileError as problem:
+                error = str(problem)
+            else:
+                return redirect("credits:external_import_detail", batch_id=result.batch.pk)
+    recent = ExternalImport.objects.filter(actor=request.user)[:20]
+    return render(request, "credits/external_import.html", {"columns": COLUMNS, "error": error, "recent": recent},
+                  status=400 if error else 200)
+
+
+@division_admin_required
+def external_import_detail(request, scope, batch_id: int):
+    batch = ExternalImport.objects.filter(pk=batch_id, actor=request.user).first()
+    if batch is None:
+        raise Http404("导入记录不存在")
+    if request.GET.get("format") == "xlsx":
+        handle = tempfile.TemporaryFile()
+        write_rows(handle, "xlsx", ["行号", "列", "原因", *COLUMNS],
+                   ([r["row"], r["column"], r["reason"], *r["values"]] for r in batch.rejections))
+        handle.seek(0)
+        return FileResponse(handle, as_attachment=True, filename=f"学时导入错误-{batch.pk}.xlsx")
+    return render(request, "credits/external_import_detail.html", {"batch": batch})
+
+
+@division_admin_required
+@require_http_methods(["GET", "POST"])
+def organisers(request, scope):
+    """Organiser names seen in imports but not yet mapped, and the mappings made so far."""
+    if request.method == "POST":
+        try:
+            organiser_map(actor=request.user, name=request.POST.get("name", ""),
+                          institution_id=object_id(request.POST.get("institution")),
+                          may_replace=request.user.role == Role.PROVINCE_ADMIN, ip=client_ip(request))
+        except (ValidationError, PermissionDenied) as problem:
+            messages.error(request, "；".join(problem.messages) if isinstance(problem, ValidationError) else str(problem))
+        else:
+            messages.success(request, "已对应。重新导入原文件即可导入这些记录（已导入的不会重复计入）。")
+        return redirect("credits:organisers")
+    mapped = set(OrganiserAlias.objects.values_list("name", flat=True))
+    seen: list[str] = []
+    for names in ExternalImport.objects.exclude(unmapped_organisers=[]).values_list("unmapped_organisers", flat=True)[:200]:
+        seen.extend(name for name in names if name not in mapped and name not in seen)
+    return render(request, "credits/organisers.html", {
+        "unmapped": seen, "aliases": OrganiserAlias.objects.select_related("institution")[:500],
+        "institutions": Institution.objects.order_by("division_path", "code").only("pk", "name", "code"),
+        "may_replace": request.user.role == Role.PROVINCE_ADMIN,
+    })
