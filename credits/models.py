@@ -72,25 +72,32 @@ class CategoryRule(models.Model):
 
 
 class LedgerEntry(models.Model):
-    teacher = models.ForeignKey("people.Teacher", on_delete=models.PROTECT, related_name="ledger_entries")
-    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="entries")
+    # Indexes are few on purpose (~60 M rows; each one costs every insert): (teacher,
+    # occurred_on) serves a teacher's entries and the day cap, source_key the
+    # idempotency check; the user columns are indexed only where set.
+    teacher = models.ForeignKey("people.Teacher", on_delete=models.PROTECT, related_name="ledger_entries", db_index=False)
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="entries", db_index=False)
     category = models.CharField("类别", max_length=20, choices=Category.choices)
     hours = models.DecimalField("学时", max_digits=6, decimal_places=1)
     occurred_on = models.DateField("日期")
     source_type = models.CharField("来源", max_length=20, choices=SourceType.choices)
     source_id = models.CharField("来源编号", max_length=100)
     # "<source_type>:<source_id>": the same completion recorded twice is one entry.
-    source_key = models.CharField(max_length=130, unique=True)
+    source_key = models.CharField(max_length=130)
     note = models.CharField("说明", max_length=500, blank=True)
     evidence = models.FileField("证明材料", upload_to="evidence/%Y/%m/", blank=True)
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by",
+                                 db_index=False)
     state = models.CharField("状态", max_length=10, choices=EntryState.choices)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     decided_at = models.DateTimeField(null=True, blank=True)
     # A teacher's own claim is checked by the school first, then decided by the county.
-    school_checked_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    school_checked_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                          db_index=False)
     school_checked_at = models.DateTimeField(null=True, blank=True)
     checksum = models.CharField(max_length=64)
 
@@ -98,10 +105,16 @@ class LedgerEntry(models.Model):
         ordering = ["-occurred_on", "-id"]
         verbose_name = "学时记录"
         indexes = [
-            models.Index(fields=["teacher", "cycle"], name="credits_entry_teacher_cycle"),
             models.Index(fields=["teacher", "occurred_on"], name="credits_entry_teacher_day"),
+            *(models.Index(fields=[column], name=f"credits_entry_{short}", condition=models.Q(**{f"{column}__isnull": False}))
+              for column, short in (("created_by", "creator"), ("decided_by", "decider"), ("school_checked_by", "checker"))),
         ]
         constraints = [
+            # A plain unique index (unique=True would add a second, LIKE-able one on PostgreSQL).
+            models.UniqueConstraint(fields=["source_key"], name="credits_entry_source_key_unique"),
+            # A correction reverses one entry, and an entry is reversed at most once.
+            models.UniqueConstraint(fields=["reverses"], condition=models.Q(reverses__isnull=False),
+                                    name="credits_entry_reversed_once"),
             # Only a correction may be negative, and nothing is zero.
             models.CheckConstraint(
                 condition=models.Q(hours__gt=0) | models.Q(hours__lt=0, source_type="correction"),

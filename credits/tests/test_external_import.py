@@ -16,7 +16,12 @@ from openpyxl import Workbook
 
 from audit.models import AuditEvent
 from credits.constants import SourceType
-from credits.external_import import COLUMNS, external_hours_import, organiser_map, organiser_normalise
+from credits.external_import import (
+    COLUMNS,
+    external_hours_import,
+    organiser_map,
+    organiser_normalise,
+)
 from credits.models import CycleTotal, ExternalImport, LedgerEntry, OrganiserAlias
 from credits.services import credits_reconcile
 from org.models import Institution
