@@ -12,6 +12,7 @@ from accounts.api import router as accounts_router
 from accounts.services import api_token_authenticate
 from credits.api import router as credits_router
 from credits.compliance_api import router as compliance_router
+from credits.external_api import router as external_router
 from org.api import router as org_router
 from people.api import router as people_router
 
@@ -48,6 +49,7 @@ api.add_router("/", org_router)
 api.add_router("/", people_router)
 api.add_router("/", credits_router)
 api.add_router("/", compliance_router)
+api.add_router("/", external_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -206,3 +206,19 @@ def test_command_help_names_the_operation():
     output = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "manage.py"), "credits", "--help"],
                             capture_output=True, text=True, check=True).stdout
     assert "import-external" in output
+
+
+def test_api_imports_a_file_and_reports_like_the_page(world, users, client_for):
+    client = client_for(users["county_admin"])
+    body = client.post("/api/v1/credits/external-imports",
+                       {"file": SimpleUploadedFile("h.csv", _csv([_row(world), _row(world, certificate="Z", name="错")]).getvalue())})
+    assert body.status_code == 201
+    report = body.json()
+    assert (report["created"], report["rejected"]) == (1, 1) and report["rejections"][0]["column"] == "姓名"
+    again = client.post("/api/v1/credits/external-imports", {"file": SimpleUploadedFile("h2.csv", _csv([_row(world)]).getvalue())})
+    assert again.json()["duplicates"] == 1
+    broken = client.post("/api/v1/credits/external-imports", {"file": SimpleUploadedFile("h.exe", b"MZ\x90")})
+    assert broken.status_code == 400 and broken.json()["code"] == "bad_file"
+    school = client_for(users["school_admin"]).post("/api/v1/credits/external-imports",
+                                                    {"file": SimpleUploadedFile("h.csv", _csv([_row(world)]).getvalue())})
+    assert school.status_code == 403
