@@ -3,8 +3,10 @@ skipped and rejected, and map organiser names to institutions."""
 
 import tempfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -14,8 +16,9 @@ from accounts.models import Role
 from core.requests import client_ip, object_id
 from credits.external_import import COLUMNS, external_hours_import, organiser_map
 from credits.models import ExternalImport, OrganiserAlias
+from credits.tasks import external_import_task
 from org.models import Institution
-from people.roster.files import RosterFileError, write_rows
+from people.roster.files import RosterFileError, store_upload, write_rows
 
 
 @division_admin_required
@@ -26,6 +29,12 @@ def external_import(request, scope):
         upload = request.FILES.get("file")
         if upload is None:
             error = "请选择文件"
+        elif upload.size > settings.ROSTER_INLINE_MAX_BYTES:
+            kwargs = {"upload_path": str(store_upload(upload)), "file_name": upload.name[:255],
+                      "actor_id": request.user.pk, "ip": client_ip(request)}
+            transaction.on_commit(lambda: external_import_task.delay(**kwargs))
+            messages.success(request, "文件较大，已转入后台导入；完成后在“我的导入记录”中查看结果。")
+            return redirect("credits:external_import")
         else:
             try:
                 result = external_hours_import(scope=scope, actor=request.user, handle=upload.file, name=upload.name,

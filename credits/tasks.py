@@ -23,3 +23,26 @@ def compliance_refresh_task(cycle_id: int) -> dict:
 def compliance_refresh_all_task() -> list[dict]:
     """Nightly (celery beat): every cycle's snapshot, so on-track follows the calendar."""
     return [{"cycle": r.cycle.code, "teachers": r.teachers, "seconds": r.seconds} for r in compliance_refresh_all()]
+
+
+@shared_task(acks_late=True)
+def external_import_task(*, upload_path: str, file_name: str, actor_id: int, ip: str | None = None) -> dict:
+    """A large external-hours file, imported by a worker. Re-delivery is harmless:
+    every record is idempotent by its source key."""
+    from pathlib import Path
+
+    from accounts.models import User
+    from credits.external_import import external_hours_import
+    from org.scope import scope_for_user
+    from people.roster.files import RosterFileError
+
+    path = Path(upload_path)
+    actor = User.objects.get(pk=actor_id)
+    try:
+        with path.open("rb") as handle:
+            batch = external_hours_import(scope=scope_for_user(actor), actor=actor, handle=handle, name=file_name, ip=ip).batch
+    except RosterFileError as error:
+        return {"error": str(error)}
+    finally:
+        path.unlink(missing_ok=True)
+    return {"import": batch.pk, "created": batch.created, "duplicates": batch.duplicates, "rejected": batch.rejected}

@@ -2,8 +2,6 @@
 reads through people.selectors; anything outside the scope is a 404."""
 
 import tempfile
-import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -32,7 +30,7 @@ from people.forms import ExportForm, RosterUploadForm, TeacherFilterForm, Teache
 from people.models import ExportRequest, ImportBatch
 from people.roster.columns import COLUMNS, format_honours
 from people.roster.exporter import roster_export
-from people.roster.files import RosterFileError, write_rows
+from people.roster.files import RosterFileError, store_upload, write_rows
 from people.roster.importer import roster_import
 from people.services import teacher_may_reveal_id, teacher_reveal_id, teacher_update
 from people.tasks import roster_import_task
@@ -154,15 +152,7 @@ def roster_import_view(request, scope):
 
 def _enqueue_import(request, upload) -> None:
     """Store the upload outside the web root and import it after this request commits."""
-    suffix = Path(upload.name).suffix.lower()
-    if suffix not in {".xlsx", ".csv"}:
-        suffix = ".bin"  # the importer refuses it with a clear message
-    folder = Path(settings.MEDIA_ROOT) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid.uuid4().hex}{suffix}"
-    with target.open("wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
+    target = store_upload(upload)
     kwargs = {"upload_path": str(target), "file_name": upload.name[:255], "actor_id": request.user.pk, "ip": client_ip(request)}
     transaction.on_commit(lambda: roster_import_task.delay(**kwargs))
 

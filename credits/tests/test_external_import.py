@@ -222,3 +222,14 @@ def test_api_imports_a_file_and_reports_like_the_page(world, users, client_for):
     school = client_for(users["school_admin"]).post("/api/v1/credits/external-imports",
                                                     {"file": SimpleUploadedFile("h.csv", _csv([_row(world)]).getvalue())})
     assert school.status_code == 403
+
+
+def test_a_large_upload_is_imported_in_the_background(world, users, client_for, settings, django_capture_on_commit_callbacks):
+    settings.ROSTER_INLINE_MAX_BYTES = 10  # every file is "large"; Celery is eager in tests
+    client = client_for(users["county_admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/credits/external/", {"file": SimpleUploadedFile("big.csv", _csv([_row(world)]).getvalue())})
+    assert response.status_code == 302 and response["Location"] == "/credits/external/"
+    batch = ExternalImport.objects.get()
+    assert (batch.file_name, batch.created, batch.actor) == ("big.csv", 1, users["county_admin"])
+    assert not list((Path(settings.MEDIA_ROOT) / "imports").iterdir())  # the stored upload is gone

@@ -160,3 +160,19 @@ def write_rows(path_or_handle, kind: str, header: list[str], rows) -> int:
         count += 1
     workbook.save(path_or_handle)
     return count
+
+
+def store_upload(upload) -> Path:
+    """Keep an upload outside the web root for a background import (the worker deletes it)."""
+    import uuid
+
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in {".xlsx", ".csv"}:
+        suffix = ".bin"  # the importer refuses it with a clear message
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}{suffix}"
+    with target.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return target
