@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "accounts",
     "people",
     "credits",
+    "catalog",
     "synth",
 ]
 

@@ -1,0 +1,258 @@
+"""Writes of the project library and enrolment.
+
+Every change to who holds a seat happens under a lock on the project row
+(`select_for_update`), together with the `seats_taken` counter that a CHECK
+constraint bounds by `seats`: concurrent requests for the last seats queue on
+the lock, and the database refuses any oversubscription that slipped past.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.constants import (
+    NEW_TEACHER_YEARS,
+    SEAT_HOLDING,
+    EnrolmentState,
+    Level,
+    Mode,
+    ProjectCategory,
+    ProjectState,
+    Topic,
+)
+from catalog.models import Enrolment, Project
+from credits.constants import Category
+from org.models import Division, School
+from org.scope import Scope
+from people.models import Teacher
+
+LEVEL_OF_DIVISION = {"province": Level.PROVINCE, "city": Level.CITY, "county": Level.COUNTY}
+AUDIENCE_KEYS = {"stages", "subjects", "titles", "honours", "divisions", "new_teachers"}
+
+
+# --- the library --------------------------------------------------------------------------
+
+
+def project_create(*, scope: Scope, actor, code: str, title: str, level: str, category: str, mode: str,
+                   organiser: Division, starts_on: dt.date, ends_on: dt.date, seats, hours, hour_category: str,
+                   organiser_school: School | None = None, outline: str = "", topics: list | None = None,
+                   audience: dict | None = None, institution=None, self_enrolment: bool = False,
+                   needs_approval: bool = True, budget=0, is_high_end: bool = False) -> Project:
+    """Create a project in the library (a draft), refusing bad input with Chinese messages."""
+    problems: dict[str, str] = {}
+    if not (code or "").strip() or len(code) > 40:
+        problems["code"] = "项目编号不能为空且不超过40字"
+    if not (title or "").strip() or len(title) > 200:
+        problems["title"] = "项目名称不能为空且不超过200字"
+    for name, value, choices in (("level", level, Level), ("category", category, ProjectCategory), ("mode", mode, Mode),
+                                 ("hour_category", hour_category, Category)):
+        if value not in choices.values:
+            problems[name] = f"未知的取值：{value}"
+    if level == Level.SCHOOL:
+        if organiser_school is None:
+            problems["organiser_school"] = "校级项目须指定学校"
+        elif organiser_school.division_id != organiser.pk:
+            problems["organiser_school"] = "学校不在主办区划内"
+    elif level in Level.values and LEVEL_OF_DIVISION.get(organiser.level) != level:
+        problems["level"] = f"{Level(level).label}项目应由{Level(level).label}区划主办"
+    unknown_topics = set(topics or []) - set(Topic.values)
+    if unknown_topics:
+        problems["topics"] = f"未知的专题：{'、'.join(sorted(unknown_topics))}"
+    if ends_on < starts_on:
+        problems["ends_on"] = "结束日期早于开始日期"
+    try:
+        seats = int(seats)
+        if not 1 <= seats <= 100_000:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems["seats"] = "名额应为 1 到 100000 的整数"
+    try:
+        hours = Decimal(str(hours)).quantize(Decimal("0.1"))
+        budget = Decimal(str(budget)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        problems["hours"] = "学时和预算应为数字"
+    else:
+        if not 0 < hours <= 1000:
+            problems["hours"] = "学时应大于0且不超过1000"
+        if budget < 0:
+            problems["budget"] = "预算不能为负"
+    audience = dict(audience or {})
+    if set(audience) - AUDIENCE_KEYS:
+        problems["audience"] = f"未知的对象条件：{'、'.join(sorted(set(audience) - AUDIENCE_KEYS))}"
+    path = organiser_school.division_path if organiser_school is not None else organiser.path
+    if not scope.can_write_path(path) or (scope.school_id is not None and (organiser_school is None
+                                                                          or organiser_school.pk != scope.school_id)):
+        raise PermissionDenied("不能为本辖区以外的单位创建项目")
+    if problems:
+        raise ValidationError(problems)
+    return Project.objects.create(
+        code=code.strip(), title=title.strip(), outline=outline, level=level, category=category, topics=sorted(topics or []),
+        mode=mode, organiser=organiser, organiser_school=organiser_school, division_path=path, institution=institution,
+        audience=audience, self_enrolment=self_enrolment, needs_approval=needs_approval, seats=seats, hours=hours,
+        hour_category=hour_category, starts_on=starts_on, ends_on=ends_on, budget=budget, is_high_end=is_high_end,
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+
+
+def project_open(*, project: Project) -> Project:
+    Project.objects.filter(pk=project.pk, state=ProjectState.DRAFT).update(state=ProjectState.OPEN)
+    project.refresh_from_db()
+    return project
+
+
+# --- who may enrol --------------------------------------------------------------------------
+
+
+def enrolment_refusals(*, project: Project, teacher: Teacher, today: dt.date | None = None) -> list[str]:
+    """Why the teacher is outside the project's audience (empty: eligible)."""
+    today = today or timezone.localdate()
+    rule, reasons = project.audience or {}, []
+    if rule.get("stages") and teacher.stage not in rule["stages"]:
+        reasons.append(f"学段不符（本项目面向：{'、'.join(rule['stages'])}）")
+    if rule.get("subjects"):
+        subjects = set(teacher.subjects.values_list("subject", flat=True))
+        if not subjects & set(rule["subjects"]):
+            reasons.append("任教学科不在本项目培训对象之内")
+    if rule.get("titles") and teacher.title not in rule["titles"]:
+        reasons.append("职称不在本项目培训对象之内")
+    if rule.get("honours"):
+        honours = teacher.honours.filter(title__in=rule["honours"]).exclude(expires_on__lt=today)
+        if not honours.exists():
+            reasons.append("须具有相应荣誉称号（如骨干教师、名师）")
+    if rule.get("divisions"):
+        paths = Division.objects.filter(code__in=rule["divisions"]).values_list("path", flat=True)
+        if not any(teacher.division_path.startswith(path) for path in paths):
+            reasons.append("所在地区不在本项目范围内")
+    if rule.get("new_teachers") and teacher.hire_date < today.replace(year=today.year - NEW_TEACHER_YEARS):
+        reasons.append(f"本项目面向入职 {NEW_TEACHER_YEARS} 年内的新教师")
+    if teacher.status != "active":
+        reasons.append("教师不在岗")
+    return reasons
+
+
+# --- seats ----------------------------------------------------------------------------------
+
+
+def _locked(project_id: int) -> Project:
+    project = Project.objects.select_for_update().filter(pk=project_id).first()
+    if project is None:
+        raise ValidationError({"project": "项目不存在"})
+    return project
+
+
+def _take_seat(project: Project) -> None:
+    Project.objects.filter(pk=project.pk).update(seats_taken=F("seats_taken") + 1)
+    project.seats_taken += 1
+
+
+def _promote_waiting(project: Project) -> int:
+    """Give free seats to the waiting list in order; returns how many moved up."""
+    promoted = 0
+    while project.seats_taken < project.seats:
+        waiting = (Enrolment.objects.filter(project=project, state=EnrolmentState.WAITING)
+                   .order_by("waiting_since", "id").first())
+        if waiting is None:
+            break
+        waiting.state = EnrolmentState.PENDING if project.needs_approval else EnrolmentState.ENROLLED
+        waiting.waiting_since = None
+        waiting.save(update_fields=["state", "waiting_since"])
+        _take_seat(project)
+        promoted += 1
+    return promoted
+
+
+def enrol(*, project_id: int, teacher: Teacher, actor=None, nominated: bool = False,
+          today: dt.date | None = None) -> Enrolment:
+    """Enrol a teacher (self-enrolment, or nomination by their school/county): a seat if one
+    is free, else the waiting list. Idempotent for an active enrolment."""
+    with transaction.atomic():
+        project = _locked(project_id)
+        if project.state != ProjectState.OPEN:
+            raise ValidationError({"project": "项目未在报名中"})
+        if not nominated and not project.self_enrolment:
+            raise ValidationError({"project": "本项目不接受自主报名，请由学校或教育局推荐"})
+        reasons = enrolment_refusals(project=project, teacher=teacher, today=today)
+        if reasons:
+            raise ValidationError({"teacher": reasons})
+        existing = Enrolment.objects.filter(project=project, teacher=teacher).first()
+        if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
+            return existing
+        enrolment = existing or Enrolment(project=project, teacher=teacher)
+        enrolment.nominated_by = actor if nominated else None
+        if project.seats_taken < project.seats:
+            enrolment.state = EnrolmentState.PENDING if project.needs_approval else EnrolmentState.ENROLLED
+            enrolment.waiting_since = None
+            _take_seat(project)
+        else:
+            enrolment.state, enrolment.waiting_since = EnrolmentState.WAITING, timezone.now()
+        enrolment.save()
+    return enrolment
+
+
+def enrolment_withdraw(*, enrolment_id: int, teacher: Teacher | None = None, scope: Scope | None = None) -> Enrolment:
+    """Withdraw (by the teacher, or an administrator of their jurisdiction); a freed seat
+    goes to the first on the waiting list."""
+    with transaction.atomic():
+        enrolment = Enrolment.objects.select_related("teacher").filter(pk=enrolment_id).first()
+        if enrolment is None or not _may_act(enrolment, teacher=teacher, scope=scope):
+            raise PermissionDenied("报名不存在或不在本辖区")
+        project = _locked(enrolment.project_id)
+        enrolment.refresh_from_db()
+        if enrolment.state not in (*SEAT_HOLDING, EnrolmentState.WAITING):
+            raise ValidationError({"state": "该报名已结束，无需退出"})
+        held = enrolment.state in SEAT_HOLDING
+        enrolment.state, enrolment.waiting_since, enrolment.decided_at = EnrolmentState.WITHDRAWN, None, timezone.now()
+        enrolment.save(update_fields=["state", "waiting_since", "decided_at"])
+        if held:
+            Project.objects.filter(pk=project.pk).update(seats_taken=F("seats_taken") - 1)
+            project.seats_taken -= 1
+            _promote_waiting(project)
+    return enrolment
+
+
+def enrolment_decide(*, enrolment_id: int, approve: bool, scope: Scope) -> Enrolment:
+    """Approve or reject a pending enrolment; a rejection frees its seat for the waiting list."""
+    with transaction.atomic():
+        enrolment = Enrolment.objects.select_related("teacher", "project").filter(pk=enrolment_id).first()
+        if enrolment is None or not scope.can_write_path(enrolment.project.division_path):
+            raise PermissionDenied("报名不存在或不在本辖区")
+        project = _locked(enrolment.project_id)
+        enrolment.refresh_from_db()
+        if enrolment.state != EnrolmentState.PENDING:
+            raise ValidationError({"state": "只有待审核的报名可以审核"})
+        enrolment.state = EnrolmentState.ENROLLED if approve else EnrolmentState.REJECTED
+        enrolment.decided_at = timezone.now()
+        enrolment.save(update_fields=["state", "decided_at"])
+        if not approve:
+            Project.objects.filter(pk=project.pk).update(seats_taken=F("seats_taken") - 1)
+            project.seats_taken -= 1
+            _promote_waiting(project)
+    return enrolment
+
+
+def project_seats_change(*, project_id: int, seats: int, scope: Scope) -> Project:
+    """Change the number of seats: never below those already held; more seats promote the waiting list."""
+    with transaction.atomic():
+        project = _locked(project_id)
+        if not scope.can_write_path(project.division_path):
+            raise PermissionDenied("项目不在本辖区")
+        if not isinstance(seats, int) or seats < 1:
+            raise ValidationError({"seats": "名额应为正整数"})
+        if seats < project.seats_taken:
+            raise ValidationError({"seats": f"名额不能少于已报名人数（{project.seats_taken}）"})
+        Project.objects.filter(pk=project.pk).update(seats=seats)
+        project.seats = seats
+        _promote_waiting(project)
+    return project
+
+
+def _may_act(enrolment: Enrolment, *, teacher: Teacher | None, scope: Scope | None) -> bool:
+    if teacher is not None:
+        return enrolment.teacher_id == teacher.pk
+    return scope is not None and scope.can_write_row(path=enrolment.teacher.division_path, school_id=enrolment.teacher.school_id)
