@@ -22,5 +22,6 @@ urlpatterns = [
     path("org/", include("org.urls")),
     path("audit/", include("audit.urls")),
     path("credits/", include("credits.urls")),
+    path("projects/", include("catalog.urls")),
     path("api/v1/", _api_urls()),
 ]

@@ -9,7 +9,7 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    items = [("首页", reverse("core:home"))]
+    items = [("首页", reverse("core:home")), ("培训项目", reverse("catalog:project_list"))]
     if user.role in ADMIN_ROLES:
         items += [
             ("教师名册", reverse("people:teacher_list")),
@@ -31,6 +31,7 @@ def navigation(request):
         items += [
             ("我的学时", reverse("credits:my_hours")),
             ("学时申报", reverse("credits:claim_new")),
+            ("我的培训", reverse("catalog:my_enrolments")),
             ("我的档案", reverse("people:teacher_detail", args=[user.teacher_id])),
         ]
     if user.role in ADMIN_ROLES:

@@ -1,0 +1,35 @@
+"""Reads of the project library: what a viewer may see, filtered; a teacher's enrolments."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from catalog.constants import ProjectState
+from catalog.models import Enrolment, Project
+from org.scope import Scope
+
+
+def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode: str = "", q: str = "") -> QuerySet[Project]:
+    """Published projects are a public library for every signed-in user; drafts are
+    visible to the administrators of the organising jurisdiction only."""
+    visible = ~Q(state=ProjectState.DRAFT)
+    if scope.path is not None and scope.teacher_id is None:
+        visible |= Q(division_path__startswith=scope.path)
+    projects = Project.objects.filter(visible).select_related("organiser", "institution")
+    if level:
+        projects = projects.filter(level=level)
+    if category:
+        projects = projects.filter(category=category)
+    if mode:
+        projects = projects.filter(mode=mode)
+    if q:
+        projects = projects.filter(title__contains=q[:50])
+    return projects.order_by("-starts_on", "code")
+
+
+def project_get(*, scope: Scope, project_id: int) -> Project | None:
+    return project_queryset(scope=scope).filter(pk=project_id).first()
+
+
+def teacher_enrolments(*, teacher_id: int) -> QuerySet[Enrolment]:
+    return Enrolment.objects.filter(teacher_id=teacher_id).select_related("project").order_by("-created_at")

@@ -1,0 +1,78 @@
+"""Issue 4 first slice through the pages and the API: the library, enrolment with
+reasons, my enrolments, withdrawal; drafts stay inside the organising jurisdiction."""
+
+import datetime as dt
+
+import pytest
+
+from catalog.models import Enrolment
+from catalog.services import project_create, project_open
+from org.scope import scope_for_user
+
+
+@pytest.fixture
+def project(province, users):
+    created = project_create(
+        scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="QX-2026-01",
+        title="杞县小学语文骨干教师研修", level="county", category="backbone", mode="centralised",
+        organiser=province.county, starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 5), seats=1, hours=24,
+        hour_category="centralised", self_enrolment=True, needs_approval=False, audience={"stages": ["primary"]},
+    )
+    return project_open(project=created)
+
+
+def test_library_lists_and_filters(project, users, client_for):
+    client = client_for(users["teacher"])
+    assert "杞县小学语文骨干教师研修" in client.get("/projects/").content.decode()
+    assert "杞县小学语文骨干教师研修" not in client.get("/projects/?level=province").content.decode()
+    assert "杞县小学语文骨干教师研修" in client.get("/projects/?q=语文").content.decode()
+
+
+def test_drafts_are_seen_only_by_the_organising_jurisdiction(province, users, client_for):
+    draft = project_create(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="D-1", title="草稿项目",
+                           level="county", category="backbone", mode="online", organiser=province.county,
+                           starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online")
+    assert client_for(users["county_admin"]).get(f"/projects/{draft.pk}/").status_code == 200
+    assert client_for(users["sibling_admin"]).get(f"/projects/{draft.pk}/").status_code == 404
+    assert client_for(users["teacher"]).get(f"/projects/{draft.pk}/").status_code == 404
+    assert client_for(users["sibling_admin"]).get(f"/api/v1/projects/{draft.pk}").status_code == 404
+
+
+def test_teacher_enrols_sees_it_and_withdraws_on_the_pages(project, users, client_for, province):
+    client = client_for(users["teacher"])
+    assert client.post(f"/projects/{project.pk}/").status_code == 302
+    mine = client.get("/projects/mine/").content.decode()
+    assert "杞县小学语文骨干教师研修" in mine and "已录取" in mine
+    enrolment = Enrolment.objects.get(teacher=province.teacher)
+    assert client.post("/projects/mine/withdraw/", {"enrolment": enrolment.pk}).status_code == 302
+    enrolment.refresh_from_db()
+    assert enrolment.state == "withdrawn"
+    other = client_for(users["sibling_teacher_user"])
+    assert other.post("/projects/mine/withdraw/", {"enrolment": enrolment.pk}).status_code == 403
+
+
+def test_refusal_reasons_are_shown_before_enrolling(project, users, client_for, province):
+    province.teacher.stage = "junior"
+    province.teacher.save()
+    page = client_for(users["teacher"]).get(f"/projects/{project.pk}/").content.decode()
+    assert "不符合报名条件" in page and "学段不符" in page
+
+
+def test_api_enrols_then_waitlists_and_explains_refusals(project, users, client_for, province):
+    teacher = client_for(users["teacher"])
+    first = teacher.post(f"/api/v1/projects/{project.pk}/enrolments", {}, content_type="application/json")
+    assert first.status_code == 201 and first.json()["state"] == "enrolled"
+    admin = client_for(users["sibling_admin"])
+    nominated = admin.post(f"/api/v1/projects/{project.pk}/enrolments", {"teacher_id": province.sibling_teacher.pk},
+                           content_type="application/json")
+    assert nominated.status_code == 201 and nominated.json()["state"] == "waiting"  # one seat only
+    outsider = admin.post(f"/api/v1/projects/{project.pk}/enrolments", {"teacher_id": province.teacher.pk},
+                          content_type="application/json")
+    assert outsider.status_code == 404  # not the sibling county's teacher
+    province.direct_teacher.stage = "senior"
+    province.direct_teacher.save()
+    refused = client_for(users["direct_admin"]).post(f"/api/v1/projects/{project.pk}/enrolments",
+                                                     {"teacher_id": province.direct_teacher.pk}, content_type="application/json")
+    assert refused.status_code == 422 and "学段不符" in refused.json()["reasons"][0]
+    listing = client_for(users["teacher"]).get("/api/v1/projects?category=backbone").json()
+    assert [p["code"] for p in listing] == ["QX-2026-01"] and listing[0]["seats_taken"] == 1

@@ -1,0 +1,75 @@
+"""Project library pages: search and filter, a project with enrolment, my enrolments."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import scoped_view
+from catalog import selectors
+from catalog.constants import Level, Mode, ProjectCategory
+from catalog.models import Enrolment
+from catalog.services import enrol, enrolment_refusals, enrolment_withdraw
+from core.requests import object_id
+from people.selectors import teacher_get
+
+PAGE_SIZE = 50
+
+
+@scoped_view
+def project_list(request, scope):
+    filters = {name: request.GET.get(name, "")[:50] for name in ("level", "category", "mode", "q")}
+    projects = selectors.project_queryset(scope=scope, **filters)
+    return render(request, "catalog/project_list.html", {
+        "projects": projects[:PAGE_SIZE], "filters": filters, "levels": Level.choices,
+        "categories": ProjectCategory.choices, "modes": Mode.choices,
+    })
+
+
+@scoped_view
+@require_http_methods(["GET", "POST"])
+def project_detail(request, scope, project_id: int):
+    project = selectors.project_get(scope=scope, project_id=project_id)
+    if project is None:
+        raise Http404("项目不存在")
+    teacher = teacher_get(scope=scope, teacher_id=request.user.teacher_id) if request.user.teacher_id else None
+    if request.method == "POST":
+        if teacher is None:
+            raise PermissionDenied("只有教师本人可以报名")
+        try:
+            enrolment = enrol(project_id=project.pk, teacher=teacher)
+        except ValidationError as error:
+            messages.error(request, "；".join(message for messages_ in error.message_dict.values() for message in messages_))
+        else:
+            messages.success(request, {"waiting": "名额已满，已进入候补名单。", "pending": "已报名，等待审核。"}
+                             .get(enrolment.state, "报名成功。"))
+        return redirect("catalog:project_detail", project_id=project.pk)
+    mine = Enrolment.objects.filter(project=project, teacher=teacher).first() if teacher else None
+    return render(request, "catalog/project_detail.html", {
+        "project": project, "teacher": teacher, "mine": mine,
+        "refusals": enrolment_refusals(project=project, teacher=teacher) if teacher and not mine else [],
+    })
+
+
+@scoped_view
+def my_enrolments(request, scope):
+    if not request.user.teacher_id:
+        raise Http404("账户未绑定教师档案")
+    return render(request, "catalog/my_enrolments.html",
+                  {"enrolments": selectors.teacher_enrolments(teacher_id=request.user.teacher_id)[:200]})
+
+
+@scoped_view
+@require_POST
+def enrolment_withdraw_view(request, scope):
+    teacher = teacher_get(scope=scope, teacher_id=request.user.teacher_id) if request.user.teacher_id else None
+    if teacher is None:
+        raise PermissionDenied("只有教师本人可以退出")
+    try:
+        enrolment_withdraw(enrolment_id=object_id(request.POST.get("enrolment")), teacher=teacher)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, "已退出；名额已让给候补名单中的下一位。")
+    return redirect("catalog:my_enrolments")
