@@ -63,6 +63,7 @@ class EnrolmentState(models.TextChoices):
     WAITING = "waiting", "候补"
     WITHDRAWN = "withdrawn", "已退出"
     REJECTED = "rejected", "未通过"
+    COMPLETED = "completed", "已结业"
 
 
 SEAT_HOLDING = (EnrolmentState.PENDING, EnrolmentState.ENROLLED)

@@ -39,6 +39,9 @@ class Project(models.Model):
     ends_on = models.DateField("结束日期")
     budget = models.DecimalField("预算（元）", max_digits=12, decimal_places=2, default=0)
     is_high_end = models.BooleanField("高端培训", default=False)
+    # Completion: at least this share of the sessions attended, and the assessment passed if there is one.
+    min_attendance_percent = models.PositiveSmallIntegerField("最低出勤率%", default=80)
+    has_assessment = models.BooleanField("有结业考核", default=False)
     state = models.CharField("状态", max_length=10, choices=ProjectState.choices, default=ProjectState.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -74,6 +77,10 @@ class Enrolment(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     # Waiting-list order: set when the enrolment starts waiting.
     waiting_since = models.DateTimeField(null=True, blank=True)
+    assessment_passed = models.BooleanField("考核合格", null=True, blank=True)
+    completed_at = models.DateTimeField("结业时间", null=True, blank=True)
+    ledger_entry = models.OneToOneField("credits.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -86,3 +93,38 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}:{self.teacher_id} {self.state}"
+
+
+class ProjectSession(models.Model):
+    """One scheduled session of a project (a day, a half-day, an online unit)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
+    number = models.PositiveIntegerField("序号")
+    title = models.CharField("内容", max_length=200)
+    held_on = models.DateField("日期")
+    check_in_code = models.CharField("签到码", max_length=12, blank=True)
+
+    class Meta:
+        ordering = ["project", "number"]
+        verbose_name = "培训场次"
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="catalog_session_number_once")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}#{self.number}"
+
+
+class Attendance(models.Model):
+    """Present at a session; recorded once (page, upload or check-in code), never twice."""
+
+    session = models.ForeignKey(ProjectSession, on_delete=models.CASCADE, related_name="attendance")
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="attendance")
+    recorded_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    method = models.CharField(max_length=10, default="page")
+
+    class Meta:
+        verbose_name = "考勤"
+        constraints = [models.UniqueConstraint(fields=["session", "enrolment"], name="catalog_attendance_once")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}:{self.enrolment_id}"
