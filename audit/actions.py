@@ -29,3 +29,4 @@ class Action(models.TextChoices):
     CERTIFICATE_ISSUE = "credits.certificate", "签发学时证明"
     LEDGER_IMPORT = "ledger.import", "导入外部平台学时"
     ORGANISER_MAP = "credits.organiser_map", "对应主办单位与机构"
+    PROJECT_EXPORT = "catalog.project_export", "导出项目报名与考勤"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalog import views
+from catalog import manage_views, views
 
 app_name = "catalog"
 urlpatterns = [
@@ -8,4 +8,7 @@ urlpatterns = [
     path("<int:project_id>/", views.project_detail, name="project_detail"),
     path("mine/", views.my_enrolments, name="my_enrolments"),
     path("mine/withdraw/", views.enrolment_withdraw_view, name="enrolment_withdraw"),
+    path("mine/check-in/", manage_views.check_in_view, name="check_in"),
+    path("new/", manage_views.project_new, name="project_new"),
+    path("<int:project_id>/manage/", manage_views.project_manage, name="project_manage"),
 ]

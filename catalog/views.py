@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import scoped_view
 from catalog import selectors
+from catalog.attendance import may_run_project
 from catalog.constants import Level, Mode, ProjectCategory
 from catalog.models import Enrolment
 from catalog.services import enrol, enrolment_refusals, enrolment_withdraw
@@ -49,6 +50,7 @@ def project_detail(request, scope, project_id: int):
     return render(request, "catalog/project_detail.html", {
         "project": project, "teacher": teacher, "mine": mine,
         "refusals": enrolment_refusals(project=project, teacher=teacher) if teacher and not mine else [],
+        "may_manage": may_run_project(user=request.user, scope=scope, project=project),
     })
 
 

@@ -1,0 +1,27 @@
+"""The project form (validation proper lives in `services.project_create`)."""
+
+from django import forms
+
+from catalog.constants import Level, Mode, ProjectCategory, Topic
+from credits.constants import Category
+
+
+class ProjectForm(forms.Form):
+    code = forms.CharField(label="项目编号", max_length=40)
+    title = forms.CharField(label="项目名称", max_length=200)
+    outline = forms.CharField(label="内容简介", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    level = forms.ChoiceField(label="层级", choices=Level.choices)
+    category = forms.ChoiceField(label="类别", choices=ProjectCategory.choices)
+    topics = forms.MultipleChoiceField(label="专题/能力", choices=Topic.choices, required=False)
+    mode = forms.ChoiceField(label="方式", choices=Mode.choices)
+    starts_on = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}))
+    seats = forms.IntegerField(label="名额", min_value=1, max_value=100_000)
+    hours = forms.DecimalField(label="学时", max_digits=6, decimal_places=1)
+    hour_category = forms.ChoiceField(label="学时类别", choices=Category.choices)
+    budget = forms.DecimalField(label="预算（元）", max_digits=12, decimal_places=2, initial=0)
+    self_enrolment = forms.BooleanField(label="允许自主报名", required=False)
+    needs_approval = forms.BooleanField(label="报名需审核", required=False, initial=True)
+    is_high_end = forms.BooleanField(label="高端培训", required=False)
+    stages = forms.CharField(label="对象学段（逗号分隔代码，留空不限）", required=False)
+    new_teachers = forms.BooleanField(label="仅限新教师", required=False)

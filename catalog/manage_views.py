@@ -1,0 +1,164 @@
+"""Running a project: create it, publish it, its enrolments (approve, reject),
+sessions, attendance, assessment and completion — for administrators of the
+organising jurisdiction and staff of the implementing institution. Enrolees
+are shown by name and school; never by ID number."""
+
+import datetime as dt
+import tempfile
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import division_admin_required, scoped_view
+from accounts.throttle import rate_limited
+from audit.actions import Action
+from audit.services import audit_record
+from catalog.attendance import (
+    assessment_record,
+    attendance_record,
+    may_run_project,
+    project_complete,
+    session_add,
+)
+from catalog.forms import ProjectForm
+from catalog.models import Attendance, Enrolment, Project, ProjectSession
+from catalog.services import enrolment_decide, project_create, project_open
+from core.requests import client_ip, object_id
+from org.models import Division
+from people.roster.files import write_rows
+
+
+def _messages_from(error: ValidationError) -> str:
+    return "；".join(m for ms in error.message_dict.values() for m in ms) if hasattr(error, "error_dict") else "；".join(error.messages)
+
+
+@division_admin_required
+@require_http_methods(["GET", "POST"])
+def project_new(request, scope):
+    form = ProjectForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        organiser = Division.objects.get(pk=request.user.division_id)
+        audience = {"stages": [s.strip() for s in data["stages"].split(",") if s.strip()], "new_teachers": data["new_teachers"]}
+        try:
+            project = project_create(
+                scope=scope, actor=request.user, organiser=organiser, audience={k: v for k, v in audience.items() if v},
+                **{k: data[k] for k in ("code", "title", "outline", "level", "category", "topics", "mode", "starts_on",
+                                        "ends_on", "seats", "hours", "hour_category", "budget", "self_enrolment",
+                                        "needs_approval", "is_high_end")},
+            )
+        except ValidationError as problem:
+            error = _messages_from(problem)
+        else:
+            messages.success(request, "项目已保存为草稿；核对后点“发布报名”。")
+            return redirect("catalog:project_manage", project_id=project.pk)
+    return render(request, "catalog/project_new.html", {"form": form, "error": error}, status=422 if error else 200)
+
+
+def _managed(request, scope, project_id: int) -> Project:
+    project = Project.objects.select_related("organiser", "institution").filter(pk=project_id).first()
+    if project is None or not may_run_project(user=request.user, scope=scope, project=project):
+        raise Http404("项目不存在或不由你管理")
+    return project
+
+
+@scoped_view
+@require_http_methods(["GET", "POST"])
+def project_manage(request, scope, project_id: int):
+    project = _managed(request, scope, project_id)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            _act(request, scope, project, action)
+        except ValidationError as problem:
+            messages.error(request, _messages_from(problem))
+        except PermissionDenied as problem:
+            messages.error(request, str(problem) or "无权操作")
+        return redirect("catalog:project_manage", project_id=project.pk)
+    enrolments = list(Enrolment.objects.filter(project=project).select_related("teacher__school").order_by("state", "created_at"))
+    sessions = list(ProjectSession.objects.filter(project=project))
+    present = set(Attendance.objects.filter(session__project=project).values_list("session_id", "enrolment_id"))
+    admitted = [e for e in enrolments if e.state in ("enrolled", "completed")]
+    grid = [(e, [(s, (s.pk, e.pk) in present) for s in sessions]) for e in admitted]
+    if request.GET.get("format") == "xlsx":
+        return _export(request, scope, project, enrolments, sessions, present)
+    return render(request, "catalog/project_manage.html", {
+        "project": project, "enrolments": enrolments, "sessions": sessions, "grid": grid,
+        "may_decide": scope.can_write_path(project.division_path),
+        "counts": {state: sum(1 for e in enrolments if e.state == state) for state in
+                   ("pending", "enrolled", "waiting", "completed", "withdrawn", "rejected")},
+    })
+
+
+def _act(request, scope, project: Project, action: str) -> None:
+    if action == "open":
+        if not scope.can_write_path(project.division_path):
+            raise PermissionDenied("只有主办单位可以发布")
+        project_open(project=project)
+        messages.success(request, "已发布，开始报名。")
+    elif action in ("approve", "reject"):
+        enrolment_decide(enrolment_id=object_id(request.POST.get("enrolment")), approve=action == "approve", scope=scope)
+        messages.success(request, "已处理。")
+    elif action == "session":
+        try:
+            held_on = dt.date.fromisoformat(request.POST.get("held_on", ""))
+        except ValueError:
+            raise ValidationError({"held_on": "日期格式应为 YYYY-MM-DD"}) from None
+        session_add(user=request.user, scope=scope, project=project, title=request.POST.get("title", ""), held_on=held_on)
+        messages.success(request, "已添加场次。")
+    elif action == "attendance":
+        session_id = object_id(request.POST.get("session"))
+        if not ProjectSession.objects.filter(pk=session_id, project=project).exists():
+            raise ValidationError({"session": "场次不存在"})
+        report = attendance_record(user=request.user, scope=scope, session_id=session_id,
+                                   enrolment_ids=[object_id(v) for v in request.POST.getlist("present")])
+        messages.success(request, f"已记录 {report.recorded} 人，此前已记录 {report.already} 人。")
+    elif action == "assessment":
+        enrolment_id = object_id(request.POST.get("enrolment"))
+        if not Enrolment.objects.filter(pk=enrolment_id, project=project).exists():
+            raise ValidationError({"enrolment": "报名不存在"})
+        assessment_record(user=request.user, scope=scope, enrolment_id=enrolment_id, passed=request.POST.get("passed") == "1")
+    elif action == "complete":
+        completion = project_complete(user=request.user, scope=scope, project=project)
+        messages.success(request, f"结业 {completion.completed} 人（学时已记入账本），此前已结业 {completion.already} 人，"
+                                  f"未达结业条件 {len(completion.not_met)} 人。")
+    else:
+        raise ValidationError({"action": "未知操作"})
+
+
+def _export(request, scope, project, enrolments, sessions, present):
+    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
+        raise PermissionDenied("导出过于频繁，请稍后再试")
+    handle = tempfile.TemporaryFile()
+    header = ["姓名", "学校", "状态", *[f"第{s.number}场 {s.held_on:%m-%d}" for s in sessions], "考核"]
+    rows = ([e.teacher.name, e.teacher.school.name, e.get_state_display(),
+             *["出勤" if (s.pk, e.pk) in present else "" for s in sessions],
+             {True: "合格", False: "不合格"}.get(e.assessment_passed, "")] for e in enrolments)
+    count = write_rows(handle, "xlsx", header, rows)
+    audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request), scope_path=project.division_path,
+                 object_type="project", object_id=project.pk, detail={"rows": count})
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"报名与考勤-{project.code}.xlsx")
+
+
+@scoped_view
+@require_POST
+def check_in_view(request, scope):
+    from catalog.attendance import check_in
+    from people.selectors import teacher_get
+
+    teacher = teacher_get(scope=scope, teacher_id=request.user.teacher_id) if request.user.teacher_id else None
+    if teacher is None:
+        raise PermissionDenied("只有教师本人可以签到")
+    try:
+        session = check_in(teacher=teacher, code=request.POST.get("code", "")[:12])
+    except ValidationError as problem:
+        messages.error(request, _messages_from(problem))
+    else:
+        messages.success(request, f"签到成功：{session.project.title} 第{session.number}场。")
+    return redirect("catalog:my_enrolments")
