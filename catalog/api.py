@@ -1,13 +1,17 @@
 """Project library and enrolment API, scoped like the pages."""
 
 import datetime as dt
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
+from accounts.decorators import DIVISION_ADMIN_ROLES
 from catalog import selectors
-from catalog.services import enrol, enrolment_withdraw
+from catalog.attendance import attendance_record, may_run_project, project_complete, session_add
+from catalog.models import Project, ProjectSession
+from catalog.services import enrol, enrolment_withdraw, project_create
 from org.scope import scope_for_user
 from people.selectors import teacher_get
 
@@ -56,7 +60,8 @@ class EnrolmentOut(Schema):
 class RefusalOut(Schema):
     code: str
     detail: str
-    reasons: list[str]
+    reasons: list[str] = []
+    errors: Any = None  # a malformed request (422) carries the validation errors instead
 
 
 def _project_out(p) -> ProjectOut:
@@ -117,3 +122,96 @@ def withdraw(request, enrolment_id: int = Path(..., ge=1, le=2**62)):
     enrolment = enrolment_withdraw(enrolment_id=enrolment_id, teacher=teacher, scope=None if teacher else scope)
     return EnrolmentOut(id=enrolment.pk, project_id=enrolment.project_id, teacher_id=enrolment.teacher_id,
                         state=enrolment.state)
+
+
+class ProjectIn(Schema):
+    code: str = Field(..., min_length=1, max_length=40)
+    title: str = Field(..., min_length=1, max_length=200)
+    outline: str = Field("", max_length=5000)
+    level: str = Field(..., max_length=10)
+    category: str = Field(..., max_length=20)
+    topics: list[str] = Field(default_factory=list, max_length=20)
+    mode: str = Field(..., max_length=20)
+    starts_on: dt.date
+    ends_on: dt.date
+    seats: int = Field(..., ge=1, le=100_000)
+    hours: float = Field(..., gt=0, le=1000)
+    hour_category: str = Field(..., max_length=20)
+    budget: float = Field(0, ge=0, le=10**10)
+    self_enrolment: bool = False
+    needs_approval: bool = True
+    is_high_end: bool = False
+    audience: dict = Field(default_factory=dict)
+
+
+class SessionIn(Schema):
+    title: str = Field(..., min_length=1, max_length=200)
+    held_on: dt.date
+
+
+class SessionOut(Schema):
+    id: int
+    number: int
+    title: str
+    held_on: dt.date
+
+
+class AttendanceIn(Schema):
+    enrolment_ids: list[int] = Field(..., max_length=5000)
+
+
+class AttendanceOut(Schema):
+    recorded: int
+    already: int
+    refused: list[RefusalOut]
+
+
+class CompletionOut(Schema):
+    completed: int
+    already: int
+    not_met: list[RefusalOut]
+
+
+def _run(request, project_id: int):
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or not may_run_project(user=request.auth, scope=scope_for_user(request.auth), project=project):
+        raise Http404
+    return project
+
+
+@router.post("/projects", response={201: ProjectOut}, summary="新建培训项目（草稿，由本级主办）")
+def project_new(request, payload: ProjectIn):
+    if request.auth.role not in DIVISION_ADMIN_ROLES or not request.auth.division_id:
+        raise PermissionDenied("只有县级及以上管理员可以新建项目")
+    project = project_create(scope=scope_for_user(request.auth), actor=request.auth, organiser=request.auth.division,
+                             **payload.dict())
+    return 201, _project_out(project)
+
+
+@router.post("/projects/{project_id}/sessions", response={201: SessionOut}, summary="添加场次")
+def session_new(request, payload: SessionIn, project_id: int = Path(..., ge=1, le=2**62)):
+    project = _run(request, project_id)
+    session = session_add(user=request.auth, scope=scope_for_user(request.auth), project=project, title=payload.title,
+                          held_on=payload.held_on)
+    return 201, SessionOut(id=session.pk, number=session.number, title=session.title, held_on=session.held_on)
+
+
+@router.post("/sessions/{session_id}/attendance", response=AttendanceOut, summary="记录出勤（重复记录无副作用）")
+def attendance(request, payload: AttendanceIn, session_id: int = Path(..., ge=1, le=2**62)):
+    session = ProjectSession.objects.filter(pk=session_id).first()
+    if session is None:
+        raise Http404
+    _run(request, session.project_id)
+    report = attendance_record(user=request.auth, scope=scope_for_user(request.auth), session_id=session.pk,
+                               enrolment_ids=payload.enrolment_ids, method="api")
+    return AttendanceOut(recorded=report.recorded, already=report.already,
+                         refused=[RefusalOut(code=str(i), detail=reason, reasons=[reason]) for i, reason in report.refused])
+
+
+@router.post("/projects/{project_id}/completion", response=CompletionOut,
+             summary="判定结业并把学时记入账本（每人每项目只记一次）")
+def completion(request, project_id: int = Path(..., ge=1, le=2**62)):
+    project = _run(request, project_id)
+    report = project_complete(user=request.auth, scope=scope_for_user(request.auth), project=project)
+    return CompletionOut(completed=report.completed, already=report.already,
+                         not_met=[RefusalOut(code=str(i), detail=reason, reasons=[reason]) for i, reason in report.not_met])

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from catalog.models import Enrolment
+from catalog.models import Enrolment, Project
 from catalog.services import project_create, project_open
 from org.scope import scope_for_user
 
@@ -76,3 +76,40 @@ def test_api_enrols_then_waitlists_and_explains_refusals(project, users, client_
     assert refused.status_code == 422 and "学段不符" in refused.json()["reasons"][0]
     listing = client_for(users["teacher"]).get("/api/v1/projects?category=backbone").json()
     assert [p["code"] for p in listing] == ["QX-2026-01"] and listing[0]["seats_taken"] == 1
+
+
+def test_api_runs_a_project_from_creation_to_completion(province, users, client_for):
+    import time_machine
+
+    from credits.models import LedgerEntry
+
+    with time_machine.travel(dt.datetime(2026, 11, 28, 10, 0), tick=False):
+        admin = client_for(users["county_admin"])
+        created = admin.post("/api/v1/projects", {
+            "code": "API-1", "title": "杞县心理健康专题培训", "level": "county", "category": "topic", "topics": ["mental_health"],
+            "mode": "online", "starts_on": "2026-11-28", "ends_on": "2026-11-28", "seats": 3, "hours": 6,
+            "hour_category": "online", "self_enrolment": True, "needs_approval": False}, content_type="application/json")
+        assert created.status_code == 201, created.content
+        project_id = created.json()["id"]
+        bad = admin.post("/api/v1/projects", {**created.json(), "code": "API-2", "ends_on": "2026-11-01", "starts_on": "2026-11-28",
+                                               "organiser": None}, content_type="application/json")
+        assert bad.status_code == 422 and "ends_on" in bad.json()["errors"]
+        project_open(project=Project.objects.get(pk=project_id))
+        session = admin.post(f"/api/v1/projects/{project_id}/sessions", {"title": "线上学习", "held_on": "2026-11-28"},
+                             content_type="application/json")
+        assert session.status_code == 201
+        enrolment = client_for(users["teacher"]).post(f"/api/v1/projects/{project_id}/enrolments", {},
+                                                      content_type="application/json").json()
+        admin = client_for(users["county_admin"])
+        marked = admin.post(f"/api/v1/sessions/{session.json()['id']}/attendance", {"enrolment_ids": [enrolment["id"], 99999]},
+                            content_type="application/json").json()
+        assert marked["recorded"] == 1 and marked["refused"][0]["detail"] == "不是本项目的报名"
+        done = admin.post(f"/api/v1/projects/{project_id}/completion").json()
+        assert done["completed"] == 1
+        assert admin.post(f"/api/v1/projects/{project_id}/completion").json()["already"] == 1
+        assert LedgerEntry.objects.filter(teacher=province.teacher, source_type="project").count() == 1
+        outsider = client_for(users["sibling_admin"])
+        assert outsider.post(f"/api/v1/projects/{project_id}/completion").status_code == 404
+        assert outsider.post(f"/api/v1/sessions/{session.json()['id']}/attendance", {"enrolment_ids": []},
+                             content_type="application/json").status_code == 404
+        assert client_for(users["teacher"]).post("/api/v1/projects", created.json(), content_type="application/json").status_code == 403
