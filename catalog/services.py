@@ -171,15 +171,23 @@ def enrol(*, project_id: int, teacher: Teacher, actor=None, nominated: bool = Fa
           today: dt.date | None = None) -> Enrolment:
     """Enrol a teacher (self-enrolment, or nomination by their school/county): a seat if one
     is free, else the waiting list. Idempotent for an active enrolment."""
+    # Eligibility first, outside the lock: the seat queue only waits for seat-keeping.
+    candidate = Project.objects.filter(pk=project_id).first()
+    if candidate is None:
+        raise ValidationError({"project": "项目不存在"})
+    reasons = enrolment_refusals(project=candidate, teacher=teacher, today=today)
+    if reasons:
+        raise ValidationError({"teacher": reasons})
     with transaction.atomic():
         project = _locked(project_id)
         if project.state != ProjectState.OPEN:
             raise ValidationError({"project": "项目未在报名中"})
         if not nominated and not project.self_enrolment:
             raise ValidationError({"project": "本项目不接受自主报名，请由学校或教育局推荐"})
-        reasons = enrolment_refusals(project=project, teacher=teacher, today=today)
-        if reasons:
-            raise ValidationError({"teacher": reasons})
+        if project.audience != candidate.audience:  # changed meanwhile: judge again under the lock
+            reasons = enrolment_refusals(project=project, teacher=teacher, today=today)
+            if reasons:
+                raise ValidationError({"teacher": reasons})
         existing = Enrolment.objects.filter(project=project, teacher=teacher).first()
         if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
             return existing
