@@ -32,9 +32,10 @@ def main() -> None:
     setup()
     from django.db import connection
     from django.test import Client
+    from django.utils import timezone
 
     from accounts.models import Role, User
-    from catalog.models import Enrolment, Project
+    from catalog.models import Enrolment
     from catalog.services import project_create, project_open
     from org.models import Division
     from org.scope import scope_for_user
@@ -44,8 +45,8 @@ def main() -> None:
     admin = User.objects.get(username=f"admin-{args.county}")
     project = project_open(project=project_create(
         scope=scope_for_user(admin), actor=admin, code=f"BENCH-ENROL-{uuid.uuid4().hex[:6]}", title="并发报名压测项目",
-        level="county", category="backbone", mode="online", organiser=county, starts_on=dt.date.today(),
-        ends_on=dt.date.today() + dt.timedelta(days=3), seats=args.seats, hours=6, hour_category="online",
+        level="county", category="backbone", mode="online", organiser=county, starts_on=timezone.localdate(),
+        ends_on=timezone.localdate() + dt.timedelta(days=3), seats=args.seats, hours=6, hour_category="online",
         self_enrolment=True, needs_approval=False,
     ))
     teachers = list(Teacher.objects.dangerously_unscoped().filter(division_path=county.path, status="active")

@@ -24,9 +24,10 @@ from catalog.attendance import (
     project_complete,
     session_add,
 )
+from catalog.constants import EnrolmentState
 from catalog.forms import ProjectForm
 from catalog.models import Attendance, Enrolment, Project, ProjectSession
-from catalog.services import enrolment_decide, project_create, project_open
+from catalog.services import LEVEL_OF_DIVISION, enrolment_decide, project_create, project_open
 from core.requests import client_ip, object_id
 from org.models import Division
 from people.roster.files import write_rows
@@ -39,7 +40,8 @@ def _messages_from(error: ValidationError) -> str:
 @division_admin_required
 @require_http_methods(["GET", "POST"])
 def project_new(request, scope):
-    form = ProjectForm(request.POST or None)
+    level = LEVEL_OF_DIVISION.get(request.user.division.level, "") if request.user.division_id else ""
+    form = ProjectForm(request.POST or None, initial={"level": level})
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -90,7 +92,7 @@ def project_manage(request, scope, project_id: int):
     return render(request, "catalog/project_manage.html", {
         "project": project, "enrolments": enrolments, "sessions": sessions, "grid": grid,
         "may_decide": scope.can_write_path(project.division_path),
-        "counts": {state: sum(1 for e in enrolments if e.state == state) for state in
+        "counts": {EnrolmentState(state).label: sum(1 for e in enrolments if e.state == state) for state in
                    ("pending", "enrolled", "waiting", "completed", "withdrawn", "rejected")},
     })
 
