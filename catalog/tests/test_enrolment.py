@@ -2,11 +2,9 @@
 (eligibility with reasons, waiting list, promotion, withdrawal, seat changes)."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 
 from catalog.constants import EnrolmentState
 from catalog.models import Enrolment, Project
@@ -121,32 +119,3 @@ def test_nomination_is_needed_when_self_enrolment_is_closed(province, users):
     with pytest.raises(ValidationError, match="自主报名"):
         enrol(project_id=project.pk, teacher=teacher)
     assert enrol(project_id=project.pk, teacher=teacher, actor=users["school_admin"], nominated=True).state == "enrolled"
-
-
-@pytest.mark.pg_only
-@pytest.mark.django_db(transaction=True)
-def test_parallel_requests_never_oversubscribe(province, users):
-    project = _project(province, users, seats=5)
-    teachers = [TeacherFactory(school=province.school) for _ in range(40)]
-    barrier = threading.Barrier(len(teachers))
-    errors: list[BaseException] = []
-
-    def request(teacher):
-        try:
-            barrier.wait()
-            enrol(project_id=project.pk, teacher=teacher)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=request, args=(t,)) for t in teachers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    project.refresh_from_db()
-    holding = Enrolment.objects.filter(project=project, state__in=["enrolled", "pending"]).count()
-    assert holding == project.seats_taken == 5
-    assert Enrolment.objects.filter(project=project, state="waiting").count() == 35
