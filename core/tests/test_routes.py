@@ -12,6 +12,7 @@
    通许县 get 200 and do see the data, so the absence checks can fail.
 """
 
+import io
 import json
 import re
 
@@ -188,6 +189,11 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/credits/teachers/{teacher}/", EVERYONE),
     ("/api/v1/teachers/{teacher}/credits", EVERYONE),
     ("/credits/teachers/{teacher}/certificate.pdf", EVERYONE),
+    ("/credits/compliance/d/410222/", ADMINS),
+    ("/credits/compliance/d/410222/?format=xlsx", ADMINS),
+    ("/credits/compliance/s/{school_id}/", ADMINS),
+    ("/credits/compliance/s/{school_id}/?format=xlsx", ADMINS),
+    ("/api/v1/compliance?division=410222", ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -218,7 +224,7 @@ def target(province):
                  object_id=teacher.pk, detail={"name": teacher.name})
     return {
         "teacher": teacher,
-        "fill": {"teacher": teacher.pk, "school": province.sibling_school.code},
+        "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
@@ -231,6 +237,13 @@ def _body(response) -> str:
     if response.get("Content-Type", "").startswith("application/json"):
         return json.dumps(response.json(), ensure_ascii=False)
     return response.content.decode("utf-8-sig", "replace")
+
+
+def _xlsx_text(response) -> str:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).active
+    return " ".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
 
 
 def _leaks(body: str, target) -> list[str]:
@@ -265,8 +278,10 @@ def test_outsiders_lists_never_hold_another_countys_rows(persona, url, allowed, 
 def test_insiders_get_the_county(persona, url, allowed, users, client_for, target):
     response = client_for(users[persona]).get(url.format(**target["fill"]))
     assert response.status_code == 200
-    body = _body(response)
-    if "/edit/" in url:
+    body = _xlsx_text(response) if "format=xlsx" in url else _body(response)
+    if "/compliance/d/" in url or "/api/v1/compliance" in url:
+        assert "通许县第一小学" in body  # a county's roll-up lists its schools
+    elif "/edit/" in url:
         assert target["teacher"].name in body  # the form is filled in
     elif "/regions" in url or url.startswith("/org/divisions"):
         assert "通许县" in body
