@@ -12,6 +12,7 @@
    通许县 get 200 and do see the data, so the absence checks can fail.
 """
 
+import datetime as dt
 import io
 import json
 import re
@@ -26,7 +27,9 @@ from accounts.models import Role
 from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import audit_record
+from catalog.services import enrol, project_create, project_open
 from org.models import Institution
+from org.scope import Scope
 from people.models import TeacherHonour
 
 # Page views public on purpose: the log-in page, the health check, the root
@@ -194,6 +197,10 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/credits/compliance/s/{school_id}/", ADMINS),
     ("/credits/compliance/s/{school_id}/?format=xlsx", ADMINS),
     ("/api/v1/compliance?division=410222", ADMINS),
+    ("/projects/{draft}/", EVERYONE),  # a draft is seen only inside its organising jurisdiction
+    ("/api/v1/projects/{draft}", EVERYONE),
+    ("/projects/{project}/manage/", EVERYONE),  # enrolees (李四) only for those who run it
+    ("/projects/{project}/manage/?format=xlsx", EVERYONE),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -222,9 +229,16 @@ def target(province):
     TeacherHonour.objects.create(teacher=teacher, title="backbone", level="county", awarded_on="2020-09-01")
     audit_record(action=Action.ID_REVEAL, scope_path=province.sibling.path, object_type="teacher",
                  object_id=teacher.pk, detail={"name": teacher.name})
+    draft, project = (project_create(
+        scope=Scope.division(province.sibling), actor=None, code=f"TX-{n}", title=f"通许县骨干教师研修{n}", level="county",
+        category="backbone", mode="online", organiser=province.sibling, starts_on=dt.date(2026, 12, 1),
+        ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online", self_enrolment=True,
+        needs_approval=False) for n in (1, 2))
+    enrol(project_id=project_open(project=project).pk, teacher=teacher)
     return {
         "teacher": teacher,
-        "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk},
+        "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
+                 "draft": draft.pk, "project": project.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
@@ -279,7 +293,9 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
     response = client_for(users[persona]).get(url.format(**target["fill"]))
     assert response.status_code == 200
     body = _xlsx_text(response) if "format=xlsx" in url else _body(response)
-    if "/compliance/d/" in url or "/api/v1/compliance" in url:
+    if url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
+        assert "通许县骨干教师研修1" in body
+    elif "/compliance/d/" in url or "/api/v1/compliance" in url:
         assert "通许县第一小学" in body  # a county's roll-up lists its schools
     elif "/edit/" in url:
         assert target["teacher"].name in body  # the form is filled in
