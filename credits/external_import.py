@@ -36,7 +36,7 @@ from credits.models import ExternalImport, OrganiserAlias
 from credits.services import SourceConflict, ledger_entry_record
 from org.models import Institution
 from org.scope import Scope
-from people.identity import IdNumberError, id_blind_index, id_parse, keyed_digest
+from people.identity import IdNumberError, id_blind_index, id_mask, id_parse, keyed_digest
 from people.models import Teacher
 from people.roster.files import RosterFileError, iter_rows
 
@@ -105,6 +105,14 @@ def _header_index(header: list) -> dict[str, int]:
     return {name: names.index(name) for name in COLUMNS if name in names}
 
 
+def _row_values(row: list, index: dict[str, int]) -> list[str]:
+    """The row in COLUMNS order (whatever the file's order), ID number masked: what a
+    rejection keeps and the error download shows — never the full number at rest."""
+    values = [_cell_text(row[index[name]]) if name in index and index[name] < len(row) else "" for name in COLUMNS]
+    values[0] = id_mask(values[0])
+    return values
+
+
 def _parse(row: list, index: dict[str, int], *, number: int, scope: Scope, aliases: dict[str, int],
            teachers: dict[str, Teacher]) -> _Record:
     def cell(name: str):
@@ -152,7 +160,7 @@ def _parse(row: list, index: dict[str, int], *, number: int, scope: Scope, alias
         source_id = f"national:h:{digest[:40]}"
     note = f"{training}（{organiser}）"[:500]
     return _Record(row=number, teacher=teacher, category=category, hours=hours, occurred_on=occurred_on,
-                   source_id=source_id, note=note, values=[_cell_text(value) for value in row[:len(COLUMNS)]])
+                   source_id=source_id, note=note, values=_row_values(row, index))
 
 
 def _teachers_by_index(scope: Scope, id_cells: list) -> dict[str, Teacher]:
@@ -207,7 +215,7 @@ def external_hours_import(*, scope: Scope, actor, handle: BinaryIO, name: str, i
             if error.reason.startswith("主办单位未对应机构"):
                 unmapped.add(organiser_normalise(row[index["主办单位"]] if index["主办单位"] < len(row) else ""))
             rejections.append({"row": number, "column": error.column, "reason": error.reason,
-                               "values": [_cell_text(value) for value in row[:len(COLUMNS)]]})
+                               "values": _row_values(row, index)})
 
     batch = ExternalImport.objects.create(file_name=name[:255], file_sha256=sha256, actor=actor if actor and actor.pk else None,
                                           scope_path=scope.path or "", rows=count)

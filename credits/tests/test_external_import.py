@@ -233,3 +233,19 @@ def test_a_large_upload_is_imported_in_the_background(world, users, client_for, 
     batch = ExternalImport.objects.get()
     assert (batch.file_name, batch.created, batch.actor) == ("big.csv", 1, users["county_admin"])
     assert not list((Path(settings.MEDIA_ROOT) / "imports").iterdir())  # the stored upload is gone
+
+
+def test_rejections_keep_the_id_number_masked_and_the_columns_in_order(world, users, client_for):
+    from people.identity import id_mask
+    from people.roster.files import iter_rows
+
+    header = list(reversed(COLUMNS))  # another platform's column order
+    bad = _row(world, certificate="R-1", name="错名")
+    response = client_for(users["county_admin"]).post(
+        "/credits/external/", {"file": SimpleUploadedFile("r.csv", _csv([list(reversed(bad))], header=header).getvalue())})
+    batch = ExternalImport.objects.get()
+    assert batch.rejections[0]["values"] == [id_mask(world["ours_id"]), *bad[1:]]
+    assert world["ours_id"] not in json.dumps(batch.rejections, ensure_ascii=False)
+    download = client_for(users["county_admin"]).get(response["Location"] + "?format=xlsx")
+    rows = list(iter_rows(io.BytesIO(b"".join(download.streaming_content)), "errors.xlsx"))
+    assert rows[1][3:] == batch.rejections[0]["values"] and world["ours_id"] not in repr(rows)
