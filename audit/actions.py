@@ -30,3 +30,5 @@ class Action(models.TextChoices):
     LEDGER_IMPORT = "ledger.import", "导入外部平台学时"
     ORGANISER_MAP = "credits.organiser_map", "对应主办单位与机构"
     PROJECT_EXPORT = "catalog.project_export", "导出项目报名与考勤"
+    PLAN_SUBMIT = "catalog.plan_submit", "报送年度培训计划"
+    PLAN_DECIDE = "catalog.plan_decide", "审核年度培训计划"

@@ -69,3 +69,15 @@ class EnrolmentState(models.TextChoices):
 SEAT_HOLDING = (EnrolmentState.PENDING, EnrolmentState.ENROLLED)
 # A teacher hired less than this many years ago counts as a new teacher (新教师).
 NEW_TEACHER_YEARS = 3
+
+
+class PlanState(models.TextChoices):
+    DRAFT = "draft", "编制中"
+    SUBMITTED = "submitted", "已报送"
+    APPROVED = "approved", "已批准"
+    RETURNED = "returned", "已退回修改"
+
+
+PLAN_EDITABLE = (PlanState.DRAFT, PlanState.RETURNED)
+# Plans in these states are commitments other planners must see when they check for overlaps.
+PLAN_COMMITTED = (PlanState.SUBMITTED, PlanState.APPROVED)

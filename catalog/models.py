@@ -8,9 +8,46 @@ so no interleaving of requests can oversubscribe a project.
 
 from django.db import models
 
-from catalog.constants import EnrolmentState, Level, Mode, ProjectCategory, ProjectState
+from catalog.constants import EnrolmentState, Level, Mode, PlanState, ProjectCategory, ProjectState
 from credits.constants import Category
 from org.models import path_index
+
+
+class AnnualPlan(models.Model):
+    """A unit's training plan for one year (§二(五) 培训规划制度): drafted by the unit,
+    submitted, approved or returned by the level above (the province for 省直管县)."""
+
+    division = models.ForeignKey("org.Division", on_delete=models.PROTECT, related_name="plans")
+    school = models.ForeignKey("org.School", null=True, blank=True, on_delete=models.PROTECT, related_name="plans")
+    level = models.CharField("层级", max_length=10, choices=Level.choices)
+    year = models.PositiveSmallIntegerField("年度")
+    division_path = models.CharField(max_length=100, editable=False)
+    state = models.CharField("状态", max_length=10, choices=PlanState.choices, default=PlanState.DRAFT)
+    note = models.TextField("编制说明", blank=True)
+    review_note = models.TextField("审核意见", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField("重叠检查时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-year", "division_path"]
+        verbose_name = "年度培训计划"
+        indexes = [path_index("catalog_plan_path", "division_path", "year")]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "year"], condition=models.Q(school__isnull=True),
+                                    name="catalog_plan_once_per_division_year"),
+            models.UniqueConstraint(fields=["school", "year"], condition=models.Q(school__isnull=False),
+                                    name="catalog_plan_once_per_school_year"),
+            models.CheckConstraint(condition=models.Q(year__gte=2000, year__lte=2100), name="catalog_plan_year_sane"),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.school.name if self.school_id else self.division.name  # type: ignore[union-attr]
+        return f"{owner}{self.year}年度培训计划"
 
 
 class Project(models.Model):
@@ -43,6 +80,9 @@ class Project(models.Model):
     min_attendance_percent = models.PositiveSmallIntegerField("最低出勤率%", default=80)
     has_assessment = models.BooleanField("有结业考核", default=False)
     state = models.CharField("状态", max_length=10, choices=ProjectState.choices, default=ProjectState.DRAFT)
+    # The organiser's annual plan holding this project; none: a project outside the plan (计划外).
+    plan = models.ForeignKey(AnnualPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="projects",
+                             verbose_name="年度计划")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
@@ -128,3 +168,23 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}:{self.enrolment_id}"
+
+
+class PlanConflict(models.Model):
+    """A project of a plan that looks like another organiser's project: audiences meet,
+    dates overlap and the content is similar. Stored by the latest check of the plan."""
+
+    plan = models.ForeignKey(AnnualPlan, on_delete=models.CASCADE, related_name="conflicts")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField("重叠分")
+    text_similarity = models.FloatField("内容相似度")
+    reasons = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        verbose_name = "疑似重复项目"
+        constraints = [models.UniqueConstraint(fields=["plan", "project", "other"], name="catalog_conflict_once")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}~{self.other_id} {self.score:.2f}"

@@ -22,6 +22,7 @@ from catalog.constants import (
     EnrolmentState,
     Level,
     Mode,
+    PlanState,
     ProjectCategory,
     ProjectState,
     Topic,
@@ -101,6 +102,10 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
 
 
 def project_open(*, project: Project) -> Project:
+    """Publish a draft for enrolment; a project in an annual plan waits for the plan's approval."""
+    plan_state = Project.objects.filter(pk=project.pk).values_list("plan__state", flat=True).first()
+    if plan_state is not None and plan_state != PlanState.APPROVED:
+        raise ValidationError({"plan": f"所属年度计划尚未批准（{PlanState(plan_state).label}），暂不能发布"})
     Project.objects.filter(pk=project.pk, state=ProjectState.DRAFT).update(state=ProjectState.OPEN)
     project.refresh_from_db()
     return project

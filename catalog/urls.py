@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalog import manage_views, views
+from catalog import manage_views, plan_views, views
 
 app_name = "catalog"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("mine/check-in/", manage_views.check_in_view, name="check_in"),
     path("new/", manage_views.project_new, name="project_new"),
     path("<int:project_id>/manage/", manage_views.project_manage, name="project_manage"),
+    path("plans/", plan_views.plan_list, name="plan_list"),
+    path("plans/<int:plan_id>/", plan_views.plan_detail, name="plan_detail"),
 ]

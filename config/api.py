@@ -11,6 +11,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from accounts.api import router as accounts_router
 from accounts.services import api_token_authenticate
 from catalog.api import router as catalog_router
+from catalog.plan_api import router as plan_router
 from credits.api import router as credits_router
 from credits.compliance_api import router as compliance_router
 from credits.external_api import router as external_router
@@ -52,6 +53,7 @@ api.add_router("/", credits_router)
 api.add_router("/", compliance_router)
 api.add_router("/", external_router)
 api.add_router("/", catalog_router)
+api.add_router("/", plan_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -119,6 +119,8 @@ CELERY_BEAT_SCHEDULE = {
     "compliance-refresh-nightly": {"task": "credits.tasks.compliance_refresh_all_task", "schedule": 24 * 3600},
 }
 COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
+# Projects of different organisers scoring at least this (0–1) are shown to planners as overlaps.
+CATALOG_OVERLAP_THRESHOLD = float(env_str("CATALOG_OVERLAP_THRESHOLD") or "0.5")
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -17,6 +17,7 @@ def navigation(request):
             ("学校", reverse("org:school_list")),
             ("学时审核", reverse("credits:claims")),
             ("学时达标", reverse("credits:compliance")),
+            ("年度计划", reverse("catalog:plan_list")),
         ]
     if user.role in {Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN}:
         items += [

@@ -27,6 +27,7 @@ from accounts.models import Role
 from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import audit_record
+from catalog.models import AnnualPlan, Project
 from catalog.services import enrol, project_create, project_open
 from org.models import Institution
 from org.scope import Scope
@@ -145,7 +146,8 @@ def test_anonymous_requests_are_sent_to_log_in_or_refused(client):
             continue
         url = _concrete(route)
         if _is_api(route):
-            answers = [client.get(url), client.post(url, data="{}", content_type="application/json")]
+            answers = [client.get(url), client.post(url, data="{}", content_type="application/json"),
+                       client.delete(url), client.patch(url, data="{}", content_type="application/json")]
             # 405: the operation has no handler for that method at all.
             refused = [response for response in answers if response.status_code != 405]
             assert refused, url
@@ -201,6 +203,9 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/projects/{draft}", EVERYONE),
     ("/projects/{project}/manage/", EVERYONE),  # enrolees (李四) only for those who run it
     ("/projects/{project}/manage/?format=xlsx", EVERYONE),
+    ("/projects/plans/{plan}/", ADMINS),  # 通许县's annual plan: its county and those above
+    ("/projects/plans/{plan}/?format=xlsx", ADMINS),
+    ("/api/v1/plans/{plan}", EVERYONE),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -219,6 +224,8 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/api/v1/schools", EVERYONE),
     ("/api/v1/schools?division=410222", EVERYONE),
     ("/api/v1/regions", EVERYONE),
+    ("/projects/plans/", ADMINS),
+    ("/api/v1/plans", EVERYONE),
 ]
 
 
@@ -235,10 +242,13 @@ def target(province):
         ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online", self_enrolment=True,
         needs_approval=False) for n in (1, 2))
     enrol(project_id=project_open(project=project).pk, teacher=teacher)
+    plan = AnnualPlan.objects.create(division=province.sibling, level="county", year=2026,
+                                     division_path=province.sibling.path, note="通许县年度计划说明")
+    Project.objects.filter(pk=draft.pk).update(plan=plan)
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
-                 "draft": draft.pk, "project": project.pk},
+                 "draft": draft.pk, "project": project.pk, "plan": plan.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
@@ -295,6 +305,9 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
     body = _xlsx_text(response) if "format=xlsx" in url else _body(response)
     if url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
         assert "通许县骨干教师研修1" in body
+    elif "/plans" in url:
+        assert "通许县" in body
+        assert "通许县骨干教师研修1" in body or not url.startswith("/projects/plans/{plan}")  # the plan's project
     elif "/compliance/d/" in url or "/api/v1/compliance" in url:
         assert "通许县第一小学" in body  # a county's roll-up lists its schools
     elif "/edit/" in url:

@@ -1,0 +1,141 @@
+"""Annual plan pages: the unit's plans and those awaiting review; one plan with its
+projects, rule problems, high-end target, overlaps and the draft → submit → decide steps."""
+
+import tempfile
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from accounts.decorators import admin_required
+from accounts.throttle import rate_limited
+from audit.actions import Action
+from audit.services import audit_record
+from catalog.constants import PlanState
+from catalog.plan_selectors import plan_get, plan_queryset, plan_view, plans_to_review
+from catalog.plans import (
+    plan_check_by,
+    plan_create,
+    plan_decide,
+    plan_owner_of,
+    plan_project_remove,
+    plan_projects_add,
+    plan_submit,
+)
+from core.requests import client_ip, object_id
+from people.roster.files import write_rows
+
+
+def _messages_from(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "；".join(m for ms in error.message_dict.values() for m in ms)
+    return "；".join(error.messages)
+
+
+def _year(value, default: int) -> int:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return default
+    return year if 2000 <= year <= 2100 else default
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def plan_list(request, scope):
+    this_year = timezone.localdate().year
+    if request.method == "POST":
+        try:
+            plan = plan_create(user=request.user, year=_year(request.POST.get("year"), 0), note=request.POST.get("note", ""))
+        except ValidationError as problem:
+            messages.error(request, _messages_from(problem))
+        except PermissionDenied as problem:
+            messages.error(request, str(problem))
+        else:
+            messages.success(request, f"已建立{plan}，本单位该年度尚未纳入计划的项目已自动列入。")
+            return redirect("catalog:plan_detail", plan_id=plan.pk)
+        return redirect("catalog:plan_list")
+    year = _year(request.GET.get("year"), 0) or None
+    state = request.GET.get("state", "") if request.GET.get("state") in PlanState.values else ""
+    plans = plan_queryset(scope=scope, year=year, state=state)[:500]
+    return render(request, "catalog/plan_list.html", {
+        "plans": plans, "to_review": list(plans_to_review(user=request.user)), "filters": {"year": year or "", "state": state},
+        "states": PlanState.choices, "may_plan": plan_owner_of(request.user) is not None,
+        "years": range(this_year - 2, this_year + 3), "next_year": this_year + 1,
+    })
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def plan_detail(request, scope, plan_id: int):
+    plan = plan_get(scope=scope, plan_id=plan_id)
+    if plan is None:
+        raise Http404("计划不存在或不在本辖区")
+    if request.method == "POST":
+        try:
+            _act(request, plan, request.POST.get("action", ""))
+        except ValidationError as problem:
+            messages.error(request, _messages_from(problem))
+        except PermissionDenied as problem:
+            messages.error(request, str(problem) or "无权操作")
+        return redirect("catalog:plan_detail", plan_id=plan.pk)
+    view = plan_view(user=request.user, plan=plan)
+    if request.GET.get("format") == "xlsx":
+        return _export(request, view)
+    conflicts_by_project: dict[int, int] = {}
+    for conflict in view.conflicts:
+        conflicts_by_project[conflict.project_id] = conflicts_by_project.get(conflict.project_id, 0) + 1
+    rows = [(p, conflicts_by_project.get(p.pk, 0)) for p in view.projects]
+    visible_others = {c.other_id for c in view.conflicts
+                      if c.other.state != "draft" or scope.can_read_path(c.other.division_path)}
+    return render(request, "catalog/plan_detail.html", {
+        "plan": plan, "view": view, "rows": rows, "visible_others": visible_others,
+        "budget": sum(p.budget for p in view.projects), "seats": sum(p.seats for p in view.projects),
+        "editable": view.can_edit and plan.state in ("draft", "returned"),
+    })
+
+
+def _act(request, plan, action: str) -> None:
+    user, ip = request.user, client_ip(request)
+    if action == "add":
+        added = plan_projects_add(user=user, plan_id=plan.pk,
+                                  project_ids=[object_id(v) for v in request.POST.getlist("project")])
+        messages.success(request, f"已纳入 {added} 个项目。")
+    elif action == "remove":
+        plan_project_remove(user=user, plan_id=plan.pk, project_id=object_id(request.POST.get("project")))
+        messages.success(request, "已移出计划（项目仍保留为计划外项目）。")
+    elif action == "check":
+        conflicts = plan_check_by(user=user, plan_id=plan.pk)
+        messages.success(request, f"重叠检查完成：{len(conflicts)} 处疑似重复。" if conflicts else "重叠检查完成：未发现重复项目。")
+    elif action == "submit":
+        plan_submit(user=user, plan_id=plan.pk, ip=ip)
+        messages.success(request, "已报送上级审核。")
+    elif action in ("approve", "return"):
+        plan_decide(user=user, plan_id=plan.pk, approve=action == "approve", note=request.POST.get("note", ""),
+                    acknowledge_conflicts=request.POST.get("acknowledge") == "1", ip=ip)
+        messages.success(request, "已批准。" if action == "approve" else "已退回修改。")
+    else:
+        raise ValidationError({"action": "未知操作"})
+
+
+def _export(request, view):
+    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
+        raise PermissionDenied("导出过于频繁，请稍后再试")
+    plan, handle = view.plan, tempfile.TemporaryFile()
+    others: dict[int, list[str]] = {}
+    for c in view.conflicts:
+        others.setdefault(c.project_id, []).append(f"{c.other.organiser.name}《{c.other.title}》{c.score:.0%}")
+    header = ["项目编号", "项目名称", "类别", "方式", "开始", "结束", "名额", "学时", "预算（元）", "高端培训", "疑似重复"]
+    rows = ([p.code, p.title, p.get_category_display(), p.get_mode_display(), p.starts_on, p.ends_on, p.seats,
+             float(p.hours), float(p.budget), "是" if p.is_high_end else "", "；".join(others.get(p.pk, []))]
+            for p in view.projects)
+    count = write_rows(handle, "xlsx", header, rows)
+    audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request), scope_path=plan.division_path,
+                 object_type="catalog.plan", object_id=plan.pk, detail={"rows": count})
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"年度培训计划-{plan.year}-{plan.pk}.xlsx")
+
