@@ -68,3 +68,22 @@ def plan_view(*, user, plan: AnnualPlan) -> PlanView:
                     warnings=plan_warnings(plan, projects), high_end=high_end_share(plan, projects),
                     conflicts=conflicts, unplanned=unplanned,
                     can_edit=may_plan(user, plan), can_review=may_review(user, plan) and plan.state == PlanState.SUBMITTED)
+
+
+def year_overlaps(*, scope: Scope, year: int) -> list:
+    """Every overlap of a year among published projects and projects of submitted or approved
+    plans, for the jurisdiction's projects (the province: all ~5,000 pairs-wise; a city or
+    county: those with at least one of its own projects). Other units' drafts are left out."""
+    from catalog.conflicts import find_overlaps, year_window
+    from catalog.constants import PLAN_COMMITTED, ProjectState
+
+    first, last = year_window(year)
+    pool = list(Project.objects.filter(starts_on__lte=last, ends_on__gte=first)
+                .filter(~Q(state=ProjectState.DRAFT) | Q(plan__state__in=PLAN_COMMITTED))
+                .select_related("organiser", "organiser_school").order_by("pk"))
+    if scope.path is None or scope.school_id is not None:
+        return []
+    own = {p.pk for p in pool if p.division_path.startswith(scope.path)}
+    if not own:
+        return []
+    return find_overlaps(pool, checked=None if len(own) == len(pool) else own)

@@ -11,12 +11,18 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts.decorators import admin_required
+from accounts.decorators import admin_required, division_admin_required
 from accounts.throttle import rate_limited
 from audit.actions import Action
 from audit.services import audit_record
 from catalog.constants import PlanState
-from catalog.plan_selectors import plan_get, plan_queryset, plan_view, plans_to_review
+from catalog.plan_selectors import (
+    plan_get,
+    plan_queryset,
+    plan_view,
+    plans_to_review,
+    year_overlaps,
+)
 from catalog.plans import (
     plan_check_by,
     plan_create,
@@ -96,6 +102,17 @@ def plan_detail(request, scope, plan_id: int):
         "plan": plan, "view": view, "rows": rows, "visible_others": visible_others,
         "budget": sum(p.budget for p in view.projects), "seats": sum(p.seats for p in view.projects),
         "editable": view.can_edit and plan.state in ("draft", "returned"),
+    })
+
+
+@division_admin_required
+def year_overlap_list(request, scope):
+    """All overlapping pairs of a year in the jurisdiction: where 政出多门 happens, across plans."""
+    year = _year(request.GET.get("year"), timezone.localdate().year)
+    overlaps = year_overlaps(scope=scope, year=year)
+    return render(request, "catalog/year_overlaps.html", {
+        "year": year, "overlaps": overlaps[:1000], "total": len(overlaps),
+        "years": range(year - 2, year + 3),
     })
 
 

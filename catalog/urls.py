@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:project_id>/manage/", manage_views.project_manage, name="project_manage"),
     path("plans/", plan_views.plan_list, name="plan_list"),
     path("plans/<int:plan_id>/", plan_views.plan_detail, name="plan_detail"),
+    path("plans/overlaps/", plan_views.year_overlap_list, name="year_overlaps"),
 ]

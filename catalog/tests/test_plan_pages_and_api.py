@@ -134,3 +134,17 @@ def test_the_plan_list_page_keeps_its_query_count(province, users, client_for, d
     with django_assert_max_num_queries(12):
         page = client.get("/projects/plans/").content.decode()
     assert page.count("2027年度培训计划") == 3
+
+
+def test_the_year_overlap_page_shows_pairs_of_the_jurisdiction_only(province, users, client_for, overlap):
+    from catalog.plans import plan_create, plan_submit
+
+    plan = plan_create(user=users["county_admin"], year=2027)
+    plan_submit(user=users["county_admin"], plan_id=plan.pk)  # the county's project is now committed
+    for who in ("city_admin", "county_admin", "province_admin"):
+        page = client_for(users[who]).get("/projects/plans/overlaps/?year=2027").content.decode()
+        assert "杞县初中数学骨干教师作业设计能力提升培训" in page and "开封市初中数学骨干教师作业设计能力提升研修" in page, who
+    for who in ("other_city_admin", "sibling_admin"):
+        page = client_for(users[who]).get("/projects/plans/overlaps/?year=2027").content.decode()
+        assert "杞县初中数学" not in page and "未发现重叠项目" in page, who
+    assert client_for(users["school_admin"]).get("/projects/plans/overlaps/").status_code == 403
