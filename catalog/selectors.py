@@ -9,7 +9,8 @@ from catalog.models import Enrolment, Project
 from org.scope import Scope
 
 
-def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode: str = "", q: str = "") -> QuerySet[Project]:
+def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode: str = "", q: str = "",
+                     year: int | None = None) -> QuerySet[Project]:
     """Published projects are a public library for every signed-in user; drafts are
     visible to the administrators of the organising jurisdiction only."""
     visible = ~Q(state=ProjectState.DRAFT)
@@ -24,6 +25,8 @@ def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode:
         projects = projects.filter(mode=mode)
     if q:
         projects = projects.filter(title__contains=q[:50])
+    if year:
+        projects = projects.filter(starts_on__year=year)
     return projects.order_by("-starts_on", "code")
 
 
@@ -33,3 +36,17 @@ def project_get(*, scope: Scope, project_id: int) -> Project | None:
 
 def teacher_enrolments(*, teacher_id: int) -> QuerySet[Enrolment]:
     return Enrolment.objects.filter(teacher_id=teacher_id).select_related("project").order_by("-created_at")
+
+
+def library_counts(*, scope: Scope, year: int | None = None) -> dict[tuple[str, str], dict]:
+    """The library by level × category: projects, seats, seats taken and projects open for
+    enrolment, in one grouped query over what the viewer may see."""
+    from django.db.models import Count, Sum
+
+    projects = project_queryset(scope=scope)
+    if year:
+        projects = projects.filter(starts_on__year=year)
+    rows = (projects.order_by().values("level", "category")
+            .annotate(projects=Count("id"), seats=Sum("seats"), taken=Sum("seats_taken"),
+                      open=Count("id", filter=Q(state=ProjectState.OPEN))))
+    return {(row["level"], row["category"]): dict(row) for row in rows}

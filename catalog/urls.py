@@ -1,10 +1,11 @@
 from django.urls import path
 
-from catalog import manage_views, plan_views, views
+from catalog import library_views, manage_views, plan_views, views
 
 app_name = "catalog"
 urlpatterns = [
     path("", views.project_list, name="project_list"),
+    path("library/", library_views.library_grid, name="library_grid"),
     path("<int:project_id>/", views.project_detail, name="project_detail"),
     path("mine/", views.my_enrolments, name="my_enrolments"),
     path("mine/withdraw/", views.enrolment_withdraw_view, name="enrolment_withdraw"),

@@ -21,7 +21,8 @@ PAGE_SIZE = 50
 @scoped_view
 def project_list(request, scope):
     filters = {name: request.GET.get(name, "")[:50] for name in ("level", "category", "mode", "q")}
-    projects = selectors.project_queryset(scope=scope, **filters)
+    year = request.GET.get("year", "")
+    projects = selectors.project_queryset(scope=scope, **filters, year=int(year) if year.isdigit() and len(year) == 4 else None)
     return render(request, "catalog/project_list.html", {
         "projects": projects[:PAGE_SIZE], "filters": filters, "levels": Level.choices,
         "categories": ProjectCategory.choices, "modes": Mode.choices,

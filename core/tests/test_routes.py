@@ -227,6 +227,7 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/projects/plans/", ADMINS),
     ("/api/v1/plans", EVERYONE),
     ("/projects/plans/overlaps/?year=2026", DIVISION_ADMINS),
+    ("/projects/library/", EVERYONE),
 ]
 
 
@@ -306,6 +307,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
     body = _xlsx_text(response) if "format=xlsx" in url else _body(response)
     if url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
         assert "通许县骨干教师研修1" in body
+    elif url.startswith("/projects/library/"):
+        assert "category=backbone" in body  # counts only: the published project is public, the draft the county's
     elif "/plans/overlaps" in url:
         assert "未发现重叠项目" in body  # 通许县's one published project overlaps nothing
     elif "/plans" in url:

@@ -1,0 +1,32 @@
+"""The level × category library grid: counts of what the viewer may see, one grouped query."""
+
+import datetime as dt
+
+from catalog.services import project_create, project_open
+from org.scope import scope_for_user
+
+
+def _project(users, who, organiser, code, category, *, publish=True, year=2027):
+    project = project_create(scope=scope_for_user(users[who]), actor=users[who], code=code, title=code, level=organiser.level,
+                             category=category, mode="online", organiser=organiser, starts_on=dt.date(year, 3, 1),
+                             ends_on=dt.date(year, 3, 2), seats=10, hours=8, hour_category="online")
+    return project_open(project=project) if publish else project
+
+
+def test_the_grid_counts_levels_and_categories_and_links_to_the_list(province, users, client_for,
+                                                                     django_assert_max_num_queries):
+    _project(users, "province_admin", province.province, "P-1", "master_teacher")
+    _project(users, "city_admin", province.city, "C-1", "backbone")
+    _project(users, "county_admin", province.county, "K-1", "backbone")
+    _project(users, "county_admin", province.county, "K-2", "backbone", year=2026)
+    _project(users, "sibling_admin", province.sibling, "T-DRAFT", "new_teacher", publish=False)
+    client = client_for(users["county_admin"])
+    client.get("/projects/library/")
+    with django_assert_max_num_queries(8):
+        page = client.get("/projects/library/?year=2027").content.decode()
+    assert "?level=county&amp;category=backbone&amp;year=2027\">1</a>" in page
+    assert "?level=province&amp;category=master_teacher&amp;year=2027\">1</a>" in page
+    assert "category=new_teacher" not in page  # 通许县's draft is not 杞县's to count
+    listing = client.get("/projects/?level=county&category=backbone&year=2027").content.decode()
+    assert "K-1" in listing and "K-2" not in listing
+    assert "category=new_teacher" in client_for(users["sibling_admin"]).get("/projects/library/").content.decode()
