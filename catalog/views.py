@@ -1,7 +1,10 @@
 """Project library pages: search and filter, a project with enrolment, my enrolments."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,8 +26,10 @@ def project_list(request, scope):
     filters = {name: request.GET.get(name, "")[:50] for name in ("level", "category", "mode", "q")}
     year = request.GET.get("year", "")
     projects = selectors.project_queryset(scope=scope, **filters, year=int(year) if year.isdigit() and len(year) == 4 else None)
+    page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode({**{k: v for k, v in filters.items() if v}, **({"year": year} if year else {})})
     return render(request, "catalog/project_list.html", {
-        "projects": projects[:PAGE_SIZE], "filters": filters, "levels": Level.choices,
+        "projects": page.object_list, "page": page, "query": query, "filters": filters, "levels": Level.choices,
         "categories": ProjectCategory.choices, "modes": Mode.choices,
     })
 

@@ -30,3 +30,13 @@ def test_the_grid_counts_levels_and_categories_and_links_to_the_list(province, u
     listing = client.get("/projects/?level=county&category=backbone&year=2027").content.decode()
     assert "K-1" in listing and "K-2" not in listing
     assert "category=new_teacher" in client_for(users["sibling_admin"]).get("/projects/library/").content.decode()
+
+
+def test_the_project_list_pages_through_every_project_keeping_filters(province, users, client_for):
+    for n in range(53):
+        _project(users, "county_admin", province.county, f"K-{n:02d}", "backbone")
+    client = client_for(users["teacher"])
+    first = client.get("/projects/?category=backbone").content.decode()
+    assert "第 1 / 2 页，共 53 个项目" in first and "category=backbone&amp;page=2" in first
+    second = client.get("/projects/?category=backbone&page=2").content.decode()
+    assert second.count("<tr><td><a href=\"/projects/") == 3
