@@ -32,3 +32,6 @@ class Action(models.TextChoices):
     PROJECT_EXPORT = "catalog.project_export", "导出项目报名与考勤"
     PLAN_SUBMIT = "catalog.plan_submit", "报送年度培训计划"
     PLAN_DECIDE = "catalog.plan_decide", "审核年度培训计划"
+    PROJECT_UPDATE = "catalog.project_update", "修改培训项目"
+    ATTENDANCE_UPLOAD = "catalog.attendance_upload", "上传考勤"
+    NOMINATE = "catalog.nominate", "推荐教师参训"

@@ -4,14 +4,24 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
 from accounts.decorators import DIVISION_ADMIN_ROLES
+from audit.actions import Action
+from audit.services import audit_record
 from catalog import selectors
 from catalog.attendance import attendance_record, may_run_project, project_complete, session_add
 from catalog.models import Project, ProjectSession
-from catalog.services import enrol, enrolment_withdraw, project_create
+from catalog.services import (
+    enrol,
+    enrolment_withdraw,
+    project_create,
+    project_seats_change,
+    project_update,
+)
+from core.requests import client_ip
 from org.scope import scope_for_user
 from people.selectors import teacher_get
 
@@ -144,6 +154,29 @@ class ProjectIn(Schema):
     audience: dict = Field(default_factory=dict)
 
 
+class ProjectPatchIn(Schema):
+    """Only the fields sent change; code, level and organiser never do."""
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    outline: str | None = Field(None, max_length=5000)
+    category: str | None = Field(None, max_length=20)
+    topics: list[str] | None = Field(None, max_length=20)
+    mode: str | None = Field(None, max_length=20)
+    institution_id: int | None = Field(None, ge=1, le=2**62)
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    seats: int | None = Field(None, ge=1, le=100_000)
+    hours: float | None = Field(None, gt=0, le=1000)
+    hour_category: str | None = Field(None, max_length=20)
+    budget: float | None = Field(None, ge=0, le=10**10)
+    self_enrolment: bool | None = None
+    needs_approval: bool | None = None
+    is_high_end: bool | None = None
+    min_attendance_percent: int | None = Field(None, ge=0, le=100)
+    has_assessment: bool | None = None
+    audience: dict | None = None
+
+
 class SessionIn(Schema):
     title: str = Field(..., min_length=1, max_length=200)
     held_on: dt.date
@@ -186,6 +219,33 @@ def project_new(request, payload: ProjectIn):
     project = project_create(scope=scope_for_user(request.auth), actor=request.auth, organiser=request.auth.division,
                              **payload.dict())
     return 201, _project_out(project)
+
+
+@router.patch("/projects/{project_id}", response=ProjectOut, summary="修改培训项目（只改所传字段）")
+def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., ge=1, le=2**62)):
+    from org.models import Institution
+
+    scope = scope_for_user(request.auth)
+    project = selectors.project_get(scope=scope, project_id=project_id)
+    if project is None or request.auth.role not in DIVISION_ADMIN_ROLES or not scope.can_write_path(project.division_path):
+        raise Http404
+    changes = payload.dict(exclude_unset=True)
+    seats = changes.pop("seats", None)
+    if "institution_id" in changes:
+        institution_id = changes.pop("institution_id")
+        changes["institution"] = Institution.objects.filter(pk=institution_id).first() if institution_id else None
+        if institution_id and changes["institution"] is None:
+            raise ValidationError({"institution_id": "实施机构不存在"})
+    with transaction.atomic():
+        project, changed = project_update(scope=scope, project_id=project.pk, changes=changes)
+        if seats is not None and seats != project.seats:
+            changed["seats"] = [project.seats, seats]
+            project = project_seats_change(project_id=project.pk, seats=seats, scope=scope)
+        if changed:
+            audit_record(action=Action.PROJECT_UPDATE, actor=request.auth, ip=client_ip(request),
+                         scope_path=project.division_path, object_type="project", object_id=project.pk,
+                         detail={name: [str(old), str(new)] for name, (old, new) in changed.items()})
+    return _project_out(selectors.project_get(scope=scope, project_id=project.pk))
 
 
 @router.post("/projects/{project_id}/sessions", response={201: SessionOut}, summary="添加场次")

@@ -25,3 +25,19 @@ class ProjectForm(forms.Form):
     is_high_end = forms.BooleanField(label="高端培训", required=False)
     stages = forms.CharField(label="对象学段（逗号分隔代码，留空不限）", required=False)
     new_teachers = forms.BooleanField(label="仅限新教师", required=False)
+
+
+class ProjectEditForm(ProjectForm):
+    """Editing: code and level stay as created; seats change on the management page."""
+
+    institution: forms.ModelChoiceField = forms.ModelChoiceField(label="实施机构", queryset=None, required=False)
+    min_attendance_percent = forms.IntegerField(label="最低出勤率%", min_value=0, max_value=100)
+    has_assessment = forms.BooleanField(label="有结业考核", required=False)
+
+    def __init__(self, *args, **kwargs):
+        from org.models import Institution
+
+        super().__init__(*args, **kwargs)
+        for name in ("code", "level", "seats"):
+            del self.fields[name]
+        self.fields["institution"].queryset = Institution.objects.order_by("name")  # type: ignore[attr-defined]

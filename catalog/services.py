@@ -40,42 +40,51 @@ AUDIENCE_KEYS = {"stages", "subjects", "titles", "honours", "divisions", "new_te
 # --- the library --------------------------------------------------------------------------
 
 
-def project_create(*, scope: Scope, actor, code: str, title: str, level: str, category: str, mode: str,
-                   organiser: Division, starts_on: dt.date, ends_on: dt.date, seats, hours, hour_category: str,
-                   organiser_school: School | None = None, outline: str = "", topics: list | None = None,
-                   audience: dict | None = None, institution=None, self_enrolment: bool = False,
-                   needs_approval: bool = True, budget=0, is_high_end: bool = False) -> Project:
-    """Create a project in the library (a draft), refusing bad input with Chinese messages."""
+EDITABLE_FIELDS = ("title", "outline", "category", "topics", "mode", "institution", "audience", "self_enrolment",
+                   "needs_approval", "hours", "hour_category", "starts_on", "ends_on", "budget", "is_high_end",
+                   "min_attendance_percent", "has_assessment")
+
+
+def project_problems(values: dict) -> tuple[dict[str, str], dict]:
+    """Check a project's fields; returns (problems by field, the cleaned values). One set of
+    rules for creating and editing."""
     problems: dict[str, str] = {}
-    if not (code or "").strip() or len(code) > 40:
-        problems["code"] = "项目编号不能为空且不超过40字"
-    if not (title or "").strip() or len(title) > 200:
+    clean = dict(values)
+    title = str(values.get("title") or "")
+    if not title.strip() or len(title) > 200:
         problems["title"] = "项目名称不能为空且不超过200字"
-    for name, value, choices in (("level", level, Level), ("category", category, ProjectCategory), ("mode", mode, Mode),
-                                 ("hour_category", hour_category, Category)):
-        if value not in choices.values:
-            problems[name] = f"未知的取值：{value}"
+    else:
+        clean["title"] = title.strip()
+    for name, choices in (("level", Level), ("category", ProjectCategory), ("mode", Mode), ("hour_category", Category)):
+        if values.get(name) not in choices.values:
+            problems[name] = f"未知的取值：{values.get(name)}"
+    level, organiser, school = values.get("level"), values.get("organiser"), values.get("organiser_school")
     if level == Level.SCHOOL:
-        if organiser_school is None:
+        if school is None:
             problems["organiser_school"] = "校级项目须指定学校"
-        elif organiser_school.division_id != organiser.pk:
+        elif organiser is not None and school.division_id != organiser.pk:
             problems["organiser_school"] = "学校不在主办区划内"
-    elif level in Level.values and LEVEL_OF_DIVISION.get(organiser.level) != level:
+    elif level in Level.values and organiser is not None and LEVEL_OF_DIVISION.get(organiser.level) != level:
         problems["level"] = f"{Level(level).label}项目应由{Level(level).label}区划主办"
-    unknown_topics = set(topics or []) - set(Topic.values)
+    unknown_topics = set(values.get("topics") or []) - set(Topic.values)
     if unknown_topics:
         problems["topics"] = f"未知的专题：{'、'.join(sorted(unknown_topics))}"
-    if ends_on < starts_on:
+    clean["topics"] = sorted(set(values.get("topics") or []))
+    starts_on, ends_on = values.get("starts_on"), values.get("ends_on")
+    if not isinstance(starts_on, dt.date) or not isinstance(ends_on, dt.date):
+        problems["starts_on"] = "请填写开始和结束日期"
+    elif ends_on < starts_on:
         problems["ends_on"] = "结束日期早于开始日期"
     try:
-        seats = int(seats)
+        seats = int(values.get("seats"))  # type: ignore[arg-type]
         if not 1 <= seats <= 100_000:
             raise ValueError
+        clean["seats"] = seats
     except (TypeError, ValueError):
         problems["seats"] = "名额应为 1 到 100000 的整数"
     try:
-        hours = Decimal(str(hours)).quantize(Decimal("0.1"))
-        budget = Decimal(str(budget)).quantize(Decimal("0.01"))
+        hours = Decimal(str(values.get("hours"))).quantize(Decimal("0.1"))
+        budget = Decimal(str(values.get("budget", 0))).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         problems["hours"] = "学时和预算应为数字"
     else:
@@ -83,9 +92,36 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
             problems["hours"] = "学时应大于0且不超过1000"
         if budget < 0:
             problems["budget"] = "预算不能为负"
-    audience = dict(audience or {})
+        clean["hours"], clean["budget"] = hours, budget
+    try:
+        attendance = int(values.get("min_attendance_percent", 80))
+        if not 0 <= attendance <= 100:
+            raise ValueError
+        clean["min_attendance_percent"] = attendance
+    except (TypeError, ValueError):
+        problems["min_attendance_percent"] = "最低出勤率应为 0 到 100 的整数"
+    audience = dict(values.get("audience") or {})
     if set(audience) - AUDIENCE_KEYS:
         problems["audience"] = f"未知的对象条件：{'、'.join(sorted(set(audience) - AUDIENCE_KEYS))}"
+    clean["audience"] = audience
+    return problems, clean
+
+
+def project_create(*, scope: Scope, actor, code: str, title: str, level: str, category: str, mode: str,
+                   organiser: Division, starts_on: dt.date, ends_on: dt.date, seats, hours, hour_category: str,
+                   organiser_school: School | None = None, outline: str = "", topics: list | None = None,
+                   audience: dict | None = None, institution=None, self_enrolment: bool = False,
+                   needs_approval: bool = True, budget=0, is_high_end: bool = False, min_attendance_percent: int = 80,
+                   has_assessment: bool = False) -> Project:
+    """Create a project in the library (a draft), refusing bad input with Chinese messages."""
+    problems, clean = project_problems({
+        "title": title, "level": level, "category": category, "mode": mode, "organiser": organiser,
+        "organiser_school": organiser_school, "topics": topics, "starts_on": starts_on, "ends_on": ends_on,
+        "seats": seats, "hours": hours, "budget": budget, "hour_category": hour_category, "audience": audience,
+        "min_attendance_percent": min_attendance_percent,
+    })
+    if not (code or "").strip() or len(code) > 40:
+        problems["code"] = "项目编号不能为空且不超过40字"
     path = organiser_school.division_path if organiser_school is not None else organiser.path
     if not scope.can_write_path(path) or (scope.school_id is not None and (organiser_school is None
                                                                           or organiser_school.pk != scope.school_id)):
@@ -93,12 +129,59 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
     if problems:
         raise ValidationError(problems)
     return Project.objects.create(
-        code=code.strip(), title=title.strip(), outline=outline, level=level, category=category, topics=sorted(topics or []),
+        code=code.strip(), title=clean["title"], outline=outline, level=level, category=category, topics=clean["topics"],
         mode=mode, organiser=organiser, organiser_school=organiser_school, division_path=path, institution=institution,
-        audience=audience, self_enrolment=self_enrolment, needs_approval=needs_approval, seats=seats, hours=hours,
-        hour_category=hour_category, starts_on=starts_on, ends_on=ends_on, budget=budget, is_high_end=is_high_end,
+        audience=clean["audience"], self_enrolment=self_enrolment, needs_approval=needs_approval, seats=clean["seats"],
+        hours=clean["hours"], hour_category=hour_category, starts_on=starts_on, ends_on=ends_on, budget=clean["budget"],
+        is_high_end=is_high_end, min_attendance_percent=clean["min_attendance_percent"], has_assessment=has_assessment,
         created_by=actor if actor is not None and actor.pk else None,
     )
+
+
+def project_update(*, scope: Scope, project_id: int, changes: dict) -> tuple[Project, dict]:
+    """Edit a project the scope organises. Level, organiser and code never change; seats go
+    through `project_seats_change`. Once anyone has completed, hours and their category are
+    fixed (the ledger already holds them); dates must keep every session; a finished project
+    is closed; a project in a submitted or approved plan keeps its category. Returns the
+    project and the fields changed as {field: [old, new]}."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({"__all__": f"不可修改的字段：{'、'.join(sorted(unknown))}"})
+    with transaction.atomic():
+        project = Project.objects.select_for_update().filter(pk=project_id).first()
+        if project is None or not scope.can_write_path(project.division_path) or (
+                scope.school_id is not None and project.organiser_school_id != scope.school_id):
+            raise PermissionDenied("项目不存在或不由本辖区主办")
+        if project.state == ProjectState.FINISHED:
+            raise ValidationError({"state": "项目已结束，不能修改"})
+        current = {name: getattr(project, name) for name in EDITABLE_FIELDS}
+        values = {**current, **changes, "level": project.level, "organiser": project.organiser,
+                  "organiser_school": project.organiser_school, "seats": project.seats}
+        problems, clean = project_problems(values)
+        clean = {name: clean[name] for name in EDITABLE_FIELDS}
+        changed = {name: [current[name], clean[name]] for name in EDITABLE_FIELDS if clean[name] != current[name]}
+        completed = Enrolment.objects.filter(project=project, state=EnrolmentState.COMPLETED).exists()
+        if completed and ({"hours", "hour_category"} & set(changed)):
+            problems["hours"] = "已有学员结业、学时已记入账本，不能再修改学时或学时类别"
+        if {"starts_on", "ends_on"} & set(changed) and "starts_on" not in problems and "ends_on" not in problems:
+            from catalog.models import ProjectSession
+
+            outside = ProjectSession.objects.filter(project=project).exclude(
+                held_on__gte=clean["starts_on"], held_on__lte=clean["ends_on"]).values_list("number", flat=True)
+            if outside:
+                problems["starts_on"] = f"第{'、'.join(str(n) for n in outside)}场不在新的日期之内，请先调整场次"
+        plan_state = project.plan.state if project.plan_id else None  # type: ignore[union-attr]
+        if changed and plan_state == PlanState.SUBMITTED:
+            problems["plan"] = "所属年度计划正在审核，暂不能修改"
+        elif "category" in changed and plan_state == PlanState.APPROVED:
+            problems["category"] = "所属年度计划已批准，不能修改类别"
+        if problems:
+            raise ValidationError(problems)
+        for name, (_, new) in changed.items():
+            setattr(project, name, new)
+        if changed:
+            project.save(update_fields=list(changed))
+    return project, changed
 
 
 def project_open(*, project: Project) -> Project:

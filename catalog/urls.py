@@ -12,6 +12,7 @@ urlpatterns = [
     path("mine/check-in/", manage_views.check_in_view, name="check_in"),
     path("new/", manage_views.project_new, name="project_new"),
     path("<int:project_id>/manage/", manage_views.project_manage, name="project_manage"),
+    path("<int:project_id>/edit/", manage_views.project_edit, name="project_edit"),
     path("plans/", plan_views.plan_list, name="plan_list"),
     path("plans/<int:plan_id>/", plan_views.plan_detail, name="plan_detail"),
     path("plans/overlaps/", plan_views.year_overlap_list, name="year_overlaps"),

@@ -203,6 +203,7 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/projects/{draft}", EVERYONE),
     ("/projects/{project}/manage/", EVERYONE),  # enrolees (李四) only for those who run it
     ("/projects/{project}/manage/?format=xlsx", EVERYONE),
+    ("/projects/{project}/edit/", DIVISION_ADMINS),
     ("/projects/plans/{plan}/", ADMINS),  # 通许县's annual plan: its county and those above
     ("/projects/plans/{plan}/?format=xlsx", ADMINS),
     ("/api/v1/plans/{plan}", EVERYONE),
@@ -307,6 +308,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
     body = _xlsx_text(response) if "format=xlsx" in url else _body(response)
     if url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
         assert "通许县骨干教师研修1" in body
+    elif url.startswith("/projects/{project}/edit/"):
+        assert "通许县骨干教师研修2" in body
     elif url.startswith("/projects/library/"):
         assert "category=backbone" in body  # counts only: the published project is public, the draft the county's
     elif "/plans/overlaps" in url:
