@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, File, Path, Query, Router, Schema, UploadedFile
 
 from accounts.decorators import DIVISION_ADMIN_ROLES
 from audit.actions import Action
@@ -266,6 +266,35 @@ def attendance(request, payload: AttendanceIn, session_id: int = Path(..., ge=1,
                                enrolment_ids=payload.enrolment_ids, method="api")
     return AttendanceOut(recorded=report.recorded, already=report.already,
                          refused=[RefusalOut(code=str(i), detail=reason, reasons=[reason]) for i, reason in report.refused])
+
+
+class UploadRefusalOut(Schema):
+    row: int
+    column: str
+    reason: str
+
+
+class AttendanceUploadOut(Schema):
+    rows: int
+    recorded: int
+    already: int
+    refused: list[UploadRefusalOut]
+
+
+@router.post("/projects/{project_id}/attendance-upload", response=AttendanceUploadOut,
+             summary="上传考勤表（导出表勾选后上传；按报名编号匹配，重复上传无副作用）")
+def attendance_upload_route(request, file: File[UploadedFile], project_id: int = Path(..., ge=1, le=2**62)):
+    from catalog.attendance_upload import attendance_upload
+
+    project = _run(request, project_id)
+    report = attendance_upload(user=request.auth, scope=scope_for_user(request.auth), project=project,
+                               handle=file.file, name=file.name or "upload")  # type: ignore[arg-type]
+    audit_record(action=Action.ATTENDANCE_UPLOAD, actor=request.auth, ip=client_ip(request),
+                 scope_path=project.division_path, object_type="project", object_id=project.pk,
+                 detail={"file": (file.name or "")[:100], "rows": report.rows, "recorded": report.recorded,
+                         "refused": len(report.refused)})
+    return AttendanceUploadOut(rows=report.rows, recorded=report.recorded, already=report.already,
+                               refused=[UploadRefusalOut(**r) for r in report.refused])
 
 
 @router.post("/projects/{project_id}/completion", response=CompletionOut,

@@ -168,6 +168,22 @@ def _act(request, scope, project: Project, action: str) -> None:
         report = attendance_record(user=request.user, scope=scope, session_id=session_id,
                                    enrolment_ids=[object_id(v) for v in request.POST.getlist("present")])
         messages.success(request, f"已记录 {report.recorded} 人，此前已记录 {report.already} 人。")
+    elif action == "upload":
+        from catalog.attendance_upload import attendance_upload
+
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "请选择考勤表文件"})
+        uploaded = attendance_upload(user=request.user, scope=scope, project=project, handle=upload.file,
+                                     name=upload.name or "upload")
+        audit_record(action=Action.ATTENDANCE_UPLOAD, actor=request.user, ip=client_ip(request),
+                     scope_path=project.division_path, object_type="project", object_id=project.pk,
+                     detail={"file": (upload.name or "")[:100], "rows": uploaded.rows, "recorded": uploaded.recorded,
+                             "refused": len(uploaded.refused)})
+        messages.success(request, f"考勤表 {uploaded.rows} 行：新记录出勤 {uploaded.recorded} 人次，"
+                                  f"此前已记录 {uploaded.already} 人次，未记录 {len(uploaded.refused)} 处。")
+        for refusal in uploaded.refused[:20]:
+            messages.error(request, f"第{refusal['row']}行 {refusal['column']}：{refusal['reason']}")
     elif action == "assessment":
         enrolment_id = object_id(request.POST.get("enrolment"))
         if not Enrolment.objects.filter(pk=enrolment_id, project=project).exists():
@@ -185,8 +201,9 @@ def _export(request, scope, project, enrolments, sessions, present):
     if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
         raise PermissionDenied("导出过于频繁，请稍后再试")
     handle = tempfile.TemporaryFile()
-    header = ["姓名", "学校", "状态", *[f"第{s.number}场 {s.held_on:%m-%d}" for s in sessions], "考核"]
-    rows = ([e.teacher.name, e.teacher.school.name, e.get_state_display(),
+    # 报名编号 lets the sheet come back as an attendance upload (catalog/attendance_upload.py).
+    header = ["报名编号", "姓名", "学校", "状态", *[f"第{s.number}场 {s.held_on:%m-%d}" for s in sessions], "考核"]
+    rows = ([e.pk, e.teacher.name, e.teacher.school.name, e.get_state_display(),
              *["出勤" if (s.pk, e.pk) in present else "" for s in sessions],
              {True: "合格", False: "不合格"}.get(e.assessment_passed, "")] for e in enrolments)
     count = write_rows(handle, "xlsx", header, rows)
