@@ -304,3 +304,42 @@ def completion(request, project_id: int = Path(..., ge=1, le=2**62)):
     report = project_complete(user=request.auth, scope=scope_for_user(request.auth), project=project)
     return CompletionOut(completed=report.completed, already=report.already,
                          not_met=[RefusalOut(code=str(i), detail=reason, reasons=[reason]) for i, reason in report.not_met])
+
+
+class ScheduleItemOut(Schema):
+    session_id: int
+    project_id: int
+    project_title: str
+    number: int
+    title: str
+    held_on: dt.date
+    mode: str
+    enrolment_state: str
+    attended: bool
+
+
+def _calling_teacher(request):
+    teacher = teacher_get(scope=scope_for_user(request.auth), teacher_id=request.auth.teacher_id) \
+        if request.auth.teacher_id else None
+    if teacher is None:
+        raise PermissionDenied("只有教师本人可以查看")
+    return teacher
+
+
+@router.get("/me/schedule", response=list[ScheduleItemOut], summary="我的培训日程（教师本人）")
+def my_schedule(request):
+    from catalog.schedule import teacher_schedule
+
+    return [ScheduleItemOut(session_id=i.session.pk, project_id=i.session.project_id, project_title=i.session.project.title,
+                            number=i.session.number, title=i.session.title, held_on=i.session.held_on,
+                            mode=i.session.project.mode, enrolment_state=i.enrolment_state, attended=i.attended)
+            for i in teacher_schedule(teacher_id=_calling_teacher(request).pk)]
+
+
+@router.get("/me/open-projects", response=list[ProjectOut], summary="向我开放的项目（可自主报名、我在培训对象之内）")
+def my_open_projects(request):
+    from django.utils import timezone
+
+    from catalog.schedule import open_to_teacher
+
+    return [_project_out(p) for p in open_to_teacher(teacher=_calling_teacher(request), today=timezone.localdate())]

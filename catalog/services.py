@@ -9,6 +9,7 @@ the lock, and the database refuses any oversubscription that slipped past.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -197,31 +198,60 @@ def project_open(*, project: Project) -> Project:
 # --- who may enrol --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TeacherFacts:
+    """What an audience rule looks at, read once per teacher (so a list of projects can be
+    judged without a query each)."""
+
+    stage: str
+    subjects: frozenset[str]
+    title: str
+    honours: frozenset[str]  # unexpired
+    division_path: str
+    hire_date: dt.date
+    active: bool
+
+    @classmethod
+    def of(cls, teacher: Teacher, today: dt.date) -> TeacherFacts:
+        return cls(stage=teacher.stage, subjects=frozenset(teacher.subjects.values_list("subject", flat=True)),
+                   title=teacher.title, honours=frozenset(teacher.honours.exclude(expires_on__lt=today)
+                                                          .values_list("title", flat=True)),
+                   division_path=teacher.division_path, hire_date=teacher.hire_date, active=teacher.status == "active")
+
+
+def audience_refusals(rule: dict, facts: TeacherFacts, *, today: dt.date, division_paths: dict[str, str]) -> list[str]:
+    """Why a teacher with these facts is outside the rule (empty: eligible)."""
+    reasons = []
+    if rule.get("stages") and facts.stage not in rule["stages"]:
+        reasons.append(f"学段不符（本项目面向：{'、'.join(rule['stages'])}）")
+    if rule.get("subjects") and not facts.subjects & set(rule["subjects"]):
+        reasons.append("任教学科不在本项目培训对象之内")
+    if rule.get("titles") and facts.title not in rule["titles"]:
+        reasons.append("职称不在本项目培训对象之内")
+    if rule.get("honours") and not facts.honours & set(rule["honours"]):
+        reasons.append("须具有相应荣誉称号（如骨干教师、名师）")
+    if rule.get("divisions"):
+        paths = [division_paths[code] for code in rule["divisions"] if code in division_paths]
+        if not any(facts.division_path.startswith(path) for path in paths):
+            reasons.append("所在地区不在本项目范围内")
+    if rule.get("new_teachers") and facts.hire_date < today.replace(year=today.year - NEW_TEACHER_YEARS):
+        reasons.append(f"本项目面向入职 {NEW_TEACHER_YEARS} 年内的新教师")
+    if not facts.active:
+        reasons.append("教师不在岗")
+    return reasons
+
+
+def audience_division_paths(rules) -> dict[str, str]:
+    codes = {code for rule in rules for code in (rule or {}).get("divisions") or []}
+    return dict(Division.objects.filter(code__in=codes).values_list("code", "path")) if codes else {}
+
+
 def enrolment_refusals(*, project: Project, teacher: Teacher, today: dt.date | None = None) -> list[str]:
     """Why the teacher is outside the project's audience (empty: eligible)."""
     today = today or timezone.localdate()
-    rule, reasons = project.audience or {}, []
-    if rule.get("stages") and teacher.stage not in rule["stages"]:
-        reasons.append(f"学段不符（本项目面向：{'、'.join(rule['stages'])}）")
-    if rule.get("subjects"):
-        subjects = set(teacher.subjects.values_list("subject", flat=True))
-        if not subjects & set(rule["subjects"]):
-            reasons.append("任教学科不在本项目培训对象之内")
-    if rule.get("titles") and teacher.title not in rule["titles"]:
-        reasons.append("职称不在本项目培训对象之内")
-    if rule.get("honours"):
-        honours = teacher.honours.filter(title__in=rule["honours"]).exclude(expires_on__lt=today)
-        if not honours.exists():
-            reasons.append("须具有相应荣誉称号（如骨干教师、名师）")
-    if rule.get("divisions"):
-        paths = Division.objects.filter(code__in=rule["divisions"]).values_list("path", flat=True)
-        if not any(teacher.division_path.startswith(path) for path in paths):
-            reasons.append("所在地区不在本项目范围内")
-    if rule.get("new_teachers") and teacher.hire_date < today.replace(year=today.year - NEW_TEACHER_YEARS):
-        reasons.append(f"本项目面向入职 {NEW_TEACHER_YEARS} 年内的新教师")
-    if teacher.status != "active":
-        reasons.append("教师不在岗")
-    return reasons
+    rule = project.audience or {}
+    return audience_refusals(rule, TeacherFacts.of(teacher, today), today=today,
+                             division_paths=audience_division_paths([rule]))
 
 
 # --- seats ----------------------------------------------------------------------------------

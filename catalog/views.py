@@ -81,3 +81,49 @@ def enrolment_withdraw_view(request, scope):
     else:
         messages.success(request, "已退出；名额已让给候补名单中的下一位。")
     return redirect("catalog:my_enrolments")
+
+
+def _own_teacher(request, scope):
+    teacher = teacher_get(scope=scope, teacher_id=request.user.teacher_id) if request.user.teacher_id else None
+    if teacher is None:
+        raise Http404("账户未绑定教师档案")
+    return teacher
+
+
+@scoped_view
+def open_to_me(request, scope):
+    from django.utils import timezone
+
+    from catalog.schedule import open_to_teacher
+
+    teacher = _own_teacher(request, scope)
+    return render(request, "catalog/open_to_me.html",
+                  {"projects": open_to_teacher(teacher=teacher, today=timezone.localdate())})
+
+
+@scoped_view
+def my_schedule(request, scope):
+    from django.utils import timezone
+
+    from catalog.schedule import teacher_schedule
+
+    teacher = _own_teacher(request, scope)
+    today = timezone.localdate()
+    items = teacher_schedule(teacher_id=teacher.pk)
+    return render(request, "catalog/my_schedule.html", {
+        "upcoming": [i for i in items if i.session.held_on >= today],
+        "past": list(reversed([i for i in items if i.session.held_on < today])), "today": today,
+    })
+
+
+@scoped_view
+def my_schedule_ics(request, scope):
+    from django.http import HttpResponse
+
+    from catalog.schedule import schedule_ics, teacher_schedule
+
+    teacher = _own_teacher(request, scope)
+    body = schedule_ics(teacher_schedule(teacher_id=teacher.pk), host=request.get_host().split(":")[0] or "yanxiu")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="schedule.ics"'
+    return response

@@ -32,7 +32,9 @@ def navigation(request):
         items += [
             ("我的学时", reverse("credits:my_hours")),
             ("学时申报", reverse("credits:claim_new")),
+            ("向我开放", reverse("catalog:open_to_me")),
             ("我的培训", reverse("catalog:my_enrolments")),
+            ("我的日程", reverse("catalog:my_schedule")),
             ("我的档案", reverse("people:teacher_detail", args=[user.teacher_id])),
         ]
     if user.role in ADMIN_ROLES:
