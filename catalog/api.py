@@ -1,7 +1,7 @@
 """Project library and enrolment API, scoped like the pages."""
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -343,3 +343,35 @@ def my_open_projects(request):
     from catalog.schedule import open_to_teacher
 
     return [_project_out(p) for p in open_to_teacher(teacher=_calling_teacher(request), today=timezone.localdate())]
+
+
+class NominationsIn(Schema):
+    teacher_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(..., min_length=1, max_length=200)
+
+
+class NominationOut(Schema):
+    teacher_id: int
+    name: str
+    outcome: str = Field(..., description="enrolled | pending | waiting | already | refused")
+    state: str
+    reasons: list[str]
+
+
+@router.post("/projects/{project_id}/nominations", response=list[NominationOut],
+             summary="推荐本辖区教师参训（逐人给出结果；不符合条件的列出原因）")
+def project_nominations(request, payload: NominationsIn, project_id: int = Path(..., ge=1, le=2**62)):
+    from catalog.nominations import NomineeNotFound, may_nominate, nominees_get, project_nominate
+
+    if not may_nominate(request.auth):
+        raise PermissionDenied("只有管理员可以推荐教师")
+    scope = scope_for_user(request.auth)
+    project = selectors.project_get(scope=scope, project_id=project_id)
+    if project is None:
+        raise Http404
+    try:
+        teachers = nominees_get(scope=scope, teacher_ids=payload.teacher_ids)
+    except NomineeNotFound:
+        raise Http404 from None
+    results = project_nominate(scope=scope, actor=request.auth, project=project, teachers=teachers, ip=client_ip(request))
+    return [NominationOut(teacher_id=r.teacher_id, name=r.name, outcome=r.outcome, state=r.state, reasons=r.reasons)
+            for r in results]

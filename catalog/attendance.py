@@ -32,7 +32,8 @@ def may_run_project(*, user, scope: Scope, project: Project) -> bool:
     """The implementing institution's staff, or administrators of the organising jurisdiction."""
     if user.role == Role.INSTITUTION_STAFF:
         return project.institution_id is not None and project.institution_id == user.institution_id
-    return scope.can_write_path(project.division_path)
+    # A school administrator runs their school's own projects only, not the county's.
+    return scope.can_write_row(path=project.division_path, school_id=project.organiser_school_id)
 
 
 def _require(user, scope: Scope, project: Project) -> None:

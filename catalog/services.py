@@ -309,6 +309,8 @@ def enrol(*, project_id: int, teacher: Teacher, actor=None, nominated: bool = Fa
         existing = Enrolment.objects.filter(project=project, teacher=teacher).first()
         if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
             return existing
+        if existing is not None and existing.state == EnrolmentState.COMPLETED:
+            raise ValidationError({"teacher": ["已结业，无需再次报名"]})
         enrolment = existing or Enrolment(project=project, teacher=teacher)
         enrolment.nominated_by = actor if nominated else None
         if project.seats_taken < project.seats:

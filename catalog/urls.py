@@ -1,6 +1,14 @@
 from django.urls import path
 
-from catalog import library_views, manage_views, plan_views, views
+from catalog import (
+    dashboard_views,
+    library_views,
+    manage_views,
+    nominate_views,
+    overview_views,
+    plan_views,
+    views,
+)
 
 app_name = "catalog"
 urlpatterns = [
@@ -16,6 +24,9 @@ urlpatterns = [
     path("new/", manage_views.project_new, name="project_new"),
     path("<int:project_id>/manage/", manage_views.project_manage, name="project_manage"),
     path("<int:project_id>/edit/", manage_views.project_edit, name="project_edit"),
+    path("<int:project_id>/dashboard/", dashboard_views.project_dashboard, name="project_dashboard"),
+    path("<int:project_id>/nominate/", nominate_views.project_nominate_view, name="project_nominate"),
+    path("overview/", overview_views.jurisdiction_overview_view, name="jurisdiction_overview"),
     path("plans/", plan_views.plan_list, name="plan_list"),
     path("plans/<int:plan_id>/", plan_views.plan_detail, name="plan_detail"),
     path("plans/overlaps/", plan_views.year_overlap_list, name="year_overlaps"),

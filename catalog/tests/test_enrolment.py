@@ -119,3 +119,12 @@ def test_nomination_is_needed_when_self_enrolment_is_closed(province, users):
     with pytest.raises(ValidationError, match="自主报名"):
         enrol(project_id=project.pk, teacher=teacher)
     assert enrol(project_id=project.pk, teacher=teacher, actor=users["school_admin"], nominated=True).state == "enrolled"
+
+
+def test_a_teacher_who_completed_cannot_enrol_again(province, users):
+    project = _project(province, users)
+    enrolment = enrol(project_id=project.pk, teacher=province.teacher)
+    Enrolment.objects.filter(pk=enrolment.pk).update(state=EnrolmentState.COMPLETED)
+    with pytest.raises(ValidationError, match="已结业"):
+        enrol(project_id=project.pk, teacher=province.teacher)
+    assert Enrolment.objects.get(pk=enrolment.pk).state == EnrolmentState.COMPLETED

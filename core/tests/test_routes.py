@@ -27,7 +27,7 @@ from accounts.models import Role
 from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import audit_record
-from catalog.models import AnnualPlan, Project
+from catalog.models import AnnualPlan, Enrolment, Project
 from catalog.services import enrol, project_create, project_open
 from org.models import Institution
 from org.scope import Scope
@@ -207,6 +207,10 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/projects/plans/{plan}/", ADMINS),  # 通许县's annual plan: its county and those above
     ("/projects/plans/{plan}/?format=xlsx", ADMINS),
     ("/api/v1/plans/{plan}", EVERYONE),
+    ("/projects/{project}/dashboard/", EVERYONE),  # figures of the project for those who run it
+    ("/projects/{draft}/nominate/", ADMINS),
+    ("/projects/overview/?year=2026&division=410222", DIVISION_ADMINS),  # 通许县's year of projects
+    ("/projects/overview/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -229,6 +233,8 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/api/v1/plans", EVERYONE),
     ("/projects/plans/overlaps/?year=2026", DIVISION_ADMINS),
     ("/projects/library/", EVERYONE),
+    ("/projects/overview/?year=2026", DIVISION_ADMINS),
+    ("/projects/overview/?year=2026&format=xlsx", DIVISION_ADMINS),
 ]
 
 
@@ -310,6 +316,10 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县骨干教师研修1" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body
+    elif url.startswith("/projects/overview/"):
+        assert "骨干教师培训" in body  # 通许县's projects counted (counts only, no names)
+    elif "/dashboard/" in url:
+        assert "通许县第一小学" in body  # enrolees by school
     elif url.startswith("/projects/library/"):
         assert "category=backbone" in body  # counts only: the published project is public, the draft the county's
     elif "/plans/overlaps" in url:
@@ -370,6 +380,28 @@ def test_insiders_may_reveal_and_change(persona, users, client_for, province, ta
     assert response.status_code == 302
     teacher.refresh_from_db()
     assert teacher.name == "篡改"
+
+
+@pytest.mark.parametrize("persona", OUTSIDERS + INSIDERS)
+def test_only_the_county_and_those_above_nominate_its_teachers(persona, users, client_for, province, target):
+    project = project_open(project=project_create(
+        scope=Scope.division(province.province), actor=users["province_admin"], code="HN-R-1", title="省级骨干研修",
+        level="province", category="backbone", mode="online", organiser=province.province,
+        starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online",
+        needs_approval=False))
+    teacher, audited = target["teacher"], AuditEvent.objects.count()
+    client = client_for(users[persona])
+    page = client.post(f"/projects/{project.pk}/nominate/", {"teacher": [teacher.pk]})
+    api = client.post(f"/api/v1/projects/{project.pk}/nominations", {"teacher_ids": [teacher.pk]},
+                      content_type="application/json")
+    nominated = Enrolment.objects.filter(project=project, teacher=teacher)
+    if persona in INSIDERS:
+        assert (page.status_code, api.status_code) == (200, 200)
+        assert nominated.get().nominated_by_id == users[persona].pk and api.json()[0]["outcome"] == "already"
+    else:
+        assert page.status_code == api.status_code == (403 if persona == "teacher" else 404)
+        assert _leaks(_body(page), target) == [] and _leaks(_body(api), target) == []
+        assert not nominated.exists() and AuditEvent.objects.count() == audited
 
 
 @pytest.mark.parametrize("persona", ["county_admin", "other_city_admin", "school_admin"])

@@ -1,0 +1,63 @@
+"""The jurisdiction's projects for a year (项目统计), for division administrators, with
+charts and an audited, rate-limited Excel export of the tables."""
+
+import tempfile
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.decorators import division_admin_required
+from accounts.throttle import rate_limited
+from audit.actions import Action
+from audit.services import audit_record
+from catalog.constants import ProjectState
+from catalog.overview import (
+    OVERVIEW_HEADER,
+    jurisdiction_overview,
+    overview_charts,
+    overview_division,
+    overview_sheet_rows,
+)
+from catalog.plans import HIGH_END_TARGET_PERCENT
+from core.requests import client_ip
+from people.roster.files import write_rows
+
+
+def _year(value, default: int) -> int:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return default
+    return year if 2000 <= year <= 2100 else default
+
+
+@division_admin_required
+def jurisdiction_overview_view(request, scope):
+    this_year = timezone.localdate().year
+    year = _year(request.GET.get("year"), this_year)
+    division = overview_division(scope=scope, user=request.user, code=request.GET.get("division", ""))
+    if division is None:
+        raise Http404("区划不存在或不在本辖区")
+    overview = jurisdiction_overview(scope=scope, division=division, year=year)
+    if request.GET.get("format") == "xlsx":
+        return _export(request, overview)
+    return render(request, "catalog/jurisdiction_overview.html", {
+        "overview": overview, "charts": overview_charts(overview), "years": range(this_year - 4, this_year + 2),
+        "is_own": division.pk == request.user.division_id, "targets": HIGH_END_TARGET_PERCENT,
+        "states": ProjectState.choices,
+    })
+
+
+def _export(request, overview):
+    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
+        return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
+    handle = tempfile.TemporaryFile()
+    count = write_rows(handle, "xlsx", OVERVIEW_HEADER, overview_sheet_rows(overview))
+    # No action of its own yet: PROJECT_EXPORT with object_type "overview" tells it apart.
+    audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request),
+                 scope_path=overview.division.path, object_type="overview", object_id=overview.division.code,
+                 detail={"year": overview.year, "rows": count})
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"培训项目统计-{overview.division.name}-{overview.year}.xlsx")

@@ -1,0 +1,65 @@
+"""Issue 4 item 5 in Debian's chromium: a county administrator opens a project's dashboard
+from its manage page and the jurisdiction's overview; ECharts draws every chart from
+local files (no request leaves the app's host)."""
+
+import datetime as dt
+from urllib.parse import urlparse
+
+import pytest
+
+from catalog.attendance import attendance_record, session_add
+from catalog.models import Enrolment
+from catalog.services import enrol, project_create, project_open
+from conftest import PASSWORD
+from core.tests.test_browser import ARTIFACTS, CHROMIUM, browser_page  # noqa: F401 - the fixture
+from org.scope import scope_for_user
+from people.tests.factories import TeacherFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="Debian chromium not installed (make browser)"),
+]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_county_admin_reads_a_projects_dashboard_and_the_overview(live_server, province, users, browser_page):  # noqa: F811
+    admin, scope = users["county_admin"], scope_for_user(users["county_admin"])
+    project = project_open(project=project_create(
+        scope=scope, actor=admin, code="QX-B-1", title="杞县小学数学骨干教师研修", level="county", category="backbone",
+        mode="centralised", organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6),
+        seats=12, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False, is_high_end=True))
+    sessions = [session_add(user=admin, scope=scope, project=project, title=f"课堂教学第{d - 1}天",
+                            held_on=dt.date(2026, 11, d)) for d in (2, 3, 4, 5)]
+    schools = [province.school, province.sibling_school, province.direct_school]
+    enrolments = [enrol(project_id=project.pk, teacher=TeacherFactory(school=schools[n % 3])) for n in range(15)]
+    admitted = [e.pk for e in enrolments if e.state == "enrolled"]
+    for n, session in enumerate(sessions):
+        attendance_record(user=admin, scope=scope, session_id=session.pk, enrolment_ids=admitted[: 12 - 2 * n])
+    Enrolment.objects.filter(pk__in=admitted[:6]).update(state="completed")
+
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    requested_hosts: set[str] = set()
+    page.on("request", lambda request: requested_hosts.add(urlparse(request.url).netloc))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", admin.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home/")
+
+    page.goto(f"{live_server.url}/projects/{project.pk}/manage/")
+    page.click("text=项目看板")
+    page.wait_for_url(f"**/projects/{project.pk}/dashboard/")
+    page.wait_for_function("document.querySelectorAll('[data-chart] canvas').length >= 4")
+    assert "12/12" in page.locator("#kpis").inner_text()
+    origins = page.locator("#origins").inner_text()
+    assert province.school.name in origins and province.sibling_school.name in origins
+    page.screenshot(path=str(ARTIFACTS / "project-dashboard.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/projects/overview/?year=2026")
+    page.wait_for_function("document.querySelectorAll('[data-chart] canvas').length >= 2")
+    assert "骨干教师培训" in page.locator("#overview").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "jurisdiction-overview.png"), full_page=True)
+
+    assert requested_hosts == {urlparse(live_server.url).netloc}
