@@ -4,13 +4,10 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404
 from ninja import Field, File, Path, Query, Router, Schema, UploadedFile
 
 from accounts.decorators import DIVISION_ADMIN_ROLES
-from audit.actions import Action
-from audit.services import audit_record
 from catalog import selectors
 from catalog.attendance import attendance_record, may_run_project, project_complete, session_add
 from catalog.models import Project, ProjectSession
@@ -18,7 +15,6 @@ from catalog.services import (
     enrol,
     enrolment_withdraw,
     project_create,
-    project_seats_change,
     project_update,
 )
 from core.requests import client_ip
@@ -229,22 +225,19 @@ def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., 
     project = selectors.project_get(scope=scope, project_id=project_id)
     if project is None or request.auth.role not in DIVISION_ADMIN_ROLES or not scope.can_write_path(project.division_path):
         raise Http404
+    # null clears the implementing institution; for any other field it is refused, not stored.
     changes = payload.dict(exclude_unset=True)
-    seats = changes.pop("seats", None)
+    nulls = sorted(name for name, value in changes.items() if value is None and name != "institution_id")
+    if nulls:
+        raise ValidationError({name: "不能为空" for name in nulls})
     if "institution_id" in changes:
         institution_id = changes.pop("institution_id")
         changes["institution"] = Institution.objects.filter(pk=institution_id).first() if institution_id else None
         if institution_id and changes["institution"] is None:
             raise ValidationError({"institution_id": "实施机构不存在"})
-    with transaction.atomic():
-        project, changed = project_update(scope=scope, project_id=project.pk, changes=changes)
-        if seats is not None and seats != project.seats:
-            changed["seats"] = [project.seats, seats]
-            project = project_seats_change(project_id=project.pk, seats=seats, scope=scope)
-        if changed:
-            audit_record(action=Action.PROJECT_UPDATE, actor=request.auth, ip=client_ip(request),
-                         scope_path=project.division_path, object_type="project", object_id=project.pk,
-                         detail={name: [str(old), str(new)] for name, (old, new) in changed.items()})
+    # seats too: checked with the other fields, then moved by project_seats_change, all or nothing
+    project, _ = project_update(scope=scope, actor=request.auth, ip=client_ip(request), project_id=project.pk,
+                                changes=changes)
     return _project_out(selectors.project_get(scope=scope, project_id=project.pk))
 
 
@@ -288,11 +281,7 @@ def attendance_upload_route(request, file: File[UploadedFile], project_id: int =
 
     project = _run(request, project_id)
     report = attendance_upload(user=request.auth, scope=scope_for_user(request.auth), project=project,
-                               handle=file.file, name=file.name or "upload")  # type: ignore[arg-type]
-    audit_record(action=Action.ATTENDANCE_UPLOAD, actor=request.auth, ip=client_ip(request),
-                 scope_path=project.division_path, object_type="project", object_id=project.pk,
-                 detail={"file": (file.name or "")[:100], "rows": report.rows, "recorded": report.recorded,
-                         "refused": len(report.refused)})
+                               handle=file.file, name=file.name or "upload", ip=client_ip(request))  # type: ignore[arg-type]
     return AttendanceUploadOut(rows=report.rows, recorded=report.recorded, already=report.already,
                                refused=[UploadRefusalOut(**r) for r in report.refused])
 

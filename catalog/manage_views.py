@@ -90,24 +90,17 @@ def project_edit(request, scope, project_id: int):
         new_teachers = data.pop("new_teachers")
         audience.update({k: v for k, v in (("stages", stages), ("new_teachers", new_teachers)) if v})
         try:
-            project, changed = project_update(scope=scope, project_id=project.pk, changes={**data, "audience": audience})
+            project, changed = project_update(scope=scope, actor=request.user, ip=client_ip(request), project_id=project.pk,
+                                              changes={**data, "audience": audience})
         except ValidationError as problem:
             error = _messages_from(problem)
         except PermissionDenied as problem:
             error = str(problem)
         else:
-            _audit_edit(request, project, changed)
             messages.success(request, f"已保存（修改 {len(changed)} 项）。" if changed else "没有修改。")
             return redirect("catalog:project_manage", project_id=project.pk)
     return render(request, "catalog/project_edit.html", {"form": form, "project": project, "error": error},
                   status=422 if error else 200)
-
-
-def _audit_edit(request, project: Project, changed: dict) -> None:
-    if changed:
-        audit_record(action=Action.PROJECT_UPDATE, actor=request.user, ip=client_ip(request), scope_path=project.division_path,
-                     object_type="project", object_id=project.pk,
-                     detail={name: [str(old), str(new)] for name, (old, new) in changed.items()})
 
 
 def _managed(request, scope, project_id: int) -> Project:
@@ -175,11 +168,7 @@ def _act(request, scope, project: Project, action: str) -> None:
         if upload is None:
             raise ValidationError({"file": "请选择考勤表文件"})
         uploaded = attendance_upload(user=request.user, scope=scope, project=project, handle=upload.file,
-                                     name=upload.name or "upload")
-        audit_record(action=Action.ATTENDANCE_UPLOAD, actor=request.user, ip=client_ip(request),
-                     scope_path=project.division_path, object_type="project", object_id=project.pk,
-                     detail={"file": (upload.name or "")[:100], "rows": uploaded.rows, "recorded": uploaded.recorded,
-                             "refused": len(uploaded.refused)})
+                                     name=upload.name or "upload", ip=client_ip(request))
         messages.success(request, f"考勤表 {uploaded.rows} 行：新记录出勤 {uploaded.recorded} 人次，"
                                   f"此前已记录 {uploaded.already} 人次，未记录 {len(uploaded.refused)} 处。")
         for refusal in uploaded.refused[:20]:

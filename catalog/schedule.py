@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef
 
 from catalog.constants import EnrolmentState, ProjectState
 from catalog.models import Attendance, Enrolment, Project, ProjectSession
-from catalog.services import TeacherFacts, audience_division_paths, audience_refusals
+from catalog.services import TeacherFacts, audience_division_paths, audience_refusals, project_home
 from people.models import Teacher
 
 SCHEDULED = (EnrolmentState.PENDING, EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
@@ -25,7 +25,8 @@ def open_to_teacher(*, teacher: Teacher, today: dt.date, limit: int = 200) -> li
                       .order_by("starts_on", "pk")[:limit * 5])
     facts = TeacherFacts.of(teacher, today)
     paths = audience_division_paths(p.audience for p in candidates)
-    eligible = [p for p in candidates if not audience_refusals(p.audience or {}, facts, today=today, division_paths=paths)]
+    eligible = [p for p in candidates
+                if not audience_refusals(p.audience or {}, facts, today=today, division_paths=paths, home=project_home(p))]
     return eligible[:limit]
 
 

@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.actions import Action
+from audit.services import audit_record
 from catalog.constants import (
     NEW_TEACHER_YEARS,
     SEAT_HOLDING,
@@ -44,6 +46,8 @@ AUDIENCE_KEYS = {"stages", "subjects", "titles", "honours", "divisions", "new_te
 EDITABLE_FIELDS = ("title", "outline", "category", "topics", "mode", "institution", "audience", "self_enrolment",
                    "needs_approval", "hours", "hour_category", "starts_on", "ends_on", "budget", "is_high_end",
                    "min_attendance_percent", "has_assessment")
+FLAGS = ("self_enrolment", "needs_approval", "is_high_end", "has_assessment")
+OUTLINE_MAX = 5000
 
 
 def project_problems(values: dict) -> tuple[dict[str, str], dict]:
@@ -101,10 +105,23 @@ def project_problems(values: dict) -> tuple[dict[str, str], dict]:
         clean["min_attendance_percent"] = attendance
     except (TypeError, ValueError):
         problems["min_attendance_percent"] = "最低出勤率应为 0 到 100 的整数"
-    audience = dict(values.get("audience") or {})
-    if set(audience) - AUDIENCE_KEYS:
+    outline = values.get("outline", "")
+    if not isinstance(outline, str) or len(outline) > OUTLINE_MAX:
+        problems["outline"] = f"内容简介应为不超过{OUTLINE_MAX}字的文字"
+    for name in FLAGS:
+        if name in values and not isinstance(values[name], bool):
+            problems[name] = "应为是或否"
+    audience = values.get("audience") or {}
+    if not isinstance(audience, dict):
+        problems["audience"] = "培训对象条件格式有误"
+    elif set(audience) - AUDIENCE_KEYS:
         problems["audience"] = f"未知的对象条件：{'、'.join(sorted(set(audience) - AUDIENCE_KEYS))}"
-    clean["audience"] = audience
+    elif any(not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)
+             for key, value in audience.items() if key != "new_teachers") \
+            or not isinstance(audience.get("new_teachers", False), bool):
+        # A string where a list belongs would match by substring ("primary" contains "ma").
+        problems["audience"] = "培训对象条件应为取值列表（仅限新教师为是或否）"
+    clean["audience"] = dict(audience) if isinstance(audience, dict) else {}
     return problems, clean
 
 
@@ -119,7 +136,8 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
         "title": title, "level": level, "category": category, "mode": mode, "organiser": organiser,
         "organiser_school": organiser_school, "topics": topics, "starts_on": starts_on, "ends_on": ends_on,
         "seats": seats, "hours": hours, "budget": budget, "hour_category": hour_category, "audience": audience,
-        "min_attendance_percent": min_attendance_percent,
+        "min_attendance_percent": min_attendance_percent, "outline": outline, "self_enrolment": self_enrolment,
+        "needs_approval": needs_approval, "is_high_end": is_high_end, "has_assessment": has_assessment,
     })
     if not (code or "").strip() or len(code) > 40:
         problems["code"] = "项目编号不能为空且不超过40字"
@@ -139,13 +157,15 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
     )
 
 
-def project_update(*, scope: Scope, project_id: int, changes: dict) -> tuple[Project, dict]:
-    """Edit a project the scope organises. Level, organiser and code never change; seats go
-    through `project_seats_change`. Once anyone has completed, hours and their category are
-    fixed (the ledger already holds them); dates must keep every session; a finished project
-    is closed; a project in a submitted or approved plan keeps its category. Returns the
-    project and the fields changed as {field: [old, new]}."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: str | None = None) -> tuple[Project, dict]:
+    """Edit a project the scope organises, with the rules of `project_problems`. Level,
+    organiser and code never change; seats go through `project_seats_change`. Once anyone
+    has completed, hours and their category are fixed (the ledger already holds them); dates
+    must keep every session; a finished project is closed; a project in a submitted plan is
+    frozen and one in an approved plan keeps its category. All or nothing, under a lock on
+    the project row, audited in the same transaction. Returns the project and the fields
+    changed as {field: [old, new]}."""
+    unknown = set(changes) - {*EDITABLE_FIELDS, "seats"}
     if unknown:
         raise ValidationError({"__all__": f"不可修改的字段：{'、'.join(sorted(unknown))}"})
     with transaction.atomic():
@@ -157,18 +177,24 @@ def project_update(*, scope: Scope, project_id: int, changes: dict) -> tuple[Pro
             raise ValidationError({"state": "项目已结束，不能修改"})
         current = {name: getattr(project, name) for name in EDITABLE_FIELDS}
         values = {**current, **changes, "level": project.level, "organiser": project.organiser,
-                  "organiser_school": project.organiser_school, "seats": project.seats}
+                  "organiser_school": project.organiser_school, "seats": changes.get("seats", project.seats)}
         problems, clean = project_problems(values)
-        clean = {name: clean[name] for name in EDITABLE_FIELDS}
         changed = {name: [current[name], clean[name]] for name in EDITABLE_FIELDS if clean[name] != current[name]}
+        if "seats" not in problems and clean["seats"] != project.seats:
+            changed["seats"] = [project.seats, clean["seats"]]
+            if clean["seats"] < project.seats_taken:
+                problems["seats"] = f"名额不能少于已报名人数（{project.seats_taken}）"
         completed = Enrolment.objects.filter(project=project, state=EnrolmentState.COMPLETED).exists()
         if completed and ({"hours", "hour_category"} & set(changed)):
             problems["hours"] = "已有学员结业、学时已记入账本，不能再修改学时或学时类别"
+        if completed and ({"min_attendance_percent", "has_assessment"} & set(changed)):
+            # Everyone is judged by the same completion rules.
+            problems["min_attendance_percent"] = "已有学员结业，不能再修改结业条件（出勤率、考核）"
         if {"starts_on", "ends_on"} & set(changed) and "starts_on" not in problems and "ends_on" not in problems:
             from catalog.models import ProjectSession
 
-            outside = ProjectSession.objects.filter(project=project).exclude(
-                held_on__gte=clean["starts_on"], held_on__lte=clean["ends_on"]).values_list("number", flat=True)
+            outside = list(ProjectSession.objects.filter(project=project).exclude(
+                held_on__gte=clean["starts_on"], held_on__lte=clean["ends_on"]).values_list("number", flat=True))
             if outside:
                 problems["starts_on"] = f"第{'、'.join(str(n) for n in outside)}场不在新的日期之内，请先调整场次"
         plan_state = project.plan.state if project.plan_id else None  # type: ignore[union-attr]
@@ -178,10 +204,17 @@ def project_update(*, scope: Scope, project_id: int, changes: dict) -> tuple[Pro
             problems["category"] = "所属年度计划已批准，不能修改类别"
         if problems:
             raise ValidationError(problems)
-        for name, (_, new) in changed.items():
-            setattr(project, name, new)
+        fields = [name for name in changed if name != "seats"]
+        for name in fields:
+            setattr(project, name, clean[name])
+        if fields:
+            project.save(update_fields=fields)
+        if "seats" in changed:
+            project = project_seats_change(project_id=project.pk, seats=clean["seats"], scope=scope)
         if changed:
-            project.save(update_fields=list(changed))
+            audit_record(action=Action.PROJECT_UPDATE, actor=actor, ip=ip, scope_path=project.division_path,
+                         object_type="project", object_id=project.pk,
+                         detail={name: [str(old), str(new)] for name, (old, new) in changed.items()})
     return project, changed
 
 
@@ -210,18 +243,33 @@ class TeacherFacts:
     division_path: str
     hire_date: dt.date
     active: bool
+    school_id: int | None = None
 
     @classmethod
     def of(cls, teacher: Teacher, today: dt.date) -> TeacherFacts:
         return cls(stage=teacher.stage, subjects=frozenset(teacher.subjects.values_list("subject", flat=True)),
                    title=teacher.title, honours=frozenset(teacher.honours.exclude(expires_on__lt=today)
                                                           .values_list("title", flat=True)),
-                   division_path=teacher.division_path, hire_date=teacher.hire_date, active=teacher.status == "active")
+                   division_path=teacher.division_path, hire_date=teacher.hire_date, active=teacher.status == "active",
+                   school_id=teacher.school_id)
 
 
-def audience_refusals(rule: dict, facts: TeacherFacts, *, today: dt.date, division_paths: dict[str, str]) -> list[str]:
+def project_home(project: Project) -> tuple[str, int | None]:
+    """Where a project's teachers work when its audience names no divisions: the organiser's
+    jurisdiction (a county trains its own teachers), or for a school's project that school."""
+    return project.division_path, project.organiser_school_id
+
+
+def audience_refusals(rule: dict, facts: TeacherFacts, *, today: dt.date, division_paths: dict[str, str],
+                      home: tuple[str, int | None] | None = None) -> list[str]:
     """Why a teacher with these facts is outside the rule (empty: eligible)."""
     reasons = []
+    if home is not None and not rule.get("divisions"):
+        path, school_id = home
+        if not facts.division_path.startswith(path):
+            reasons.append("本项目面向主办单位辖区内的教师")
+        elif school_id is not None and facts.school_id != school_id:
+            reasons.append("本项目为主办学校的校本研修")
     if rule.get("stages") and facts.stage not in rule["stages"]:
         reasons.append(f"学段不符（本项目面向：{'、'.join(rule['stages'])}）")
     if rule.get("subjects") and not facts.subjects & set(rule["subjects"]):
@@ -251,7 +299,7 @@ def enrolment_refusals(*, project: Project, teacher: Teacher, today: dt.date | N
     today = today or timezone.localdate()
     rule = project.audience or {}
     return audience_refusals(rule, TeacherFacts.of(teacher, today), today=today,
-                             division_paths=audience_division_paths([rule]))
+                             division_paths=audience_division_paths([rule]), home=project_home(project))
 
 
 # --- seats ----------------------------------------------------------------------------------

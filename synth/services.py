@@ -30,6 +30,7 @@ from people.identity import id_blind_index, id_encrypt
 from people.models import Teacher
 from synth.generate import CountyGenerator, plan_counties
 from synth.ledger import LEDGER_COLUMNS, TOTAL_COLUMNS, CycleInfo, LedgerGenerator
+from synth.training import training_synthesize
 from synth.writer import insert_rows, next_id, reset_sequence
 
 DEFAULT_COUNTY = "410221"
@@ -51,6 +52,8 @@ class SynthResult:
     honours: int = 0
     communities: int = 0
     ledger_entries: int = 0
+    projects: int = 0
+    enrolments: int = 0
     accounts: int = 0
     seconds: float = 0.0
 
@@ -107,11 +110,15 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
     for table in ("org_school", "org_researchcommunity", "people_teacher", "people_teachersubject", "people_teacherhonour",
                   "credits_ledgerentry", "credits_cycletotal"):
         reset_sequence(table)
+    with transaction.atomic():
+        training = training_synthesize(seed=seed, today=today, county_codes=[plan.code for plan in plans], cycles=cycles)
+    result.projects, result.enrolments = training.projects, training.enrolments
+    result.ledger_entries += training.ledger_entries
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics for the planner, and a visibility map so index-only scans stay index-only.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE org_school, people_teacher, people_teachersubject, people_teacherhonour, "
-                           "credits_ledgerentry, credits_cycletotal")
+                           "credits_ledgerentry, credits_cycletotal, catalog_project, catalog_enrolment, catalog_attendance")
     if with_ledger:
         # The roll-up pages read the snapshot: build it now rather than on the first visit.
         compliance_refresh_all(today=today)

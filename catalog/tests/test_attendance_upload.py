@@ -109,3 +109,43 @@ def test_the_api_takes_a_long_csv_and_outsiders_get_404(users, client_for, runni
         upload.seek(0)
         assert client.post(f"/projects/{project.pk}/manage/", {"action": "upload", "file": upload}).status_code == 404
     assert Attendance.objects.count() == 1 and Enrolment.objects.count() == 4
+
+
+def test_every_row_must_name_the_teacher(users, client_for, running):
+    """The name is the cross-check on the enrolment number: a blank one is refused, and a sheet
+    without the 姓名 column is refused whole."""
+    project, _, enrolments = running
+    client = client_for(users["county_admin"])
+    workbook = Workbook()
+    workbook.active.append(["报名编号", "姓名", "第1场"])
+    workbook.active.append([enrolments[0].pk, "", "出勤"])
+    response = _upload(client, project, workbook).content.decode()
+    assert "第2行 姓名：请填写姓名" in response and not Attendance.objects.exists()
+    workbook = Workbook()
+    workbook.active.append(["报名编号", "第1场"])
+    workbook.active.append([enrolments[0].pk, "出勤"])
+    assert "缺少“报名编号”或“姓名”列" in _upload(client, project, workbook).content.decode()
+    assert not Attendance.objects.exists()
+
+
+def test_a_withdrawal_while_the_sheet_is_read_is_refused_under_the_lock(users, running, monkeypatch):
+    from catalog import attendance_upload as module
+
+    project, sessions, enrolments = running
+    admin = users["county_admin"]
+    matched = module._enrolment
+
+    def withdrawn_meanwhile(*args, **kwargs):
+        enrolment = matched(*args, **kwargs)
+        if enrolment is not None and enrolment.pk == enrolments[1].pk:
+            Enrolment.objects.filter(pk=enrolment.pk).update(state="withdrawn")
+        return enrolment
+
+    monkeypatch.setattr(module, "_enrolment", withdrawn_meanwhile)
+    rows = ["报名编号,姓名,场次序号", f"{enrolments[0].pk},张三,1", f"{enrolments[1].pk},周一,1"]
+    report = module.attendance_upload(user=admin, scope=scope_for_user(admin), project=project,
+                                      handle=io.BytesIO("\n".join(rows).encode()), name="a.csv", ip="10.0.0.9")
+    assert (report.recorded, [r["row"] for r in report.refused]) == (1, [3])
+    assert list(Attendance.objects.values_list("enrolment_id", flat=True)) == [enrolments[0].pk]
+    event = AuditEvent.objects.get(action="catalog.attendance_upload")
+    assert (event.actor, event.ip, event.detail["recorded"], event.detail["refused"]) == (admin, "10.0.0.9", 1, 1)

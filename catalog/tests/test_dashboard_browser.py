@@ -27,7 +27,8 @@ def test_county_admin_reads_a_projects_dashboard_and_the_overview(live_server, p
     project = project_open(project=project_create(
         scope=scope, actor=admin, code="QX-B-1", title="杞县小学数学骨干教师研修", level="county", category="backbone",
         mode="centralised", organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6),
-        seats=12, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False, is_high_end=True))
+        seats=12, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False, is_high_end=True,
+        audience={"divisions": ["410200"]}))  # open to the whole city's teachers
     sessions = [session_add(user=admin, scope=scope, project=project, title=f"课堂教学第{d - 1}天",
                             held_on=dt.date(2026, 11, d)) for d in (2, 3, 4, 5)]
     schools = [province.school, province.sibling_school, province.direct_school]

@@ -16,7 +16,8 @@ def project(province, users):
         scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="QX-2026-01",
         title="杞县小学语文骨干教师研修", level="county", category="backbone", mode="centralised",
         organiser=province.county, starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 5), seats=1, hours=24,
-        hour_category="centralised", self_enrolment=True, needs_approval=False, audience={"stages": ["primary"]},
+        hour_category="centralised", self_enrolment=True, needs_approval=False,
+        audience={"stages": ["primary"], "divisions": ["410200"]},  # open to the city's primary teachers
     )
     return project_open(project=created)
 

@@ -22,7 +22,7 @@ def _running(province, users, enrolees: int, *, seats: int | None = None, instit
         scope=scope, actor=admin, code="QX-D-1", title="杞县看板项目", level="county", category="backbone",
         mode="centralised", organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 4),
         seats=seats or enrolees, hours=12, hour_category="centralised", self_enrolment=True, needs_approval=False,
-        institution=institution))
+        institution=institution, audience={"divisions": ["410221", "410222"]}))  # 杞县 and 通许县 teachers
     Project.objects.filter(pk=project.pk).update(has_assessment=True)
     project.refresh_from_db()
     sessions = [session_add(user=admin, scope=scope, project=project, title=f"第{d}天", held_on=dt.date(2026, 11, d))

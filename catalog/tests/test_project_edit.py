@@ -26,7 +26,7 @@ def project(province, users):
 
 
 def _update(users, project, who="county_admin", **changes):
-    return project_update(scope=scope_for_user(users[who]), project_id=project.pk, changes=changes)
+    return project_update(scope=scope_for_user(users[who]), actor=users[who], project_id=project.pk, changes=changes)
 
 
 def test_an_edit_changes_only_what_was_sent_and_reports_it(users, project):
@@ -86,6 +86,8 @@ def test_history_fixes_dates_hours_and_finished_projects(users, province, projec
                                 project=project).completed == 1
     with pytest.raises(ValidationError, match="学时"):
         _update(users, project, hours=30)
+    with pytest.raises(ValidationError, match="结业条件"):
+        _update(users, project, min_attendance_percent=50)
     assert _update(users, project, outline="补充简介")[1]  # other fields still editable
     Project.objects.filter(pk=project.pk).update(state="finished")
     with pytest.raises(ValidationError, match="已结束"):
@@ -143,3 +145,53 @@ def test_the_api_patches_fields_and_seats(users, client_for, province, project):
     assert outsider.status_code == 404
     assert client_for(users["teacher"]).patch(f"/api/v1/projects/{project.pk}", json.dumps({"title": "x"}),
                                               content_type="application/json").status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"self_enrolment": None}, {"title": None}, {"seats": None}, {"topics": None},
+                                  {"audience": {"stages": "primary"}}, {"audience": {"new_teachers": "yes"}}])
+def test_the_api_refuses_nulls_and_malformed_audiences_with_422(users, client_for, project, body):
+    before = Project.objects.filter(pk=project.pk).values().get()
+    response = client_for(users["county_admin"]).patch(f"/api/v1/projects/{project.pk}", json.dumps(body),
+                                                       content_type="application/json")
+    assert response.status_code == 422 and response.json()["code"] == "invalid"
+    assert Project.objects.filter(pk=project.pk).values().get() == before
+
+
+def test_create_and_edit_share_the_type_rules(users, province, project):
+    """Flags must be booleans, the outline text, audience values lists — for creation as for editing."""
+    admin = users["county_admin"]
+    with pytest.raises(ValidationError) as error:
+        _update(users, project, self_enrolment="yes", outline=None, audience={"stages": "primary"})
+    assert set(error.value.message_dict) == {"self_enrolment", "outline", "audience"}
+    with pytest.raises(ValidationError) as error:
+        project_create(scope=scope_for_user(admin), actor=admin, code="QX-2", title="杞县培训", level="county",
+                       category="backbone", mode="blended", organiser=province.county, starts_on=dt.date(2026, 12, 1),
+                       ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="centralised",
+                       is_high_end=1, audience={"new_teachers": "yes"})  # type: ignore[arg-type]
+    assert set(error.value.message_dict) == {"is_high_end", "audience"}
+    assert not Project.objects.filter(code="QX-2").exists()
+
+
+def test_seats_are_checked_with_the_other_fields_and_audited_once(users, client_for, province, project):
+    client = client_for(users["county_admin"])
+    Project.objects.filter(pk=project.pk).update(audience={})  # open to every teacher of the county
+    from people.tests.factories import TeacherFactory
+
+    for teacher in (province.teacher, TeacherFactory(school=province.school)):
+        enrol(project_id=project_open(project=project).pk, teacher=teacher)
+    before = Project.objects.filter(pk=project.pk).values().get()
+    events = AuditEvent.objects.filter(action="catalog.project_update")
+    # a good seat count with a bad date: neither is written, nothing is audited
+    bad = client.patch(f"/api/v1/projects/{project.pk}", json.dumps({"seats": 8, "ends_on": "2026-11-01"}),
+                       content_type="application/json")
+    assert bad.status_code == 422 and set(bad.json()["errors"]) == {"ends_on"}
+    below = client.patch(f"/api/v1/projects/{project.pk}", json.dumps({"seats": 1}), content_type="application/json")
+    assert below.status_code == 422
+    assert Project.objects.filter(pk=project.pk).values().get() == before and not events.exists()
+    with pytest.raises(ValidationError, match="已报名人数（2）"):
+        _update(users, project, seats=1, title="改名")
+    good = client.patch(f"/api/v1/projects/{project.pk}", json.dumps({"seats": 8, "outline": "补充"}),
+                        content_type="application/json")
+    assert good.status_code == 200 and good.json()["seats"] == 8
+    event = events.get()
+    assert event.actor == users["county_admin"] and event.detail == {"seats": ["5", "8"], "outline": ["", "补充"]}

@@ -27,6 +27,17 @@ def _digest() -> str:
 
 def _wipe() -> None:
     User.objects.all().delete()
+    from catalog.models import (
+        AnnualPlan,
+        Attendance,
+        Enrolment,
+        PlanConflict,
+        Project,
+        ProjectSession,
+    )
+
+    for model in (Attendance, Enrolment, ProjectSession, PlanConflict, Project, AnnualPlan):
+        model.objects.all().delete()
     TeacherHonour.objects.all().delete()
     TeacherSubject.objects.all().delete()
     ResearchCommunity.objects.update(chief_teacher=None)
