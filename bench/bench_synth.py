@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--database", default="yanxiu_bench_synth")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--with-ledger", action="store_true", help="also generate every teacher's hours history")
+    parser.add_argument("--no-training", action="store_true", help="leave out plans, projects and enrolments")
     args = parser.parse_args()
     env = {**os.environ, "DATABASE_URL": f"{args.server}/{args.database}", "YANXIU_DEMO_PASSWORD": "Qiuyue-Lianxi-2026"}
     host = "127.0.0.1"
@@ -32,7 +33,7 @@ def main() -> None:
     yanxiu = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*yanxiu, "migrate", "-v0"], check=True, env=env)
     started = time.monotonic()
-    ledger = [] if args.with_ledger else ["--no-ledger"]
+    ledger = ([] if args.with_ledger else ["--no-ledger"]) + (["--no-training"] if args.no_training else [])
     output = subprocess.run([*yanxiu, "synth", "--scale", args.scale, "--seed", args.seed, *ledger], check=True, env=env,
                             capture_output=True, text=True).stdout
     wall = time.monotonic() - started

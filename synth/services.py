@@ -93,7 +93,8 @@ def _cycles() -> list[CycleInfo]:
     return [CycleInfo(c.pk, c.starts_on, c.ends_on, rule_set_in_force(c).required_hours) for c in Cycle.objects.all()]
 
 
-def province_synthesize(*, scale: str, seed: int, division_code: str | None = None, with_ledger: bool = True) -> SynthResult:
+def province_synthesize(*, scale: str, seed: int, division_code: str | None = None, with_ledger: bool = True,
+                        with_training: bool = True) -> SynthResult:
     if settings.IS_PROD:
         raise SynthRefused("生产环境（YANXIU_ENV=prod）禁止生成模拟数据和演示账户")
     started = time.monotonic()
@@ -110,10 +111,12 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
     for table in ("org_school", "org_researchcommunity", "people_teacher", "people_teachersubject", "people_teacherhonour",
                   "credits_ledgerentry", "credits_cycletotal"):
         reset_sequence(table)
-    with transaction.atomic():
-        training = training_synthesize(seed=seed, today=today, county_codes=[plan.code for plan in plans], cycles=cycles)
-    result.projects, result.enrolments = training.projects, training.enrolments
-    result.ledger_entries += training.ledger_entries
+    if with_training:
+        with transaction.atomic():
+            training = training_synthesize(seed=seed, today=today, county_codes=[plan.code for plan in plans],
+                                           cycles=cycles)
+        result.projects, result.enrolments = training.projects, training.enrolments
+        result.ledger_entries += training.ledger_entries
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics for the planner, and a visibility map so index-only scans stay index-only.
         with connection.cursor() as cursor:

@@ -90,3 +90,11 @@ def test_the_same_seed_gives_the_same_training(settings):
     _wipe()
     province_synthesize(scale="0.0005", seed=11, with_ledger=False)
     assert snapshot() == first
+
+
+@pytest.mark.django_db
+def test_no_training_leaves_the_catalog_empty(settings):
+    settings.DEMO_PASSWORD = ""
+    result = province_synthesize(scale="0.0005", seed=5, with_ledger=False, with_training=False)
+    assert result.teachers > 0 and result.projects == 0
+    assert not Project.objects.exists() and not AnnualPlan.objects.exists()

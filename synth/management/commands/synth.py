@@ -13,6 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--division", help="S 或 M 规模时使用的县/市区划代码")
         parser.add_argument("--if-empty", action="store_true", help="已有教师数据时什么也不做")
         parser.add_argument("--no-ledger", action="store_true", help="不生成学时记录（只要名册时更快）")
+        parser.add_argument("--no-training", action="store_true", help="不生成培训计划、项目与报名")
 
     def handle(self, *args, **options):
         if options["if_empty"] and Teacher.objects.dangerously_unscoped().exists():
@@ -20,7 +21,7 @@ class Command(BaseCommand):
             return
         try:
             result = province_synthesize(scale=options["scale"], seed=options["seed"], division_code=options["division"],
-                                         with_ledger=not options["no_ledger"])
+                                         with_ledger=not options["no_ledger"], with_training=not options["no_training"])
         except SynthRefused as error:
             raise CommandError(str(error)) from error
         self.stdout.write(result.as_json())
