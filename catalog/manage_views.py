@@ -34,13 +34,9 @@ from catalog.services import (
     project_open,
     project_update,
 )
-from core.requests import client_ip, object_id
+from core.requests import client_ip, error_text, object_id
 from org.models import Division
 from people.roster.files import write_rows
-
-
-def _messages_from(error: ValidationError) -> str:
-    return "；".join(m for ms in error.message_dict.values() for m in ms) if hasattr(error, "error_dict") else "；".join(error.messages)
 
 
 @division_admin_required
@@ -61,7 +57,7 @@ def project_new(request, scope):
                                         "needs_approval", "is_high_end")},
             )
         except ValidationError as problem:
-            error = _messages_from(problem)
+            error = error_text(problem)
         else:
             messages.success(request, "项目已保存为草稿；核对后点“发布报名”。")
             return redirect("catalog:project_manage", project_id=project.pk)
@@ -93,7 +89,7 @@ def project_edit(request, scope, project_id: int):
             project, changed = project_update(scope=scope, actor=request.user, ip=client_ip(request), project_id=project.pk,
                                               changes={**data, "audience": audience})
         except ValidationError as problem:
-            error = _messages_from(problem)
+            error = error_text(problem)
         except PermissionDenied as problem:
             error = str(problem)
         else:
@@ -119,7 +115,7 @@ def project_manage(request, scope, project_id: int):
         try:
             _act(request, scope, project, action)
         except ValidationError as problem:
-            messages.error(request, _messages_from(problem))
+            messages.error(request, error_text(problem))
         except PermissionDenied as problem:
             messages.error(request, str(problem) or "无权操作")
         return redirect("catalog:project_manage", project_id=project.pk)
@@ -214,7 +210,7 @@ def check_in_view(request, scope):
     try:
         session = check_in(teacher=teacher, code=request.POST.get("code", "")[:12])
     except ValidationError as problem:
-        messages.error(request, _messages_from(problem))
+        messages.error(request, error_text(problem))
     else:
         messages.success(request, f"签到成功：{session.project.title} 第{session.number}场。")
     return redirect("catalog:my_enrolments")

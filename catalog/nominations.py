@@ -20,6 +20,7 @@ from audit.services import audit_record_many
 from catalog.constants import EnrolmentState
 from catalog.models import Enrolment, Project
 from catalog.services import enrol
+from core.requests import error_messages
 from org.scope import Scope
 from people.models import Teacher
 from people.selectors import TeacherFilters, teacher_queryset
@@ -101,8 +102,7 @@ def project_nominate(*, scope: Scope, actor, project: Project, teachers: list[Te
                 enrolment = enrol(project_id=project.pk, teacher=teacher, actor=actor, nominated=True)
             except ValidationError as error:
                 result.outcome = "refused"
-                result.reasons = [m for ms in error.message_dict.values() for m in ms] if hasattr(error, "error_dict") \
-                    else list(error.messages)
+                result.reasons = error_messages(error)
             else:
                 result.outcome = result.state = enrolment.state
                 audited.append({"action": Action.NOMINATE, "actor": actor, "ip": ip, "scope_path": teacher.division_path,

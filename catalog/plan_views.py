@@ -32,14 +32,8 @@ from catalog.plans import (
     plan_projects_add,
     plan_submit,
 )
-from core.requests import client_ip, object_id
+from core.requests import client_ip, error_text, object_id
 from people.roster.files import write_rows
-
-
-def _messages_from(error: ValidationError) -> str:
-    if hasattr(error, "error_dict"):
-        return "；".join(m for ms in error.message_dict.values() for m in ms)
-    return "；".join(error.messages)
 
 
 def _year(value, default: int) -> int:
@@ -58,7 +52,7 @@ def plan_list(request, scope):
         try:
             plan = plan_create(user=request.user, year=_year(request.POST.get("year"), 0), note=request.POST.get("note", ""))
         except ValidationError as problem:
-            messages.error(request, _messages_from(problem))
+            messages.error(request, error_text(problem))
         except PermissionDenied as problem:
             messages.error(request, str(problem))
         else:
@@ -85,7 +79,7 @@ def plan_detail(request, scope, plan_id: int):
         try:
             _act(request, plan, request.POST.get("action", ""))
         except ValidationError as problem:
-            messages.error(request, _messages_from(problem))
+            messages.error(request, error_text(problem))
         except PermissionDenied as problem:
             messages.error(request, str(problem) or "无权操作")
         return redirect("catalog:plan_detail", plan_id=plan.pk)

@@ -15,7 +15,7 @@ from catalog.attendance import may_run_project
 from catalog.constants import Level, Mode, ProjectCategory
 from catalog.models import Enrolment
 from catalog.services import enrol, enrolment_refusals, enrolment_withdraw
-from core.requests import object_id
+from core.requests import error_text, object_id
 from people.selectors import teacher_get
 
 PAGE_SIZE = 50
@@ -47,7 +47,7 @@ def project_detail(request, scope, project_id: int):
         try:
             enrolment = enrol(project_id=project.pk, teacher=teacher)
         except ValidationError as error:
-            messages.error(request, "；".join(message for messages_ in error.message_dict.values() for message in messages_))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, {"waiting": "名额已满，已进入候补名单。", "pending": "已报名，等待审核。"}
                              .get(enrolment.state, "报名成功。"))

@@ -31,3 +31,15 @@ def object_id(value) -> int:
     """A database id from user input, or 0 (which matches nothing) when it isn't one."""
     text = str(value or "").strip()
     return int(text) if text.isdigit() and len(text) < 18 else 0
+
+
+def error_messages(error) -> list[str]:
+    """Every message of a ValidationError, field by field, for a page or a refusal list."""
+    if hasattr(error, "error_dict"):
+        return [message for messages in error.message_dict.values() for message in messages]
+    return list(error.messages)
+
+
+def error_text(error) -> str:
+    """A ValidationError as one Chinese line for a page's message."""
+    return "；".join(error_messages(error))
