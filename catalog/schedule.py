@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from catalog.constants import EnrolmentState, ProjectState
 from catalog.models import Attendance, Enrolment, Project, ProjectSession
@@ -20,7 +20,13 @@ SCHEDULED = (EnrolmentState.PENDING, EnrolmentState.ENROLLED, EnrolmentState.COM
 def open_to_teacher(*, teacher: Teacher, today: dt.date, limit: int = 200) -> list[Project]:
     """Published projects taking self-enrolment that the teacher may join and has not joined,
     soonest first. The audience rules are judged in Python on facts read once."""
-    candidates = list(Project.objects.filter(state=ProjectState.OPEN, self_enrolment=True, ends_on__gte=today)
+    # In SQL first, where the teacher could be at all: projects of the units above them (a
+    # project without a division rule serves its organiser's jurisdiction) or naming divisions.
+    parts = teacher.division_path.rstrip(".").split(".")
+    above = [".".join(parts[:n]) + "." for n in range(1, len(parts) + 1)]
+    reachable = (Q(division_path__in=above) & (Q(organiser_school__isnull=True) | Q(organiser_school_id=teacher.school_id))) \
+        | Q(audience__has_key="divisions")
+    candidates = list(Project.objects.filter(reachable, state=ProjectState.OPEN, self_enrolment=True, ends_on__gte=today)
                       .exclude(enrolments__teacher=teacher).select_related("organiser")
                       .order_by("starts_on", "pk")[:limit * 5])
     facts = TeacherFacts.of(teacher, today)

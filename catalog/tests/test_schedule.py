@@ -83,3 +83,19 @@ def test_the_teacher_pages_are_for_teachers(users, client_for, who):
     assert client.get("/projects/mine/schedule/").status_code == 404
     assert client.get("/projects/mine/open/").status_code == 404
     assert client.get("/api/v1/me/schedule").status_code == 403
+
+
+@time_machine.travel(dt.datetime(2026, 11, 28, 10, 0), tick=False)
+def test_open_to_me_never_misses_my_county_behind_many_others(province, users, client_for):
+    # Many open projects of another county start sooner; mine is still found.
+    for n in range(12):
+        admin = users["sibling_admin"]
+        project_open(project=project_create(
+            scope=scope_for_user(admin), actor=admin, code=f"TX-{n}", title=f"通许项目{n}", level="county",
+            category="backbone", mode="online", organiser=province.sibling, starts_on=dt.date(2026, 12, 1),
+            ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online", self_enrolment=True))
+    mine = _project(users, province, "LATE", month=12, days=(20,))
+    from catalog.schedule import open_to_teacher
+
+    found = open_to_teacher(teacher=province.teacher, today=dt.date(2026, 11, 28), limit=2)
+    assert [p.pk for p in found] == [mine.pk]
