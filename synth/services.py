@@ -30,7 +30,7 @@ from people.identity import id_blind_index, id_encrypt
 from people.models import Teacher
 from synth.generate import CountyGenerator, plan_counties
 from synth.ledger import LEDGER_COLUMNS, TOTAL_COLUMNS, CycleInfo, LedgerGenerator
-from synth.training import training_synthesize
+from synth.training import demo_order, training_synthesize
 from synth.writer import insert_rows, next_id, reset_sequence
 
 DEFAULT_COUNTY = "410221"
@@ -243,7 +243,7 @@ def _demo_accounts(plans) -> int:
     if first_county:
         linked = set(User.objects.filter(teacher__isnull=False).values_list("teacher_id", flat=True))
         teachers = Teacher.objects.dangerously_unscoped().filter(school__division__code=first_county, status="active").exclude(id__in=linked)
-        picked = list(teachers.order_by("id")[:5])
+        picked = list(teachers.order_by(*demo_order(timezone.localdate()))[:5])
         for index, teacher in enumerate(picked, start=1):
             accounts.append(User(username=f"teacher-{index}", role=Role.TEACHER, teacher=teacher, first_name=teacher.name))
         experts = (

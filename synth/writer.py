@@ -15,6 +15,12 @@ SQLITE_BATCH = 5000
 
 
 def _sqlite_value(value):
+    if isinstance(value, dt.datetime):
+        # As Django stores it (USE_TZ): naive UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]", so it compares and sorts
+        # with rows the ORM writes.
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(" ")
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
