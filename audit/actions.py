@@ -35,3 +35,4 @@ class Action(models.TextChoices):
     PROJECT_UPDATE = "catalog.project_update", "修改培训项目"
     ATTENDANCE_UPLOAD = "catalog.attendance_upload", "上传考勤"
     NOMINATE = "catalog.nominate", "推荐教师参训"
+    OVERVIEW_EXPORT = "catalog.overview_export", "导出本辖区项目统计"

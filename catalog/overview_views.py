@@ -55,8 +55,7 @@ def _export(request, overview):
         return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
     handle = tempfile.TemporaryFile()
     count = write_rows(handle, "xlsx", OVERVIEW_HEADER, overview_sheet_rows(overview))
-    # No action of its own yet: PROJECT_EXPORT with object_type "overview" tells it apart.
-    audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request),
+    audit_record(action=Action.OVERVIEW_EXPORT, actor=request.user, ip=client_ip(request),
                  scope_path=overview.division.path, object_type="overview", object_id=overview.division.code,
                  detail={"year": overview.year, "rows": count})
     handle.seek(0)

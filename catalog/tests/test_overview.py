@@ -135,7 +135,7 @@ def test_the_export_is_audited_and_rate_limited(province, users, client_for, yea
     assert rows[0][:3] == ["层级", "类别", "项目数"]
     assert ["县级", "骨干教师培训", 2, 1, 1, 0, 0, 20, 3, 3, 2, 66.7] in rows
     assert ["杞县", "县级", 8, 2, 25.0, 20, 2, "是"] in rows  # the high-end table
-    event = AuditEvent.objects.get(action="catalog.project_export", object_type="overview")
+    event = AuditEvent.objects.get(action="catalog.overview_export", object_type="overview")
     assert event.object_id == "410221" and event.detail["year"] == 2026
     assert client.get("/projects/overview/?year=2026&format=xlsx").status_code == 429
     assert AuditEvent.objects.filter(object_type="overview").count() == 1
