@@ -7,15 +7,12 @@ from django.utils import timezone
 from accounts.decorators import scoped_view
 from catalog.constants import Level, ProjectCategory
 from catalog.selectors import library_counts
+from core.requests import year_param
 
 
 @scoped_view
 def library_grid(request, scope):
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        year = 0
-    year = year if 2000 <= year <= 2100 else 0
+    year = year_param(request.GET.get("year"))
     counts = library_counts(scope=scope, year=year or None)
     rows = []
     for category, label in ProjectCategory.choices:

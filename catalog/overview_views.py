@@ -21,22 +21,14 @@ from catalog.overview import (
     overview_sheet_rows,
 )
 from catalog.plans import HIGH_END_TARGET_PERCENT
-from core.requests import client_ip
+from core.requests import client_ip, year_param
 from people.roster.files import write_rows
-
-
-def _year(value, default: int) -> int:
-    try:
-        year = int(value)
-    except (TypeError, ValueError):
-        return default
-    return year if 2000 <= year <= 2100 else default
 
 
 @division_admin_required
 def jurisdiction_overview_view(request, scope):
     this_year = timezone.localdate().year
-    year = _year(request.GET.get("year"), this_year)
+    year = year_param(request.GET.get("year"), this_year)
     division = overview_division(scope=scope, user=request.user, code=request.GET.get("division", ""))
     if division is None:
         raise Http404("区划不存在或不在本辖区")

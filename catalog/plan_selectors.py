@@ -74,15 +74,12 @@ def year_overlaps(*, scope: Scope, year: int) -> list:
     """Every overlap of a year among published projects and projects of submitted or approved
     plans, for the jurisdiction's projects (the province: all ~5,000 pairs-wise; a city or
     county: those with at least one of its own projects). Other units' drafts are left out."""
-    from catalog.conflicts import find_overlaps, year_window
-    from catalog.constants import PLAN_COMMITTED, ProjectState
+    from catalog.conflicts import find_overlaps
+    from catalog.plans import comparison_pool
 
-    first, last = year_window(year)
-    pool = list(Project.objects.filter(starts_on__lte=last, ends_on__gte=first)
-                .filter(~Q(state=ProjectState.DRAFT) | Q(plan__state__in=PLAN_COMMITTED))
-                .select_related("organiser", "organiser_school").order_by("pk"))
     if scope.path is None or scope.school_id is not None:
         return []
+    pool = comparison_pool(year)
     own = {p.pk for p in pool if p.division_path.startswith(scope.path)}
     if not own:
         return []

@@ -32,16 +32,8 @@ from catalog.plans import (
     plan_projects_add,
     plan_submit,
 )
-from core.requests import client_ip, error_text, object_id
+from core.requests import client_ip, error_text, object_id, year_param
 from people.roster.files import write_rows
-
-
-def _year(value, default: int) -> int:
-    try:
-        year = int(value)
-    except (TypeError, ValueError):
-        return default
-    return year if 2000 <= year <= 2100 else default
 
 
 @admin_required
@@ -50,7 +42,7 @@ def plan_list(request, scope):
     this_year = timezone.localdate().year
     if request.method == "POST":
         try:
-            plan = plan_create(user=request.user, year=_year(request.POST.get("year"), 0), note=request.POST.get("note", ""))
+            plan = plan_create(user=request.user, year=year_param(request.POST.get("year"), 0), note=request.POST.get("note", ""))
         except ValidationError as problem:
             messages.error(request, error_text(problem))
         except PermissionDenied as problem:
@@ -59,7 +51,7 @@ def plan_list(request, scope):
             messages.success(request, f"已建立{plan}，本单位该年度尚未纳入计划的项目已自动列入。")
             return redirect("catalog:plan_detail", plan_id=plan.pk)
         return redirect("catalog:plan_list")
-    year = _year(request.GET.get("year"), 0) or None
+    year = year_param(request.GET.get("year"), 0) or None
     state = request.GET.get("state", "") if request.GET.get("state") in PlanState.values else ""
     plans = plan_queryset(scope=scope, year=year, state=state)[:500]
     return render(request, "catalog/plan_list.html", {
@@ -102,7 +94,7 @@ def plan_detail(request, scope, plan_id: int):
 @division_admin_required
 def year_overlap_list(request, scope):
     """All overlapping pairs of a year in the jurisdiction: where 政出多门 happens, across plans."""
-    year = _year(request.GET.get("year"), timezone.localdate().year)
+    year = year_param(request.GET.get("year"), timezone.localdate().year)
     overlaps = year_overlaps(scope=scope, year=year)
     return render(request, "catalog/year_overlaps.html", {
         "year": year, "overlaps": overlaps[:1000], "total": len(overlaps),

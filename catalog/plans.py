@@ -191,20 +191,21 @@ def plan_project_remove(*, user, plan_id: int, project_id: int) -> None:
             raise ValidationError({"project": "该项目不在本计划中"})
 
 
-def comparison_pool(plan: AnnualPlan) -> list[Project]:
-    """The projects a plan is checked against: its own, every published project and every
-    project in another submitted or approved plan whose dates touch the plan's year.
+def comparison_pool(year: int, *, plan: AnnualPlan | None = None) -> list[Project]:
+    """The projects overlaps are looked for among: every published project and every project
+    of a submitted or approved plan whose dates touch the year, plus the plan being checked.
     Other units' unsubmitted drafts are their scratch work and are left out."""
-    first, last = year_window(plan.year)
-    projects = (Project.objects.filter(starts_on__lte=last, ends_on__gte=first)
-                .filter(~Q(state=ProjectState.DRAFT) | Q(plan__state__in=PLAN_COMMITTED) | Q(plan=plan))
+    first, last = year_window(year)
+    committed = ~Q(state=ProjectState.DRAFT) | Q(plan__state__in=PLAN_COMMITTED)
+    if plan is not None:
+        committed |= Q(plan=plan)
+    return list(Project.objects.filter(committed, starts_on__lte=last, ends_on__gte=first)
                 .select_related("organiser", "organiser_school").order_by("pk"))
-    return list(projects)
 
 
 def plan_check(*, plan: AnnualPlan) -> list[PlanConflict]:
     """Find this plan's overlaps with other organisers' projects and keep them."""
-    pool = comparison_pool(plan)
+    pool = comparison_pool(plan.year, plan=plan)
     own = {p.pk for p in pool if p.plan_id == plan.pk}
     overlaps = find_overlaps(pool, checked=own)
     with transaction.atomic():

@@ -15,7 +15,7 @@ from catalog.attendance import may_run_project
 from catalog.constants import Level, Mode, ProjectCategory
 from catalog.models import Enrolment
 from catalog.services import enrol, enrolment_refusals, enrolment_withdraw
-from core.requests import error_text, object_id
+from core.requests import error_text, object_id, year_param
 from people.selectors import teacher_get
 
 PAGE_SIZE = 50
@@ -24,8 +24,8 @@ PAGE_SIZE = 50
 @scoped_view
 def project_list(request, scope):
     filters = {name: request.GET.get(name, "")[:50] for name in ("level", "category", "mode", "q")}
-    year = request.GET.get("year", "")
-    projects = selectors.project_queryset(scope=scope, **filters, year=int(year) if year.isdigit() and len(year) == 4 else None)
+    year = year_param(request.GET.get("year"))
+    projects = selectors.project_queryset(scope=scope, **filters, year=year or None)
     page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode({**{k: v for k, v in filters.items() if v}, **({"year": year} if year else {})})
     return render(request, "catalog/project_list.html", {

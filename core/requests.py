@@ -43,3 +43,12 @@ def error_messages(error) -> list[str]:
 def error_text(error) -> str:
     """A ValidationError as one Chinese line for a page's message."""
     return "；".join(error_messages(error))
+
+
+def year_param(value, default: int = 0) -> int:
+    """A year from a query or form value (2000–2100), else `default`: junk never reaches a query."""
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return default
+    return year if 2000 <= year <= 2100 else default
