@@ -44,7 +44,7 @@ class Province:
 
 
 def _school(code: str, division: Division, name: str) -> School:
-    return School.unscoped_objects.create(code=code, name=name, division=division, stages=["primary"], is_rural=True)
+    return School.objects.create(code=code, name=name, division=division, stages=["primary"], is_rural=True)
 
 
 def _reference_data_back() -> None:

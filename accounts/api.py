@@ -1,6 +1,6 @@
 from ninja import Router, Schema
 
-from org.scope import scope_for_user
+from access.scope import scope_for_user
 
 router = Router(tags=["账户"])
 

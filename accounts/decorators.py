@@ -5,8 +5,8 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
+from access.scope import scope_for_user
 from accounts.models import ADMIN_ROLES, Role
-from org.scope import scope_for_user
 
 DIVISION_ADMIN_ROLES = frozenset({Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN})
 

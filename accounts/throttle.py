@@ -43,9 +43,16 @@ def account_reset(username: str) -> None:
     cache.delete(_account_key(username))
 
 
-def rate_limited(bucket: str, who: str, *, limit: int, seconds: int) -> bool:
-    """A general counter for exports and other costly calls: True when over the limit."""
+class Throttled(Exception):
+    """Too many attempts; pages and the API answer 429 with this (Chinese) message."""
+
+
+def rate_limited(bucket: str, who: str, *, limit: int, seconds: int, peek: bool = False) -> bool:
+    """A general counter for exports and other costly calls: True when over the limit.
+    With peek=True it only looks (a limit on failures checks first, counts on failure)."""
     key = f"rate:{bucket}:{who}"
+    if peek:
+        return (cache.get(key) or 0) >= limit
     cache.add(key, 0, seconds)
     try:
         count = cache.incr(key)

@@ -4,14 +4,17 @@ Unknown user, wrong password and a locked account all get the same page with
 the same message, so the response does not reveal which it was (SECURITY 3).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from access.policy import visible
 from accounts import throttle
 from accounts.decorators import admin_required, signed_in
 from accounts.forms import LoginForm, TokenForm
@@ -84,13 +87,13 @@ def token_list(request, scope):
     form = TokenForm(request.POST or None)
     if request.method == "POST":
         if "revoke" in request.POST:
-            token = ApiToken.objects.filter(user=request.user, pk=object_id(request.POST.get("revoke"))).first()
-            if token:
-                api_token_revoke(token=token)
-                messages.success(request, "令牌已作废。")
+            api_token_revoke(scope=scope, actor=request.user, token_id=object_id(request.POST.get("revoke")),
+                             ip=client_ip(request))
+            messages.success(request, "令牌已作废。")
             return redirect("accounts:token_list")
         if form.is_valid():
             _, new_secret = api_token_create(user=request.user, name=form.cleaned_data["name"])
             form = TokenForm()
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
-    return render(request, "accounts/tokens.html", {"form": form, "tokens": tokens, "new_secret": new_secret})
+    tokens = visible(scope, ApiToken).order_by("-created_at")
+    return render(request, "accounts/tokens.html", {"form": form, "tokens": tokens, "new_secret": new_secret,
+                                                    "now": timezone.now(), "token_days": settings.API_TOKEN_DAYS})

@@ -10,6 +10,7 @@ class Action(models.TextChoices):
     LOGOUT = "logout", "退出登录"
     ACCOUNT_CHANGE = "account.change", "账户角色或范围变更"
     TOKEN_CREATE = "token.create", "创建 API 令牌"
+    TOKEN_REVOKE = "token.revoke", "作废 API 令牌"
     TEACHER_CREATE = "teacher.create", "新增教师"
     TEACHER_UPDATE = "teacher.update", "修改教师信息"
     ID_REVEAL = "teacher.id_reveal", "查看完整身份证号"
@@ -36,3 +37,9 @@ class Action(models.TextChoices):
     ATTENDANCE_UPLOAD = "catalog.attendance_upload", "上传考勤"
     NOMINATE = "catalog.nominate", "推荐教师参训"
     OVERVIEW_EXPORT = "catalog.overview_export", "导出本辖区项目统计"
+    PROJECT_CREATE = "catalog.project_create", "新建培训项目"
+    PROJECT_PUBLISH = "catalog.project_publish", "发布培训项目"
+    ENROLMENT_DECIDE = "catalog.enrolment_decide", "审核报名"
+
+
+ACTION_LABELS = dict(Action.choices)

@@ -4,7 +4,8 @@ found by `yanxiu audit verify`."""
 
 from django.db import models
 
-from audit.actions import Action
+from access.managers import ScopedManager
+from audit.actions import ACTION_LABELS
 
 
 class AuditEvent(models.Model):
@@ -13,7 +14,8 @@ class AuditEvent(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     actor_username = models.CharField("操作人", max_length=150, blank=True)
-    action = models.CharField("操作", max_length=50, db_index=True, choices=Action.choices)
+    # Names from audit.actions.Action; not `choices`, so a new action needs no migration.
+    action = models.CharField("操作", max_length=50, db_index=True)
     scope_path = models.CharField("数据范围", max_length=100, blank=True, db_index=True)
     object_type = models.CharField("对象类型", max_length=50, blank=True)
     object_id = models.CharField("对象", max_length=64, blank=True)
@@ -23,6 +25,8 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["-id"]
         verbose_name = "审计事件"
@@ -30,6 +34,10 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
 
 
 class AuditChainHead(models.Model):

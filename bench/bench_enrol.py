@@ -34,11 +34,11 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
+    from access.scope import scope_for_user
     from accounts.models import Role, User
     from catalog.models import Enrolment
     from catalog.services import project_create, project_open
     from org.models import Division
-    from org.scope import scope_for_user
     from people.models import Teacher
 
     county = Division.objects.get(code=args.county)
@@ -87,7 +87,7 @@ def main() -> None:
     wall = (time.perf_counter() - wall) * 1000
     project.refresh_from_db()
     states: dict[str, int] = {}
-    for state in Enrolment.objects.filter(project=project).values_list("state", flat=True):
+    for state in Enrolment.objects.dangerously_unscoped().filter(project=project).values_list("state", flat=True):
         states[state] = states.get(state, 0) + 1
     timings.sort()
     print(json.dumps({

@@ -78,7 +78,7 @@ def main() -> None:
     with transaction.atomic():
         created = _projects(args.projects, args.year, random.Random(args.seed))
         started = time.perf_counter()
-        pool = list(Project.objects.filter(starts_on__year=args.year).select_related("organiser").order_by("pk"))
+        pool = list(Project.objects.dangerously_unscoped().filter(starts_on__year=args.year).select_related("organiser").order_by("pk"))
         everything = find_overlaps(pool)
         all_pairs = time.perf_counter() - started
 
@@ -86,7 +86,7 @@ def main() -> None:
         planner = User.objects.filter(role=Role.COUNTY_ADMIN, division_id=county_project.organiser_id).first() or \
             User.objects.create(username=f"bench-plan-{county_project.organiser.code}", role=Role.COUNTY_ADMIN,
                                 division=county_project.organiser)
-        Project.objects.filter(organiser_id=county_project.organiser_id, starts_on__year=args.year).update(state="draft")
+        Project.objects.dangerously_unscoped().filter(organiser_id=county_project.organiser_id, starts_on__year=args.year).update(state="draft")
         plan = plan_create(user=planner, year=args.year)
         started = time.perf_counter()
         conflicts = plan_check(plan=plan)

@@ -100,8 +100,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from access.scope import Scope
     from org.models import Division, School
-    from org.scope import Scope
     from people.roster.importer import RosterImporter
 
     call_command("migrate", verbosity=0)
@@ -111,8 +111,8 @@ def main() -> None:
         county = counties[i % len(counties)]
         schools.append(School(code=f"{county.code}{9000 + i:04d}", name=f"基准学校{i}", division=county,
                               division_path=county.path, stages=["primary"]))
-    School.unscoped_objects.bulk_create(schools)
-    schools = list(School.unscoped_objects.select_related("division").filter(name__startswith="基准学校"))
+    School.objects.bulk_create(schools)
+    schools = list(School.objects.dangerously_unscoped().select_related("division").filter(name__startswith="基准学校"))
 
     path = workdir / ("roster.xlsx" if args.xlsx else "roster.csv")
     started = time.perf_counter()

@@ -7,10 +7,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import Field, File, Path, Query, Router, Schema, UploadedFile
 
+from access.policy import Action as Can
+from access.policy import fetch, visible
+from access.scope import scope_for_user
 from accounts.decorators import DIVISION_ADMIN_ROLES
 from catalog import selectors
-from catalog.attendance import attendance_record, may_run_project, project_complete, session_add
-from catalog.models import Project, ProjectSession
+from catalog.attendance import attendance_record, project_complete, session_add
+from catalog.models import Project
 from catalog.services import (
     enrol,
     enrolment_withdraw,
@@ -18,8 +21,7 @@ from catalog.services import (
     project_update,
 )
 from core.requests import client_ip
-from org.scope import scope_for_user
-from people.selectors import teacher_get
+from people.selectors import teacher_fetch, teacher_get
 
 router = Router(tags=["培训项目"])
 
@@ -97,23 +99,19 @@ def project_detail(request, project_id: int = Path(..., ge=1, le=2**62)):
              summary="报名（教师本人）或推荐（管理员，给出 teacher_id）；名额满则进入候补")
 def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, le=2**62)):
     scope = scope_for_user(request.auth)
-    if selectors.project_get(scope=scope, project_id=project_id) is None:
-        raise Http404
+    fetch(scope, Project, project_id)
     nominated = payload.teacher_id is not None
     if payload.teacher_id is not None:
         if scope.teacher_id is not None:
             raise PermissionDenied("教师只能为自己报名")
-        teacher = teacher_get(scope=scope, teacher_id=payload.teacher_id)
-        if teacher is None:
-            raise Http404
-        if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
-            raise PermissionDenied("本级对该教师只有查看权限")
+        teacher = teacher_fetch(scope=scope, teacher_id=payload.teacher_id, action=Can.NOMINATE)
     else:
-        teacher = teacher_get(scope=scope, teacher_id=request.auth.teacher_id) if request.auth.teacher_id else None
-        if teacher is None:
+        own = teacher_get(scope=scope, teacher_id=request.auth.teacher_id) if request.auth.teacher_id else None
+        if own is None:
             raise PermissionDenied("账户未绑定教师档案")
+        teacher = own
     try:
-        enrolment = enrol(project_id=project_id, teacher=teacher, actor=request.auth, nominated=nominated)
+        enrolment = enrol(scope=scope, project_id=project_id, teacher=teacher, actor=request.auth, nominated=nominated)
     except ValidationError as error:
         reasons = [message for messages in error.message_dict.values() for message in messages]
         return 422, RefusalOut(code="refused", detail="；".join(reasons), reasons=reasons)
@@ -123,9 +121,7 @@ def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, l
 
 @router.post("/enrolments/{enrolment_id}/withdraw", response=EnrolmentOut, summary="退出报名（名额让给候补）")
 def withdraw(request, enrolment_id: int = Path(..., ge=1, le=2**62)):
-    scope = scope_for_user(request.auth)
-    teacher = teacher_get(scope=scope, teacher_id=request.auth.teacher_id) if scope.teacher_id else None
-    enrolment = enrolment_withdraw(enrolment_id=enrolment_id, teacher=teacher, scope=None if teacher else scope)
+    enrolment = enrolment_withdraw(scope=scope_for_user(request.auth), enrolment_id=enrolment_id)
     return EnrolmentOut(id=enrolment.pk, project_id=enrolment.project_id, teacher_id=enrolment.teacher_id,
                         state=enrolment.state)
 
@@ -202,10 +198,7 @@ class CompletionOut(Schema):
 
 
 def _run(request, project_id: int):
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None or not may_run_project(user=request.auth, scope=scope_for_user(request.auth), project=project):
-        raise Http404
-    return project
+    return fetch(scope_for_user(request.auth), Project, project_id, Can.RUN)
 
 
 @router.post("/projects", response={201: ProjectOut}, summary="新建培训项目（草稿，由本级主办）")
@@ -213,7 +206,7 @@ def project_new(request, payload: ProjectIn):
     if request.auth.role not in DIVISION_ADMIN_ROLES or not request.auth.division_id:
         raise PermissionDenied("只有县级及以上管理员可以新建项目")
     project = project_create(scope=scope_for_user(request.auth), actor=request.auth, organiser=request.auth.division,
-                             **payload.dict())
+                             ip=client_ip(request), **payload.dict())
     return 201, _project_out(project)
 
 
@@ -222,9 +215,7 @@ def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., 
     from org.models import Institution
 
     scope = scope_for_user(request.auth)
-    project = selectors.project_get(scope=scope, project_id=project_id)
-    if project is None or request.auth.role not in DIVISION_ADMIN_ROLES or not scope.can_write_path(project.division_path):
-        raise Http404
+    project = fetch(scope, Project, project_id, Can.CHANGE)
     # null clears the implementing institution; for any other field it is refused, not stored.
     changes = payload.dict(exclude_unset=True)
     nulls = sorted(name for name, value in changes.items() if value is None and name != "institution_id")
@@ -232,7 +223,8 @@ def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., 
         raise ValidationError({name: "不能为空" for name in nulls})
     if "institution_id" in changes:
         institution_id = changes.pop("institution_id")
-        changes["institution"] = Institution.objects.filter(pk=institution_id).first() if institution_id else None
+        changes["institution"] = (visible(scope, Institution, Can.ASSIGN).filter(pk=institution_id).first()
+                                  if institution_id else None)
         if institution_id and changes["institution"] is None:
             raise ValidationError({"institution_id": "实施机构不存在"})
     # seats too: checked with the other fields, then moved by project_seats_change, all or nothing
@@ -244,18 +236,14 @@ def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., 
 @router.post("/projects/{project_id}/sessions", response={201: SessionOut}, summary="添加场次")
 def session_new(request, payload: SessionIn, project_id: int = Path(..., ge=1, le=2**62)):
     project = _run(request, project_id)
-    session = session_add(user=request.auth, scope=scope_for_user(request.auth), project=project, title=payload.title,
+    session = session_add(scope=scope_for_user(request.auth), project=project, title=payload.title,
                           held_on=payload.held_on)
     return 201, SessionOut(id=session.pk, number=session.number, title=session.title, held_on=session.held_on)
 
 
 @router.post("/sessions/{session_id}/attendance", response=AttendanceOut, summary="记录出勤（重复记录无副作用）")
 def attendance(request, payload: AttendanceIn, session_id: int = Path(..., ge=1, le=2**62)):
-    session = ProjectSession.objects.filter(pk=session_id).first()
-    if session is None:
-        raise Http404
-    _run(request, session.project_id)
-    report = attendance_record(user=request.auth, scope=scope_for_user(request.auth), session_id=session.pk,
+    report = attendance_record(user=request.auth, scope=scope_for_user(request.auth), session_id=session_id,
                                enrolment_ids=payload.enrolment_ids, method="api")
     return AttendanceOut(recorded=report.recorded, already=report.already,
                          refused=[RefusalOut(code=str(i), detail=reason, reasons=[reason]) for i, reason in report.refused])
@@ -322,7 +310,7 @@ def my_schedule(request):
     return [ScheduleItemOut(session_id=i.session.pk, project_id=i.session.project_id, project_title=i.session.project.title,
                             number=i.session.number, title=i.session.title, held_on=i.session.held_on,
                             mode=i.session.project.mode, enrolment_state=i.enrolment_state, attended=i.attended)
-            for i in teacher_schedule(teacher_id=_calling_teacher(request).pk)]
+            for i in teacher_schedule(scope=scope_for_user(request.auth), teacher_id=_calling_teacher(request).pk)]
 
 
 @router.get("/me/open-projects", response=list[ProjectOut], summary="向我开放的项目（可自主报名、我在培训对象之内）")
@@ -331,7 +319,8 @@ def my_open_projects(request):
 
     from catalog.schedule import open_to_teacher
 
-    return [_project_out(p) for p in open_to_teacher(teacher=_calling_teacher(request), today=timezone.localdate())]
+    return [_project_out(p) for p in open_to_teacher(scope=scope_for_user(request.auth), teacher=_calling_teacher(request),
+                                                     today=timezone.localdate())]
 
 
 class NominationsIn(Schema):

@@ -16,40 +16,38 @@ import secrets
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role
+from access.errors import NotVisible
+from access.policy import Action as Can
+from access.policy import can, fetch, require
+from access.scope import Scope
+from accounts.throttle import Throttled, rate_limited
 from catalog.constants import EnrolmentState
 from catalog.models import Attendance, Enrolment, Project, ProjectSession
+from catalog.services import outside_served, project_serving_scope
 from credits.constants import MAX_HOURS_PER_DAY, EntryState, SourceType
 from credits.services import ledger_entry_record
-from org.scope import Scope
 
 
-def may_run_project(*, user, scope: Scope, project: Project) -> bool:
-    """The implementing institution's staff, or administrators of the organising jurisdiction."""
-    if user.role == Role.INSTITUTION_STAFF:
-        return project.institution_id is not None and project.institution_id == user.institution_id
-    # A school administrator runs their school's own projects only, not the county's.
-    return scope.can_write_row(path=project.division_path, school_id=project.organiser_school_id)
+def may_run_project(*, scope: Scope, project: Project) -> bool:
+    """Administrators who may change the project (a school's: its own school's projects only),
+    and the staff of its implementing institution."""
+    return can(scope, Can.RUN, project)
 
 
-def _require(user, scope: Scope, project: Project) -> None:
-    if not may_run_project(user=user, scope=scope, project=project):
-        raise PermissionDenied("只有实施机构或主办单位可以管理本项目")
-
-
-def session_add(*, user, scope: Scope, project: Project, title: str, held_on: dt.date) -> ProjectSession:
-    _require(user, scope, project)
+def session_add(*, scope: Scope, project: Project, title: str, held_on: dt.date) -> ProjectSession:
+    require(scope, Can.RUN, project)
     if not project.starts_on <= held_on <= project.ends_on:
         raise ValidationError({"held_on": "场次日期不在项目日期之内"})
     if not (title or "").strip():
         raise ValidationError({"title": "请填写场次内容"})
     with transaction.atomic():
-        Project.objects.select_for_update().filter(pk=project.pk).first()
-        number = ProjectSession.objects.filter(project=project).count() + 1
+        fetch(scope, Project, project.pk, Can.RUN, lock=True)
+        number = project.sessions.count() + 1
         return ProjectSession.objects.create(project=project, number=number, title=title.strip()[:200], held_on=held_on,
                                              check_in_code=f"{secrets.randbelow(10**6):06d}")
 
@@ -61,16 +59,17 @@ class AttendanceReport:
     refused: list[tuple[int, str]] = field(default_factory=list)  # (enrolment id or teacher id, reason)
 
 
-def attendance_record(*, user, scope: Scope, session_id: int, enrolment_ids: list[int], method: str = "page") -> AttendanceReport:
-    """Mark these enrolments present at the session. Unknown sessions and enrolments that
-    are not admitted to the project are refused with a reason; nothing else is written for them."""
-    session = ProjectSession.objects.select_related("project").filter(pk=session_id).first()
-    if session is None:
-        raise ValidationError({"session": "场次不存在"})
-    _require(user, scope, session.project)
+def attendance_record(*, user, scope: Scope, session_id: int, enrolment_ids: list[int], method: str = "page",
+                      project_id: int | None = None) -> AttendanceReport:
+    """Mark these enrolments present at the session. Enrolments that are not admitted to the
+    project are refused with a reason; nothing else is written for them. `project_id`: the
+    project the request was made on, which the session must belong to."""
+    session = fetch(scope, ProjectSession, session_id, Can.RUN, select_related=("project",))
+    if project_id is not None and session.project_id != project_id:
+        raise NotVisible("场次不属于本项目")
     report = AttendanceReport()
-    admitted = dict(Enrolment.objects.filter(project=session.project, pk__in=enrolment_ids).values_list("pk", "state"))
-    present = set(Attendance.objects.filter(session=session, enrolment_id__in=enrolment_ids).values_list("enrolment_id", flat=True))
+    admitted = dict(session.project.enrolments.filter(pk__in=enrolment_ids).values_list("pk", "state"))
+    present = set(session.attendance.filter(enrolment_id__in=enrolment_ids).values_list("enrolment_id", flat=True))
     rows = []
     for enrolment_id in dict.fromkeys(enrolment_ids):
         state = admitted.get(enrolment_id)
@@ -87,26 +86,33 @@ def attendance_record(*, user, scope: Scope, session_id: int, enrolment_ids: lis
     return report
 
 
-def check_in(*, teacher, code: str, today: dt.date | None = None) -> ProjectSession:
-    """A teacher checks in with the code shown at today's session."""
+def check_in(*, scope: Scope, teacher, code: str, today: dt.date | None = None) -> ProjectSession:
+    """A teacher checks in with the code shown at today's session. Six digits are guessable,
+    so wrong codes are counted per teacher and, past CHECK_IN_MAX_FAILURES in a quarter of an
+    hour, refused (Throttled) before any lookup."""
+    require(scope, Can.ENROL_SELF, teacher)
     today = today or timezone.localdate()
     code = (code or "").strip()
-    session = (ProjectSession.objects.filter(check_in_code=code, held_on=today, project__enrolments__teacher=teacher,
-                                             project__enrolments__state=EnrolmentState.ENROLLED).first() if code else None)
-    if session is None:
+    failures_key = f"check-in-fail:{teacher.pk}"
+    if rate_limited(failures_key, "", limit=settings.CHECK_IN_MAX_FAILURES, seconds=900, peek=True):
+        raise Throttled("签到码错误次数过多，请15分钟后再试")
+    own = teacher.enrolments.filter(state=EnrolmentState.ENROLLED)
+    enrolment = (own.filter(project__sessions__check_in_code=code, project__sessions__held_on=today)
+                 .select_related("project").first() if code.isdigit() else None)
+    if enrolment is None:
+        rate_limited(failures_key, "", limit=settings.CHECK_IN_MAX_FAILURES, seconds=900)
         raise ValidationError({"code": "签到码无效，或今天没有你报名的该场次"})
-    enrolment = Enrolment.objects.get(project=session.project, teacher=teacher)
-    Attendance.objects.get_or_create(session=session, enrolment=enrolment, defaults={"method": "code"})
+    session = enrolment.project.sessions.get(check_in_code=code, held_on=today)
+    session.attendance.get_or_create(enrolment=enrolment, defaults={"method": "code"})
     return session
 
 
-def assessment_record(*, user, scope: Scope, enrolment_id: int, passed: bool) -> Enrolment:
-    enrolment = Enrolment.objects.select_related("project").filter(pk=enrolment_id).first()
-    if enrolment is None:
-        raise ValidationError({"enrolment": "报名不存在"})
-    _require(user, scope, enrolment.project)
-    Enrolment.objects.filter(pk=enrolment.pk).update(assessment_passed=passed)
+def assessment_record(*, scope: Scope, enrolment_id: int, passed: bool, project_id: int | None = None) -> Enrolment:
+    enrolment = fetch(scope, Enrolment, enrolment_id, Can.RUN)
+    if project_id is not None and enrolment.project_id != project_id:
+        raise NotVisible("该报名不属于本项目")
     enrolment.assessment_passed = passed
+    enrolment.save(update_fields=["assessment_passed"])
     return enrolment
 
 
@@ -126,23 +132,30 @@ class CompletionReport:
 
 
 def project_complete(*, user, scope: Scope, project: Project, today: dt.date | None = None) -> CompletionReport:
-    """Judge every admitted enrolment against the completion rules; completers get the hours."""
-    _require(user, scope, project)
+    """Judge every admitted enrolment against the completion rules; completers get the hours.
+    A teacher no longer in the jurisdiction the project serves (moved away since) gets none:
+    an organiser writes hours only for its own teachers."""
+    require(scope, Can.RUN, project)
     today = today or timezone.localdate()
-    sessions = list(ProjectSession.objects.filter(project=project, held_on__lte=today).order_by("number"))
+    serving = project_serving_scope(project)
+    sessions = list(project.sessions.filter(held_on__lte=today).order_by("number"))
     if not sessions:
         raise ValidationError({"project": "项目还没有已举行的场次，无法结业"})
     hours = _session_hours(project, sessions)
     if max(hours) > MAX_HOURS_PER_DAY:
         raise ValidationError({"project": f"每场次学时超过 {MAX_HOURS_PER_DAY}，请按实际天数设置场次"})
     counts: dict[int, int] = {}
-    for enrolment_id in Attendance.objects.filter(session__in=sessions).values_list("enrolment_id", flat=True):
+    for enrolment_id in (Attendance.objects.visible_to(scope, Can.RUN).filter(session__in=sessions)
+                         .values_list("enrolment_id", flat=True)):
         counts[enrolment_id] = counts.get(enrolment_id, 0) + 1
     report = CompletionReport()
-    enrolments = Enrolment.objects.filter(project=project, state__in=[EnrolmentState.ENROLLED, EnrolmentState.COMPLETED])
+    enrolments = project.enrolments.filter(state__in=[EnrolmentState.ENROLLED, EnrolmentState.COMPLETED])
     for enrolment in enrolments.select_related("teacher"):
         if enrolment.state == EnrolmentState.COMPLETED:
             report.already += 1
+            continue
+        if reason := outside_served(serving, enrolment.teacher):
+            report.not_met.append((enrolment.pk, f"{reason}（教师已不在主办单位辖区），不能记入学时"))
             continue
         attended = counts.get(enrolment.pk, 0) * 100 // len(sessions)
         if attended < project.min_attendance_percent:
@@ -161,8 +174,9 @@ def project_complete(*, user, scope: Scope, project: Project, today: dt.date | N
                         actor=user, state=EntryState.APPROVED, note=f"{project.title}（第{session.number}场）", today=today,
                     )
                     first = first or entry
-                Enrolment.objects.filter(pk=enrolment.pk).update(state=EnrolmentState.COMPLETED, completed_at=timezone.now(),
-                                                                  ledger_entry=first)
+                enrolment.state, enrolment.completed_at, enrolment.ledger_entry = (
+                    EnrolmentState.COMPLETED, timezone.now(), first)
+                enrolment.save(update_fields=["state", "completed_at", "ledger_entry"])
         except ValidationError as error:
             report.not_met.append((enrolment.pk, "；".join(error.messages)))
             continue

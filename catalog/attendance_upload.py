@@ -22,12 +22,13 @@ from typing import BinaryIO
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from access.policy import Action as Can
+from access.policy import fetch, require
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
-from catalog.attendance import _require
 from catalog.constants import EnrolmentState
-from catalog.models import Attendance, Enrolment, Project, ProjectSession
-from org.scope import Scope
+from catalog.models import Attendance, Enrolment, Project
 from people.roster.files import RosterFileError, iter_rows
 
 PRESENT_MARKS = {"出勤", "√", "✓", "✔", "1", "是", "y", "yes", "到", "present"}
@@ -56,7 +57,7 @@ def _text(value) -> str:
 
 def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO, name: str,
                       ip: str | None = None) -> UploadReport:
-    _require(user, scope, project)
+    require(scope, Can.RUN, project)
     try:
         rows = iter_rows(handle, name)
         header = [_text(cell) for cell in next(rows, [])]
@@ -64,8 +65,8 @@ def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO,
         raise ValidationError({"file": str(problem)}) from None
     if "报名编号" not in header or "姓名" not in header:
         raise ValidationError({"file": "缺少“报名编号”或“姓名”列：请使用“导出报名与考勤”得到的表格"})
-    sessions = {s.number: s for s in ProjectSession.objects.filter(project=project)}
-    enrolments = {e.pk: e for e in Enrolment.objects.filter(project=project).select_related("teacher")}
+    sessions = {s.number: s for s in project.sessions.all()}
+    enrolments = {e.pk: e for e in project.enrolments.select_related("teacher")}
     id_column, name_column = header.index("报名编号"), header.index("姓名")
     session_columns = {index: int(m.group(1)) for index, title in enumerate(header) if (m := SESSION_COLUMN.match(title))}
     number_column = header.index("场次序号") if "场次序号" in header else None
@@ -101,13 +102,14 @@ def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO,
             row_of.setdefault(enrolment.pk, row_number)
 
     with transaction.atomic():
-        Project.objects.select_for_update().filter(pk=project.pk).first()
+        fetch(scope, Project, project.pk, Can.RUN, lock=True)
         # An enrolment withdrawn since the sheet was read is refused now, under the lock.
-        still = set(Enrolment.objects.filter(pk__in={e for _, e in marks}, state__in=ADMITTED).values_list("pk", flat=True))
+        still = set(project.enrolments.filter(pk__in={e for _, e in marks}, state__in=ADMITTED).values_list("pk", flat=True))
         for enrolment_id in sorted(set(row_of) - still):
             report.refuse(row_of[enrolment_id], "报名编号", f"报名 {enrolment_id} 已不在录取状态，未记考勤")
         marks = {(s, e) for s, e in marks if e in still}
-        existing = set(Attendance.objects.filter(session__project=project).values_list("session_id", "enrolment_id"))
+        existing = set(Attendance.objects.visible_to(scope, Can.RUN).filter(session__project=project)
+                       .values_list("session_id", "enrolment_id"))
         new = sorted(marks - existing)
         Attendance.objects.bulk_create(
             [Attendance(session_id=s, enrolment_id=e, recorded_by=user if user.pk else None, method="upload") for s, e in new],

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
+from access.policy import Action, require
+from access.scope import Scope
 from catalog.constants import EnrolmentState
-from catalog.models import Enrolment, Project, ProjectSession
+from catalog.models import Project
 
 ADMITTED = (EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
 # Counted by county and school: those holding or having held a seat.
@@ -36,11 +38,12 @@ class ProjectFigures:
     charts: dict = field(default_factory=dict)
 
 
-def project_figures(project: Project) -> ProjectFigures:
+def project_figures(*, scope: Scope, project: Project) -> ProjectFigures:
     """Three queries: enrolments by state, sessions with attendance, enrolees by county and school."""
+    require(scope, Action.RUN, project)
     states = dict.fromkeys(EnrolmentState.values, 0)
     passed = failed = 0
-    for row in (Enrolment.objects.filter(project=project).order_by().values("state")
+    for row in (project.enrolments.order_by().values("state")
                 .annotate(n=Count("id"), passed=Count("id", filter=Q(assessment_passed=True)),
                           failed=Count("id", filter=Q(assessment_passed=False)))):
         states[row["state"]] = row["n"]
@@ -49,11 +52,11 @@ def project_figures(project: Project) -> ProjectFigures:
     admitted = sum(states[state] for state in ADMITTED)
     sessions: list[dict] = [{"number": s.number, "held_on": s.held_on, "title": s.title, "present": s.present,  # type: ignore[attr-defined]
                  "rate": _rate(s.present, admitted)}  # type: ignore[attr-defined]
-                for s in (ProjectSession.objects.filter(project=project).order_by("number")
+                for s in (project.sessions.order_by("number")
                           .annotate(present=Count("attendance", filter=Q(attendance__enrolment__state__in=ADMITTED))))]
     origins = [{"code": row["teacher__school__division__code"], "county": row["teacher__school__division__name"],
                 "school": row["teacher__school__name"], "enrolees": row["n"]}
-               for row in (Enrolment.objects.filter(project=project, state__in=ENROLEES).order_by()
+               for row in (project.enrolments.filter(state__in=ENROLEES).order_by()
                            .values("teacher__school__division__code", "teacher__school__division__name",
                                    "teacher__school_id", "teacher__school__name")
                            .annotate(n=Count("id"))

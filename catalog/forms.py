@@ -34,10 +34,9 @@ class ProjectEditForm(ProjectForm):
     min_attendance_percent = forms.IntegerField(label="最低出勤率%", min_value=0, max_value=100)
     has_assessment = forms.BooleanField(label="有结业考核", required=False)
 
-    def __init__(self, *args, **kwargs):
-        from org.models import Institution
-
+    def __init__(self, *args, institutions, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("code", "level", "seats"):
             del self.fields[name]
-        self.fields["institution"].queryset = Institution.objects.order_by("name")  # type: ignore[attr-defined]
+        # The institutions the editor may name (access.policy, ASSIGN), chosen by the view.
+        self.fields["institution"].queryset = institutions.order_by("name")  # type: ignore[attr-defined]

@@ -9,10 +9,12 @@ import tempfile
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from access.policy import Action as Can
+from access.policy import can, fetch, visible
 from accounts.decorators import division_admin_required, scoped_view
 from accounts.throttle import rate_limited
 from audit.actions import Action
@@ -20,13 +22,12 @@ from audit.services import audit_record
 from catalog.attendance import (
     assessment_record,
     attendance_record,
-    may_run_project,
     project_complete,
     session_add,
 )
 from catalog.constants import EnrolmentState
 from catalog.forms import ProjectEditForm, ProjectForm
-from catalog.models import Attendance, Enrolment, Project, ProjectSession
+from catalog.models import Attendance, Project
 from catalog.services import (
     LEVEL_OF_DIVISION,
     enrolment_decide,
@@ -35,7 +36,7 @@ from catalog.services import (
     project_update,
 )
 from core.requests import client_ip, error_text, object_id
-from org.models import Division
+from org.models import Division, Institution
 from people.roster.files import write_rows
 
 
@@ -52,6 +53,7 @@ def project_new(request, scope):
         try:
             project = project_create(
                 scope=scope, actor=request.user, organiser=organiser, audience={k: v for k, v in audience.items() if v},
+                ip=client_ip(request),
                 **{k: data[k] for k in ("code", "title", "outline", "level", "category", "topics", "mode", "starts_on",
                                         "ends_on", "seats", "hours", "hour_category", "budget", "self_enrolment",
                                         "needs_approval", "is_high_end")},
@@ -73,10 +75,9 @@ def _edit_initial(project: Project) -> dict:
 @division_admin_required
 @require_http_methods(["GET", "POST"])
 def project_edit(request, scope, project_id: int):
-    project = Project.objects.select_related("organiser").filter(pk=project_id).first()
-    if project is None or not scope.can_write_path(project.division_path):
-        raise Http404("项目不存在或不由本辖区主办")
-    form = ProjectEditForm(request.POST or None, initial=_edit_initial(project))
+    project = fetch(scope, Project, project_id, Can.CHANGE, select_related=("organiser",))
+    form = ProjectEditForm(request.POST or None, initial=_edit_initial(project),
+                           institutions=visible(scope, Institution, Can.ASSIGN))
     error = ""
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -100,10 +101,8 @@ def project_edit(request, scope, project_id: int):
 
 
 def _managed(request, scope, project_id: int) -> Project:
-    project = Project.objects.select_related("organiser", "institution").filter(pk=project_id).first()
-    if project is None or not may_run_project(user=request.user, scope=scope, project=project):
-        raise Http404("项目不存在或不由你管理")
-    return project
+    # Runners only: 404 for a project the viewer does not see, 403 for a published one they do not run.
+    return fetch(scope, Project, project_id, Can.RUN, select_related=("organiser", "institution"))
 
 
 @scoped_view
@@ -119,16 +118,17 @@ def project_manage(request, scope, project_id: int):
         except PermissionDenied as problem:
             messages.error(request, str(problem) or "无权操作")
         return redirect("catalog:project_manage", project_id=project.pk)
-    enrolments = list(Enrolment.objects.filter(project=project).select_related("teacher__school").order_by("state", "created_at"))
-    sessions = list(ProjectSession.objects.filter(project=project))
-    present = set(Attendance.objects.filter(session__project=project).values_list("session_id", "enrolment_id"))
+    enrolments = list(project.enrolments.select_related("teacher__school").order_by("state", "created_at"))
+    sessions = list(project.sessions.all())
+    present = set(Attendance.objects.visible_to(scope, Can.RUN).filter(session__project=project)
+                  .values_list("session_id", "enrolment_id"))
     admitted = [e for e in enrolments if e.state in ("enrolled", "completed")]
     grid = [(e, [(s, (s.pk, e.pk) in present) for s in sessions]) for e in admitted]
     if request.GET.get("format") == "xlsx":
         return _export(request, scope, project, enrolments, sessions, present)
     return render(request, "catalog/project_manage.html", {
         "project": project, "enrolments": enrolments, "sessions": sessions, "grid": grid,
-        "may_decide": scope.can_write_path(project.division_path),
+        "may_decide": can(scope, Can.CHANGE, project),
         "counts": {EnrolmentState(state).label: sum(1 for e in enrolments if e.state == state) for state in
                    ("pending", "enrolled", "waiting", "completed", "withdrawn", "rejected")},
     })
@@ -136,26 +136,23 @@ def project_manage(request, scope, project_id: int):
 
 def _act(request, scope, project: Project, action: str) -> None:
     if action == "open":
-        if not scope.can_write_path(project.division_path):
-            raise PermissionDenied("只有主办单位可以发布")
-        project_open(project=project)
+        project_open(scope=scope, actor=request.user, project_id=project.pk, ip=client_ip(request))
         messages.success(request, "已发布，开始报名。")
     elif action in ("approve", "reject"):
-        enrolment_decide(enrolment_id=object_id(request.POST.get("enrolment")), approve=action == "approve", scope=scope)
+        enrolment_decide(scope=scope, enrolment_id=object_id(request.POST.get("enrolment")), approve=action == "approve",
+                         project_id=project.pk, actor=request.user, ip=client_ip(request))
         messages.success(request, "已处理。")
     elif action == "session":
         try:
             held_on = dt.date.fromisoformat(request.POST.get("held_on", ""))
         except ValueError:
             raise ValidationError({"held_on": "日期格式应为 YYYY-MM-DD"}) from None
-        session_add(user=request.user, scope=scope, project=project, title=request.POST.get("title", ""), held_on=held_on)
+        session_add(scope=scope, project=project, title=request.POST.get("title", ""), held_on=held_on)
         messages.success(request, "已添加场次。")
     elif action == "attendance":
-        session_id = object_id(request.POST.get("session"))
-        if not ProjectSession.objects.filter(pk=session_id, project=project).exists():
-            raise ValidationError({"session": "场次不存在"})
-        report = attendance_record(user=request.user, scope=scope, session_id=session_id,
-                                   enrolment_ids=[object_id(v) for v in request.POST.getlist("present")])
+        report = attendance_record(user=request.user, scope=scope, session_id=object_id(request.POST.get("session")),
+                                   enrolment_ids=[object_id(v) for v in request.POST.getlist("present")],
+                                   project_id=project.pk)
         messages.success(request, f"已记录 {report.recorded} 人，此前已记录 {report.already} 人。")
     elif action == "upload":
         from catalog.attendance_upload import attendance_upload
@@ -170,10 +167,8 @@ def _act(request, scope, project: Project, action: str) -> None:
         for refusal in uploaded.refused[:20]:
             messages.error(request, f"第{refusal['row']}行 {refusal['column']}：{refusal['reason']}")
     elif action == "assessment":
-        enrolment_id = object_id(request.POST.get("enrolment"))
-        if not Enrolment.objects.filter(pk=enrolment_id, project=project).exists():
-            raise ValidationError({"enrolment": "报名不存在"})
-        assessment_record(user=request.user, scope=scope, enrolment_id=enrolment_id, passed=request.POST.get("passed") == "1")
+        assessment_record(scope=scope, enrolment_id=object_id(request.POST.get("enrolment")),
+                          passed=request.POST.get("passed") == "1", project_id=project.pk)
     elif action == "complete":
         completion = project_complete(user=request.user, scope=scope, project=project)
         messages.success(request, f"结业 {completion.completed} 人（学时已记入账本），此前已结业 {completion.already} 人，"
@@ -208,7 +203,7 @@ def check_in_view(request, scope):
     if teacher is None:
         raise PermissionDenied("只有教师本人可以签到")
     try:
-        session = check_in(teacher=teacher, code=request.POST.get("code", "")[:12])
+        session = check_in(scope=scope, teacher=teacher, code=request.POST.get("code", "")[:12])
     except ValidationError as problem:
         messages.error(request, error_text(problem))
     else:

@@ -8,6 +8,7 @@ so no interleaving of requests can oversubscribe a project.
 
 from django.db import models
 
+from access.managers import ScopedManager
 from catalog.constants import EnrolmentState, Level, Mode, PlanState, ProjectCategory, ProjectState
 from credits.constants import Category
 from org.models import path_index
@@ -22,6 +23,9 @@ class AnnualPlan(models.Model):
     level = models.CharField("层级", max_length=10, choices=Level.choices)
     year = models.PositiveSmallIntegerField("年度")
     division_path = models.CharField(max_length=100, editable=False)
+    # The division that decides on the plan: the county for a school, the planning parent for
+    # a division (the province for 省直管县), the province itself for its own plan.
+    review_path = models.CharField(max_length=100, editable=False)
     state = models.CharField("状态", max_length=10, choices=PlanState.choices, default=PlanState.DRAFT)
     note = models.TextField("编制说明", blank=True)
     review_note = models.TextField("审核意见", blank=True)
@@ -32,6 +36,8 @@ class AnnualPlan(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     checked_at = models.DateTimeField("重叠检查时间", null=True, blank=True)
+
+    objects = ScopedManager()
 
     class Meta:
         ordering = ["-year", "division_path"]
@@ -51,7 +57,8 @@ class AnnualPlan(models.Model):
 
 
 class Project(models.Model):
-    code = models.CharField("项目编号", max_length=40, unique=True)
+    # Unique within the organiser (constraints below): another unit's codes are none of its business.
+    code = models.CharField("项目编号", max_length=40)
     title = models.CharField("项目名称", max_length=200)
     outline = models.TextField("内容简介", blank=True)
     level = models.CharField("层级", max_length=10, choices=Level.choices)
@@ -86,6 +93,8 @@ class Project(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["-starts_on", "code"]
         verbose_name = "培训项目"
@@ -98,6 +107,11 @@ class Project(models.Model):
             models.CheckConstraint(condition=models.Q(seats_taken__lte=models.F("seats")), name="catalog_project_seats_held"),
             models.CheckConstraint(condition=models.Q(hours__gt=0), name="catalog_project_hours_positive"),
             models.CheckConstraint(condition=models.Q(budget__gte=0), name="catalog_project_budget_not_negative"),
+            models.UniqueConstraint(fields=["organiser", "code"], condition=models.Q(organiser_school__isnull=True),
+                                    name="catalog_project_code_per_division"),
+            models.UniqueConstraint(fields=["organiser_school", "code"],
+                                    condition=models.Q(organiser_school__isnull=False),
+                                    name="catalog_project_code_per_school"),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +136,8 @@ class Enrolment(models.Model):
     ledger_entry = models.OneToOneField("credits.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="+")
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = "报名"
@@ -144,6 +160,8 @@ class ProjectSession(models.Model):
     held_on = models.DateField("日期")
     check_in_code = models.CharField("签到码", max_length=12, blank=True)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["project", "number"]
         verbose_name = "培训场次"
@@ -161,6 +179,8 @@ class Attendance(models.Model):
     recorded_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
     method = models.CharField(max_length=10, default="page")
+
+    objects = ScopedManager()
 
     class Meta:
         verbose_name = "考勤"
@@ -180,6 +200,8 @@ class PlanConflict(models.Model):
     score = models.FloatField("重叠分")
     text_similarity = models.FloatField("内容相似度")
     reasons = models.JSONField(default=list)
+
+    objects = ScopedManager()
 
     class Meta:
         ordering = ["-score", "id"]

@@ -6,10 +6,10 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from access.policy import Action, can
 from accounts.decorators import admin_required
 from catalog import selectors
 from catalog.constants import EnrolmentState, ProjectState
-from catalog.models import Enrolment
 from catalog.nominations import (
     ON_THE_LIST,
     NomineeNotFound,
@@ -41,9 +41,8 @@ def project_nominate_view(request, scope, project_id: int):
             project.refresh_from_db()
         q = request.POST.get("q", "")[:50].strip()
     found = list(nominee_search(scope=scope, q=q)) if q else []
-    states = dict(Enrolment.objects.filter(project=project, teacher__in=found).values_list("teacher_id", "state")) \
-        if found else {}
-    candidates = [{"teacher": t, "writable": scope.can_write_row(path=t.division_path, school_id=t.school_id),
+    states = dict(project.enrolments.filter(teacher__in=found).values_list("teacher_id", "state")) if found else {}
+    candidates = [{"teacher": t, "writable": can(scope, Action.NOMINATE, t),
                    "state": EnrolmentState(states[t.pk]).label if t.pk in states else "",
                    "on_list": states.get(t.pk) in ON_THE_LIST} for t in found]
     return render(request, "catalog/project_nominate.html", {

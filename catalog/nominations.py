@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 
+from access.policy import Action as Can
+from access.policy import can
+from access.scope import Scope
 from accounts.models import ADMIN_ROLES
 from audit.actions import Action
 from audit.services import audit_record_many
 from catalog.constants import EnrolmentState
-from catalog.models import Enrolment, Project
+from catalog.models import Project
 from catalog.services import enrol
 from core.requests import error_messages
-from org.scope import Scope
 from people.models import Teacher
 from people.selectors import TeacherFilters, teacher_queryset
 
@@ -78,7 +80,7 @@ def nominees_get(*, scope: Scope, teacher_ids: list[int]) -> list[Teacher]:
     found = {t.pk: t for t in teacher_queryset(scope=scope).filter(pk__in=ids).select_related("school")}
     if len(found) != len(ids):
         raise NomineeNotFound("教师不存在或不在本辖区")
-    if not all(scope.can_write_row(path=t.division_path, school_id=t.school_id) for t in found.values()):
+    if not all(can(scope, Can.NOMINATE, t) for t in found.values()):
         raise PermissionDenied("本级对其中的教师只有查看权限，不能推荐")
     return [found[i] for i in ids]
 
@@ -88,9 +90,9 @@ def project_nominate(*, scope: Scope, actor, project: Project, teachers: list[Te
     """Nominate each teacher; one teacher's refusal does not stop the others."""
     if not may_nominate(actor):
         raise PermissionDenied("只有管理员可以推荐教师")
-    if not all(scope.can_write_row(path=t.division_path, school_id=t.school_id) for t in teachers):
+    if not all(can(scope, Can.NOMINATE, t) for t in teachers):
         raise PermissionDenied("只能推荐本辖区的教师")
-    on_list = dict(Enrolment.objects.filter(project=project, teacher__in=teachers, state__in=ON_THE_LIST)
+    on_list = dict(project.enrolments.filter(teacher__in=teachers, state__in=ON_THE_LIST)
                    .values_list("teacher_id", "state"))
     results, audited = [], []
     for teacher in teachers:
@@ -99,7 +101,7 @@ def project_nominate(*, scope: Scope, actor, project: Project, teachers: list[Te
             result.outcome, result.state = "already", on_list[teacher.pk]
         else:
             try:
-                enrolment = enrol(project_id=project.pk, teacher=teacher, actor=actor, nominated=True)
+                enrolment = enrol(scope=scope, project_id=project.pk, teacher=teacher, actor=actor, nominated=True)
             except ValidationError as error:
                 result.outcome = "refused"
                 result.reasons = error_messages(error)

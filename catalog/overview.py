@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, Sum
 
+from access.policy import Action, can, visible
+from access.scope import Scope
 from catalog.constants import EnrolmentState, Level, ProjectCategory, ProjectState
 from catalog.models import Enrolment, Project
 from catalog.plans import HIGH_END_TARGET_PERCENT
 from catalog.services import LEVEL_OF_DIVISION
 from org.models import Division
-from org.scope import Scope
 from people.models import Teacher
 
 ADMITTED = (EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
@@ -141,17 +142,17 @@ def overview_division(*, scope: Scope, user, code: str = "") -> Division | None:
     if not code:
         return Division.objects.filter(pk=user.division_id).first() if user.division_id else None
     division = Division.objects.filter(code=code[:6]).first()
-    return division if division is not None and scope.can_read_path(division.path) else None
+    return division if division is not None and can(scope, Action.VIEW, division) else None
 
 
 def _year_bounds(year: int) -> dict:
     return {"starts_on__gte": dt.date(year, 1, 1), "starts_on__lt": dt.date(year + 1, 1, 1)}
 
 
-def organised_rows(*, division: Division, year: int) -> list[OverviewRow]:
+def organised_rows(*, scope: Scope, division: Division, year: int) -> list[OverviewRow]:
     """Projects organised within the division starting in the year: two grouped queries
     (projects by level × category × state with seats; enrolments by level × category)."""
-    projects = Project.objects.filter(division_path__startswith=division.path, **_year_bounds(year))
+    projects = visible(scope, Project).filter(division_path__startswith=division.path, **_year_bounds(year))
     rows: dict[tuple[str, str], OverviewRow] = {}
     for row in (projects.order_by().values("level", "category", "state")
                 .annotate(n=Count("id"), seats=Sum("seats"), taken=Sum("seats_taken"))):
@@ -160,7 +161,8 @@ def organised_rows(*, division: Division, year: int) -> list[OverviewRow]:
         cell.seats += row["seats"] or 0
         cell.taken += row["taken"] or 0
     year_bounds = {f"project__{key}": value for key, value in _year_bounds(year).items()}
-    enrolments = (Enrolment.objects.filter(project__division_path__startswith=division.path, **year_bounds).order_by()
+    enrolments = (visible(scope, Enrolment).filter(project__division_path__startswith=division.path, **year_bounds)
+                  .order_by()
                   .values("project__level", "project__category")
                   .annotate(admitted=Count("id", filter=Q(state__in=ADMITTED)),
                             completed=Count("id", filter=Q(state=EnrolmentState.COMPLETED))))
@@ -171,11 +173,12 @@ def organised_rows(*, division: Division, year: int) -> list[OverviewRow]:
     return sorted(rows.values(), key=lambda r: (LEVEL_ORDER[r.level], CATEGORY_ORDER[r.category]))
 
 
-def outside_rows(*, division: Division, year: int) -> list[OutsideRow]:
+def outside_rows(*, scope: Scope, division: Division, year: int) -> list[OutsideRow]:
     """Projects organised outside the division (above it, or elsewhere) in which its teachers
     hold or held a seat: one grouped query over those teachers' own enrolments."""
     year_bounds = {f"project__{key}": value for key, value in _year_bounds(year).items()}
-    rows = (Enrolment.objects.filter(teacher__division_path__startswith=division.path, state__in=ENROLEES, **year_bounds)
+    rows = (visible(scope, Enrolment).filter(teacher__division_path__startswith=division.path, state__in=ENROLEES,
+                                              **year_bounds)
             .exclude(project__division_path__startswith=division.path).order_by()
             .values("project__level", "project__category")
             .annotate(projects=Count("project_id", distinct=True), enrolees=Count("id"),
@@ -191,12 +194,12 @@ def high_end_rows(*, scope: Scope, division: Division, year: int) -> list[HighEn
     teachers by division path, completers of high-end projects by organiser)."""
     children = list(Division.objects.filter(parent=division).order_by("code"))
     units = [division, *children]
-    teachers_by_path = dict(Teacher.objects.in_scope(scope).filter(division_path__startswith=division.path,
+    teachers_by_path = dict(visible(scope, Teacher).filter(division_path__startswith=division.path,
                                                                     status="active").order_by()
                             .values_list("division_path").annotate(n=Count("id")))
     year_bounds = {f"project__{key}": value for key, value in _year_bounds(year).items()}
     completers = dict(
-        Enrolment.objects.filter(
+        visible(scope, Enrolment).filter(
             state=EnrolmentState.COMPLETED, project__is_high_end=True, project__organiser_school__isnull=True,
             project__organiser__in=[unit.pk for unit in units], **year_bounds,
             # the division's own teachers (a project may admit teachers from elsewhere)
@@ -215,11 +218,11 @@ def high_end_rows(*, scope: Scope, division: Division, year: int) -> list[HighEn
 
 
 def jurisdiction_overview(*, scope: Scope, division: Division, year: int) -> Overview:
-    rows = organised_rows(division=division, year=year)
+    rows = organised_rows(scope=scope, division=division, year=year)
     total = OverviewRow("", "")
     for row in rows:
         total.add(row)
-    outside = outside_rows(division=division, year=year) if division.parent_id else []
+    outside = outside_rows(scope=scope, division=division, year=year) if division.parent_id else []
     return Overview(division=division, year=year, rows=rows, total=total, outside=outside,
                     high_end=high_end_rows(scope=scope, division=division, year=year))
 

@@ -6,7 +6,7 @@ import datetime as dt
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
-from accounts.models import ADMIN_ROLES
+from access.scope import scope_for_user
 from catalog.plan_selectors import plan_get, plan_queryset, plan_view, plans_to_review
 from catalog.plans import (
     plan_check_by,
@@ -17,7 +17,6 @@ from catalog.plans import (
     plan_submit,
 )
 from core.requests import client_ip
-from org.scope import scope_for_user
 
 router = Router(tags=["年度培训计划"])
 
@@ -88,8 +87,6 @@ def _out(plan, projects: int | None = None) -> PlanOut:
 
 
 def _plan(request, plan_id: int):
-    if request.auth.role not in ADMIN_ROLES:
-        raise Http404
     plan = plan_get(scope=scope_for_user(request.auth), plan_id=plan_id)
     if plan is None:
         raise Http404
@@ -97,7 +94,7 @@ def _plan(request, plan_id: int):
 
 
 def _detail(request, plan) -> PlanDetailOut:
-    view = plan_view(user=request.auth, plan=plan)
+    view = plan_view(scope=scope_for_user(request.auth), plan=plan)
     return PlanDetailOut(
         **_out(plan, len(view.projects)).dict(), project_ids=[p.pk for p in view.projects],
         positioning_problems=view.problems, warnings=view.warnings,
@@ -111,16 +108,14 @@ def _detail(request, plan) -> PlanDetailOut:
 @router.get("/plans", response=list[PlanOut], summary="年度培训计划（本辖区；to_review=true 为待我审核）")
 def plan_list(request, filters: Query[PlanFilters]):
     if filters.to_review:
-        return [_out(p) for p in plans_to_review(user=request.auth)]
-    if request.auth.role not in ADMIN_ROLES:
-        return []
+        return [_out(p) for p in plans_to_review(scope=scope_for_user(request.auth))]
     plans = plan_queryset(scope=scope_for_user(request.auth), year=filters.year, state=filters.state)
     return [_out(p) for p in plans[:500]]
 
 
 @router.post("/plans", response={201: PlanOut}, summary="建立本单位年度计划")
 def plan_new(request, payload: PlanIn):
-    plan = plan_create(user=request.auth, year=payload.year, note=payload.note)
+    plan = plan_create(scope=scope_for_user(request.auth), actor=request.auth, year=payload.year, note=payload.note)
     return 201, _out(plan)
 
 
@@ -132,33 +127,35 @@ def plan_read(request, plan_id: int = Path(..., ge=1, le=2**62)):
 @router.post("/plans/{plan_id}/projects", response=PlanDetailOut, summary="纳入本单位计划外项目")
 def plan_add(request, payload: ProjectIdsIn, plan_id: int = Path(..., ge=1, le=2**62)):
     plan = _plan(request, plan_id)
-    plan_projects_add(user=request.auth, plan_id=plan.pk, project_ids=payload.project_ids)
+    plan_projects_add(scope=scope_for_user(request.auth), plan_id=plan.pk, project_ids=payload.project_ids)
     return _detail(request, plan)
 
 
 @router.delete("/plans/{plan_id}/projects/{project_id}", response=PlanDetailOut, summary="移出计划")
 def plan_remove(request, plan_id: int = Path(..., ge=1, le=2**62), project_id: int = Path(..., ge=1, le=2**62)):
     plan = _plan(request, plan_id)
-    plan_project_remove(user=request.auth, plan_id=plan.pk, project_id=project_id)
+    plan_project_remove(scope=scope_for_user(request.auth), plan_id=plan.pk, project_id=project_id)
     return _detail(request, plan)
 
 
 @router.post("/plans/{plan_id}/check", response=PlanDetailOut, summary="检查重叠项目")
 def plan_check(request, plan_id: int = Path(..., ge=1, le=2**62)):
     plan = _plan(request, plan_id)
-    plan_check_by(user=request.auth, plan_id=plan.pk)
+    plan_check_by(scope=scope_for_user(request.auth), plan_id=plan.pk)
     plan.refresh_from_db()
     return _detail(request, plan)
 
 
 @router.post("/plans/{plan_id}/submit", response=PlanDetailOut, summary="报送上级审核")
 def plan_submit_route(request, plan_id: int = Path(..., ge=1, le=2**62)):
-    plan = plan_submit(user=request.auth, plan_id=_plan(request, plan_id).pk, ip=client_ip(request))
+    plan = plan_submit(scope=scope_for_user(request.auth), actor=request.auth, plan_id=_plan(request, plan_id).pk,
+                       ip=client_ip(request))
     return _detail(request, plan)
 
 
 @router.post("/plans/{plan_id}/decision", response=PlanDetailOut, summary="上级审核：批准或退回")
 def plan_decision(request, payload: DecisionIn, plan_id: int = Path(..., ge=1, le=2**62)):
-    plan = plan_decide(user=request.auth, plan_id=_plan(request, plan_id).pk, approve=payload.approve,
+    plan = plan_decide(scope=scope_for_user(request.auth), actor=request.auth, plan_id=_plan(request, plan_id).pk,
+                       approve=payload.approve,
                        note=payload.note, acknowledge_conflicts=payload.acknowledge_conflicts, ip=client_ip(request))
     return _detail(request, plan)

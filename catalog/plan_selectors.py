@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
-from accounts.models import Role
+from access.policy import Action, visible
+from access.rules import InJurisdiction
+from access.scope import Scope
 from catalog.constants import PlanState
 from catalog.models import AnnualPlan, PlanConflict, Project
 from catalog.plans import high_end_share, may_plan, may_review, plan_warnings, positioning_problems
-from org.scope import Scope
 
 
 def plan_queryset(*, scope: Scope, year: int | None = None, state: str = "") -> QuerySet[AnnualPlan]:
     """Plans of the viewer's jurisdiction (a school administrator: their school's)."""
-    plans = scope.apply(AnnualPlan.objects.all(), path_field="division_path", school_field="school_id")
+    plans = visible(scope, AnnualPlan)
     if year:
         plans = plans.filter(year=year)
     if state:
@@ -26,19 +27,9 @@ def plan_queryset(*, scope: Scope, year: int | None = None, state: str = "") -> 
             .order_by("-year", "division_path", "school__name"))
 
 
-def plans_to_review(*, user) -> QuerySet[AnnualPlan]:
-    """Submitted plans this account decides on."""
-    if user.role not in (Role.PROVINCE_ADMIN, Role.CITY_ADMIN, Role.COUNTY_ADMIN) or not user.division_id:
-        return AnnualPlan.objects.none()
-    submitted = AnnualPlan.objects.filter(state=PlanState.SUBMITTED).select_related("division", "school")
-    if user.role == Role.COUNTY_ADMIN:
-        return submitted.filter(division_id=user.division_id, school__isnull=False)
-    if user.role == Role.CITY_ADMIN:
-        return submitted.filter(school__isnull=True, division__parent_id=user.division_id,
-                                division__is_direct_county=False)
-    province = Q(school__isnull=True) & (Q(division__level="city") | Q(division__is_direct_county=True)
-                                          | (Q(division_id=user.division_id) & ~Q(submitted_by_id=user.pk)))
-    return submitted.filter(province)
+def plans_to_review(*, scope: Scope) -> QuerySet[AnnualPlan]:
+    """Submitted plans this account decides on (access.policy: the level above, not the submitter)."""
+    return visible(scope, AnnualPlan, Action.DECIDE).filter(state=PlanState.SUBMITTED).select_related("division", "school")
 
 
 def plan_get(*, scope: Scope, plan_id: int) -> AnnualPlan | None:
@@ -58,16 +49,15 @@ class PlanView:
     can_review: bool
 
 
-def plan_view(*, user, plan: AnnualPlan) -> PlanView:
+def plan_view(*, scope: Scope, plan: AnnualPlan) -> PlanView:
     projects = list(plan.projects.select_related("institution").order_by("starts_on", "code"))
-    conflicts = list(PlanConflict.objects.filter(plan=plan)
-                     .select_related("project", "other", "other__organiser", "other__organiser_school"))
-    unplanned = list(Project.objects.filter(organiser_id=plan.division_id, organiser_school_id=plan.school_id,
-                                            starts_on__year=plan.year, plan__isnull=True).order_by("starts_on"))
+    conflicts = list(plan.conflicts.select_related("project", "other", "other__organiser", "other__organiser_school"))
+    unplanned = list(visible(scope, Project).filter(organiser_id=plan.division_id, organiser_school_id=plan.school_id,
+                                                    starts_on__year=plan.year, plan__isnull=True).order_by("starts_on"))
     return PlanView(plan=plan, projects=projects, problems=positioning_problems(plan, projects),
-                    warnings=plan_warnings(plan, projects), high_end=high_end_share(plan, projects),
-                    conflicts=conflicts, unplanned=unplanned,
-                    can_edit=may_plan(user, plan), can_review=may_review(user, plan) and plan.state == PlanState.SUBMITTED)
+                    warnings=plan_warnings(scope, plan, projects), high_end=high_end_share(scope, plan, projects),
+                    conflicts=conflicts, unplanned=unplanned, can_edit=may_plan(scope, plan),
+                    can_review=may_review(scope, plan) and plan.state == PlanState.SUBMITTED)
 
 
 def year_overlaps(*, scope: Scope, year: int) -> list:
@@ -80,7 +70,8 @@ def year_overlaps(*, scope: Scope, year: int) -> list:
     if scope.path is None or scope.school_id is not None:
         return []
     pool = comparison_pool(year)
-    own = {p.pk for p in pool if p.division_path.startswith(scope.path)}
+    in_jurisdiction = InJurisdiction("division_path", "organiser_school_id")
+    own = {p.pk for p in pool if in_jurisdiction.test(scope, p)}
     if not own:
         return []
     return find_overlaps(pool, checked=None if len(own) == len(pool) else own)

@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from access.policy import Action as Can
+from access.policy import can
 from accounts.decorators import admin_required, division_admin_required
 from accounts.throttle import rate_limited
 from audit.actions import Action
@@ -42,7 +44,8 @@ def plan_list(request, scope):
     this_year = timezone.localdate().year
     if request.method == "POST":
         try:
-            plan = plan_create(user=request.user, year=year_param(request.POST.get("year"), 0), note=request.POST.get("note", ""))
+            plan = plan_create(scope=scope, actor=request.user, year=year_param(request.POST.get("year"), 0),
+                               note=request.POST.get("note", ""))
         except ValidationError as problem:
             messages.error(request, error_text(problem))
         except PermissionDenied as problem:
@@ -55,8 +58,8 @@ def plan_list(request, scope):
     state = request.GET.get("state", "") if request.GET.get("state") in PlanState.values else ""
     plans = plan_queryset(scope=scope, year=year, state=state)[:500]
     return render(request, "catalog/plan_list.html", {
-        "plans": plans, "to_review": list(plans_to_review(user=request.user)), "filters": {"year": year or "", "state": state},
-        "states": PlanState.choices, "may_plan": plan_owner_of(request.user) is not None,
+        "plans": plans, "to_review": list(plans_to_review(scope=scope)), "filters": {"year": year or "", "state": state},
+        "states": PlanState.choices, "may_plan": plan_owner_of(scope) is not None,
         "years": range(this_year - 2, this_year + 3), "next_year": this_year + 1,
     })
 
@@ -69,21 +72,20 @@ def plan_detail(request, scope, plan_id: int):
         raise Http404("计划不存在或不在本辖区")
     if request.method == "POST":
         try:
-            _act(request, plan, request.POST.get("action", ""))
+            _act(request, scope, plan, request.POST.get("action", ""))
         except ValidationError as problem:
             messages.error(request, error_text(problem))
         except PermissionDenied as problem:
             messages.error(request, str(problem) or "无权操作")
         return redirect("catalog:plan_detail", plan_id=plan.pk)
-    view = plan_view(user=request.user, plan=plan)
+    view = plan_view(scope=scope, plan=plan)
     if request.GET.get("format") == "xlsx":
         return _export(request, view)
     conflicts_by_project: dict[int, int] = {}
     for conflict in view.conflicts:
         conflicts_by_project[conflict.project_id] = conflicts_by_project.get(conflict.project_id, 0) + 1
     rows = [(p, conflicts_by_project.get(p.pk, 0)) for p in view.projects]
-    visible_others = {c.other_id for c in view.conflicts
-                      if c.other.state != "draft" or scope.can_read_path(c.other.division_path)}
+    visible_others = {c.other_id for c in view.conflicts if can(scope, Can.VIEW, c.other)}
     return render(request, "catalog/plan_detail.html", {
         "plan": plan, "view": view, "rows": rows, "visible_others": visible_others,
         "budget": sum(p.budget for p in view.projects), "seats": sum(p.seats for p in view.projects),
@@ -102,23 +104,23 @@ def year_overlap_list(request, scope):
     })
 
 
-def _act(request, plan, action: str) -> None:
+def _act(request, scope, plan, action: str) -> None:
     user, ip = request.user, client_ip(request)
     if action == "add":
-        added = plan_projects_add(user=user, plan_id=plan.pk,
+        added = plan_projects_add(scope=scope, plan_id=plan.pk,
                                   project_ids=[object_id(v) for v in request.POST.getlist("project")])
         messages.success(request, f"已纳入 {added} 个项目。")
     elif action == "remove":
-        plan_project_remove(user=user, plan_id=plan.pk, project_id=object_id(request.POST.get("project")))
+        plan_project_remove(scope=scope, plan_id=plan.pk, project_id=object_id(request.POST.get("project")))
         messages.success(request, "已移出计划（项目仍保留为计划外项目）。")
     elif action == "check":
-        conflicts = plan_check_by(user=user, plan_id=plan.pk)
+        conflicts = plan_check_by(scope=scope, plan_id=plan.pk)
         messages.success(request, f"重叠检查完成：{len(conflicts)} 处疑似重复。" if conflicts else "重叠检查完成：未发现重复项目。")
     elif action == "submit":
-        plan_submit(user=user, plan_id=plan.pk, ip=ip)
+        plan_submit(scope=scope, actor=user, plan_id=plan.pk, ip=ip)
         messages.success(request, "已报送上级审核。")
     elif action in ("approve", "return"):
-        plan_decide(user=user, plan_id=plan.pk, approve=action == "approve", note=request.POST.get("note", ""),
+        plan_decide(scope=scope, actor=user, plan_id=plan.pk, approve=action == "approve", note=request.POST.get("note", ""),
                     acknowledge_conflicts=request.POST.get("acknowledge") == "1", ip=ip)
         messages.success(request, "已批准。" if action == "approve" else "已退回修改。")
     else:

@@ -12,12 +12,15 @@ A project in a plan may be published only once its plan is approved.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import DIVISION_ROLES, Role
+from access.errors import Forbidden
+from access.policy import Action as Can
+from access.policy import can, fetch, visible
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
 from catalog.conflicts import find_overlaps, year_window
@@ -53,32 +56,37 @@ HIGH_END_TARGET_PERCENT: dict[str, int] = {Level.PROVINCE: 4, Level.CITY: 7, Lev
 # --- who -------------------------------------------------------------------------------------
 
 
-def plan_owner_of(user) -> tuple[Division, School | None, str] | None:
-    """The unit whose plan this account drafts: (division, school or None, level)."""
-    if user.role in DIVISION_ROLES and user.division_id:
-        return user.division, None, LEVEL_OF_DIVISION[user.division.level]
-    if user.role == Role.SCHOOL_ADMIN and user.school_id:
-        return user.school.division, user.school, Level.SCHOOL
+def plan_owner_of(scope: Scope) -> tuple[Division, School | None, str] | None:
+    """The unit whose plan this administrator drafts: (division, school or None, level)."""
+    if scope.school_id is not None and scope.role == "school_admin":
+        school = visible(scope, School).select_related("division").filter(pk=scope.school_id).first()
+        return (school.division, school, Level.SCHOOL) if school is not None else None
+    if scope.is_division and scope.role in ("province_admin", "city_admin", "county_admin"):
+        division = Division.objects.filter(path=scope.path).first()
+        return (division, None, LEVEL_OF_DIVISION[division.level]) if division is not None else None
     return None
 
 
-def may_plan(user, plan: AnnualPlan) -> bool:
+def review_path_of(*, division: Division, school: School | None, level: str) -> str:
+    """Where a unit's plan is decided: the county for a school, the planning parent for a
+    division (the province for 省直管县), the province itself for its own plan."""
+    if school is not None:
+        return school.division_path
+    if level == Level.PROVINCE:
+        return division.path
+    if division.is_direct_county:
+        return division.path.split(".")[0] + "."
+    return division.path.rsplit(".", 2)[0] + "."
+
+
+def may_plan(scope: Scope, plan: AnnualPlan) -> bool:
     """The owning unit's own administrators draft and submit its plan."""
-    if plan.school_id is not None:
-        return user.role == Role.SCHOOL_ADMIN and user.school_id == plan.school_id
-    return user.role in DIVISION_ROLES and user.division_id == plan.division_id
+    return can(scope, Can.CHANGE, plan)
 
 
-def may_review(user, plan: AnnualPlan) -> bool:
-    """The level above: the county for a school, the planning parent for a division
-    (the province for 省直管县), another province administrator for the province."""
-    if user.role not in DIVISION_ROLES or not user.division_id:
-        return False
-    if plan.school_id is not None:
-        return user.division_id == plan.division_id
-    if plan.level == Level.PROVINCE:
-        return user.division_id == plan.division_id and user.pk != plan.submitted_by_id
-    return user.division.code == plan.division.planning_parent_code
+def may_review(scope: Scope, plan: AnnualPlan) -> bool:
+    """The level above; never the one who submitted it (access.policy)."""
+    return can(scope, Can.DECIDE, plan)
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -105,24 +113,25 @@ def positioning_problems(plan: AnnualPlan, projects: list[Project]) -> list[str]
     return problems
 
 
-def high_end_share(plan: AnnualPlan, projects: list[Project]) -> dict | None:
-    """High-end seats planned against the level's target share of full-time teachers."""
+def high_end_share(scope: Scope, plan: AnnualPlan, projects: list[Project]) -> dict | None:
+    """High-end seats planned against the level's target share of full-time teachers (the
+    plan's unit's teachers: the viewer, its planner or reviewer, sees them all)."""
     target = HIGH_END_TARGET_PERCENT.get(plan.level)
     if target is None:
         return None
     from people.models import Teacher
 
-    teachers = (Teacher.unscoped_objects.filter(division_path__startswith=plan.division_path, status="active").count())
+    teachers = visible(scope, Teacher).filter(division_path__startswith=plan.division_path, status="active").count()
     seats = sum(p.seats for p in projects if p.is_high_end)
     needed = -(-teachers * target // 100)  # ceiling
     return {"target_percent": target, "teachers": teachers, "seats": seats, "needed": needed,
             "percent": round(100 * seats / teachers, 1) if teachers else 0.0, "met": seats >= needed}
 
 
-def plan_warnings(plan: AnnualPlan, projects: list[Project]) -> list[str]:
+def plan_warnings(scope: Scope, plan: AnnualPlan, projects: list[Project]) -> list[str]:
     """What the reviewer should know but does not block submission."""
     warnings = []
-    share = high_end_share(plan, projects)
+    share = high_end_share(scope, plan, projects)
     if share is not None and not share["met"]:
         warnings.append(f"高端培训名额 {share['seats']} 人，占专任教师 {share['percent']}%，"
                         f"低于{Level(plan.level).label}目标 {share['target_percent']}%（需 {share['needed']} 人）")
@@ -132,62 +141,55 @@ def plan_warnings(plan: AnnualPlan, projects: list[Project]) -> list[str]:
 # --- writes -----------------------------------------------------------------------------------
 
 
-def plan_create(*, user, year: int, note: str = "") -> AnnualPlan:
+def plan_create(*, scope: Scope, actor, year: int, note: str = "") -> AnnualPlan:
     """Open this unit's plan for a year; the unit's unplanned projects of that year join it."""
-    owner = plan_owner_of(user)
+    owner = plan_owner_of(scope)
     if owner is None:
-        raise PermissionDenied("只有省、市、县、校管理员可以编制培训计划")
+        raise Forbidden("只有省、市、县、校管理员可以编制培训计划")
     division, school, level = owner
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise ValidationError({"year": "年度应为 2000 到 2100 之间的整数"})
     path = school.division_path if school is not None else division.path
     try:
         with transaction.atomic():
-            plan = AnnualPlan.objects.create(division=division, school=school, level=level, year=year,
-                                             division_path=path, note=(note or "")[:5000], created_by=user)
-            _owned_unplanned(plan).update(plan=plan)
+            plan = AnnualPlan.objects.create(
+                division=division, school=school, level=level, year=year, division_path=path,
+                review_path=review_path_of(division=division, school=school, level=level),
+                note=(note or "")[:5000], created_by=actor)
+            _owned_unplanned(scope, plan).update(plan=plan)
     except IntegrityError:
         raise ValidationError({"year": f"本单位 {year} 年度培训计划已存在"}) from None
     return plan
 
 
-def _owned_unplanned(plan: AnnualPlan):
-    return Project.objects.filter(organiser_id=plan.division_id, organiser_school_id=plan.school_id,
-                                  starts_on__year=plan.year, plan__isnull=True)
+def _owned_unplanned(scope: Scope, plan: AnnualPlan):
+    return visible(scope, Project, Can.CHANGE).filter(organiser_id=plan.division_id, organiser_school_id=plan.school_id,
+                                                       starts_on__year=plan.year, plan__isnull=True)
 
 
-def _locked_plan(plan_id: int) -> AnnualPlan:
-    plan = AnnualPlan.objects.select_for_update().filter(pk=plan_id).first()
-    if plan is None:
-        raise PermissionDenied("计划不存在")
+def _editable_plan(scope: Scope, plan_id: int) -> AnnualPlan:
+    plan = fetch(scope, AnnualPlan, plan_id, Can.CHANGE, lock=True)
+    if plan.state not in PLAN_EDITABLE:
+        raise ValidationError({"state": f"计划{PlanState(plan.state).label}，不能修改"})
     return plan
 
 
-def _editable(user, plan: AnnualPlan) -> None:
-    if not may_plan(user, plan):
-        raise PermissionDenied("只有本单位管理员可以修改本计划")
-    if plan.state not in PLAN_EDITABLE:
-        raise ValidationError({"state": f"计划{PlanState(plan.state).label}，不能修改"})
-
-
-def plan_projects_add(*, user, plan_id: int, project_ids: list[int]) -> int:
+def plan_projects_add(*, scope: Scope, plan_id: int, project_ids: list[int]) -> int:
     """Put the unit's own projects of the plan's year into the plan; refuses any other."""
     with transaction.atomic():
-        plan = _locked_plan(plan_id)
-        _editable(user, plan)
+        plan = _editable_plan(scope, plan_id)
         wanted = set(project_ids)
-        found = set(_owned_unplanned(plan).filter(pk__in=wanted).values_list("pk", flat=True))
+        found = set(_owned_unplanned(scope, plan).filter(pk__in=wanted).values_list("pk", flat=True))
         if wanted - found:
             raise ValidationError({"projects": "以下项目不是本单位该年度的计划外项目："
                                    + "、".join(str(pk) for pk in sorted(wanted - found))})
-        return Project.objects.filter(pk__in=found).update(plan=plan)
+        return visible(scope, Project, Can.CHANGE).filter(pk__in=found).update(plan=plan)
 
 
-def plan_project_remove(*, user, plan_id: int, project_id: int) -> None:
+def plan_project_remove(*, scope: Scope, plan_id: int, project_id: int) -> None:
     with transaction.atomic():
-        plan = _locked_plan(plan_id)
-        _editable(user, plan)
-        if not Project.objects.filter(pk=project_id, plan=plan).update(plan=None):
+        plan = _editable_plan(scope, plan_id)
+        if not plan.projects.filter(pk=project_id).update(plan=None):
             raise ValidationError({"project": "该项目不在本计划中"})
 
 
@@ -199,7 +201,9 @@ def comparison_pool(year: int, *, plan: AnnualPlan | None = None) -> list[Projec
     committed = ~Q(state=ProjectState.DRAFT) | Q(plan__state__in=PLAN_COMMITTED)
     if plan is not None:
         committed |= Q(plan=plan)
-    return list(Project.objects.filter(committed, starts_on__lte=last, ends_on__gte=first)
+    # Across every organiser on purpose: overlaps are between units. What a viewer is shown of
+    # another unit's project is decided where the overlap is displayed.
+    return list(Project.objects.dangerously_unscoped().filter(committed, starts_on__lte=last, ends_on__gte=first)
                 .select_related("organiser", "organiser_school").order_by("pk"))
 
 
@@ -209,50 +213,47 @@ def plan_check(*, plan: AnnualPlan) -> list[PlanConflict]:
     own = {p.pk for p in pool if p.plan_id == plan.pk}
     overlaps = find_overlaps(pool, checked=own)
     with transaction.atomic():
-        PlanConflict.objects.filter(plan=plan).delete()
+        plan.conflicts.all().delete()
         conflicts = PlanConflict.objects.bulk_create([
             PlanConflict(plan=plan, project=o.project, other=o.other, score=o.score, text_similarity=o.text_similarity,
                          reasons=o.reasons) for o in overlaps])
         plan.checked_at = timezone.now()
-        AnnualPlan.objects.filter(pk=plan.pk).update(checked_at=plan.checked_at)
+        plan.save(update_fields=["checked_at"])
     return conflicts
 
 
-def plan_check_by(*, user, plan_id: int) -> list[PlanConflict]:
-    plan = AnnualPlan.objects.filter(pk=plan_id).first()
-    if plan is None or not (may_plan(user, plan) or may_review(user, plan)):
-        raise PermissionDenied("计划不存在或无权检查")
+def plan_check_by(*, scope: Scope, plan_id: int) -> list[PlanConflict]:
+    plan = fetch(scope, AnnualPlan, plan_id)
+    if not (may_plan(scope, plan) or may_review(scope, plan)):
+        raise Forbidden("只有编制单位或审核单位可以检查重叠")
     return plan_check(plan=plan)
 
 
-def plan_submit(*, user, plan_id: int, ip: str | None = None) -> AnnualPlan:
+def plan_submit(*, scope: Scope, actor, plan_id: int, ip: str | None = None) -> AnnualPlan:
     """Submit to the level above: refused while a project breaks the positioning rules."""
     with transaction.atomic():
-        plan = _locked_plan(plan_id)
-        _editable(user, plan)
+        plan = _editable_plan(scope, plan_id)
         projects = list(plan.projects.all())
         if not projects:
             raise ValidationError({"projects": "计划中还没有项目"})
         problems = positioning_problems(plan, projects)
         if problems:
             raise ValidationError({"positioning": problems})
-        plan.state, plan.submitted_at, plan.submitted_by = PlanState.SUBMITTED, timezone.now(), user
+        plan.state, plan.submitted_at, plan.submitted_by = PlanState.SUBMITTED, timezone.now(), actor
         plan.save(update_fields=["state", "submitted_at", "submitted_by"])
         conflicts = plan_check(plan=plan)
-        audit_record(action=Action.PLAN_SUBMIT, actor=user, scope_path=plan.division_path, object_type="catalog.plan",
+        audit_record(action=Action.PLAN_SUBMIT, actor=actor, scope_path=plan.division_path, object_type="catalog.plan",
                      object_id=plan.pk, ip=ip, detail={"projects": len(projects), "conflicts": len(conflicts)})
     return plan
 
 
-def plan_decide(*, user, plan_id: int, approve: bool, note: str = "", acknowledge_conflicts: bool = False,
-                ip: str | None = None) -> AnnualPlan:
+def plan_decide(*, scope: Scope, actor, plan_id: int, approve: bool, note: str = "",
+                acknowledge_conflicts: bool = False, ip: str | None = None) -> AnnualPlan:
     """Approve or return a submitted plan. Overlaps are checked again first; approving a plan
     with overlaps needs the reviewer to say they have been coordinated."""
     note = (note or "").strip()[:5000]
     with transaction.atomic():
-        plan = _locked_plan(plan_id)
-        if not may_review(user, plan):
-            raise PermissionDenied("只有上级主管部门可以审核本计划")
+        plan = fetch(scope, AnnualPlan, plan_id, Can.DECIDE, lock=True)
         if plan.state != PlanState.SUBMITTED:
             raise ValidationError({"state": "只有已报送的计划可以审核"})
         if not approve and not note:
@@ -261,8 +262,8 @@ def plan_decide(*, user, plan_id: int, approve: bool, note: str = "", acknowledg
         if conflicts and not acknowledge_conflicts:
             raise ValidationError({"conflicts": f"计划有 {len(conflicts)} 处疑似重复项目，请确认已与相关单位协调后再批准"})
         plan.state = PlanState.APPROVED if approve else PlanState.RETURNED
-        plan.review_note, plan.decided_at, plan.decided_by = note, timezone.now(), user
+        plan.review_note, plan.decided_at, plan.decided_by = note, timezone.now(), actor
         plan.save(update_fields=["state", "review_note", "decided_at", "decided_by"])
-        audit_record(action=Action.PLAN_DECIDE, actor=user, scope_path=plan.division_path, object_type="catalog.plan",
+        audit_record(action=Action.PLAN_DECIDE, actor=actor, scope_path=plan.division_path, object_type="catalog.plan",
                      object_id=plan.pk, ip=ip, detail={"approved": approve, "conflicts": len(conflicts)})
     return plan

@@ -9,15 +9,23 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q
 
+from access.policy import visible
+from access.scope import Scope
 from catalog.constants import EnrolmentState, ProjectState
 from catalog.models import Attendance, Enrolment, Project, ProjectSession
-from catalog.services import TeacherFacts, audience_division_paths, audience_refusals, project_home
+from catalog.services import (
+    TeacherFacts,
+    audience_division_paths,
+    audience_refusals,
+    direct_county_paths,
+    project_serving_scope,
+)
 from people.models import Teacher
 
 SCHEDULED = (EnrolmentState.PENDING, EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
 
 
-def open_to_teacher(*, teacher: Teacher, today: dt.date, limit: int = 200) -> list[Project]:
+def open_to_teacher(*, scope: Scope, teacher: Teacher, today: dt.date, limit: int = 200) -> list[Project]:
     """Published projects taking self-enrolment that the teacher may join and has not joined,
     soonest first. The audience rules are judged in Python on facts read once."""
     # In SQL first, where the teacher could be at all: projects of the units above them (a
@@ -26,13 +34,16 @@ def open_to_teacher(*, teacher: Teacher, today: dt.date, limit: int = 200) -> li
     above = [".".join(parts[:n]) + "." for n in range(1, len(parts) + 1)]
     reachable = (Q(division_path__in=above) & (Q(organiser_school__isnull=True) | Q(organiser_school_id=teacher.school_id))) \
         | Q(audience__has_key="divisions")
-    candidates = list(Project.objects.filter(reachable, state=ProjectState.OPEN, self_enrolment=True, ends_on__gte=today)
+    candidates = list(visible(scope, Project).filter(reachable, state=ProjectState.OPEN, self_enrolment=True,
+                                                     ends_on__gte=today)
                       .exclude(enrolments__teacher=teacher).select_related("organiser")
                       .order_by("starts_on", "pk")[:limit * 5])
     facts = TeacherFacts.of(teacher, today)
     paths = audience_division_paths(p.audience for p in candidates)
+    direct = direct_county_paths()
     eligible = [p for p in candidates
-                if not audience_refusals(p.audience or {}, facts, today=today, division_paths=paths, home=project_home(p))]
+                if not audience_refusals(p.audience or {}, facts, today=today, division_paths=paths,
+                                         serving=project_serving_scope(p, direct_paths=direct))]
     return eligible[:limit]
 
 
@@ -43,14 +54,15 @@ class ScheduledSession:
     attended: bool
 
 
-def teacher_schedule(*, teacher_id: int) -> list[ScheduledSession]:
+def teacher_schedule(*, scope: Scope, teacher_id: int) -> list[ScheduledSession]:
     """Sessions of the projects where the teacher holds a seat or has completed, by date."""
-    enrolments = Enrolment.objects.filter(project=OuterRef("project"), teacher_id=teacher_id, state__in=SCHEDULED)
-    attended = Attendance.objects.filter(session=OuterRef("pk"), enrolment__teacher_id=teacher_id)
-    sessions = (ProjectSession.objects.filter(Exists(enrolments))
+    mine = visible(scope, Enrolment).filter(teacher_id=teacher_id, state__in=SCHEDULED)
+    enrolments = mine.filter(project=OuterRef("project"))
+    attended = visible(scope, Attendance).filter(session=OuterRef("pk"), enrolment__teacher_id=teacher_id)
+    sessions = (visible(scope, ProjectSession).filter(Exists(enrolments))
                 .annotate(attended=Exists(attended))
                 .select_related("project", "project__organiser").order_by("held_on", "project_id", "number"))
-    states = dict(Enrolment.objects.filter(teacher_id=teacher_id, state__in=SCHEDULED).values_list("project_id", "state"))
+    states = dict(mine.values_list("project_id", "state"))
     return [ScheduledSession(s, states.get(s.project_id, ""), s.attended) for s in sessions]  # type: ignore[attr-defined]
 
 

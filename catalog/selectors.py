@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from access.policy import visible
+from access.scope import Scope
 from catalog.constants import ProjectState
 from catalog.models import Enrolment, Project
-from org.scope import Scope
 
 
 def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode: str = "", q: str = "",
                      year: int | None = None) -> QuerySet[Project]:
     """Published projects are a public library for every signed-in user; drafts are
-    visible to the administrators of the organising jurisdiction only."""
-    visible = ~Q(state=ProjectState.DRAFT)
-    if scope.path is not None and scope.teacher_id is None:
-        visible |= Q(division_path__startswith=scope.path)
-    projects = Project.objects.filter(visible).select_related("organiser", "institution")
+    visible to the administrators of the organising jurisdiction only (a school's: its own)."""
+    projects = visible(scope, Project).select_related("organiser", "institution")
     if level:
         projects = projects.filter(level=level)
     if category:
@@ -34,8 +32,9 @@ def project_get(*, scope: Scope, project_id: int) -> Project | None:
     return project_queryset(scope=scope).filter(pk=project_id).first()
 
 
-def teacher_enrolments(*, teacher_id: int) -> QuerySet[Enrolment]:
-    return Enrolment.objects.filter(teacher_id=teacher_id).select_related("project").order_by("-created_at")
+def teacher_enrolments(*, scope: Scope, teacher_id: int) -> QuerySet[Enrolment]:
+    return (visible(scope, Enrolment).filter(teacher_id=teacher_id).select_related("project")
+            .order_by("-created_at"))
 
 
 def library_counts(*, scope: Scope, year: int | None = None) -> dict[tuple[str, str], dict]:

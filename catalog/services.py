@@ -12,11 +12,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from access.errors import Forbidden, NotVisible
+from access.policy import TEACHER_CHANGE, can, fetch, require
+from access.policy import Action as Can
+from access.scope import ROLE_OF_LEVEL, Scope
 from audit.actions import Action
 from audit.services import audit_record
 from catalog.constants import (
@@ -33,7 +36,6 @@ from catalog.constants import (
 from catalog.models import Enrolment, Project
 from credits.constants import Category
 from org.models import Division, School
-from org.scope import Scope
 from people.models import Teacher
 
 LEVEL_OF_DIVISION = {"province": Level.PROVINCE, "city": Level.CITY, "county": Level.COUNTY}
@@ -122,7 +124,47 @@ def project_problems(values: dict) -> tuple[dict[str, str], dict]:
         # A string where a list belongs would match by substring ("primary" contains "ma").
         problems["audience"] = "培训对象条件应为取值列表（仅限新教师为是或否）"
     clean["audience"] = dict(audience) if isinstance(audience, dict) else {}
+    if "audience" not in problems and clean["audience"].get("divisions") and organiser is not None \
+            and level in Level.values:
+        serving = serving_scope(path=school.division_path if school is not None else organiser.path,
+                                school_id=school.pk if school is not None else None, level=level)
+        outside = audience_outside(serving, clean["audience"]["divisions"])
+        if outside:
+            problems["audience"] = (f"培训对象地区 {'、'.join(outside)} 不在主办单位辖区内"
+                                    if level != Level.SCHOOL else "校本研修面向本校教师，不能指定地区")
     return problems, clean
+
+
+def serving_scope(*, path: str, school_id: int | None, level: str, direct_paths: tuple[str, ...] | None = None) -> Scope:
+    """The jurisdiction a project serves, as its organiser's administrators hold it: the
+    organising school, or the organising division (a city's 省直管县 only read, so not served).
+    Its teachers are the only ones who may enrol, be nominated and complete."""
+    if school_id is not None:
+        return Scope(path=path, school_id=school_id, is_leaf=True, role="school_admin")
+    read_only: tuple[str, ...] = ()
+    if level == Level.CITY:
+        read_only = tuple(p for p in (direct_county_paths() if direct_paths is None else direct_paths)
+                          if p.startswith(path))
+    return Scope(path=path, read_only_paths=read_only, role=ROLE_OF_LEVEL.get(level, ""))
+
+
+def project_serving_scope(project: Project, *, direct_paths: tuple[str, ...] | None = None) -> Scope:
+    return serving_scope(path=project.division_path, school_id=project.organiser_school_id, level=project.level,
+                         direct_paths=direct_paths)
+
+
+def direct_county_paths() -> tuple[str, ...]:
+    """The paths of the 省直管县 (ten in Henan): read once per request that needs them."""
+    return tuple(Division.objects.filter(is_direct_county=True).values_list("path", flat=True))
+
+
+def audience_outside(serving: Scope, codes: list[str]) -> list[str]:
+    """Audience division codes the project may not serve (unknown, or outside its jurisdiction)."""
+    from access.policy import DIVISION
+
+    divisions = {d.code: d for d in Division.objects.filter(code__in=codes)}
+    return [code for code in codes
+            if code not in divisions or not DIVISION[Can.CHANGE].test(serving, divisions[code])]
 
 
 def project_create(*, scope: Scope, actor, code: str, title: str, level: str, category: str, mode: str,
@@ -130,8 +172,9 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
                    organiser_school: School | None = None, outline: str = "", topics: list | None = None,
                    audience: dict | None = None, institution=None, self_enrolment: bool = False,
                    needs_approval: bool = True, budget=0, is_high_end: bool = False, min_attendance_percent: int = 80,
-                   has_assessment: bool = False) -> Project:
-    """Create a project in the library (a draft), refusing bad input with Chinese messages."""
+                   has_assessment: bool = False, ip: str | None = None) -> Project:
+    """Create a project in the library (a draft), refusing bad input with Chinese messages.
+    Codes are the organiser's own: another unit's codes neither clash nor show."""
     problems, clean = project_problems({
         "title": title, "level": level, "category": category, "mode": mode, "organiser": organiser,
         "organiser_school": organiser_school, "topics": topics, "starts_on": starts_on, "ends_on": ends_on,
@@ -139,22 +182,31 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
         "min_attendance_percent": min_attendance_percent, "outline": outline, "self_enrolment": self_enrolment,
         "needs_approval": needs_approval, "is_high_end": is_high_end, "has_assessment": has_assessment,
     })
-    if not (code or "").strip() or len(code) > 40:
+    code = (code or "").strip()
+    if not code or len(code) > 40:
         problems["code"] = "项目编号不能为空且不超过40字"
     path = organiser_school.division_path if organiser_school is not None else organiser.path
-    if not scope.can_write_path(path) or (scope.school_id is not None and (organiser_school is None
-                                                                          or organiser_school.pk != scope.school_id)):
-        raise PermissionDenied("不能为本辖区以外的单位创建项目")
+    project = Project(
+        code=code, title=clean.get("title", title), outline=outline, level=level, category=category,
+        topics=clean["topics"], mode=mode, organiser=organiser, organiser_school=organiser_school, division_path=path,
+        institution=institution, audience=clean["audience"], self_enrolment=self_enrolment,
+        needs_approval=needs_approval, seats=clean.get("seats", 1), hours=clean.get("hours", 1),
+        hour_category=hour_category, starts_on=starts_on, ends_on=ends_on, budget=clean.get("budget", 0),
+        is_high_end=is_high_end, min_attendance_percent=clean.get("min_attendance_percent", 80),
+        has_assessment=has_assessment, created_by=actor if actor is not None and actor.pk else None,
+    )
+    if not can(scope, Can.CHANGE, project):
+        raise Forbidden("不能为本辖区以外的单位创建项目")
     if problems:
         raise ValidationError(problems)
-    return Project.objects.create(
-        code=code.strip(), title=clean["title"], outline=outline, level=level, category=category, topics=clean["topics"],
-        mode=mode, organiser=organiser, organiser_school=organiser_school, division_path=path, institution=institution,
-        audience=clean["audience"], self_enrolment=self_enrolment, needs_approval=needs_approval, seats=clean["seats"],
-        hours=clean["hours"], hour_category=hour_category, starts_on=starts_on, ends_on=ends_on, budget=clean["budget"],
-        is_high_end=is_high_end, min_attendance_percent=clean["min_attendance_percent"], has_assessment=has_assessment,
-        created_by=actor if actor is not None and actor.pk else None,
-    )
+    try:
+        with transaction.atomic():
+            project.save(force_insert=True)
+            audit_record(action=Action.PROJECT_CREATE, actor=actor, ip=ip, scope_path=path, object_type="project",
+                         object_id=project.pk, detail={"code": code, "title": project.title})
+    except IntegrityError:
+        raise ValidationError({"code": "本单位已有该项目编号，请换一个"}) from None
+    return project
 
 
 def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: str | None = None) -> tuple[Project, dict]:
@@ -169,10 +221,7 @@ def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: s
     if unknown:
         raise ValidationError({"__all__": f"不可修改的字段：{'、'.join(sorted(unknown))}"})
     with transaction.atomic():
-        project = Project.objects.select_for_update().filter(pk=project_id).first()
-        if project is None or not scope.can_write_path(project.division_path) or (
-                scope.school_id is not None and project.organiser_school_id != scope.school_id):
-            raise PermissionDenied("项目不存在或不由本辖区主办")
+        project = fetch(scope, Project, project_id, Can.CHANGE, lock=True)
         if project.state == ProjectState.FINISHED:
             raise ValidationError({"state": "项目已结束，不能修改"})
         current = {name: getattr(project, name) for name in EDITABLE_FIELDS}
@@ -184,16 +233,14 @@ def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: s
             changed["seats"] = [project.seats, clean["seats"]]
             if clean["seats"] < project.seats_taken:
                 problems["seats"] = f"名额不能少于已报名人数（{project.seats_taken}）"
-        completed = Enrolment.objects.filter(project=project, state=EnrolmentState.COMPLETED).exists()
+        completed = project.enrolments.filter(state=EnrolmentState.COMPLETED).exists()
         if completed and ({"hours", "hour_category"} & set(changed)):
             problems["hours"] = "已有学员结业、学时已记入账本，不能再修改学时或学时类别"
         if completed and ({"min_attendance_percent", "has_assessment"} & set(changed)):
             # Everyone is judged by the same completion rules.
             problems["min_attendance_percent"] = "已有学员结业，不能再修改结业条件（出勤率、考核）"
         if {"starts_on", "ends_on"} & set(changed) and "starts_on" not in problems and "ends_on" not in problems:
-            from catalog.models import ProjectSession
-
-            outside = list(ProjectSession.objects.filter(project=project).exclude(
+            outside = list(project.sessions.exclude(
                 held_on__gte=clean["starts_on"], held_on__lte=clean["ends_on"]).values_list("number", flat=True))
             if outside:
                 problems["starts_on"] = f"第{'、'.join(str(n) for n in outside)}场不在新的日期之内，请先调整场次"
@@ -210,7 +257,7 @@ def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: s
         if fields:
             project.save(update_fields=fields)
         if "seats" in changed:
-            project = project_seats_change(project_id=project.pk, seats=clean["seats"], scope=scope)
+            project = project_seats_change(scope=scope, project_id=project.pk, seats=clean["seats"])
         if changed:
             audit_record(action=Action.PROJECT_UPDATE, actor=actor, ip=ip, scope_path=project.division_path,
                          object_type="project", object_id=project.pk,
@@ -218,13 +265,19 @@ def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: s
     return project, changed
 
 
-def project_open(*, project: Project) -> Project:
-    """Publish a draft for enrolment; a project in an annual plan waits for the plan's approval."""
-    plan_state = Project.objects.filter(pk=project.pk).values_list("plan__state", flat=True).first()
-    if plan_state is not None and plan_state != PlanState.APPROVED:
-        raise ValidationError({"plan": f"所属年度计划尚未批准（{PlanState(plan_state).label}），暂不能发布"})
-    Project.objects.filter(pk=project.pk, state=ProjectState.DRAFT).update(state=ProjectState.OPEN)
-    project.refresh_from_db()
+def project_open(*, scope: Scope, actor, project_id: int, ip: str | None = None) -> Project:
+    """Publish a draft for enrolment (its organiser only); a project in an annual plan waits
+    for the plan's approval. Publishing again changes nothing."""
+    with transaction.atomic():
+        project = fetch(scope, Project, project_id, Can.CHANGE, lock=True)
+        plan_state = project.plan.state if project.plan_id else None  # type: ignore[union-attr]
+        if plan_state is not None and plan_state != PlanState.APPROVED:
+            raise ValidationError({"plan": f"所属年度计划尚未批准（{PlanState(plan_state).label}），暂不能发布"})
+        if project.state == ProjectState.DRAFT:
+            project.state = ProjectState.OPEN
+            project.save(update_fields=["state"])
+            audit_record(action=Action.PROJECT_PUBLISH, actor=actor, ip=ip, scope_path=project.division_path,
+                         object_type="project", object_id=project.pk)
     return project
 
 
@@ -254,22 +307,21 @@ class TeacherFacts:
                    school_id=teacher.school_id)
 
 
-def project_home(project: Project) -> tuple[str, int | None]:
-    """Where a project's teachers work when its audience names no divisions: the organiser's
-    jurisdiction (a county trains its own teachers), or for a school's project that school."""
-    return project.division_path, project.organiser_school_id
+def outside_served(serving: Scope, facts) -> str:
+    """Why a teacher (or their facts) is outside the jurisdiction a project serves, or "".
+    Holds at enrolment, nomination and completion: a county's project never reaches another
+    county's teacher, whatever its audience names."""
+    if TEACHER_CHANGE.test(serving, facts):
+        return ""
+    return "本项目为主办学校的校本研修" if serving.school_id is not None else "本项目面向主办单位辖区内的教师"
 
 
 def audience_refusals(rule: dict, facts: TeacherFacts, *, today: dt.date, division_paths: dict[str, str],
-                      home: tuple[str, int | None] | None = None) -> list[str]:
+                      serving: Scope | None = None) -> list[str]:
     """Why a teacher with these facts is outside the rule (empty: eligible)."""
     reasons = []
-    if home is not None and not rule.get("divisions"):
-        path, school_id = home
-        if not facts.division_path.startswith(path):
-            reasons.append("本项目面向主办单位辖区内的教师")
-        elif school_id is not None and facts.school_id != school_id:
-            reasons.append("本项目为主办学校的校本研修")
+    if serving is not None and (reason := outside_served(serving, facts)):
+        reasons.append(reason)
     if rule.get("stages") and facts.stage not in rule["stages"]:
         reasons.append(f"学段不符（本项目面向：{'、'.join(rule['stages'])}）")
     if rule.get("subjects") and not facts.subjects & set(rule["subjects"]):
@@ -299,30 +351,29 @@ def enrolment_refusals(*, project: Project, teacher: Teacher, today: dt.date | N
     today = today or timezone.localdate()
     rule = project.audience or {}
     return audience_refusals(rule, TeacherFacts.of(teacher, today), today=today,
-                             division_paths=audience_division_paths([rule]), home=project_home(project))
+                             division_paths=audience_division_paths([rule]), serving=project_serving_scope(project))
 
 
 # --- seats ----------------------------------------------------------------------------------
 
 
-def _locked(project_id: int) -> Project:
-    project = Project.objects.select_for_update().filter(pk=project_id).first()
-    if project is None:
-        raise ValidationError({"project": "项目不存在"})
-    return project
-
-
+# Seat counts move only on a project row locked by the caller (select_for_update); the CHECK
+# constraint on seats_taken refuses any oversubscription that slipped past.
 def _take_seat(project: Project) -> None:
-    Project.objects.filter(pk=project.pk).update(seats_taken=F("seats_taken") + 1)
     project.seats_taken += 1
+    project.save(update_fields=["seats_taken"])
+
+
+def _free_seat(project: Project) -> None:
+    project.seats_taken -= 1
+    project.save(update_fields=["seats_taken"])
 
 
 def _promote_waiting(project: Project) -> int:
     """Give free seats to the waiting list in order; returns how many moved up."""
     promoted = 0
     while project.seats_taken < project.seats:
-        waiting = (Enrolment.objects.filter(project=project, state=EnrolmentState.WAITING)
-                   .order_by("waiting_since", "id").first())
+        waiting = project.enrolments.filter(state=EnrolmentState.WAITING).order_by("waiting_since", "id").first()
         if waiting is None:
             break
         waiting.state = EnrolmentState.PENDING if project.needs_approval else EnrolmentState.ENROLLED
@@ -333,19 +384,18 @@ def _promote_waiting(project: Project) -> int:
     return promoted
 
 
-def enrol(*, project_id: int, teacher: Teacher, actor=None, nominated: bool = False,
+def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nominated: bool = False,
           today: dt.date | None = None) -> Enrolment:
-    """Enrol a teacher (self-enrolment, or nomination by their school/county): a seat if one
-    is free, else the waiting list. Idempotent for an active enrolment."""
+    """Enrol a teacher (themself, or nominated by an administrator who may change their record):
+    a seat if one is free, else the waiting list. Idempotent for an active enrolment."""
+    require(scope, Can.NOMINATE if nominated else Can.ENROL_SELF, teacher)
     # Eligibility first, outside the lock: the seat queue only waits for seat-keeping.
-    candidate = Project.objects.filter(pk=project_id).first()
-    if candidate is None:
-        raise ValidationError({"project": "项目不存在"})
+    candidate = fetch(scope, Project, project_id)
     reasons = enrolment_refusals(project=candidate, teacher=teacher, today=today)
     if reasons:
         raise ValidationError({"teacher": reasons})
     with transaction.atomic():
-        project = _locked(project_id)
+        project = fetch(scope, Project, project_id, lock=True)
         if project.state != ProjectState.OPEN:
             raise ValidationError({"project": "项目未在报名中"})
         if not nominated and not project.self_enrolment:
@@ -354,7 +404,7 @@ def enrol(*, project_id: int, teacher: Teacher, actor=None, nominated: bool = Fa
             reasons = enrolment_refusals(project=project, teacher=teacher, today=today)
             if reasons:
                 raise ValidationError({"teacher": reasons})
-        existing = Enrolment.objects.filter(project=project, teacher=teacher).first()
+        existing = project.enrolments.filter(teacher=teacher).first()
         if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
             return existing
         if existing is not None and existing.state == EnrolmentState.COMPLETED:
@@ -371,14 +421,12 @@ def enrol(*, project_id: int, teacher: Teacher, actor=None, nominated: bool = Fa
     return enrolment
 
 
-def enrolment_withdraw(*, enrolment_id: int, teacher: Teacher | None = None, scope: Scope | None = None) -> Enrolment:
-    """Withdraw (by the teacher, or an administrator of their jurisdiction); a freed seat
-    goes to the first on the waiting list."""
+def enrolment_withdraw(*, scope: Scope, enrolment_id: int) -> Enrolment:
+    """Withdraw (by the teacher, or an administrator who may change their record); a freed
+    seat goes to the first on the waiting list."""
     with transaction.atomic():
-        enrolment = Enrolment.objects.select_related("teacher").filter(pk=enrolment_id).first()
-        if enrolment is None or not _may_act(enrolment, teacher=teacher, scope=scope):
-            raise PermissionDenied("报名不存在或不在本辖区")
-        project = _locked(enrolment.project_id)
+        enrolment = fetch(scope, Enrolment, enrolment_id, Can.WITHDRAW)
+        project = fetch(scope, Project, enrolment.project_id, lock=True)  # published, so seen by both parties
         enrolment.refresh_from_db()
         if enrolment.state not in (*SEAT_HOLDING, EnrolmentState.WAITING):
             raise ValidationError({"state": "该报名已结束，无需退出"})
@@ -386,19 +434,21 @@ def enrolment_withdraw(*, enrolment_id: int, teacher: Teacher | None = None, sco
         enrolment.state, enrolment.waiting_since, enrolment.decided_at = EnrolmentState.WITHDRAWN, None, timezone.now()
         enrolment.save(update_fields=["state", "waiting_since", "decided_at"])
         if held:
-            Project.objects.filter(pk=project.pk).update(seats_taken=F("seats_taken") - 1)
-            project.seats_taken -= 1
+            _free_seat(project)
             _promote_waiting(project)
     return enrolment
 
 
-def enrolment_decide(*, enrolment_id: int, approve: bool, scope: Scope) -> Enrolment:
-    """Approve or reject a pending enrolment; a rejection frees its seat for the waiting list."""
+def enrolment_decide(*, scope: Scope, enrolment_id: int, approve: bool, project_id: int | None = None,
+                     actor=None, ip: str | None = None) -> Enrolment:
+    """Approve or reject a pending enrolment (the organiser's administrators); a rejection frees
+    its seat for the waiting list. `project_id`: the project the decision was asked on, which
+    the enrolment must belong to."""
     with transaction.atomic():
-        enrolment = Enrolment.objects.select_related("teacher", "project").filter(pk=enrolment_id).first()
-        if enrolment is None or not scope.can_write_path(enrolment.project.division_path):
-            raise PermissionDenied("报名不存在或不在本辖区")
-        project = _locked(enrolment.project_id)
+        enrolment = fetch(scope, Enrolment, enrolment_id, Can.DECIDE)
+        if project_id is not None and enrolment.project_id != project_id:
+            raise NotVisible("该报名不属于本项目")
+        project = fetch(scope, Project, enrolment.project_id, lock=True)
         enrolment.refresh_from_db()
         if enrolment.state != EnrolmentState.PENDING:
             raise ValidationError({"state": "只有待审核的报名可以审核"})
@@ -406,29 +456,23 @@ def enrolment_decide(*, enrolment_id: int, approve: bool, scope: Scope) -> Enrol
         enrolment.decided_at = timezone.now()
         enrolment.save(update_fields=["state", "decided_at"])
         if not approve:
-            Project.objects.filter(pk=project.pk).update(seats_taken=F("seats_taken") - 1)
-            project.seats_taken -= 1
+            _free_seat(project)
             _promote_waiting(project)
+        audit_record(action=Action.ENROLMENT_DECIDE, actor=actor, ip=ip, scope_path=project.division_path,
+                     object_type="enrolment", object_id=enrolment.pk,
+                     detail={"project": project.pk, "teacher": enrolment.teacher_id, "approved": approve})
     return enrolment
 
 
-def project_seats_change(*, project_id: int, seats: int, scope: Scope) -> Project:
+def project_seats_change(*, scope: Scope, project_id: int, seats: int) -> Project:
     """Change the number of seats: never below those already held; more seats promote the waiting list."""
     with transaction.atomic():
-        project = _locked(project_id)
-        if not scope.can_write_path(project.division_path):
-            raise PermissionDenied("项目不在本辖区")
+        project = fetch(scope, Project, project_id, Can.CHANGE, lock=True)
         if not isinstance(seats, int) or seats < 1:
             raise ValidationError({"seats": "名额应为正整数"})
         if seats < project.seats_taken:
             raise ValidationError({"seats": f"名额不能少于已报名人数（{project.seats_taken}）"})
-        Project.objects.filter(pk=project.pk).update(seats=seats)
         project.seats = seats
+        project.save(update_fields=["seats"])
         _promote_waiting(project)
     return project
-
-
-def _may_act(enrolment: Enrolment, *, teacher: Teacher | None, scope: Scope | None) -> bool:
-    if teacher is not None:
-        return enrolment.teacher_id == teacher.pk
-    return scope is not None and scope.can_write_row(path=enrolment.teacher.division_path, school_id=enrolment.teacher.school_id)

@@ -13,7 +13,6 @@ from accounts.decorators import scoped_view
 from catalog import selectors
 from catalog.attendance import may_run_project
 from catalog.constants import Level, Mode, ProjectCategory
-from catalog.models import Enrolment
 from catalog.services import enrol, enrolment_refusals, enrolment_withdraw
 from core.requests import error_text, object_id, year_param
 from people.selectors import teacher_get
@@ -45,18 +44,18 @@ def project_detail(request, scope, project_id: int):
         if teacher is None:
             raise PermissionDenied("只有教师本人可以报名")
         try:
-            enrolment = enrol(project_id=project.pk, teacher=teacher)
+            enrolment = enrol(scope=scope, project_id=project.pk, teacher=teacher)
         except ValidationError as error:
             messages.error(request, error_text(error))
         else:
             messages.success(request, {"waiting": "名额已满，已进入候补名单。", "pending": "已报名，等待审核。"}
                              .get(enrolment.state, "报名成功。"))
         return redirect("catalog:project_detail", project_id=project.pk)
-    mine = Enrolment.objects.filter(project=project, teacher=teacher).first() if teacher else None
+    mine = project.enrolments.filter(teacher=teacher).first() if teacher else None
     return render(request, "catalog/project_detail.html", {
         "project": project, "teacher": teacher, "mine": mine,
         "refusals": enrolment_refusals(project=project, teacher=teacher) if teacher and not mine else [],
-        "may_manage": may_run_project(user=request.user, scope=scope, project=project),
+        "may_manage": may_run_project(scope=scope, project=project),
     })
 
 
@@ -65,7 +64,7 @@ def my_enrolments(request, scope):
     if not request.user.teacher_id:
         raise Http404("账户未绑定教师档案")
     return render(request, "catalog/my_enrolments.html",
-                  {"enrolments": selectors.teacher_enrolments(teacher_id=request.user.teacher_id)[:200]})
+                  {"enrolments": selectors.teacher_enrolments(scope=scope, teacher_id=request.user.teacher_id)[:200]})
 
 
 @scoped_view
@@ -75,7 +74,7 @@ def enrolment_withdraw_view(request, scope):
     if teacher is None:
         raise PermissionDenied("只有教师本人可以退出")
     try:
-        enrolment_withdraw(enrolment_id=object_id(request.POST.get("enrolment")), teacher=teacher)
+        enrolment_withdraw(scope=scope, enrolment_id=object_id(request.POST.get("enrolment")))
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
     else:
@@ -98,7 +97,7 @@ def open_to_me(request, scope):
 
     teacher = _own_teacher(request, scope)
     return render(request, "catalog/open_to_me.html",
-                  {"projects": open_to_teacher(teacher=teacher, today=timezone.localdate())})
+                  {"projects": open_to_teacher(scope=scope, teacher=teacher, today=timezone.localdate())})
 
 
 @scoped_view
@@ -109,7 +108,7 @@ def my_schedule(request, scope):
 
     teacher = _own_teacher(request, scope)
     today = timezone.localdate()
-    items = teacher_schedule(teacher_id=teacher.pk)
+    items = teacher_schedule(scope=scope, teacher_id=teacher.pk)
     return render(request, "catalog/my_schedule.html", {
         "upcoming": [i for i in items if i.session.held_on >= today],
         "past": list(reversed([i for i in items if i.session.held_on < today])), "today": today,
@@ -123,7 +122,7 @@ def my_schedule_ics(request, scope):
     from catalog.schedule import schedule_ics, teacher_schedule
 
     teacher = _own_teacher(request, scope)
-    body = schedule_ics(teacher_schedule(teacher_id=teacher.pk), host=request.get_host().split(":")[0] or "yanxiu")
+    body = schedule_ics(teacher_schedule(scope=scope, teacher_id=teacher.pk), host=request.get_host().split(":")[0] or "yanxiu")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="schedule.ics"'
     return response

@@ -10,6 +10,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from accounts.api import router as accounts_router
 from accounts.services import api_token_authenticate
+from accounts.throttle import Throttled
 from catalog.api import router as catalog_router
 from catalog.plan_api import router as plan_router
 from credits.api import router as credits_router
@@ -84,6 +85,11 @@ def invalid(request, exc):
 @api.exception_handler(NinjaValidationError)
 def invalid_request(request, exc):
     return _error(request, 422, "invalid", "请求参数有误", errors=exc.errors)
+
+
+@api.exception_handler(Throttled)
+def throttled(request, exc):
+    return _error(request, 429, "throttled", str(exc) or "请求过于频繁，请稍后再试")
 
 
 @api.exception_handler(HttpError)

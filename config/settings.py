@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ninja",  # serves Swagger UI from local static files instead of a CDN
     "core",
+    "access",
     "audit",
     "org",
     "accounts",
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    "core.middleware.ThrottledMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +144,11 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
 # Reverse proxies in front of the app that append to X-Forwarded-For (core.requests.client_ip).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PROD else 0)
 EXPORT_MAX_PER_HOUR = env_int("EXPORT_MAX_PER_HOUR", 30)
+# Wrong check-in codes a teacher may try in 15 minutes before check-in is refused for a while.
+CHECK_IN_MAX_FAILURES = env_int("CHECK_IN_MAX_FAILURES", 10)
+# Personal API tokens expire: the default lifetime and the longest one may ask for.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
 # Page exports above this many rows need a second administrator's approval (SECURITY 15).
 EXPORT_BULK_ROWS = env_int("EXPORT_BULK_ROWS", 5000)
 

@@ -2,8 +2,8 @@
 
 from django.core.cache import cache
 
+from access.scope import Scope
 from org.constants import Stage
-from org.scope import Scope
 from people.constants import Title
 from people.selectors import teacher_stage_title_counts
 

@@ -3,17 +3,17 @@
 import datetime as dt
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
+from access.policy import Action as Can
+from access.scope import scope_for_user
 from credits import selectors
 from credits.certificates import MAX_TOKEN_LENGTH, certificate_check
 from credits.constants import CATEGORY_LABELS, EntryState, SourceType
 from credits.models import Cycle
 from credits.services import SourceConflict, ledger_entry_record
-from org.scope import scope_for_user
-from people.selectors import teacher_get
+from people.selectors import teacher_fetch, teacher_get
 
 router = Router(tags=["学时"])
 
@@ -102,13 +102,9 @@ def teacher_credits(request, teacher_id: int = Path(..., ge=1, le=2**62), cycle:
              summary="记录学时（按来源幂等：同一来源重复提交只记一次）")
 def record_entry(request, payload: EntryIn):
     scope = scope_for_user(request.auth)
-    if scope.teacher_id is not None or scope.path is None:
-        raise PermissionDenied("当前角色不能记录学时")
-    teacher = teacher_get(scope=scope, teacher_id=payload.teacher_id)
-    if teacher is None:
-        raise Http404
-    if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
-        raise PermissionDenied("本级对该教师只有查看权限")
+    # Who may write which state is the policy's: a school writes hours only for the county to decide.
+    action = Can.RECORD_APPROVED if payload.state == EntryState.APPROVED else Can.RECORD_PENDING
+    teacher = teacher_fetch(scope=scope, teacher_id=payload.teacher_id, action=action)
     try:
         entry, created = ledger_entry_record(
             teacher=teacher, category=payload.category, hours=payload.hours, occurred_on=payload.occurred_on,

@@ -9,17 +9,20 @@ import datetime as dt
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from access.errors import Forbidden
+from access.policy import Action as Can
+from access.policy import fetch, require, visible
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
 from credits.constants import EntryState, SourceType
 from credits.models import LedgerEntry
 from credits.services import ledger_entry_decide, ledger_entry_record
-from org.scope import Scope
 
 EVIDENCE_TYPES = {".pdf": (b"%PDF",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",)}
 
@@ -39,7 +42,8 @@ def evidence_problem(upload) -> str | None:
     return None
 
 
-def claim_submit(*, teacher, actor, category: str, hours, occurred_on: dt.date, note: str, evidence, idempotency_key: str) -> LedgerEntry:
+def claim_submit(*, scope: Scope, teacher, actor, category: str, hours, occurred_on: dt.date, note: str, evidence, idempotency_key: str) -> LedgerEntry:
+    require(scope, Can.CLAIM, teacher)  # a teacher claims hours for themself only
     problems = {}
     if (problem := evidence_problem(evidence)) is not None:
         problems["evidence"] = problem
@@ -60,22 +64,18 @@ def claim_submit(*, teacher, actor, category: str, hours, occurred_on: dt.date, 
 def claims_to_check(*, scope: Scope) -> QuerySet[LedgerEntry]:
     """Claims waiting for this administrator: the school stage for a school
     admin, the county stage (school-checked) for division admins."""
-    claims = LedgerEntry.objects.filter(source_type=SourceType.CLAIM, state=EntryState.PENDING).select_related("teacher", "teacher__school")
-    if scope.teacher_id is not None or scope.path is None:
-        return claims.none()
-    claims = scope.apply(claims, path_field="teacher__division_path", school_field="teacher__school_id")
-    if scope.school_id is not None:
-        return claims.filter(school_checked_at__isnull=True)
-    return claims.filter(school_checked_at__isnull=False)
+    school_stage = scope.school_id is not None
+    claims = visible(scope, LedgerEntry, Can.SCHOOL_CHECK if school_stage else Can.DECIDE)
+    return (claims.filter(source_type=SourceType.CLAIM, state=EntryState.PENDING,
+                          school_checked_at__isnull=school_stage)
+            .select_related("teacher", "teacher__school"))
 
 
 def claim_school_check(*, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None) -> LedgerEntry:
-    if scope.school_id is None:
-        raise PermissionDenied("学校审核由本校管理员办理")
     with transaction.atomic():
-        entry = claims_to_check(scope=scope).select_for_update(of=("self",)).filter(pk=entry_id).first()
-        if entry is None:
-            raise PermissionDenied("该申报不存在、已处理或不属于本校")
+        entry = fetch(scope, LedgerEntry, entry_id, Can.SCHOOL_CHECK, select_related=("teacher",), lock=True)
+        if entry.source_type != SourceType.CLAIM or entry.state != EntryState.PENDING or entry.school_checked_at:
+            raise Forbidden("该申报已处理，或不是待学校审核的申报")
         if not approve:
             # Refused at school: decided like a county rejection (pending hours released).
             return ledger_entry_decide(scope=scope, actor=actor, entry_id=entry.pk, approve=False, ip=ip, stage="school")
@@ -87,8 +87,7 @@ def claim_school_check(*, scope: Scope, actor, entry_id: int, approve: bool, ip:
 
 
 def claim_county_decide(*, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None) -> LedgerEntry:
-    if scope.school_id is not None or scope.teacher_id is not None:
-        raise PermissionDenied("县级审核由县级及以上管理员办理")
-    if not claims_to_check(scope=scope).filter(pk=entry_id).exists():
-        raise PermissionDenied("该申报不存在、尚未经学校审核或不在本辖区")
+    entry = fetch(scope, LedgerEntry, entry_id, Can.DECIDE)
+    if entry.source_type != SourceType.CLAIM or entry.state != EntryState.PENDING or not entry.school_checked_at:
+        raise Forbidden("该申报已处理，或尚未经学校审核")
     return ledger_entry_decide(scope=scope, actor=actor, entry_id=entry_id, approve=approve, ip=ip)

@@ -56,12 +56,13 @@ SELECT %s, school_id, MIN(division_path), COUNT(*), SUM(complete), SUM(on_track)
 FROM ({query.sql}) standing GROUP BY school_id"""  # noqa: S608 - fixed column names; values are parameters
     started = time.monotonic()
     with transaction.atomic():
-        SchoolCompliance.objects.filter(cycle=cycle).delete()
+        # A system job over every school: the snapshot is rebuilt whole, so unscoped on purpose.
+        SchoolCompliance.objects.dangerously_unscoped().filter(cycle=cycle).delete()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL work_mem = '128MB'")  # groups every teacher's totals at once
             cursor.execute(insert, [cycle.pk, *query.params])
-        teachers = sum(SchoolCompliance.objects.filter(cycle=cycle).values_list("teachers", flat=True))
+        teachers = sum(SchoolCompliance.objects.dangerously_unscoped().filter(cycle=cycle).values_list("teachers", flat=True))
         refresh, _ = ComplianceRefresh.objects.update_or_create(cycle=cycle, defaults={
             "as_of": today, "rule_version": rule_set.version, "teachers": teachers,
             "computed_at": timezone.now(), "seconds": round(time.monotonic() - started, 3),

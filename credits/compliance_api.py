@@ -8,12 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import Query, Router, Schema
 
+from access.scope import scope_for_user
 from credits import compliance_selectors as selectors
 from credits.compliance import compliance_refresh_request
 from credits.constants import Category
 from credits.models import Cycle
 from credits.selectors import current_cycle
-from org.scope import scope_for_user
 
 router = Router(tags=["学时达标"])
 
@@ -81,7 +81,7 @@ def compliance(request, query: Query[ComplianceQuery]):
     if selectors.compliance_is_stale(refresh, max_age_minutes=settings.COMPLIANCE_MAX_AGE_MINUTES):
         compliance_refresh_request(cycle)
         refresh = selectors.compliance_refreshed(cycle)
-    total, children = selectors.division_rollup(cycle=cycle, division=division)
+    total, children = selectors.division_rollup(scope=scope, cycle=cycle, division=division)
     return ComplianceOut(
         division=DivisionOut(code=division.code, name=division.name, level=division.level), cycle=cycle.code,
         computed_at=refresh.computed_at if refresh else None, as_of=refresh.as_of if refresh else None,

@@ -13,12 +13,13 @@ from django.db.models import Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from access.policy import Action, can, visible
+from access.scope import Scope
 from credits.constants import CATEGORY_LABELS, Category
 from credits.models import ComplianceRefresh, Cycle, SchoolCompliance
 from credits.selectors import rule_set_in_force
 from credits.standing import BAND_EDGES, TeacherStanding, teacher_standings
 from org.models import Division, School
-from org.scope import Scope
 
 BAND_LABELS = ("<20%", "20–40%", "40–60%", "60–80%", "80–100%", "已完成")
 COUNT_FIELDS = ("teachers", "complete", "on_track", "new_teachers", *(f"band_{i}" for i in range(len(BAND_EDGES) + 1)))
@@ -78,11 +79,11 @@ def compliance_division(*, scope: Scope, code: str) -> Division | None:
     if scope.path is None or scope.school_id is not None:
         return None
     division = Division.objects.filter(code=code[:6]).first()
-    return division if division is not None and scope.can_read_path(division.path) else None
+    return division if division is not None and can(scope, Action.VIEW, division) else None
 
 
 def compliance_school(*, scope: Scope, school_id: int) -> School | None:
-    return School.objects.in_scope(scope).select_related("division").filter(pk=school_id).first()
+    return visible(scope, School).select_related("division").filter(pk=school_id).first()
 
 
 def compliance_refreshed(cycle: Cycle) -> ComplianceRefresh | None:
@@ -95,9 +96,9 @@ def compliance_is_stale(refresh: ComplianceRefresh | None, *, max_age_minutes: i
     return refresh.as_of != timezone.localdate() or timezone.now() - refresh.computed_at > dt.timedelta(minutes=max_age_minutes)
 
 
-def division_rollup(*, cycle: Cycle, division: Division) -> tuple[Rollup, list[Rollup]]:
+def division_rollup(*, scope: Scope, cycle: Cycle, division: Division) -> tuple[Rollup, list[Rollup]]:
     """The division's totals and one row per child division, or per school for a county."""
-    rows = SchoolCompliance.objects.filter(cycle=cycle, division_path__startswith=division.path)
+    rows = visible(scope, SchoolCompliance).filter(cycle=cycle, division_path__startswith=division.path)
     total = Rollup(name=division.name, code=division.code, values=_clean(rows.aggregate(**_sums())))
     children = list(Division.objects.filter(parent=division).order_by("code").only("code", "name", "path"))
     if children:
@@ -118,8 +119,8 @@ def division_rollup(*, cycle: Cycle, division: Division) -> tuple[Rollup, list[R
     ]
 
 
-def school_rollup(*, cycle: Cycle, school: School) -> Rollup:
-    rows = SchoolCompliance.objects.filter(cycle=cycle, school=school)
+def school_rollup(*, scope: Scope, cycle: Cycle, school: School) -> Rollup:
+    rows = visible(scope, SchoolCompliance).filter(cycle=cycle, school=school)
     return Rollup(name=school.name, code=school.code, school_id=school.pk, values=_clean(rows.aggregate(**_sums())))
 
 

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from access.policy import Action, can
 from accounts.decorators import admin_required
 from accounts.throttle import rate_limited
 from core.requests import client_ip
@@ -66,12 +67,12 @@ def compliance_division(request, scope, code: str):
         messages.success(request, "已开始重新统计。" if queued else "统计正在进行，请稍后刷新页面。")
         return redirect(f"{request.path}?cycle={cycle.code}")
     refresh = _refresh_state(request, cycle)
-    total, children = selectors.division_rollup(cycle=cycle, division=division)
+    total, children = selectors.division_rollup(scope=scope, cycle=cycle, division=division)
     if request.GET.get("format") == "xlsx":
         return _export(request, scope, cycle=cycle, title=division.name, total=total, children=children)
     parents: list = []
     parent = division.parent
-    while parent is not None and scope.can_read_path(parent.path):
+    while parent is not None and can(scope, Action.VIEW, parent):
         parents.insert(0, parent)
         parent = parent.parent
     return render(request, "credits/compliance_division.html", {
@@ -90,7 +91,7 @@ def compliance_school(request, scope, school_id: int):
     behind_only = request.GET.get("behind") == "1"
     standings = selectors.school_standings(cycle=cycle, school=school, behind_only=behind_only)
     refresh = _refresh_state(request, cycle)
-    total = selectors.school_rollup(cycle=cycle, school=school)
+    total = selectors.school_rollup(scope=scope, cycle=cycle, school=school)
     if request.GET.get("format") == "xlsx":
         if scope.teacher_id is not None:
             raise PermissionDenied

@@ -6,10 +6,10 @@ from django.core.exceptions import PermissionDenied
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 
+from access.scope import scope_for_user
 from accounts.decorators import DIVISION_ADMIN_ROLES
 from core.requests import client_ip
 from credits.external_import import external_hours_import
-from org.scope import scope_for_user
 from people.roster.files import RosterFileError
 
 router = Router(tags=["学时"])

@@ -29,13 +29,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from access.policy import Action as Can
+from access.policy import can, visible
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
 from credits.constants import CATEGORY_LABELS, Category, EntryState, SourceType
 from credits.models import ExternalImport, OrganiserAlias
 from credits.services import SourceConflict, ledger_entry_record
 from org.models import Institution
-from org.scope import Scope
 from people.identity import IdNumberError, id_blind_index, id_mask, id_parse, keyed_digest
 from people.models import Teacher
 from people.roster.files import RosterFileError, iter_rows
@@ -128,8 +130,8 @@ def _parse(row: list, index: dict[str, int], *, number: int, scope: Scope, alias
         raise _RowError("身份证号", "本辖区教师名册中没有该身份证号")
     if _cell_text(cell("姓名")) != teacher.name:
         raise _RowError("姓名", "姓名与名册不一致")
-    if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
-        raise _RowError("身份证号", "本级对该教师只有查看权限")
+    if not can(scope, Can.RECORD_APPROVED, teacher):
+        raise _RowError("身份证号", "本级对该教师只有查看权限，不能记入学时")
     training = _cell_text(cell("培训名称"))
     if not training or len(training) > 200:
         raise _RowError("培训名称", "培训名称不能为空且不超过200字")
@@ -174,7 +176,7 @@ def _teachers_by_index(scope: Scope, id_cells: list) -> dict[str, Teacher]:
     found: dict[str, Teacher] = {}
     ordered = sorted(indexes)
     for start in range(0, len(ordered), 1000):
-        for teacher in Teacher.objects.in_scope(scope).filter(id_index__in=ordered[start:start + 1000]):
+        for teacher in visible(scope, Teacher).filter(id_index__in=ordered[start:start + 1000]):
             found[teacher.id_index] = teacher
     return found
 
@@ -252,13 +254,14 @@ def external_hours_import(*, scope: Scope, actor, handle: BinaryIO, name: str, i
     return ImportResult(batch=batch, rejections=rejections)
 
 
-def organiser_map(*, actor, name: str, institution_id: int, may_replace: bool, ip: str | None = None) -> OrganiserAlias:
+def organiser_map(*, scope: Scope, actor, name: str, institution_id: int, may_replace: bool,
+                  ip: str | None = None) -> OrganiserAlias:
     """Map an organiser's name to an institution. Any division administrator may add a
     mapping; changing an existing one is for the province (it changes every import after)."""
     normalised = organiser_normalise(name)
     if not normalised:
         raise ValidationError({"name": "主办单位不能为空"})
-    institution = Institution.objects.filter(pk=institution_id).first()
+    institution = visible(scope, Institution, Can.ASSIGN).filter(pk=institution_id).first()
     if institution is None:
         raise ValidationError({"institution": "机构不存在"})
     with transaction.atomic():

@@ -7,10 +7,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from access.policy import Action, fetch, visible
 from accounts.decorators import division_admin_required
 from accounts.models import Role
 from core.requests import client_ip, object_id
@@ -43,16 +44,14 @@ def external_import(request, scope):
                 error = str(problem)
             else:
                 return redirect("credits:external_import_detail", batch_id=result.batch.pk)
-    recent = ExternalImport.objects.filter(actor=request.user)[:20]
+    recent = visible(scope, ExternalImport).filter(actor=request.user)[:20]
     return render(request, "credits/external_import.html", {"columns": COLUMNS, "error": error, "recent": recent},
                   status=400 if error else 200)
 
 
 @division_admin_required
 def external_import_detail(request, scope, batch_id: int):
-    batch = ExternalImport.objects.filter(pk=batch_id, actor=request.user).first()
-    if batch is None:
-        raise Http404("导入记录不存在")
+    batch = fetch(scope, ExternalImport, batch_id)
     if request.GET.get("format") == "xlsx":
         handle = tempfile.TemporaryFile()
         write_rows(handle, "xlsx", ["行号", "列", "原因", *COLUMNS],
@@ -68,7 +67,7 @@ def organisers(request, scope):
     """Organiser names seen in imports but not yet mapped, and the mappings made so far."""
     if request.method == "POST":
         try:
-            organiser_map(actor=request.user, name=request.POST.get("name", ""),
+            organiser_map(scope=scope, actor=request.user, name=request.POST.get("name", ""),
                           institution_id=object_id(request.POST.get("institution")),
                           may_replace=request.user.role == Role.PROVINCE_ADMIN, ip=client_ip(request))
         except (ValidationError, PermissionDenied) as problem:
@@ -78,10 +77,11 @@ def organisers(request, scope):
         return redirect("credits:organisers")
     mapped = set(OrganiserAlias.objects.values_list("name", flat=True))
     seen: list[str] = []
-    for names in ExternalImport.objects.exclude(unmapped_organisers=[]).values_list("unmapped_organisers", flat=True)[:200]:
+    imports = visible(scope, ExternalImport).exclude(unmapped_organisers=[])
+    for names in imports.values_list("unmapped_organisers", flat=True)[:200]:
         seen.extend(name for name in names if name not in mapped and name not in seen)
     return render(request, "credits/organisers.html", {
         "unmapped": seen, "aliases": OrganiserAlias.objects.select_related("institution")[:500],
-        "institutions": Institution.objects.order_by("division_path", "code").only("pk", "name", "code"),
+        "institutions": visible(scope, Institution, Action.ASSIGN).order_by("division_path", "code").only("pk", "name", "code"),
         "may_replace": request.user.role == Role.PROVINCE_ADMIN,
     })

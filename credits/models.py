@@ -11,6 +11,7 @@ approved → revoked; a correction is a new, compensating entry.
 
 from django.db import models
 
+from access.managers import ScopedManager
 from credits.constants import Category, EntryState, SourceType
 from org.models import path_index
 
@@ -101,6 +102,8 @@ class LedgerEntry(models.Model):
     school_checked_at = models.DateTimeField(null=True, blank=True)
     checksum = models.CharField(max_length=64)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["-occurred_on", "-id"]
         verbose_name = "学时记录"
@@ -134,6 +137,8 @@ class CycleTotal(models.Model):
     category = models.CharField(max_length=20, choices=Category.choices)
     approved_hours = models.DecimalField(max_digits=8, decimal_places=1, default=0)
     pending_hours = models.DecimalField(max_digits=8, decimal_places=1, default=0)
+
+    objects = ScopedManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["teacher", "cycle", "category"], name="credits_total_unique")]
@@ -185,6 +190,8 @@ class SchoolCompliance(models.Model):
     band_4 = models.PositiveIntegerField()
     band_5 = models.PositiveIntegerField()
 
+    objects = ScopedManager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cycle", "school"], name="credits_schoolcompliance_unique")]
         indexes = [path_index("credits_compliance_path", "division_path", "cycle")]
@@ -227,6 +234,8 @@ class ExternalImport(models.Model):
     unmapped_organisers = models.JSONField(default=list)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager()
 
     class Meta:
         ordering = ["-started_at"]

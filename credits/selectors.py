@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from credits.constants import CATEGORY_LABELS, Category
-from credits.models import Cycle, CycleTotal, LedgerEntry, RuleSet
+from credits.models import Cycle, LedgerEntry, RuleSet
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def teacher_cycle_summary(*, teacher, cycle: Cycle | None = None, today: dt.date
         return None
     rule_set = rule_set_in_force(cycle)
     rules = {rule.category: rule for rule in rule_set.category_rules.all()}
-    totals = {t.category: t for t in CycleTotal.objects.filter(teacher=teacher, cycle=cycle)}
+    totals = {t.category: t for t in teacher.cycle_totals.filter(cycle=cycle)}  # a teacher the caller holds
     lines = []
     for category in Category.values:
         total, rule = totals.get(category), rules.get(category)
@@ -105,7 +105,7 @@ def teacher_cycle_summary(*, teacher, cycle: Cycle | None = None, today: dt.date
 
 
 def teacher_entries(*, teacher, cycle: Cycle | None = None, limit: int = 200) -> QuerySet[LedgerEntry]:
-    entries = LedgerEntry.objects.filter(teacher=teacher).select_related("cycle")
+    entries = teacher.ledger_entries.select_related("cycle")
     if cycle is not None:
         entries = entries.filter(cycle=cycle)
     return entries.order_by("-occurred_on", "-id")[:limit]

@@ -8,16 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from access.policy import Action as Can
+from access.policy import fetch
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
 from credits.constants import MAX_HOURS_PER_DAY, Category, EntryState, SourceType
 from credits.models import CategoryRule, Cycle, CycleTotal, LedgerEntry, RuleSet
-from org.scope import Scope
 from people.identity import keyed_digest
 from people.models import Teacher
 
@@ -62,7 +64,8 @@ def _hours(value) -> Decimal:
 
 
 def _add_to_totals(*, teacher_id: int, cycle_id: int, category: str, approved: Decimal, pending: Decimal) -> None:
-    changed = CycleTotal.objects.filter(teacher_id=teacher_id, cycle_id=cycle_id, category=category).update(
+    # The ledger writer's own bookkeeping, for a teacher its caller was allowed to write for.
+    changed = CycleTotal.objects.dangerously_unscoped().filter(teacher_id=teacher_id, cycle_id=cycle_id, category=category).update(
         approved_hours=F("approved_hours") + approved, pending_hours=F("pending_hours") + pending
     )
     if not changed:  # the teacher row is locked by the caller, so no one else creates it meanwhile
@@ -109,12 +112,14 @@ def ledger_entry_record(
     source_key = f"{source_type}:{source_id}"
     with transaction.atomic():
         # Serialise writers for this teacher: the day cap and the totals stay exact.
-        Teacher.unscoped_objects.select_for_update().filter(pk=teacher.pk).values_list("pk", flat=True).get()
-        existing = LedgerEntry.objects.filter(source_key=source_key).first()
+        # The writer's own checks, for a teacher its caller was allowed to write for: the lock,
+        # the idempotency key (unique across the ledger) and the day's hours.
+        Teacher.objects.dangerously_unscoped().select_for_update().filter(pk=teacher.pk).values_list("pk", flat=True).get()
+        existing = LedgerEntry.objects.dangerously_unscoped().filter(source_key=source_key).first()
         if existing is not None:
             return _same_entry(existing, teacher=teacher, category=category, hours=hours, occurred_on=occurred_on), False
         day_total = (
-            LedgerEntry.objects.filter(teacher=teacher, occurred_on=occurred_on, hours__gt=0)
+            LedgerEntry.objects.dangerously_unscoped().filter(teacher=teacher, occurred_on=occurred_on, hours__gt=0)
             .exclude(state__in=[EntryState.REJECTED, EntryState.REVOKED]).aggregate(total=Sum("hours"))["total"]
             or Decimal(0)
         )
@@ -133,27 +138,19 @@ def ledger_entry_record(
                 entry.save(force_insert=True)
         except IntegrityError:
             # Another process recorded the same source between our check and insert.
-            existing = LedgerEntry.objects.get(source_key=source_key)
+            existing = LedgerEntry.objects.dangerously_unscoped().get(source_key=source_key)
             return _same_entry(existing, teacher=teacher, category=category, hours=hours, occurred_on=occurred_on), False
         approved = hours if state == EntryState.APPROVED else Decimal(0)
         _add_to_totals(teacher_id=teacher.pk, cycle_id=cycle.pk, category=category, approved=approved, pending=hours - approved)
     return entry, True
 
 
-def _require_writable(scope: Scope, entry: LedgerEntry) -> None:
-    teacher = entry.teacher
-    if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
-        raise PermissionDenied("该教师不在本辖区")
-
-
 def ledger_entry_decide(
     *, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None, stage: str = "county"
 ) -> LedgerEntry:
     with transaction.atomic():
-        entry = LedgerEntry.objects.select_for_update().select_related("teacher").filter(pk=entry_id).first()
-        if entry is None:
-            raise PermissionDenied("记录不存在")
-        _require_writable(scope, entry)
+        action = Can.SCHOOL_CHECK if stage == "school" else Can.DECIDE
+        entry = fetch(scope, LedgerEntry, entry_id, action, select_related=("teacher",), lock=True)
         if entry.state != EntryState.PENDING:
             raise ValidationError("只有待审核的记录可以审核")
         entry.state = EntryState.APPROVED if approve else EntryState.REJECTED
@@ -172,10 +169,7 @@ def ledger_entry_revoke(*, scope: Scope, actor, entry_id: int, reason: str, ip: 
     if len((reason or "").strip()) < 2:
         raise ValidationError({"reason": "请填写撤销原因"})
     with transaction.atomic():
-        entry = LedgerEntry.objects.select_for_update().select_related("teacher").filter(pk=entry_id).first()
-        if entry is None:
-            raise PermissionDenied("记录不存在")
-        _require_writable(scope, entry)
+        entry = fetch(scope, LedgerEntry, entry_id, Can.REVOKE, select_related=("teacher",), lock=True)
         if entry.state != EntryState.APPROVED or entry.hours <= 0:
             raise ValidationError("只有已认定的学时可以撤销")
         correction = LedgerEntry(
@@ -231,7 +225,7 @@ def credits_reconcile(*, fix: bool = False) -> list[dict]:
     if fix and drift:
         with transaction.atomic():
             for row in drift:
-                CycleTotal.objects.update_or_create(
+                CycleTotal.objects.dangerously_unscoped().update_or_create(
                     teacher_id=row["teacher"], cycle_id=row["cycle"], category=row["category"],
                     defaults={"approved_hours": row["ledger_approved"], "pending_hours": row["ledger_pending"]},
                 )
@@ -242,7 +236,7 @@ def credits_reconcile(*, fix: bool = False) -> list[dict]:
 def ledger_verify() -> list[int]:
     """Ids of entries whose content no longer matches their keyed checksum."""
     return [
-        entry.pk for entry in LedgerEntry.objects.order_by("id").iterator(chunk_size=5000)
+        entry.pk for entry in LedgerEntry.objects.dangerously_unscoped().order_by("id").iterator(chunk_size=5000)
         if entry.checksum != entry_checksum(entry)
     ]
 

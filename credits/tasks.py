@@ -31,9 +31,9 @@ def external_import_task(*, upload_path: str, file_name: str, actor_id: int, ip:
     every record is idempotent by its source key."""
     from pathlib import Path
 
+    from access.scope import scope_for_user
     from accounts.models import User
     from credits.external_import import external_hours_import
-    from org.scope import scope_for_user
     from people.roster.files import RosterFileError
 
     path = Path(upload_path)

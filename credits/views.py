@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
+from access.policy import fetch
 from accounts.decorators import admin_required, division_admin_required, scoped_view
 from accounts.models import Role
 from core.requests import client_ip, object_id
@@ -91,7 +92,7 @@ def claim_new(request, scope):
             errors = {"occurred_on": ["日期格式应为 YYYY-MM-DD"]}
         else:
             try:
-                claim_submit(teacher=teacher, actor=request.user, category=request.POST.get("category", ""),
+                claim_submit(scope=scope, teacher=teacher, actor=request.user, category=request.POST.get("category", ""),
                              hours=request.POST.get("hours", ""), occurred_on=occurred_on, note=request.POST.get("note", ""),
                              evidence=request.FILES.get("evidence"), idempotency_key=request.POST.get("idempotency_key", ""))
             except ValidationError as error:
@@ -128,7 +129,7 @@ def claims(request, scope):
 @scoped_view
 def evidence(request, scope, entry_id: int):
     """The evidence of an entry, for the teacher and the administrators of their jurisdiction."""
-    entry = LedgerEntry.objects.filter(pk=entry_id).only("teacher_id", "evidence").first()
-    if entry is None or not entry.evidence or teacher_get(scope=scope, teacher_id=entry.teacher_id) is None:
+    entry = fetch(scope, LedgerEntry, entry_id)
+    if not entry.evidence:
         raise Http404("证明材料不存在或不在本辖区")
     return FileResponse(entry.evidence.open("rb"), as_attachment=True, filename=Path(entry.evidence.name or "evidence").name)

@@ -1,8 +1,9 @@
 from django.http import Http404
 from ninja import Field, Query, Router, Schema
 
+from access.policy import Action, can
+from access.scope import scope_for_user
 from org import selectors
-from org.scope import scope_for_user
 
 router = Router(tags=["组织机构"])
 
@@ -42,7 +43,7 @@ def _region(division, scope) -> RegionOut:
     return RegionOut(
         code=division.code, name=division.name, level=division.level,
         parent_code=division.parent.code if division.parent_id else None,
-        is_direct_county=division.is_direct_county, writable=scope.can_write_path(division.path),
+        is_direct_county=division.is_direct_county, writable=can(scope, Action.CHANGE, division),
     )
 
 

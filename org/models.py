@@ -7,8 +7,8 @@ prefix, so "all rows in my subtree" is one indexed LIKE 'prefix%' filter.
 
 from django.db import models
 
+from access.managers import ScopedManager
 from org.constants import DivisionLevel, InstitutionKind, Stage
-from org.scope import ScopedManager
 
 
 def path_index(name: str, *fields: str) -> models.Index:
@@ -62,6 +62,8 @@ class Institution(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="institutions")
     division_path = models.CharField(max_length=100, editable=False)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["code"]
         verbose_name = "机构"
@@ -90,6 +92,8 @@ class ResearchCommunity(models.Model):
         related_name="+",
     )
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["division_path", "name"]
         verbose_name = "乡镇教研共同体"
@@ -117,14 +121,11 @@ class School(models.Model):
         ResearchCommunity, null=True, blank=True, on_delete=models.SET_NULL, related_name="schools"
     )
 
-    scope_fields = {"path_field": "division_path", "school_field": "id"}
     objects = ScopedManager()
-    unscoped_objects = models.Manager()  # noqa: DJ012 - ruff takes ScopedManager for a field
 
     class Meta:
         ordering = ["code"]
         verbose_name = "学校"
-        default_manager_name = "unscoped_objects"
         indexes = [path_index("org_school_path_like", "division_path", "code")]
 
     def __str__(self) -> str:

@@ -3,8 +3,9 @@
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
 
+from access.policy import visible
+from access.scope import Scope
 from org.models import Division, Institution, ResearchCommunity, School
-from org.scope import Scope
 
 
 def division_list(*, scope: Scope, parent_code: str = "") -> QuerySet[Division]:
@@ -22,7 +23,7 @@ def division_get(*, scope: Scope, code: str) -> Division | None:
 
 
 def school_list(*, scope: Scope, division_code: str = "", q: str = "", stage: str = "") -> QuerySet[School]:
-    schools = School.objects.in_scope(scope).select_related("division")
+    schools = visible(scope, School).select_related("division")
     if division_code:
         division = Division.objects.filter(code=division_code).only("path").first()
         if division is None:
@@ -37,31 +38,31 @@ def school_list(*, scope: Scope, division_code: str = "", q: str = "", stage: st
 
 
 def institution_list(*, scope: Scope, kind: str = "") -> QuerySet[Institution]:
-    institutions = scope.apply(Institution.objects.select_related("division"), path_field="division_path")
+    institutions = visible(scope, Institution).select_related("division")
     if kind:
         institutions = institutions.filter(kind=kind)
     return institutions.order_by("division_path", "code")
 
 
 def community_list(*, scope: Scope) -> QuerySet[ResearchCommunity]:
-    communities = scope.apply(ResearchCommunity.objects.select_related("division", "chief_teacher"), path_field="division_path")
+    communities = visible(scope, ResearchCommunity).select_related("division", "chief_teacher")
     return communities.annotate(school_count=Count("schools")).order_by("division_path", "name")
 
 
 def school_count(*, scope: Scope) -> int:
     key = f"home:school-count:{scope.path}:{scope.school_id}"
-    return int(cache.get_or_set(key, lambda: School.objects.in_scope(scope).count(), 600) or 0)
+    return int(cache.get_or_set(key, lambda: visible(scope, School).count(), 600) or 0)
 
 
 def school_get(*, scope: Scope, code: str) -> School | None:
-    return School.objects.in_scope(scope).select_related("division").filter(code=code).first()
+    return visible(scope, School).select_related("division").filter(code=code).first()
 
 
 def school_teacher_counts(*, scope: Scope, school_ids: list[int]) -> dict[int, int]:
     from people.models import Teacher
 
     rows = (
-        Teacher.objects.in_scope(scope).filter(school_id__in=school_ids, status="active")
+        visible(scope, Teacher).filter(school_id__in=school_ids, status="active")
         .values("school_id").annotate(n=Count("id"))
     )
     return {row["school_id"]: row["n"] for row in rows}

@@ -6,7 +6,7 @@ import datetime as dt
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
-from org.scope import scope_for_user
+from access.scope import scope_for_user
 from people import selectors
 
 router = Router(tags=["教师"])

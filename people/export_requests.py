@@ -1,7 +1,8 @@
 """Exports with full ID numbers, and bulk exports, need a second person's approval (SECURITY 15).
 
-The approver must be a different administrator whose scope covers the
-requester's (a peer at the same node or anyone above it). An approved request
+The approver must be a different administrator whose writable jurisdiction covers the
+requester's (a peer at the same node or anyone above it; a city only reads its 省直管县,
+so it cannot approve their requests). access.policy says who. An approved request
 is good for one download within EXPORT_APPROVAL_HOURS."""
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from access.errors import Forbidden
+from access.policy import Action as Can
+from access.policy import fetch, visible
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
-from org.scope import Scope
 from people.models import ExportRequest
 from people.roster.exporter import roster_export
 from people.selectors import TeacherFilters, teacher_queryset
@@ -33,34 +37,30 @@ def export_request_create(
     *, scope: Scope, actor, filters: TeacherFilters, reason: str, full_ids: bool = True, ip: str | None = None
 ) -> ExportRequest:
     if scope.path is None or scope.teacher_id is not None:
-        raise PermissionDenied("无导出权限")
+        raise Forbidden("无导出权限")
     reason = reason.strip()
     if len(reason) < 4:
         raise ValidationError({"reason": "请写明用途（至少4个字）"})
     with transaction.atomic():
-        request = ExportRequest.objects.create(requested_by=actor, scope_path=scope.path, filters=filters.as_query(),
-                                               reason=reason[:200], full_ids=full_ids)
+        request = ExportRequest.objects.create(requested_by=actor, scope_path=scope.path, school_id=scope.school_id,
+                                               filters=filters.as_query(), reason=reason[:200], full_ids=full_ids)
         audit_record(action=Action.EXPORT_REQUEST, actor=actor, ip=ip, scope_path=scope.path,
                      object_type="export_request", object_id=request.pk,
                      detail={"reason": request.reason, "filters": request.filters, "full_ids": full_ids})
     return request
 
 
-def export_requests_to_decide(*, scope: Scope, actor) -> QuerySet[ExportRequest]:
-    """Pending requests in the approver's jurisdiction, not their own."""
-    if scope.path is None or scope.school_id is not None or scope.teacher_id is not None:
-        return ExportRequest.objects.none()
-    return (
-        ExportRequest.objects.filter(state=ExportRequest.State.PENDING, scope_path__startswith=scope.path)
-        .exclude(requested_by=actor).select_related("requested_by")
-    )
+def export_requests_to_decide(*, scope: Scope) -> QuerySet[ExportRequest]:
+    """Pending requests this administrator may decide: in their writable jurisdiction, not their own."""
+    return (visible(scope, ExportRequest, Can.DECIDE).filter(state=ExportRequest.State.PENDING)
+            .select_related("requested_by"))
 
 
 def export_request_decide(*, scope: Scope, actor, request_id: int, approve: bool, ip: str | None = None) -> ExportRequest:
     with transaction.atomic():
-        request = export_requests_to_decide(scope=scope, actor=actor).select_for_update().filter(pk=request_id).first()
-        if request is None:
-            raise PermissionDenied("该申请不存在、已处理或不在您的审批范围内")
+        request = fetch(scope, ExportRequest, request_id, Can.DECIDE, lock=True)
+        if request.state != ExportRequest.State.PENDING:
+            raise ValidationError({"state": "该申请已处理"})
         request.state = ExportRequest.State.APPROVED if approve else ExportRequest.State.REJECTED
         request.decided_by, request.decided_at = actor, timezone.now()
         request.expires_at = request.decided_at + dt.timedelta(hours=EXPORT_APPROVAL_HOURS) if approve else None
@@ -71,15 +71,14 @@ def export_request_decide(*, scope: Scope, actor, request_id: int, approve: bool
 
 
 def export_request_download(*, scope: Scope, actor, request_id: int, destination, kind: str, ip: str | None = None) -> int:
-    """Write the approved export once (full IDs if that was asked); then the request is spent."""
+    """Write the approved export once (full IDs if that was asked); then the request is spent.
+    The requester's jurisdiction must still be the one the approval covered."""
     with transaction.atomic():
-        request = (
-            ExportRequest.objects.select_for_update()
-            .filter(pk=request_id, requested_by=actor, state=ExportRequest.State.APPROVED, expires_at__gt=timezone.now())
-            .first()
-        )
-        if request is None or request.scope_path != scope.path:
-            raise PermissionDenied("没有可用的已批准导出申请")
+        request = fetch(scope, ExportRequest, request_id, Can.DOWNLOAD, lock=True)
+        usable = (request.state == ExportRequest.State.APPROVED and request.expires_at is not None
+                  and request.expires_at > timezone.now())
+        if not usable or request.scope_path != scope.path or request.school_id != scope.school_id:
+            raise Forbidden("没有可用的已批准导出申请")
         request.state = ExportRequest.State.USED
         request.save(update_fields=["state"])
         filters = TeacherFilters(**{k: (v == "1" if k == "new_teacher" else v) for k, v in request.filters.items()})

@@ -5,9 +5,9 @@ index; birth date and sex are kept as fields for statistics and checks."""
 from django.db import models
 from django.utils import timezone
 
+from access.managers import ScopedManager
 from org.constants import STAGE_LABELS, Stage
 from org.models import School, path_index
-from org.scope import ScopedManager
 from people.constants import (
     HONOUR_LEVEL_LABELS,
     HONOUR_TITLE_LABELS,
@@ -39,13 +39,10 @@ class Teacher(models.Model):
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.ACTIVE)
     updated_at = models.DateTimeField(auto_now=True)
 
-    scope_fields = {"path_field": "division_path", "school_field": "school_id", "teacher_field": "id"}
     objects = ScopedManager()
-    unscoped_objects = models.Manager()  # noqa: DJ012 - ruff takes ScopedManager for a field
 
     class Meta:
         verbose_name = "教师"
-        default_manager_name = "unscoped_objects"
         indexes = [
             path_index("people_teacher_path_id", "division_path", "id"),
             models.Index(fields=["school", "id"], name="people_teacher_school_id"),
@@ -96,6 +93,8 @@ class TeacherSubject(models.Model):
     subject = models.CharField("学科", max_length=20, choices=Subject.choices)
     is_main = models.BooleanField("主教学科", default=True)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["-is_main", "subject"]
         constraints = [
@@ -113,6 +112,8 @@ class TeacherHonour(models.Model):
     level = models.CharField("级别", max_length=10, choices=HonourLevel.choices)
     awarded_on = models.DateField("认定日期")
     expires_on = models.DateField("有效期至", null=True, blank=True)
+
+    objects = ScopedManager()
 
     class Meta:
         ordering = ["awarded_on"]
@@ -152,6 +153,8 @@ class ImportBatch(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["-id"]
         verbose_name = "名册导入"
@@ -167,6 +170,8 @@ class ImportRejection(models.Model):
     reason = models.CharField("原因", max_length=200)
     # The row as uploaded, with the ID number masked so the report is safe to pass on.
     values = models.JSONField(default=list)
+
+    objects = ScopedManager()
 
     class Meta:
         ordering = ["row_number", "id"]
@@ -188,6 +193,8 @@ class ExportRequest(models.Model):
 
     requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     scope_path = models.CharField(max_length=100)
+    # A school administrator's request covers that school only; approvers must cover it too.
+    school = models.ForeignKey("org.School", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     filters = models.JSONField(default=dict)
     reason = models.CharField("用途", max_length=200)
     full_ids = models.BooleanField("包含完整身份证号", default=True)
@@ -196,6 +203,8 @@ class ExportRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager()
 
     class Meta:
         ordering = ["-id"]

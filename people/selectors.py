@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
+from access.errors import NotVisible
+from access.policy import Action, require, visible
+from access.scope import Scope, path_lookup
 from org.models import Division
-from org.scope import Scope, path_lookup
 from people.constants import NEW_TEACHER_YEARS
 from people.identity import IdNumberError, id_blind_index, id_parse
 from people.models import Teacher, TeacherHonour, TeacherSubject
@@ -49,7 +51,7 @@ def teacher_queryset(
 ) -> QuerySet[Teacher]:
     """Teachers in scope matching filters; `after`/`before` also bound the
     subject and honour subqueries, so a deep keyset page starts at the cursor."""
-    teachers = Teacher.objects.in_scope(scope)
+    teachers = visible(scope, Teacher)
     bounds = {}
     if after is not None:
         bounds["teacher_id__gt"] = after
@@ -60,7 +62,7 @@ def teacher_queryset(
     filters = filters or TeacherFilters()
     if filters.division:
         division = Division.objects.filter(code=filters.division).only("path").first()
-        if division is None or not (scope.can_read_path(division.path) or (scope.path or "").startswith(division.path)):
+        if division is None or not _division_meets_scope(division.path, scope):
             return teachers.none()
         is_leaf = not Division.objects.filter(parent=division).exists()
         teachers = teachers.filter(**path_lookup("division_path", division.path, is_leaf=is_leaf))
@@ -73,12 +75,14 @@ def teacher_queryset(
     if filters.status:
         teachers = teachers.filter(status=filters.status)
     if filters.subject:
+        # Subqueries of teacher ids, intersected with teachers already in scope.
         teachers = teachers.filter(
-            id__in=TeacherSubject.objects.filter(subject=filters.subject, **bounds).values("teacher_id")
+            id__in=TeacherSubject.objects.dangerously_unscoped().filter(subject=filters.subject, **bounds)
+            .values("teacher_id")
         )
     if filters.honour:
         level, _, title = filters.honour.rpartition(":")
-        honours = TeacherHonour.objects.filter(title=title, **bounds)
+        honours = TeacherHonour.objects.dangerously_unscoped().filter(title=title, **bounds)
         if level:
             honours = honours.filter(level=level)
         teachers = teachers.filter(id__in=honours.values("teacher_id"))
@@ -122,21 +126,34 @@ def teacher_page(
     )
 
 
+def _division_meets_scope(path: str, scope: Scope) -> bool:
+    """A division filter inside the scope narrows it; one above it changes nothing; any other
+    is outside and selects nobody (never a wider list)."""
+    return scope.path is not None and (path.startswith(scope.path) or scope.path.startswith(path))
+
+
 def _with_list_relations(teachers: QuerySet[Teacher]) -> QuerySet[Teacher]:
-    return teachers.select_related("school").prefetch_related(
-        Prefetch("subjects", queryset=TeacherSubject.objects.order_by("-is_main", "subject")),
-        Prefetch("honours", queryset=TeacherHonour.objects.order_by("awarded_on")),
-    )
+    # Related prefetches (Meta.ordering orders them): children of rows already in scope.
+    return teachers.select_related("school").prefetch_related(Prefetch("subjects"), Prefetch("honours"))
 
 
 def teacher_get(*, scope: Scope, teacher_id: int) -> Teacher | None:
-    return _with_list_relations(Teacher.objects.in_scope(scope)).filter(pk=teacher_id).first()
+    return _with_list_relations(visible(scope, Teacher)).filter(pk=teacher_id).first()
+
+
+def teacher_fetch(*, scope: Scope, teacher_id: int, action: str = Action.VIEW) -> Teacher:
+    """The teacher if the viewer may do `action` to them; NotVisible (404) or Forbidden (403)."""
+    teacher = teacher_get(scope=scope, teacher_id=teacher_id)
+    if teacher is None:
+        raise NotVisible("教师不存在或不在本辖区")
+    require(scope, action, teacher)
+    return teacher
 
 
 def teacher_stage_title_counts(*, scope: Scope) -> list[dict]:
     """Teachers by stage and title in the viewer's jurisdiction (home-page chart)."""
     return list(
-        Teacher.objects.in_scope(scope)
+        visible(scope, Teacher)
         .filter(status="active")
         .values("stage", "title")
         .annotate(count=Count("id"))

@@ -6,18 +6,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from access.errors import Forbidden
+from access.policy import Action as Can
+from access.policy import can, fetch, require
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
 from org.models import School
-from org.scope import Scope
 from people.identity import IdNumberError, id_blind_index, id_encrypt, id_mask, id_parse
 from people.models import Teacher, TeacherHonour, TeacherSubject
 
 MIN_HIRE_AGE_YEARS = 16
+# One answer whenever an ID number is already registered, wherever that is: the refusal must
+# not say in which jurisdiction, nor name the teacher (their 编号), so it tells no more than
+# the uniqueness of a number inevitably does.
+ID_TAKEN_MESSAGE = "该身份证号已登记，不能重复登记；如教师调入，请原单位办理调出"
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,16 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 
 def _require_writable(scope: Scope, school: School) -> None:
-    if not scope.can_write_row(path=school.division_path, school_id=school.pk):
-        raise PermissionDenied("学校不在本辖区")
+    if not can(scope, Can.CHANGE, school):
+        raise Forbidden("学校不在本辖区")
+
+
+def _id_taken(id_number: str, *, other_than: int | None = None) -> bool:
+    # ID numbers are unique across the province, so this one lookup is unscoped on purpose.
+    taken = Teacher.objects.dangerously_unscoped().filter(id_index=id_blind_index(id_number.strip().upper()))
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than)
+    return taken.exists()
 
 
 def teacher_snapshot(teacher: Teacher) -> dict:
@@ -110,8 +125,8 @@ def _apply(teacher: Teacher, data: TeacherData) -> None:
 
 
 def _replace_children(teacher: Teacher, data: TeacherData) -> None:
-    TeacherSubject.objects.filter(teacher=teacher).delete()
-    TeacherHonour.objects.filter(teacher=teacher).delete()
+    teacher.subjects.all().delete()
+    teacher.honours.all().delete()
     TeacherSubject.objects.bulk_create(
         TeacherSubject(teacher=teacher, subject=code, is_main=index == 0) for index, code in enumerate(dict.fromkeys(data.subjects))
     )
@@ -127,8 +142,8 @@ def teacher_create(*, scope: Scope, actor, data: TeacherData, ip: str | None = N
     if problems:
         raise ValidationError(problems)
     _require_writable(scope, data.school)
-    if Teacher.unscoped_objects.filter(id_index=id_blind_index(data.id_number.strip().upper())).exists():
-        raise ValidationError({"id_number": "该身份证号已登记"})
+    if _id_taken(data.id_number):
+        raise ValidationError({"id_number": ID_TAKEN_MESSAGE})
     teacher = Teacher()
     _apply(teacher, data)
     teacher.save()
@@ -146,12 +161,10 @@ def teacher_update(*, scope: Scope, actor, teacher: Teacher, data: TeacherData, 
     problems = teacher_data_problems(data)
     if problems:
         raise ValidationError(problems)
-    teacher = Teacher.unscoped_objects.select_for_update().get(pk=teacher.pk)
-    _require_writable(scope, teacher.school)
+    teacher = fetch(scope, Teacher, teacher.pk, Can.CHANGE, lock=True)
     _require_writable(scope, data.school)
-    clash = Teacher.unscoped_objects.filter(id_index=id_blind_index(data.id_number.strip().upper())).exclude(pk=teacher.pk)
-    if clash.exists():
-        raise ValidationError({"id_number": "该身份证号已属于另一位教师"})
+    if _id_taken(data.id_number, other_than=teacher.pk):
+        raise ValidationError({"id_number": ID_TAKEN_MESSAGE})
     before = teacher_snapshot(teacher)
     _apply(teacher, data)
     teacher.save()
@@ -168,15 +181,12 @@ def teacher_update(*, scope: Scope, actor, teacher: Teacher, data: TeacherData, 
 
 def teacher_may_reveal_id(*, scope: Scope, teacher: Teacher) -> bool:
     """Administrators of the teacher's jurisdiction, and the teacher themself."""
-    if scope.teacher_id is not None:
-        return scope.teacher_id == teacher.pk
-    return scope.can_read_path(teacher.division_path) and (scope.school_id in (None, teacher.school_id))
+    return can(scope, Can.REVEAL_ID, teacher)
 
 
 @transaction.atomic
 def teacher_reveal_id(*, scope: Scope, actor, teacher: Teacher, ip: str | None = None) -> str:
-    if not teacher_may_reveal_id(scope=scope, teacher=teacher):
-        raise PermissionDenied("无权查看完整身份证号")
+    require(scope, Can.REVEAL_ID, teacher)
     audit_record(
         action=Action.ID_REVEAL, actor=actor, ip=ip, scope_path=teacher.division_path,
         object_type="teacher", object_id=teacher.pk,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from celery import shared_task
 
+from access.scope import scope_for_user
 from accounts.models import User
-from org.scope import scope_for_user
 from people.roster.files import RosterFileError
 from people.roster.importer import roster_import
 

@@ -8,10 +8,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from access.policy import Action, can, fetch, visible
 from accounts.decorators import admin_required, scoped_view
 from accounts.throttle import rate_limited
 from audit.selectors import audit_event_list
@@ -77,7 +78,7 @@ def teacher_detail(request, scope, teacher_id: int):
     history = audit_event_list(scope=scope, object_type="teacher", object_id=str(teacher.pk))[:20] if scope.teacher_id is None else []
     return render(request, "people/teacher_detail.html", {
         "teacher": teacher, "may_reveal": teacher_may_reveal_id(scope=scope, teacher=teacher),
-        "may_edit": scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id),
+        "may_edit": can(scope, Action.CHANGE, teacher),
         "history": history,
     })
 
@@ -95,11 +96,7 @@ def teacher_reveal(request, scope, teacher_id: int):
 @admin_required
 @require_http_methods(["GET", "POST"])
 def teacher_edit(request, scope, teacher_id: int):
-    teacher = selectors.teacher_get(scope=scope, teacher_id=teacher_id)
-    if teacher is None:
-        raise Http404("教师不存在或不在本辖区")
-    if not scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
-        raise PermissionDenied("本级对该教师只有查看权限")
+    teacher = selectors.teacher_fetch(scope=scope, teacher_id=teacher_id, action=Action.CHANGE)
     initial = {
         "name": teacher.name, "school_code": teacher.school.code, "stage": teacher.stage,
         "main_subject": teacher.subject_codes[0] if teacher.subject_codes else "",
@@ -108,7 +105,7 @@ def teacher_edit(request, scope, teacher_id: int):
     }
     form = TeacherForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        school = School.objects.in_scope(scope).filter(code=form.cleaned_data["school_code"].strip()).first()
+        school = visible(scope, School).filter(code=form.cleaned_data["school_code"].strip()).first()
         if school is None:
             form.add_error("school_code", "学校代码不存在或不在本辖区")
         else:
@@ -142,7 +139,7 @@ def roster_import_view(request, scope):
             form.add_error("file", str(error))
         else:
             return redirect("people:roster_batch", batch_id=report.batch_id)
-    batches = ImportBatch.objects.filter(actor=request.user)[:10]
+    batches = visible(scope, ImportBatch)[:10]
     context = {"form": form, "batches": batches, "columns": COLUMNS,
                "running": any(batch.state == ImportBatch.State.RUNNING for batch in batches)}
     if request.headers.get("HX-Request"):
@@ -159,14 +156,14 @@ def _enqueue_import(request, upload) -> None:
 
 @admin_required
 def roster_batch_detail(request, scope, batch_id: int):
-    batch = get_object_or_404(ImportBatch, pk=batch_id, actor=request.user)
+    batch = fetch(scope, ImportBatch, batch_id)
     rejections = batch.rejections.all()[:500]
     return render(request, "people/roster_batch.html", {"batch": batch, "rejections": rejections})
 
 
 @admin_required
 def roster_rejections_download(request, scope, batch_id: int):
-    batch = get_object_or_404(ImportBatch, pk=batch_id, actor=request.user)
+    batch = fetch(scope, ImportBatch, batch_id)
     rows = ([r.row_number, r.column, r.reason, *r.values] for r in batch.rejections.all())
     handle = tempfile.TemporaryFile()
     write_rows(handle, "xlsx", ["行号", "列", "原因", *COLUMNS], rows)
@@ -227,8 +224,8 @@ def export_requests(request, scope):
         except ValidationError as error:
             messages.error(request, "；".join(error.messages))
         return redirect("people:export_requests")
-    mine = ExportRequest.objects.filter(requested_by=request.user).select_related("decided_by")[:20]
-    to_decide = export_requests_to_decide(scope=scope, actor=request.user)[:50]
+    mine = visible(scope, ExportRequest).filter(requested_by=request.user).select_related("decided_by")[:20]
+    to_decide = export_requests_to_decide(scope=scope)[:50]
     return render(request, "people/export_requests.html", {
         "mine": mine, "to_decide": to_decide, "query": request.GET, "now": timezone.now(),
         "bulk_rows": settings.EXPORT_BULK_ROWS,

@@ -198,23 +198,23 @@ def _county(plan, *, seed, today, used_ids, result: SynthResult, cycles: list[Cy
 
 def _institutions(plans) -> None:
     province = Division.objects.get(level="province")
-    Institution.objects.get_or_create(
+    Institution.objects.dangerously_unscoped().get_or_create(
         code="410000-YXY", defaults={"name": "河南省基础教育研修院", "kind": InstitutionKind.PROVINCIAL_INSTITUTE, "division": province}
     )
     for name, code in UNIVERSITIES:
-        Institution.objects.get_or_create(code=code, defaults={"name": name, "kind": InstitutionKind.UNIVERSITY, "division": province})
+        Institution.objects.dangerously_unscoped().get_or_create(code=code, defaults={"name": name, "kind": InstitutionKind.UNIVERSITY, "division": province})
     county_codes = {plan.code for plan in plans}
     for division in Division.objects.filter(code__in=county_codes).select_related("parent"):
-        Institution.objects.get_or_create(
+        Institution.objects.dangerously_unscoped().get_or_create(
             code=f"{division.code}-JSFZ",
             defaults={"name": f"{division.name}教师发展中心", "kind": InstitutionKind.COUNTY_CENTRE, "division": division},
         )
         city = division.parent if division.level == "county" and division.parent is not None else division
-        Institution.objects.get_or_create(
+        Institution.objects.dangerously_unscoped().get_or_create(
             code=f"{city.code}-JSFZ",
             defaults={"name": f"{city.name}教师发展中心", "kind": InstitutionKind.CITY_CENTRE if city.level == "city" else InstitutionKind.COUNTY_CENTRE, "division": city},
         )
-        Institution.objects.get_or_create(
+        Institution.objects.dangerously_unscoped().get_or_create(
             code=f"{division.code}-PX1",
             defaults={"name": f"{division.name}明德教师培训学校", "kind": InstitutionKind.TRAINING_INSTITUTION, "division": division},
         )
@@ -235,7 +235,7 @@ def _demo_accounts(plans) -> int:
     from org.models import School
 
     for code in county_codes:
-        school = School.unscoped_objects.filter(division__code=code).order_by("code").first()
+        school = School.objects.dangerously_unscoped().filter(division__code=code).order_by("code").first()
         if school:
             accounts.append(User(username=f"school-{school.code}", role=Role.SCHOOL_ADMIN, school=school,
                                  first_name=f"{school.name}管理员"))
@@ -251,7 +251,7 @@ def _demo_accounts(plans) -> int:
         )
         for index, teacher in enumerate(experts, start=1):
             accounts.append(User(username=f"expert-{index}", role=Role.EXPERT, teacher=teacher, first_name=teacher.name))
-    institute = Institution.objects.filter(code="410000-YXY").first()
+    institute = Institution.objects.dangerously_unscoped().filter(code="410000-YXY").first()
     if institute:
         accounts.append(User(username="staff-410000-yxy", role=Role.INSTITUTION_STAFF, institution=institute, first_name="研修院培训部"))
     new_accounts = [a for a in accounts if a.username not in existing]

@@ -41,7 +41,13 @@ from django.utils import timezone
 
 from catalog.constants import EnrolmentState, Level, PlanState, ProjectCategory, ProjectState, Topic
 from catalog.models import AnnualPlan, Project, ProjectSession
-from catalog.services import TeacherFacts, audience_refusals, project_home
+from catalog.plans import review_path_of
+from catalog.services import (
+    TeacherFacts,
+    audience_refusals,
+    direct_county_paths,
+    project_serving_scope,
+)
 from credits.constants import MAX_HOURS_PER_DAY
 from credits.models import LedgerEntry
 from credits.services import ledger_checksum
@@ -153,28 +159,29 @@ class TrainingGenerator:
         city_ids = {c.parent_id for c in self.counties if c.level == "county" and c.parent_id is not None}
         self.cities = list(Division.objects.filter(pk__in=city_ids).order_by("code"))
         self.city_paths = dict(Division.objects.filter(level="city").values_list("code", "path"))
-        institutions = {i.code: i for i in Institution.objects.all()}
+        institutions = {i.code: i for i in Institution.objects.dangerously_unscoped().all()}
         self.universities = [i for code, i in sorted(institutions.items()) if i.kind == "university"]
         self.institute = institutions.get("410000-YXY")
         self.centres = {code.split("-")[0]: i for code, i in institutions.items() if code.endswith("-JSFZ")}
         county_paths = [c.path for c in self.counties]
-        counts = dict(Teacher.unscoped_objects.filter(status="active", division_path__in=county_paths)
+        counts = dict(Teacher.objects.dangerously_unscoped().filter(status="active", division_path__in=county_paths)
                       .values("division_path").annotate(n=Count("id")).values_list("division_path", "n"))
         self.teacher_counts = {path: counts.get(path, 0) for path in county_paths}
         self.schools: dict[int, list[School]] = defaultdict(list)
-        for school in (School.unscoped_objects.filter(division__in=self.counties).only("id", "code", "name", "division_id",
+        for school in (School.objects.dangerously_unscoped().filter(division__in=self.counties).only("id", "code", "name", "division_id",
                                                                                        "division_path").order_by("code")):
             self.schools[school.division_id].append(school)
-        self.demo_ids = set(Teacher.unscoped_objects.filter(division_path=self.counties[0].path, status="active")
+        self.demo_ids = set(Teacher.objects.dangerously_unscoped().filter(division_path=self.counties[0].path, status="active")
                             .order_by(*demo_order(today)).values_list("id", flat=True)[:DEMO_TEACHERS]) \
             if self.counties else set()
         # Days the demo teachers already have hours on: their county's sessions avoid them (and
         # each other), so the day cap never stands between a demo teacher and a completion.
-        self.demo_busy = set(LedgerEntry.objects.filter(teacher_id__in=self.demo_ids, hours__gt=0)
+        self.demo_busy = set(LedgerEntry.objects.dangerously_unscoped().filter(teacher_id__in=self.demo_ids, hours__gt=0)
                              .values_list("occurred_on", flat=True).distinct())
         self.avoid: set[dt.date] | None = None
         self.result = TrainingResult()
         self.plans: dict[tuple, AnnualPlan] = {}
+        self.direct_paths = direct_county_paths()
         self.new_plans: list[AnnualPlan] = []
         self.now = timezone.now()
 
@@ -191,6 +198,7 @@ class TrainingGenerator:
             submitted = self.now if state != PlanState.DRAFT else None
             plan = AnnualPlan(division=division, school=school, level=level, year=year, state=state,
                               division_path=school.division_path if school else division.path,
+                              review_path=review_path_of(division=division, school=school, level=level),
                               note=f"{year}年度培训计划（模拟数据）", submitted_at=submitted, decided_at=decided)
             self.plans[key] = plan
             self.new_plans.append(plan)
@@ -403,17 +411,17 @@ class TrainingGenerator:
     # --- enrolees -------------------------------------------------------------------------------
 
     def county_data(self, county: Division) -> _County:
-        rows = list(Teacher.unscoped_objects.filter(division_path=county.path)
+        rows = list(Teacher.objects.dangerously_unscoped().filter(division_path=county.path)
                     .values_list("id", "school_id", "stage", "title", "hire_date", "status").order_by("id"))
         subjects: dict[int, set[str]] = defaultdict(set)
         main: dict[int, str] = {}
-        for teacher_id, subject, is_main in TeacherSubject.objects.filter(teacher__division_path=county.path).values_list(
+        for teacher_id, subject, is_main in TeacherSubject.objects.dangerously_unscoped().filter(teacher__division_path=county.path).values_list(
                 "teacher_id", "subject", "is_main"):
             subjects[teacher_id].add(subject)
             if is_main:
                 main[teacher_id] = subject
         honours: dict[int, list[tuple[str, dt.date, dt.date | None]]] = defaultdict(list)
-        for teacher_id, title, awarded, expires in (TeacherHonour.objects.filter(teacher__division_path=county.path)
+        for teacher_id, title, awarded, expires in (TeacherHonour.objects.dangerously_unscoped().filter(teacher__division_path=county.path)
                                                     .order_by("id").values_list("teacher_id", "title", "awarded_on",
                                                                                 "expires_on")):
             honours[teacher_id].append((title, awarded, expires))
@@ -444,7 +452,7 @@ class TrainingGenerator:
             pool = sorted((t for s in rule["stages"] for t in data.by_stage.get(s, [])), key=lambda t: t.id)
         else:
             pool = data.teachers
-        home, when = project_home(project), min(self.today, project.starts_on)
+        serving, when = project_serving_scope(project, direct_paths=self.direct_paths), min(self.today, project.starts_on)
         out = []
         for teacher in pool:
             if teacher.facts.hire_date > when:
@@ -453,7 +461,7 @@ class TrainingGenerator:
             if rule.get("honours"):
                 facts = replace(facts, honours=frozenset(h for h, awarded, expires in teacher.honours
                                                          if awarded <= when and (expires is None or expires >= when)))
-            if not audience_refusals(rule, facts, today=when, division_paths=self.city_paths, home=home):
+            if not audience_refusals(rule, facts, today=when, division_paths=self.city_paths, serving=serving):
                 out.append(teacher)
         return out
 
@@ -513,7 +521,7 @@ class _Writer:
         days = {s.held_on for p in projects if p.project.state == ProjectState.FINISHED for s in p.sessions}
         if not days or not self.with_completions:
             return defaultdict(Decimal)
-        rows = (LedgerEntry.objects.filter(teacher__division_path=county.path, occurred_on__in=days, hours__gt=0)
+        rows = (LedgerEntry.objects.dangerously_unscoped().filter(teacher__division_path=county.path, occurred_on__in=days, hours__gt=0)
                 .exclude(state__in=["rejected", "revoked"]).values_list("teacher_id", "occurred_on")
                 .annotate(total=Sum("hours")))
         return defaultdict(Decimal, {(tid, day): total for tid, day, total in rows})
@@ -681,7 +689,7 @@ def training_synthesize(*, seed: int, today: dt.date, county_codes: list[str], c
 def _seats_taken() -> None:
     """Set each project's seat counter from its enrolments, counting those who hold or held a
     seat (pending, enrolled, completed) as the real path does (one UPDATE)."""
-    held = (Project.objects.filter(pk=OuterRef("pk"))
+    held = (Project.objects.dangerously_unscoped().filter(pk=OuterRef("pk"))
             .annotate(n=Count("enrolments", filter=Q(enrolments__state__in=HELD_SEAT)))
             .values("n"))
-    Project.objects.update(seats_taken=Subquery(held))
+    Project.objects.dangerously_unscoped().update(seats_taken=Subquery(held))

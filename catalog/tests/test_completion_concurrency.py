@@ -8,11 +8,12 @@ import threading
 import pytest
 from django.db import connection
 
+from access.scope import scope_for_user
 from catalog.attendance import attendance_record, project_complete, session_add
 from catalog.models import Enrolment
-from catalog.services import enrol, project_create, project_open
+from catalog.services import enrol, project_create
+from catalog.tests.helpers import as_teacher, publish
 from credits.models import CycleTotal, LedgerEntry
-from org.scope import scope_for_user
 from people.tests.factories import TeacherFactory
 
 
@@ -21,13 +22,14 @@ from people.tests.factories import TeacherFactory
 def test_two_concurrent_completions_write_the_hours_once(province, users):
     admin = users["county_admin"]
     scope = scope_for_user(admin)
-    project = project_open(project=project_create(
+    project = publish(project_create(
         scope=scope, actor=admin, code="P-DONE", title="并发结业", level="county", category="backbone", mode="centralised",
         organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 3), seats=10, hours=12,
         hour_category="centralised", self_enrolment=True, needs_approval=False))
-    sessions = [session_add(user=admin, scope=scope, project=project, title=f"第{d}天", held_on=dt.date(2026, 11, d))
+    sessions = [session_add(scope=scope, project=project, title=f"第{d}天", held_on=dt.date(2026, 11, d))
                 for d in (2, 3)]
-    enrolments = [enrol(project_id=project.pk, teacher=TeacherFactory(school=province.school)) for _ in range(6)]
+    teachers = [TeacherFactory(school=province.school) for _ in range(6)]
+    enrolments = [enrol(scope=as_teacher(t), project_id=project.pk, teacher=t) for t in teachers]
     for session in sessions:
         attendance_record(user=admin, scope=scope, session_id=session.pk, enrolment_ids=[e.pk for e in enrolments])
     barrier, reports, errors = threading.Barrier(2), [], []
@@ -47,9 +49,9 @@ def test_two_concurrent_completions_write_the_hours_once(province, users):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert LedgerEntry.objects.filter(source_type="project").count() == 6 * 2  # one entry per teacher and session
-    assert Enrolment.objects.filter(project=project, state="completed").count() == 6
+    assert LedgerEntry.objects.dangerously_unscoped().filter(source_type="project").count() == 6 * 2  # one entry per teacher and session
+    assert Enrolment.objects.dangerously_unscoped().filter(project=project, state="completed").count() == 6
     for enrolment in enrolments:
-        total = CycleTotal.objects.filter(teacher=enrolment.teacher, category="centralised").values_list(
+        total = CycleTotal.objects.dangerously_unscoped().filter(teacher=enrolment.teacher, category="centralised").values_list(
             "approved_hours", flat=True).get()
         assert total == 12

@@ -7,12 +7,13 @@ from urllib.parse import urlparse
 
 import pytest
 
+from access.scope import scope_for_user
 from catalog.attendance import attendance_record, session_add
 from catalog.models import Enrolment
-from catalog.services import enrol, project_create, project_open
+from catalog.services import enrol, project_create
+from catalog.tests.helpers import as_teacher, publish
 from conftest import PASSWORD
 from core.tests.test_browser import ARTIFACTS, CHROMIUM, browser_page  # noqa: F401 - the fixture
-from org.scope import scope_for_user
 from people.tests.factories import TeacherFactory
 
 pytestmark = [
@@ -24,19 +25,20 @@ pytestmark = [
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_county_admin_reads_a_projects_dashboard_and_the_overview(live_server, province, users, browser_page):  # noqa: F811
     admin, scope = users["county_admin"], scope_for_user(users["county_admin"])
-    project = project_open(project=project_create(
+    project = publish(project_create(
         scope=scope, actor=admin, code="QX-B-1", title="杞县小学数学骨干教师研修", level="county", category="backbone",
         mode="centralised", organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6),
         seats=12, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False, is_high_end=True,
         audience={"divisions": ["410200"]}))  # open to the whole city's teachers
-    sessions = [session_add(user=admin, scope=scope, project=project, title=f"课堂教学第{d - 1}天",
+    sessions = [session_add(scope=scope, project=project, title=f"课堂教学第{d - 1}天",
                             held_on=dt.date(2026, 11, d)) for d in (2, 3, 4, 5)]
     schools = [province.school, province.sibling_school, province.direct_school]
-    enrolments = [enrol(project_id=project.pk, teacher=TeacherFactory(school=schools[n % 3])) for n in range(15)]
+    teachers = [TeacherFactory(school=schools[n % 3]) for n in range(15)]
+    enrolments = [enrol(scope=as_teacher(t), project_id=project.pk, teacher=t) for t in teachers]
     admitted = [e.pk for e in enrolments if e.state == "enrolled"]
     for n, session in enumerate(sessions):
         attendance_record(user=admin, scope=scope, session_id=session.pk, enrolment_ids=admitted[: 12 - 2 * n])
-    Enrolment.objects.filter(pk__in=admitted[:6]).update(state="completed")
+    Enrolment.objects.dangerously_unscoped().filter(pk__in=admitted[:6]).update(state="completed")
 
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 900})

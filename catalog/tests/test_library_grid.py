@@ -2,15 +2,16 @@
 
 import datetime as dt
 
-from catalog.services import project_create, project_open
-from org.scope import scope_for_user
+from access.scope import scope_for_user
+from catalog.services import project_create
+from catalog.tests.helpers import publish
 
 
-def _project(users, who, organiser, code, category, *, publish=True, year=2027):
+def _project(users, who, organiser, code, category, *, published=True, year=2027):
     project = project_create(scope=scope_for_user(users[who]), actor=users[who], code=code, title=code, level=organiser.level,
                              category=category, mode="online", organiser=organiser, starts_on=dt.date(year, 3, 1),
                              ends_on=dt.date(year, 3, 2), seats=10, hours=8, hour_category="online")
-    return project_open(project=project) if publish else project
+    return publish(project) if published else project
 
 
 def test_the_grid_counts_levels_and_categories_and_links_to_the_list(province, users, client_for,
@@ -19,7 +20,7 @@ def test_the_grid_counts_levels_and_categories_and_links_to_the_list(province, u
     _project(users, "city_admin", province.city, "C-1", "backbone")
     _project(users, "county_admin", province.county, "K-1", "backbone")
     _project(users, "county_admin", province.county, "K-2", "backbone", year=2026)
-    _project(users, "sibling_admin", province.sibling, "T-DRAFT", "new_teacher", publish=False)
+    _project(users, "sibling_admin", province.sibling, "T-DRAFT", "new_teacher", published=False)
     client = client_for(users["county_admin"])
     client.get("/projects/library/")
     with django_assert_max_num_queries(8):

@@ -5,21 +5,22 @@ import datetime as dt
 
 import pytest
 
+from access.scope import scope_for_user
 from catalog.models import Enrolment, Project
-from catalog.services import project_create, project_open
-from org.scope import scope_for_user
+from catalog.services import project_create
+from catalog.tests.helpers import publish
 
 
 @pytest.fixture
 def project(province, users):
     created = project_create(
-        scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="QX-2026-01",
-        title="杞县小学语文骨干教师研修", level="county", category="backbone", mode="centralised",
-        organiser=province.county, starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 5), seats=1, hours=24,
+        scope=scope_for_user(users["city_admin"]), actor=users["city_admin"], code="QX-2026-01",
+        title="杞县小学语文骨干教师研修", level="city", category="backbone", mode="centralised",
+        organiser=province.city, starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 5), seats=1, hours=24,
         hour_category="centralised", self_enrolment=True, needs_approval=False,
-        audience={"stages": ["primary"], "divisions": ["410200"]},  # open to the city's primary teachers
+        audience={"stages": ["primary"], "divisions": ["410221", "410222"]},  # two of the city's counties
     )
-    return project_open(project=created)
+    return publish(created)
 
 
 def test_library_lists_and_filters(project, users, client_for):
@@ -44,12 +45,12 @@ def test_teacher_enrols_sees_it_and_withdraws_on_the_pages(project, users, clien
     assert client.post(f"/projects/{project.pk}/").status_code == 302
     mine = client.get("/projects/mine/").content.decode()
     assert "杞县小学语文骨干教师研修" in mine and "已录取" in mine
-    enrolment = Enrolment.objects.get(teacher=province.teacher)
+    enrolment = Enrolment.objects.dangerously_unscoped().get(teacher=province.teacher)
     assert client.post("/projects/mine/withdraw/", {"enrolment": enrolment.pk}).status_code == 302
     enrolment.refresh_from_db()
     assert enrolment.state == "withdrawn"
     other = client_for(users["sibling_teacher_user"])
-    assert other.post("/projects/mine/withdraw/", {"enrolment": enrolment.pk}).status_code == 403
+    assert other.post("/projects/mine/withdraw/", {"enrolment": enrolment.pk}).status_code == 404  # not theirs to see
 
 
 def test_refusal_reasons_are_shown_before_enrolling(project, users, client_for, province):
@@ -74,7 +75,9 @@ def test_api_enrols_then_waitlists_and_explains_refusals(project, users, client_
     province.direct_teacher.save()
     refused = client_for(users["direct_admin"]).post(f"/api/v1/projects/{project.pk}/enrolments",
                                                      {"teacher_id": province.direct_teacher.pk}, content_type="application/json")
-    assert refused.status_code == 422 and "学段不符" in refused.json()["reasons"][0]
+    # 兰考县 is a 省直管县: the city does not train its teachers, and the stage is wrong too.
+    assert refused.status_code == 422
+    assert refused.json()["reasons"][:2] == ["本项目面向主办单位辖区内的教师", "学段不符（本项目面向：primary）"]
     listing = client_for(users["teacher"]).get("/api/v1/projects?category=backbone").json()
     assert [p["code"] for p in listing] == ["QX-2026-01"] and listing[0]["seats_taken"] == 1
 
@@ -95,7 +98,7 @@ def test_api_runs_a_project_from_creation_to_completion(province, users, client_
         bad = admin.post("/api/v1/projects", {**created.json(), "code": "API-2", "ends_on": "2026-11-01", "starts_on": "2026-11-28",
                                                "organiser": None}, content_type="application/json")
         assert bad.status_code == 422 and "ends_on" in bad.json()["errors"]
-        project_open(project=Project.objects.get(pk=project_id))
+        publish(Project.objects.dangerously_unscoped().get(pk=project_id))
         session = admin.post(f"/api/v1/projects/{project_id}/sessions", {"title": "线上学习", "held_on": "2026-11-28"},
                              content_type="application/json")
         assert session.status_code == 201
@@ -108,9 +111,10 @@ def test_api_runs_a_project_from_creation_to_completion(province, users, client_
         done = admin.post(f"/api/v1/projects/{project_id}/completion").json()
         assert done["completed"] == 1
         assert admin.post(f"/api/v1/projects/{project_id}/completion").json()["already"] == 1
-        assert LedgerEntry.objects.filter(teacher=province.teacher, source_type="project").count() == 1
+        assert LedgerEntry.objects.dangerously_unscoped().filter(teacher=province.teacher, source_type="project").count() == 1
         outsider = client_for(users["sibling_admin"])
-        assert outsider.post(f"/api/v1/projects/{project_id}/completion").status_code == 404
+        # The published project is visible to all (403: seen, not theirs to run); its session is not (404).
+        assert outsider.post(f"/api/v1/projects/{project_id}/completion").status_code == 403
         assert outsider.post(f"/api/v1/sessions/{session.json()['id']}/attendance", {"enrolment_ids": []},
                              content_type="application/json").status_code == 404
         assert client_for(users["teacher"]).post("/api/v1/projects", created.json(), content_type="application/json").status_code == 403

@@ -6,13 +6,14 @@ import datetime as dt
 import pytest
 import time_machine
 
+from access.scope import scope_for_user
 from catalog.attendance import attendance_record, session_add
 from catalog.schedule import _fold
-from catalog.services import enrol, project_create, project_open
-from org.scope import scope_for_user
+from catalog.services import enrol, project_create
+from catalog.tests.helpers import as_teacher, publish
 
 
-def _project(users, province, code, *, audience=None, self_enrolment=True, days=(2, 3), month=12, publish=True):
+def _project(users, province, code, *, audience=None, self_enrolment=True, days=(2, 3), month=12, published=True):
     admin = users["county_admin"]
     project = project_create(scope=scope_for_user(admin), actor=admin, code=code, title=f"项目{code}", level="county",
                              category="backbone", mode="centralised", organiser=province.county,
@@ -20,9 +21,9 @@ def _project(users, province, code, *, audience=None, self_enrolment=True, days=
                              hour_category="centralised", self_enrolment=self_enrolment, needs_approval=False,
                              audience=audience or {})
     for day in days:
-        session_add(user=admin, scope=scope_for_user(admin), project=project, title=f"{code}第{day}天",
+        session_add(scope=scope_for_user(admin), project=project, title=f"{code}第{day}天",
                     held_on=dt.date(2026, month, day))
-    return project_open(project=project) if publish else project
+    return publish(project) if published else project
 
 
 @time_machine.travel(dt.datetime(2026, 11, 28, 10, 0), tick=False)
@@ -32,9 +33,9 @@ def test_open_to_me_lists_only_projects_i_may_join(province, users, client_for):
     mine = _project(users, province, "OPEN")
     _project(users, province, "SENIOR", audience={"stages": ["senior"]})
     _project(users, province, "NOMINATED", self_enrolment=False)
-    _project(users, province, "DRAFT", publish=False)
+    _project(users, province, "DRAFT", published=False)
     joined = _project(users, province, "JOINED")
-    enrol(project_id=joined.pk, teacher=province.teacher)
+    enrol(scope=as_teacher(province.teacher), project_id=joined.pk, teacher=province.teacher)
     page = client_for(users["teacher"]).get("/projects/mine/open/").content.decode()
     assert "项目OPEN" in page
     for other in ("项目SENIOR", "项目NOMINATED", "项目DRAFT", "项目JOINED"):
@@ -48,8 +49,8 @@ def test_my_schedule_shows_sessions_attendance_and_exports_ics(province, users, 
     first = _project(users, province, "A", days=(1, 2, 3))
     second = _project(users, province, "B", days=(10,))
     _project(users, province, "C", days=(5,))  # not mine
-    enrolment = enrol(project_id=first.pk, teacher=province.teacher)
-    enrol(project_id=second.pk, teacher=province.teacher)
+    enrolment = enrol(scope=as_teacher(province.teacher), project_id=first.pk, teacher=province.teacher)
+    enrol(scope=as_teacher(province.teacher), project_id=second.pk, teacher=province.teacher)
     admin = users["county_admin"]
     attendance_record(user=admin, scope=scope_for_user(admin), session_id=first.sessions.get(number=1).pk,
                       enrolment_ids=[enrolment.pk])
@@ -90,12 +91,13 @@ def test_open_to_me_never_misses_my_county_behind_many_others(province, users, c
     # Many open projects of another county start sooner; mine is still found.
     for n in range(12):
         admin = users["sibling_admin"]
-        project_open(project=project_create(
+        publish(project_create(
             scope=scope_for_user(admin), actor=admin, code=f"TX-{n}", title=f"通许项目{n}", level="county",
             category="backbone", mode="online", organiser=province.sibling, starts_on=dt.date(2026, 12, 1),
             ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online", self_enrolment=True))
     mine = _project(users, province, "LATE", month=12, days=(20,))
     from catalog.schedule import open_to_teacher
 
-    found = open_to_teacher(teacher=province.teacher, today=dt.date(2026, 11, 28), limit=2)
+    found = open_to_teacher(scope=as_teacher(province.teacher), teacher=province.teacher, today=dt.date(2026, 11, 28),
+                            limit=2)
     assert [p.pk for p in found] == [mine.pk]

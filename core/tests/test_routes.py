@@ -22,15 +22,16 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.urls import URLPattern, URLResolver, get_resolver, path
 
+from access.scope import Scope
 from accounts.decorators import admin_required, division_admin_required, scoped_view, signed_in
 from accounts.models import Role
 from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import audit_record
 from catalog.models import AnnualPlan, Enrolment, Project
-from catalog.services import enrol, project_create, project_open
+from catalog.services import enrol, project_create
+from catalog.tests.helpers import as_teacher, publish
 from org.models import Institution
-from org.scope import Scope
 from people.models import TeacherHonour
 
 # Page views public on purpose: the log-in page, the health check, the root
@@ -201,7 +202,8 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/compliance?division=410222", ADMINS),
     ("/projects/{draft}/", EVERYONE),  # a draft is seen only inside its organising jurisdiction
     ("/api/v1/projects/{draft}", EVERYONE),
-    ("/projects/{project}/manage/", EVERYONE),  # enrolees (李四) only for those who run it
+    # A published project is seen by everyone; running it (its enrolees, 李四) is its organiser's: 403.
+    ("/projects/{project}/manage/", EVERYONE),
     ("/projects/{project}/manage/?format=xlsx", EVERYONE),
     ("/projects/{project}/edit/", DIVISION_ADMINS),
     ("/projects/plans/{plan}/", ADMINS),  # 通许县's annual plan: its county and those above
@@ -250,10 +252,10 @@ def target(province):
         category="backbone", mode="online", organiser=province.sibling, starts_on=dt.date(2026, 12, 1),
         ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online", self_enrolment=True,
         needs_approval=False) for n in (1, 2))
-    enrol(project_id=project_open(project=project).pk, teacher=teacher)
+    enrol(scope=as_teacher(teacher), project_id=publish(project).pk, teacher=teacher)
     plan = AnnualPlan.objects.create(division=province.sibling, level="county", year=2026,
                                      division_path=province.sibling.path, note="通许县年度计划说明")
-    Project.objects.filter(pk=draft.pk).update(plan=plan)
+    Project.objects.dangerously_unscoped().filter(pk=draft.pk).update(plan=plan)
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
@@ -283,11 +285,16 @@ def _leaks(body: str, target) -> list[str]:
     return [marker for marker in target["markers"] if marker in body]
 
 
+# Routes on 通许县's published project: outsiders see the project itself, so they get 403, not 404.
+SEEN_NOT_RUN = ("/projects/{project}/manage/", "/projects/{project}/edit/", "/projects/{project}/dashboard/")
+
+
 @pytest.mark.parametrize("persona", OUTSIDERS)
 @pytest.mark.parametrize(("url", "allowed"), OBJECT_ROUTES)
 def test_outsiders_get_403_or_404_for_another_countys_objects(persona, url, allowed, users, client_for, target):
     response = client_for(users[persona]).get(url.format(**target["fill"]))
-    assert response.status_code == (404 if persona in allowed else 403)
+    unseen = 403 if url.startswith(SEEN_NOT_RUN) else 404
+    assert response.status_code == (unseen if persona in allowed else 403)
     assert _leaks(_body(response), target) == []
 
 
@@ -357,7 +364,7 @@ def _state(teacher):
 def test_refused_writes_change_nothing(persona, users, client_for, province, target):
     teacher = target["teacher"]
     before = _state(teacher)
-    audited = AuditEvent.objects.count()
+    audited = AuditEvent.objects.dangerously_unscoped().count()
     client = client_for(users[persona])
     response = client.post(f"/teachers/{teacher.pk}/edit/", {**EDIT, "school_code": province.sibling_school.code})
     assert response.status_code in (403, 404)
@@ -367,7 +374,7 @@ def test_refused_writes_change_nothing(persona, users, client_for, province, tar
     assert response.status_code in (403, 404)
     assert _leaks(_body(response), target) == []
     assert _state(teacher) == before
-    assert AuditEvent.objects.count() == audited  # neither an update nor a reveal was recorded
+    assert AuditEvent.objects.dangerously_unscoped().count() == audited  # neither an update nor a reveal was recorded
 
 
 @pytest.mark.parametrize("persona", INSIDERS)
@@ -384,24 +391,24 @@ def test_insiders_may_reveal_and_change(persona, users, client_for, province, ta
 
 @pytest.mark.parametrize("persona", OUTSIDERS + INSIDERS)
 def test_only_the_county_and_those_above_nominate_its_teachers(persona, users, client_for, province, target):
-    project = project_open(project=project_create(
+    project = publish(project_create(
         scope=Scope.division(province.province), actor=users["province_admin"], code="HN-R-1", title="省级骨干研修",
         level="province", category="backbone", mode="online", organiser=province.province,
         starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online",
         needs_approval=False))
-    teacher, audited = target["teacher"], AuditEvent.objects.count()
+    teacher, audited = target["teacher"], AuditEvent.objects.dangerously_unscoped().count()
     client = client_for(users[persona])
     page = client.post(f"/projects/{project.pk}/nominate/", {"teacher": [teacher.pk]})
     api = client.post(f"/api/v1/projects/{project.pk}/nominations", {"teacher_ids": [teacher.pk]},
                       content_type="application/json")
-    nominated = Enrolment.objects.filter(project=project, teacher=teacher)
+    nominated = Enrolment.objects.dangerously_unscoped().filter(project=project, teacher=teacher)
     if persona in INSIDERS:
         assert (page.status_code, api.status_code) == (200, 200)
         assert nominated.get().nominated_by_id == users[persona].pk and api.json()[0]["outcome"] == "already"
     else:
         assert page.status_code == api.status_code == (403 if persona == "teacher" else 404)
         assert _leaks(_body(page), target) == [] and _leaks(_body(api), target) == []
-        assert not nominated.exists() and AuditEvent.objects.count() == audited
+        assert not nominated.exists() and AuditEvent.objects.dangerously_unscoped().count() == audited
 
 
 @pytest.mark.parametrize("persona", ["county_admin", "other_city_admin", "school_admin"])
@@ -434,7 +441,7 @@ def test_school_admin_sees_only_its_school(users, client_for, province):
     from org.models import School
     from people.tests.factories import TeacherFactory
 
-    other_school = School.unscoped_objects.create(code="4102210002", name="杞县第二小学", division=province.county)
+    other_school = School.objects.create(code="4102210002", name="杞县第二小学", division=province.county)
     neighbour = TeacherFactory(school=other_school, name="钱七")
     client = client_for(users["school_admin"])
     for url in (f"/teachers/{neighbour.pk}/", f"/teachers/{neighbour.pk}/edit/", f"/api/v1/teachers/{neighbour.pk}",

@@ -24,7 +24,7 @@ def test_recording_is_idempotent_by_source_key(users, client_for, province):
     assert first.json()["id"] == second.json()["id"] and first.json()["hours"] == 2.5
     conflict = _post(client, _body(province.teacher, hours="3"))
     assert conflict.status_code == 409 and conflict.json()["code"] == "conflict"
-    assert LedgerEntry.objects.count() == 1
+    assert LedgerEntry.objects.dangerously_unscoped().count() == 1
 
 
 def test_bad_entries_get_clear_4xx_and_write_nothing(users, client_for, province):
@@ -40,7 +40,7 @@ def test_bad_entries_get_clear_4xx_and_write_nothing(users, client_for, province
         assert field in response.json()["errors"]
     assert _post(client, _body(province.teacher, occurred_on="not-a-date")).status_code == 422
     assert _post(client, {**_body(province.teacher), "teacher_id": 10**12}).status_code == 404
-    assert not LedgerEntry.objects.exists()
+    assert not LedgerEntry.objects.dangerously_unscoped().exists()
 
 
 def test_only_the_teachers_jurisdiction_may_record(users, client_for, province):
@@ -48,7 +48,7 @@ def test_only_the_teachers_jurisdiction_may_record(users, client_for, province):
     assert _post(client_for(users["teacher"]), _body(province.teacher)).status_code == 403
     assert _post(client_for(users["city_admin"]), _body(province.direct_teacher)).status_code == 403  # 省直管县: read only
     assert _post(client_for(users["direct_admin"]), _body(province.direct_teacher)).status_code == 201
-    assert LedgerEntry.objects.count() == 1
+    assert LedgerEntry.objects.dangerously_unscoped().count() == 1
 
 
 def test_credits_summary_is_scoped(users, client_for, province):

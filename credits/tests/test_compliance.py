@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from access.scope import Scope
 from audit.models import AuditEvent
 from credits.compliance import compliance_refresh
 from credits.compliance_selectors import division_rollup, school_standings
@@ -29,7 +30,7 @@ def _cycle() -> Cycle:
 
 
 def _give(teacher, cycle, category, approved, pending=Decimal(0)):
-    CycleTotal.objects.update_or_create(teacher=teacher, cycle=cycle, category=category,
+    CycleTotal.objects.dangerously_unscoped().update_or_create(teacher=teacher, cycle=cycle, category=category,
                                         defaults={"approved_hours": approved, "pending_hours": pending})
 
 
@@ -77,19 +78,20 @@ def test_snapshot_counts_each_active_teacher_once_and_rolls_up(province, users):
     refresh = compliance_refresh(cycle=cycle, today=TODAY)
 
     assert refresh.teachers == 5  # 张三 + done in 杞县, 李四, 王五, 赵六
-    county = SchoolCompliance.objects.get(cycle=cycle, school=province.school)
+    county = SchoolCompliance.objects.dangerously_unscoped().get(cycle=cycle, school=province.school)
     assert (county.teachers, county.complete, county.counted_hours) == (2, 1, required)
     assert county.band_5 == 1 and county.band_0 == 1
-    total, children = division_rollup(cycle=cycle, division=province.city)
+    province_scope = Scope.division(province.province)
+    total, children = division_rollup(scope=province_scope, cycle=cycle, division=province.city)
     assert total.teachers == 4 and total.complete == 1
     assert total.counted_hours == required + Decimal("12.5") and total.pending_hours == 3
     by_code = {row.code: row for row in children}
     assert by_code["410221"].teachers == 2 and by_code["410222"].online_hours == Decimal("12.5")
     assert by_code["410225"].teachers == 1  # the 省直管县 still sits under its city geographically
     assert sum(row.teachers for row in children) == total.teachers
-    county_total, schools = division_rollup(cycle=cycle, division=province.county)
+    county_total, schools = division_rollup(scope=province_scope, cycle=cycle, division=province.county)
     assert [s.school_id for s in schools] == [province.school.pk] and county_total.teachers == 2
-    province_total, cities = division_rollup(cycle=cycle, division=province.province)
+    province_total, cities = division_rollup(scope=province_scope, cycle=cycle, division=province.province)
     assert province_total.teachers == 5 and sum(c.teachers for c in cities) == 5
 
 
@@ -99,7 +101,7 @@ def test_a_refresh_replaces_the_previous_snapshot(province):
     ledger_entry_record(teacher=province.teacher, category=Category.CENTRALISED, hours=8, occurred_on=dt.date(2026, 3, 2),
                         source_type="project", source_id="p-1", today=TODAY)
     compliance_refresh(cycle=cycle, today=TODAY)
-    assert SchoolCompliance.objects.filter(cycle=cycle, school=province.school).get().counted_hours == 8
+    assert SchoolCompliance.objects.dangerously_unscoped().filter(cycle=cycle, school=province.school).get().counted_hours == 8
     assert ComplianceRefresh.objects.filter(cycle=cycle).count() == 1
 
 
@@ -180,13 +182,13 @@ def test_export_is_an_excel_of_the_list_and_is_logged(province, users, client_fo
     by_name = {row[0]: row for row in rows[1:]}
     assert by_name["杞县"][2] == 1 and Decimal(str(by_name["杞县"][10])) == Decimal("40.5")
     assert by_name["开封市"][2] == 3  # the total row
-    event = AuditEvent.objects.filter(action="credits.compliance_export").get()
+    event = AuditEvent.objects.dangerously_unscoped().filter(action="credits.compliance_export").get()
     assert event.actor_id == users["city_admin"].pk and event.detail["rows"] == len(rows) - 1
 
     response = client.get(f"/credits/compliance/s/{province.school.pk}/?format=xlsx")
     rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.iter_rows(values_only=True))
     assert rows[1][1] == "张三"
-    assert AuditEvent.objects.filter(action="credits.compliance_export").count() == 2
+    assert AuditEvent.objects.dangerously_unscoped().filter(action="credits.compliance_export").count() == 2
 
 
 def test_refresh_button_rebuilds_the_snapshot(province, users, client_for):
@@ -196,7 +198,7 @@ def test_refresh_button_rebuilds_the_snapshot(province, users, client_for):
     from django.core.cache import cache
     cache.clear()  # the refresh lock of the first build
     assert client.post("/credits/compliance/d/410221/").status_code == 302
-    assert SchoolCompliance.objects.get(school=province.school, cycle=_cycle()).counted_hours == 9
+    assert SchoolCompliance.objects.dangerously_unscoped().get(school=province.school, cycle=_cycle()).counted_hours == 9
 
 
 # --- API ----------------------------------------------------------------------------------
@@ -230,4 +232,4 @@ def test_rollup_command_rebuilds_every_cycle(province, capsys):
     call_command("credits", "rollup")
     report = {row["cycle"]: row for row in json.loads(capsys.readouterr().out)}
     assert report["2026-2030"]["teachers"] == 4
-    assert SchoolCompliance.objects.get(cycle=_cycle(), school=province.school).online_hours == 7
+    assert SchoolCompliance.objects.dangerously_unscoped().get(cycle=_cycle(), school=province.school).online_hours == 7

@@ -14,6 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
+from access.scope import scope_for_user
 from audit.models import AuditEvent
 from credits.constants import SourceType
 from credits.external_import import (
@@ -25,7 +26,6 @@ from credits.external_import import (
 from credits.models import CycleTotal, ExternalImport, LedgerEntry, OrganiserAlias
 from credits.services import credits_reconcile
 from org.models import Institution
-from org.scope import scope_for_user
 from people.tests.factories import TeacherFactory, make_id_number
 
 INSTITUTE = "河南省基础教育教学研究室"
@@ -61,13 +61,13 @@ def _import(users, rows, who="county_admin", name="hours.csv"):
 def test_rows_become_approved_external_entries_with_totals(world, users):
     result = _import(users, [_row(world), _row(world, certificate="CERT-2", hours="3.5", day="2026-04-01", category="")])
     assert (result.batch.created, result.batch.duplicates, result.batch.rejected) == (2, 0, 0)
-    entries = LedgerEntry.objects.filter(teacher=world["ours"]).order_by("occurred_on")
+    entries = LedgerEntry.objects.dangerously_unscoped().filter(teacher=world["ours"]).order_by("occurred_on")
     assert [(e.source_type, e.state, e.category, e.hours) for e in entries] == [
         (SourceType.EXTERNAL, "approved", "online", Decimal("6.0")), (SourceType.EXTERNAL, "approved", "online", Decimal("3.5"))]
     assert "2026年暑期教师研修" in entries[0].note and INSTITUTE in entries[0].note
-    assert CycleTotal.objects.get(teacher=world["ours"], category="online").approved_hours == Decimal("9.5")
+    assert CycleTotal.objects.dangerously_unscoped().get(teacher=world["ours"], category="online").approved_hours == Decimal("9.5")
     assert credits_reconcile() == []
-    assert AuditEvent.objects.filter(action="ledger.import", object_id=str(result.batch.pk)).exists()
+    assert AuditEvent.objects.dangerously_unscoped().filter(action="ledger.import", object_id=str(result.batch.pk)).exists()
 
 
 def test_the_same_external_record_is_counted_once_whoever_imports_it(world, users):
@@ -75,8 +75,8 @@ def test_the_same_external_record_is_counted_once_whoever_imports_it(world, user
     _import(users, rows)
     again = _import(users, list(reversed(rows)), who="city_admin", name="another-file.csv")  # other file, order, admin
     assert (again.batch.created, again.batch.duplicates) == (0, 2)
-    assert LedgerEntry.objects.filter(teacher=world["ours"]).count() == 2
-    assert CycleTotal.objects.get(teacher=world["ours"], category="online").approved_hours == Decimal("8.0")
+    assert LedgerEntry.objects.dangerously_unscoped().filter(teacher=world["ours"]).count() == 2
+    assert CycleTotal.objects.dangerously_unscoped().get(teacher=world["ours"], category="online").approved_hours == Decimal("8.0")
     # The same certificate number with other figures is refused, not a second entry.
     changed = _import(users, [_row(world, hours="7")])
     assert changed.batch.rejected == 1 and "不同的内容" in changed.rejections[0]["reason"]
@@ -88,9 +88,9 @@ def test_unknown_organiser_is_rejected_then_imported_after_mapping(world, users,
     first = _import(users, [row])
     assert first.batch.created == 0 and first.rejections[0]["column"] == "主办单位"
     assert first.batch.unmapped_organisers == ["杞县教师发展中心（培训部）"]
-    organiser_map(actor=users["county_admin"], name="杞县教师发展中心(培训部)", institution_id=other.pk, may_replace=False)
+    organiser_map(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], name="杞县教师发展中心(培训部)", institution_id=other.pk, may_replace=False)
     second = _import(users, [row])
-    assert second.batch.created == 1 and LedgerEntry.objects.filter(source_id="national:CERT-9").exists()
+    assert second.batch.created == 1 and LedgerEntry.objects.dangerously_unscoped().filter(source_id="national:CERT-9").exists()
 
 
 def test_organiser_names_normalise_full_width_and_spaces():
@@ -103,10 +103,10 @@ def test_only_the_province_changes_an_existing_mapping(world, users, province):
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        organiser_map(actor=users["county_admin"], name=INSTITUTE, institution_id=other.pk, may_replace=False)
-    organiser_map(actor=users["province_admin"], name=INSTITUTE, institution_id=other.pk, may_replace=True)
+        organiser_map(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], name=INSTITUTE, institution_id=other.pk, may_replace=False)
+    organiser_map(scope=scope_for_user(users["province_admin"]), actor=users["province_admin"], name=INSTITUTE, institution_id=other.pk, may_replace=True)
     assert OrganiserAlias.objects.get(name=organiser_normalise(INSTITUTE)).institution == other
-    assert AuditEvent.objects.filter(action="credits.organiser_map").count() == 1
+    assert AuditEvent.objects.dangerously_unscoped().filter(action="credits.organiser_map").count() == 1
 
 
 @pytest.mark.parametrize(("change", "column", "reason"), [
@@ -124,14 +124,14 @@ def test_bad_rows_are_rejected_with_a_reason_and_write_nothing(world, users, cha
     assert result.batch.created == 0 and len(result.rejections) == 1
     assert result.rejections[0]["column"] == column and reason in result.rejections[0]["reason"]
     assert result.rejections[0]["row"] == 2
-    assert not LedgerEntry.objects.exists() and not CycleTotal.objects.exists()
+    assert not LedgerEntry.objects.dangerously_unscoped().exists() and not CycleTotal.objects.dangerously_unscoped().exists()
 
 
 def test_a_teacher_outside_the_importers_county_is_not_revealed(world, users):
     outside = _import(users, [_row(world, id_number=world["theirs_id"], name="周九")])
     unknown = _import(users, [_row(world, id_number=make_id_number(999, area="410221"), name="无名")])
     assert outside.rejections[0]["reason"] == unknown.rejections[0]["reason"] == "本辖区教师名册中没有该身份证号"
-    assert not LedgerEntry.objects.exists()
+    assert not LedgerEntry.objects.dangerously_unscoped().exists()
 
 
 def test_xlsx_files_with_excel_dates_are_read(world, users):
@@ -145,7 +145,7 @@ def test_xlsx_files_with_excel_dates_are_read(world, users):
     result = external_hours_import(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"],
                                    handle=buffer, name="hours.xlsx")
     assert result.batch.created == 1
-    assert LedgerEntry.objects.get(source_id="national:X-1").category == "school_based"
+    assert LedgerEntry.objects.dangerously_unscoped().get(source_id="national:X-1").category == "school_based"
 
 
 def test_a_file_missing_columns_is_refused_whole(world, users):
@@ -154,7 +154,7 @@ def test_a_file_missing_columns_is_refused_whole(world, users):
     with pytest.raises(RosterFileError, match="缺少列"):
         external_hours_import(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"],
                               handle=_csv([["x"]], header=["身份证号", "姓名"]), name="bad.csv")
-    assert not ExternalImport.objects.exists()
+    assert not ExternalImport.objects.dangerously_unscoped().exists()
 
 
 # --- pages and command ------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_a_large_upload_is_imported_in_the_background(world, users, client_for, 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/credits/external/", {"file": SimpleUploadedFile("big.csv", _csv([_row(world)]).getvalue())})
     assert response.status_code == 302 and response["Location"] == "/credits/external/"
-    batch = ExternalImport.objects.get()
+    batch = ExternalImport.objects.dangerously_unscoped().get()
     assert (batch.file_name, batch.created, batch.actor) == ("big.csv", 1, users["county_admin"])
     assert not list((Path(settings.MEDIA_ROOT) / "imports").iterdir())  # the stored upload is gone
 
@@ -243,7 +243,7 @@ def test_rejections_keep_the_id_number_masked_and_the_columns_in_order(world, us
     bad = _row(world, certificate="R-1", name="错名")
     response = client_for(users["county_admin"]).post(
         "/credits/external/", {"file": SimpleUploadedFile("r.csv", _csv([list(reversed(bad))], header=header).getvalue())})
-    batch = ExternalImport.objects.get()
+    batch = ExternalImport.objects.dangerously_unscoped().get()
     assert batch.rejections[0]["values"] == [id_mask(world["ours_id"]), *bad[1:]]
     assert world["ours_id"] not in json.dumps(batch.rejections, ensure_ascii=False)
     download = client_for(users["county_admin"]).get(response["Location"] + "?format=xlsx")

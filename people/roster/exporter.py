@@ -6,11 +6,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Prefetch
 
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
-from org.scope import Scope
 from people.identity import id_decrypt, id_mask
-from people.models import TeacherHonour, TeacherSubject
 from people.roster.columns import COLUMNS, teacher_row
 from people.roster.files import write_rows
 from people.selectors import TeacherFilters, teacher_queryset
@@ -23,8 +22,7 @@ def _rows(scope: Scope, filters: TeacherFilters, *, full_ids: bool):
         teacher_queryset(scope=scope, filters=filters)
         .select_related("school")
         .prefetch_related(
-            Prefetch("subjects", queryset=TeacherSubject.objects.order_by("-is_main", "subject")),
-            Prefetch("honours", queryset=TeacherHonour.objects.order_by("awarded_on")),
+            Prefetch("subjects"), Prefetch("honours"),  # ordered by their Meta.ordering
         )
         .order_by("id")
     )

@@ -20,15 +20,17 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from access.policy import Action as Can
+from access.policy import can, visible
+from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record, audit_record_many
 from org.models import School
-from org.scope import Scope
 from people.identity import id_blind_index, id_decrypt, id_encrypt, id_mask, id_parse
 from people.models import ImportBatch, ImportRejection, Teacher, TeacherHonour, TeacherSubject
 from people.roster import columns as cols
 from people.roster.files import FORMULA_PREFIXES, RosterFileError, iter_rows
-from people.services import TeacherData, teacher_data_problems, teacher_snapshot
+from people.services import ID_TAKEN_MESSAGE, TeacherData, teacher_data_problems, teacher_snapshot
 
 CHUNK_ROWS = 1000
 FIELD_COLUMN = {"name": "姓名", "id_number": "身份证号", "hire_date": "入职日期", "honours": "荣誉", "subjects": "任教学科"}
@@ -130,11 +132,12 @@ class RosterImporter:
 
     def run(self, handle: BinaryIO, name: str) -> ImportReport:
         sha = _sha256(handle)
-        batch = (
-            ImportBatch.objects.filter(file_sha256=sha, actor=self.actor if self.actor and self.actor.pk else None, state=ImportBatch.State.RUNNING)
-            .order_by("-id")
-            .first()
-        )
+        # An interrupted import of the same file by the same account resumes where it stopped.
+        batch = (self._own_batches().filter(file_sha256=sha, state__in=[ImportBatch.State.RUNNING, ImportBatch.State.FAILED])
+                 .order_by("-id").first())
+        if batch is not None and batch.state == ImportBatch.State.FAILED:
+            batch.state, batch.error = ImportBatch.State.RUNNING, ""
+            batch.save(update_fields=["state", "error"])
         if batch is None:
             batch = ImportBatch.objects.create(
                 file_name=name[:255], file_sha256=sha, actor=self.actor if self.actor and self.actor.pk else None, scope_path=self.scope.path or ""
@@ -161,7 +164,11 @@ class RosterImporter:
             if chunk:
                 self._commit_chunk(batch, chunk)
         except RosterFileError as error:
-            ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.FAILED, error=str(error))
+            self._fail(batch, str(error))
+            raise
+        except BaseException:
+            # Whatever went wrong, the batch must not look "running" forever; a re-run resumes it.
+            self._fail(batch, "导入中断，请重新上传同一文件继续导入")
             raise
         batch.refresh_from_db()
         with transaction.atomic():
@@ -177,6 +184,17 @@ class RosterImporter:
             batch_id=batch.pk, created=batch.created, updated=batch.updated, unchanged=batch.unchanged, rejected=batch.rejected,
             rejections=[Rejection(r.row_number, r.column, r.reason, r.values) for r in batch.rejections.all()],
         )
+
+    def _own_batches(self):
+        if self.actor is not None and self.actor.pk:
+            return visible(self.scope, ImportBatch)
+        # An operator's import from the command line has no account: its batches have none either.
+        return ImportBatch.objects.dangerously_unscoped().filter(actor__isnull=True)
+
+    @staticmethod
+    def _fail(batch: ImportBatch, error: str) -> None:
+        batch.state, batch.error = ImportBatch.State.FAILED, error[:1000]
+        batch.save(update_fields=["state", "error"])
 
     @staticmethod
     def _data_rows(handle: BinaryIO, name: str):
@@ -204,7 +222,7 @@ class RosterImporter:
         }
         if not ids:
             return {}
-        return {t.pk: t for t in Teacher.objects.in_scope(self.scope).filter(pk__in=ids).only("id", "id_cipher")}
+        return {t.pk: t for t in visible(self.scope, Teacher).filter(pk__in=ids).only("id", "id_cipher")}
 
     def _unmask(self, row: list, known: dict[int, Teacher]) -> list:
         """A row exported with a masked ID: take the number of the teacher its 编号 names."""
@@ -222,7 +240,7 @@ class RosterImporter:
     def _validate(self, batch: ImportBatch, chunk: list[tuple[int, list]]):
         """Parse and check each row; good rows are remembered for duplicate detection."""
         codes = {str(row[3]).strip() for _, row in chunk if len(row) > 3}
-        schools = {s.code: s for s in School.objects.in_scope(self.scope).filter(code__in=codes)}
+        schools = {s.code: s for s in visible(self.scope, School).filter(code__in=codes)}
         known = self._masked_teachers(chunk)
         parsed: list[tuple[int, list, TeacherData, str]] = []
         rejections: list[ImportRejection] = []
@@ -243,8 +261,8 @@ class RosterImporter:
                 field_name, reason = next(iter(problems.items()))
                 reject(row_number, row, FIELD_COLUMN.get(field_name, field_name), reason)
                 continue
-            if not self.scope.can_write_row(path=data.school.division_path, school_id=data.school.pk):
-                reject(row_number, row, "学校代码", "学校属于省直管县，本级只能查看，不能导入")
+            if not can(self.scope, Can.CHANGE, data.school):
+                reject(row_number, row, "学校代码", "本级对该学校只有查看权限，不能导入")
                 continue
             index = id_blind_index(data.id_number)
             if index in self.seen:
@@ -258,9 +276,11 @@ class RosterImporter:
     def _commit_chunk(self, batch: ImportBatch, chunk: list[tuple[int, list]]) -> None:
         parsed, rejections, reject = self._validate(batch, chunk)
         with transaction.atomic():
+            # ID numbers are unique across the province: a number registered anywhere is found
+            # (and refused below without saying where), so this lookup is unscoped on purpose.
             existing = {
                 t.id_index: t
-                for t in Teacher.unscoped_objects.select_related("school")
+                for t in Teacher.objects.dangerously_unscoped().select_related("school")
                 .filter(id_index__in=[index for *_, index in parsed])
                 .prefetch_related(Prefetch("subjects"), Prefetch("honours"))
             }
@@ -279,10 +299,10 @@ class RosterImporter:
                     self._fill(teacher, data)
                     to_create.append((teacher, data))
                     continue
-                if number_cell and number_cell != str(teacher.pk):
+                if not can(self.scope, Can.CHANGE, teacher):
+                    reject(row_number, row, "身份证号", ID_TAKEN_MESSAGE)
+                elif number_cell and number_cell != str(teacher.pk):
                     reject(row_number, row, "编号", f"编号 {number_cell} 与身份证号不对应")
-                elif not self.scope.can_write_row(path=teacher.division_path, school_id=teacher.school_id):
-                    reject(row_number, row, "身份证号", "该教师登记在其他辖区，须由原单位办理调出")
                 elif _differs(teacher, data):
                     before = teacher_snapshot(teacher)
                     self._fill(teacher, data)
@@ -290,16 +310,16 @@ class RosterImporter:
                     audits.append(self._audit_entry(batch, teacher, before, data))
                 else:
                     unchanged += 1
-            Teacher.unscoped_objects.bulk_create([teacher for teacher, _ in to_create], batch_size=1000)
+            Teacher.objects.bulk_create([teacher for teacher, _ in to_create], batch_size=1000)
             if to_update:
-                Teacher.unscoped_objects.bulk_update(
+                Teacher.objects.bulk_update(
                     [teacher for teacher, _ in to_update],
                     ["name", "school", "division_path", "stage", "title", "hire_date", "status", "birth_date", "sex", "updated_at"],
                     batch_size=1000,
                 )
                 ids = [teacher.pk for teacher, _ in to_update]
-                TeacherSubject.objects.filter(teacher_id__in=ids).delete()
-                TeacherHonour.objects.filter(teacher_id__in=ids).delete()
+                TeacherSubject.objects.visible_to(self.scope, Can.CHANGE).filter(teacher_id__in=ids).delete()
+                TeacherHonour.objects.visible_to(self.scope, Can.CHANGE).filter(teacher_id__in=ids).delete()
             pairs = to_create + to_update
             TeacherSubject.objects.bulk_create(
                 [TeacherSubject(teacher=t, subject=code, is_main=i == 0) for t, d in pairs for i, code in enumerate(dict.fromkeys(d.subjects))],

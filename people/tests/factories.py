@@ -39,7 +39,7 @@ class TeacherFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        return model_class.unscoped_objects.create(*args, **kwargs)
+        return model_class.objects.create(*args, **kwargs)
 
     @factory.post_generation
     def subjects(self, create, extracted, **kwargs):

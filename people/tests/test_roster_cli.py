@@ -24,7 +24,7 @@ def test_export_then_import_round_trip_changes_nothing(province, tmp_path, capsy
         rows = list(csv.reader(handle))
     assert rows[0] == COLUMNS
     assert {row[2] for row in rows[1:]} == {province.teacher.id_number, province.sibling_teacher.id_number, province.direct_teacher.id_number}
-    event = AuditEvent.objects.filter(action="roster.export").latest("id")
+    event = AuditEvent.objects.dangerously_unscoped().filter(action="roster.export").latest("id")
     assert event.detail["full_ids"] is True and event.detail["rows"] == 3 and event.detail["channel"] == "cli"
 
 
@@ -51,8 +51,8 @@ def test_import_as_a_county_admin_is_limited_to_that_county(province, users, tmp
         csv.writer(handle).writerows(rows)
     code, report = cli_roster_import(path, capsys, "--as", users["county_admin"].username)
     assert code == 1 and report["updated"] == 1 and report["rejected"] == 2
-    assert Teacher.unscoped_objects.get(pk=province.teacher.pk).name == "张三改"
-    assert Teacher.unscoped_objects.get(pk=province.sibling_teacher.pk).name == "李四"
+    assert Teacher.objects.dangerously_unscoped().get(pk=province.teacher.pk).name == "张三改"
+    assert Teacher.objects.dangerously_unscoped().get(pk=province.sibling_teacher.pk).name == "李四"
 
 
 @pytest.mark.django_db

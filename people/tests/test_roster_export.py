@@ -45,7 +45,7 @@ def test_county_page_export_is_scoped_masked_audited_and_formula_safe(province, 
 
     assert rows[0] == COLUMNS
     body = rows[1:]
-    in_county = Teacher.unscoped_objects.filter(division_path=province.county.path)
+    in_county = Teacher.objects.dangerously_unscoped().filter(division_path=province.county.path)
     assert sorted(int(r[0]) for r in body) == sorted(in_county.values_list("pk", flat=True))
     assert len(body) == 5
     assert {r[3] for r in body} == {province.school.code}
@@ -57,7 +57,7 @@ def test_county_page_export_is_scoped_masked_audited_and_formula_safe(province, 
     names = {r[1] for r in body}
     assert names == {"张三", *("'" + name for name in FORMULA_NAMES)}
 
-    event = AuditEvent.objects.get(action="roster.export")
+    event = AuditEvent.objects.dangerously_unscoped().get(action="roster.export")
     assert event.actor_id == users["county_admin"].pk and event.scope_path == province.county.path
     assert event.detail["rows"] == 5 and event.detail["full_ids"] is False and event.detail["format"] == kind
 
@@ -75,7 +75,7 @@ def _enrich(province) -> None:
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_cli_full_id_export_imports_back_unchanged(province, tmp_path, capsys, kind):
     _enrich(province)
-    before = {t.pk: (t.name, t.title, t.status, t.subject_codes, t.updated_at) for t in Teacher.unscoped_objects.all()}
+    before = {t.pk: (t.name, t.title, t.status, t.subject_codes, t.updated_at) for t in Teacher.objects.dangerously_unscoped().all()}
     target = tmp_path / f"roster.{kind}"
 
     call_command("roster", "export", "--division", "410000", str(target))
@@ -84,9 +84,9 @@ def test_cli_full_id_export_imports_back_unchanged(province, tmp_path, capsys, k
 
     assert code == 0
     assert (report["created"], report["updated"], report["unchanged"], report["rejected"]) == (0, 0, 6, 0)
-    after = {t.pk: (t.name, t.title, t.status, t.subject_codes, t.updated_at) for t in Teacher.unscoped_objects.all()}
+    after = {t.pk: (t.name, t.title, t.status, t.subject_codes, t.updated_at) for t in Teacher.objects.dangerously_unscoped().all()}
     assert after == before
-    export = AuditEvent.objects.get(action="roster.export")
+    export = AuditEvent.objects.dangerously_unscoped().get(action="roster.export")
     assert export.actor_id is None and export.detail["full_ids"] is True and export.detail["rows"] == 6
     assert export.detail["channel"] == "cli"
 
@@ -100,7 +100,7 @@ def test_masked_page_export_edited_and_imported_back_updates_by_number(province,
     target[6] = "高级教师"  # the edit made in Excel
     rich = next(r for r in body if r[1].endswith('HYPERLINK("x")'))
     assert rich[1].startswith("'=")  # formula-guarded in the file, restored on import
-    stored = Teacher.unscoped_objects.get(pk=province.teacher.pk)
+    stored = Teacher.objects.dangerously_unscoped().get(pk=province.teacher.pk)
     cipher, index = stored.id_cipher, stored.id_index
     # Rows that must be refused: a forged mask, a teacher of another county, no 编号.
     sibling = province.sibling_teacher
@@ -115,7 +115,7 @@ def test_masked_page_export_edited_and_imported_back_updates_by_number(province,
     }, follow=True)
 
     assert response.status_code == 200
-    batch = ImportBatch.objects.get(actor=users["county_admin"])
+    batch = ImportBatch.objects.dangerously_unscoped().get(actor=users["county_admin"])
     assert (batch.created, batch.updated, batch.unchanged, batch.rejected) == (0, 1, 1, 3)
     rejections = {r.row_number: (r.column, r.reason) for r in batch.rejections.all()}
     first_extra = len(body) + 2
@@ -127,10 +127,10 @@ def test_masked_page_export_edited_and_imported_back_updates_by_number(province,
     stored.refresh_from_db()
     assert stored.title == "senior"
     assert (stored.id_cipher, stored.id_index) == (cipher, index)  # the stored number is kept
-    assert Teacher.unscoped_objects.filter(name='=HYPERLINK("x")').count() == 1
+    assert Teacher.objects.dangerously_unscoped().filter(name='=HYPERLINK("x")').count() == 1
     sibling.refresh_from_db()
     assert sibling.name == "李四"
-    update = AuditEvent.objects.get(action="teacher.update", object_id=str(stored.pk))
+    update = AuditEvent.objects.dangerously_unscoped().get(action="teacher.update", object_id=str(stored.pk))
     assert update.detail["changed"] == {"title": {"before": "first", "after": "senior"}}
 
 

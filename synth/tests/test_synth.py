@@ -20,7 +20,7 @@ def _digest() -> str:
         "name", "id_index", "birth_date", "sex", "stage", "title", "hire_date", "school__code", "status"
     ):
         digest.update(repr(row).encode())
-    for row in TeacherSubject.objects.order_by("teacher__id_index", "subject").values_list("teacher__id_index", "subject", "is_main"):
+    for row in TeacherSubject.objects.dangerously_unscoped().order_by("teacher__id_index", "subject").values_list("teacher__id_index", "subject", "is_main"):
         digest.update(repr(row).encode())
     return digest.hexdigest()
 
@@ -37,13 +37,13 @@ def _wipe() -> None:
     )
 
     for model in (Attendance, Enrolment, ProjectSession, PlanConflict, Project, AnnualPlan):
-        model.objects.all().delete()
-    TeacherHonour.objects.all().delete()
-    TeacherSubject.objects.all().delete()
-    ResearchCommunity.objects.update(chief_teacher=None)
-    Teacher.unscoped_objects.all().delete()
-    School.unscoped_objects.all().delete()
-    ResearchCommunity.objects.all().delete()
+        model.objects.dangerously_unscoped().all().delete()
+    TeacherHonour.objects.dangerously_unscoped().all().delete()
+    TeacherSubject.objects.dangerously_unscoped().all().delete()
+    ResearchCommunity.objects.dangerously_unscoped().update(chief_teacher=None)
+    Teacher.objects.dangerously_unscoped().all().delete()
+    School.objects.dangerously_unscoped().all().delete()
+    ResearchCommunity.objects.dangerously_unscoped().all().delete()
 
 
 @pytest.mark.django_db

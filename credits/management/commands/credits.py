@@ -5,12 +5,12 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
+from access.scope import Scope, scope_for_user
 from accounts.models import User
 from credits.compliance import compliance_refresh_all
 from credits.external_import import external_hours_import
 from credits.services import credits_reconcile, ledger_verify
 from org.models import Division
-from org.scope import Scope, scope_for_user
 from people.roster.files import RosterFileError
 
 

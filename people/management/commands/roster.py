@@ -6,9 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from access.scope import Scope, scope_for_user
 from accounts.models import User
 from org.models import Division
-from org.scope import Scope, scope_for_user
 from people.roster.exporter import roster_export
 from people.roster.files import RosterFileError
 from people.roster.importer import roster_import

@@ -1,8 +1,8 @@
-"""SECURITY 7: the one scope mechanism selects exactly the viewer's subtree.
+"""Jurisdiction: the policy selects exactly the viewer's subtree.
 
 - Hypothesis builds random division trees (materialised paths, some nodes
   省直管县) with a school and a teacher on every node, and checks that
-  `scope_for_user` + `Scope.apply` (through `in_scope` and the selectors)
+  `scope_for_user` + `access.policy.visible` (directly and through the selectors)
   select exactly the subtree, and that writes stop at direct counties for a
   city administrator only.
 - 省直管县 on the real fixture province: the city reads but cannot write.
@@ -15,11 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from access.managers import UnscopedQueryError
+from access.policy import Action, can, visible
+from access.scope import Scope, scope_for_user
 from accounts.models import Role
 from audit.models import AuditEvent
 from audit.services import audit_record
 from org.models import Division, School
-from org.scope import Scope, UnscopedQueryError, scope_for_user
 from org.selectors import division_list, school_list
 from people.models import Teacher
 from people.selectors import TeacherFilters, teacher_queryset
@@ -57,7 +59,7 @@ class Tree:
                 is_direct_county=is_direct,
             ))
         self.schools = [
-            School.unscoped_objects.create(code=f"S{node.code}", name=f"{node.code}学校", division=node)
+            School.objects.create(code=f"S{node.code}", name=f"{node.code}学校", division=node)
             for node in self.nodes
         ]
         self.teachers = [TeacherFactory(school=school, name=f"教师{school.code}") for school in self.schools]
@@ -85,12 +87,12 @@ class Tree:
     # What a scope selects, restricted to this tree (the real province is loaded too).
     def selected_teachers(self, scope: Scope) -> set[int]:
         ids = {t.pk: i for i, t in enumerate(self.teachers)}
-        rows = Teacher.objects.in_scope(scope).filter(pk__in=ids).values_list("pk", flat=True)
+        rows = Teacher.objects.visible_to(scope).filter(pk__in=ids).values_list("pk", flat=True)
         return {ids[pk] for pk in rows}
 
     def selected_schools(self, scope: Scope) -> set[int]:
         ids = {s.pk: i for i, s in enumerate(self.schools)}
-        rows = School.objects.in_scope(scope).filter(pk__in=ids).values_list("pk", flat=True)
+        rows = School.objects.visible_to(scope).filter(pk__in=ids).values_list("pk", flat=True)
         return {ids[pk] for pk in rows}
 
     def selected_divisions(self, scope: Scope) -> set[int]:
@@ -121,17 +123,20 @@ def test_division_admins_select_exactly_their_subtree(make_user, shape, data):
         assert tree.selected_teachers(scope) == expected, role
         assert tree.selected_schools(scope) == expected, role
         assert tree.selected_divisions(scope) == expected, role
-        assert {i for i, t in enumerate(tree.teachers) if scope.can_read_path(t.division_path)} == expected, role
+        assert {i for i, t in enumerate(tree.teachers) if can(scope, Action.VIEW, t)} == expected, role
         writable = tree.writable_for_city(index) if role == Role.CITY_ADMIN else expected
-        assert {i for i, t in enumerate(tree.teachers) if scope.can_write_path(t.division_path)} == writable, role
+        assert {i for i, t in enumerate(tree.teachers) if can(scope, Action.CHANGE, t)} == writable, role
+        ids = {t.pk: i for i, t in enumerate(tree.teachers)}
+        changeable = visible(scope, Teacher, Action.CHANGE).filter(pk__in=ids).values_list("pk", flat=True)
+        assert {ids[pk] for pk in changeable} == writable, role
 
 
 @pytest.mark.django_db
 @TREE_SETTINGS
 @given(trees(), st.data())
 def test_filters_and_other_tables_never_leave_the_subtree(make_user, shape, data):
-    """A division filter narrows within the scope (never widens it), and Scope.apply
-    on another table keyed by path (the audit log) selects the same subtree."""
+    """A division filter narrows within the scope (never widens it), and the policy on
+    another table keyed by path (the audit log) selects the same subtree."""
     tree = Tree(*shape)
     index = data.draw(st.integers(min_value=0, max_value=len(tree.nodes) - 1), label="admin node")
     other = data.draw(st.integers(min_value=0, max_value=len(tree.nodes) - 1), label="filter node")
@@ -144,8 +149,7 @@ def test_filters_and_other_tables_never_leave_the_subtree(make_user, shape, data
 
     for node in tree.nodes:
         audit_record(action="teacher.update", scope_path=node.path, object_type="division", object_id=node.code)
-    events = scope.apply(AuditEvent.objects.filter(object_type="division", object_id__in=tree.codes),
-                         path_field="scope_path")
+    events = visible(scope, AuditEvent).filter(object_type="division", object_id__in=tree.codes)
     assert set(events.values_list("object_id", flat=True)) == {tree.nodes[i].code for i in tree.subtree(index)}
 
 
@@ -162,7 +166,8 @@ def test_school_admins_and_teachers_select_only_their_own_rows(make_user, shape,
     assert tree.selected_teachers(teacher_scope) == {index}
     assert tree.selected_schools(teacher_scope) == set()
     assert tree.selected_divisions(teacher_scope) == set()
-    assert not any(teacher_scope.can_write_path(node.path) for node in tree.nodes)
+    assert not any(can(teacher_scope, Action.CHANGE, teacher) for teacher in tree.teachers)
+    assert can(teacher_scope, Action.VIEW, tree.teachers[index])
 
 
 # --- accounts that see nothing ------------------------------------------------------------
@@ -178,22 +183,19 @@ def test_unbound_inactive_and_anonymous_accounts_see_nothing(users, make_user, p
     for account in (AnonymousUser(), inactive, unbound_teacher):
         scope = scope_for_user(account)
         assert scope.is_empty
-        assert not Teacher.objects.in_scope(scope).exists()
-        assert not School.objects.in_scope(scope).exists()
+        assert not Teacher.objects.visible_to(scope).exists()
+        assert not School.objects.visible_to(scope).exists()
         assert not division_list(scope=scope).exists()
-        assert not scope.can_read_path(province.county.path)
+        assert not can(scope, Action.VIEW, province.teacher)
 
 
 def test_a_scope_without_a_matching_key_selects_nothing(province):
     """A teacher scope on a table with no teacher key, or a school scope on one
     with no school key, fails closed rather than falling back to the path."""
     audit_record(action="logout", scope_path=province.county.path, object_type="probe")
-    events = AuditEvent.objects.filter(object_type="probe")
-    assert Scope(teacher_id=province.teacher.pk).apply(events, path_field="scope_path").count() == 0
-    school_scope = Scope(path=province.county.path, school_id=province.school.pk, is_leaf=True)
-    assert school_scope.apply(events, path_field="scope_path").count() == 0
-    assert Scope.division(province.county).apply(events, path_field="scope_path").count() == 1
-    assert Scope.division(province.county).apply(events, path_field=None).count() == 0
+    assert not visible(Scope(teacher_id=province.teacher.pk, role="teacher"), AuditEvent).filter(object_type="probe").exists()
+    assert not visible(Scope.school(province.school), AuditEvent).filter(object_type="probe").exists()
+    assert visible(Scope.division(province.county), AuditEvent).filter(object_type="probe").count() == 1
 
 
 # --- 省直管县 (兰考县): the city reads, the province and the county write ----------------------
@@ -201,15 +203,15 @@ def test_a_scope_without_a_matching_key_selects_nothing(province):
 
 def test_city_scope_reads_direct_counties_but_cannot_write_them(users, province):
     city = scope_for_user(users["city_admin"])
-    lankao, qixian = province.direct.path, province.county.path
-    assert city.can_read_path(lankao) and not city.can_write_path(lankao)
-    assert city.can_read_path(qixian) and city.can_write_path(qixian)
-    assert lankao in city.read_only_paths
-    assert scope_for_user(users["province_admin"]).can_write_path(lankao)
-    assert scope_for_user(users["direct_admin"]).can_write_path(lankao)
-    assert not scope_for_user(users["county_admin"]).can_read_path(lankao)
-    assert not scope_for_user(users["other_city_admin"]).can_read_path(lankao)
-    assert province.direct_teacher.pk in set(Teacher.objects.in_scope(city).values_list("pk", flat=True))
+    lankao, qixian = province.direct_teacher, province.teacher
+    assert can(city, Action.VIEW, lankao) and not can(city, Action.CHANGE, lankao)
+    assert can(city, Action.VIEW, qixian) and can(city, Action.CHANGE, qixian)
+    assert province.direct.path in city.read_only_paths
+    assert can(scope_for_user(users["province_admin"]), Action.CHANGE, lankao)
+    assert can(scope_for_user(users["direct_admin"]), Action.CHANGE, lankao)
+    assert not can(scope_for_user(users["county_admin"]), Action.VIEW, lankao)
+    assert not can(scope_for_user(users["other_city_admin"]), Action.VIEW, lankao)
+    assert province.direct_teacher.pk in set(Teacher.objects.visible_to(city).values_list("pk", flat=True))
 
 
 def _edit_form(teacher, **changes) -> dict:
@@ -242,7 +244,7 @@ def test_city_admin_cannot_change_a_direct_county_teacher_by_post(users, client_
     assert response.status_code == 403
     teacher.refresh_from_db()
     assert (teacher.name, teacher.title, teacher.school_id, teacher.division_path) == before
-    assert not AuditEvent.objects.filter(action="teacher.update").exists()
+    assert not AuditEvent.objects.dangerously_unscoped().filter(action="teacher.update").exists()
 
 
 def test_city_admin_cannot_move_its_own_teacher_into_a_direct_county(users, client_for, province):
@@ -284,19 +286,22 @@ def test_unscoped_queries_on_scoped_models_raise(query, province):
 def test_scoped_manager_alternatives(province):
     with pytest.raises(UnscopedQueryError):
         list(School.objects.all())
-    assert not Teacher.objects.in_scope(Scope.nothing()).exists()
+    with pytest.raises(UnscopedQueryError):
+        School.objects.get_or_create(code="x")  # reads first, so it is refused too
+    assert not Teacher.objects.visible_to(Scope.nothing()).exists()
     assert Teacher.objects.dangerously_unscoped().count() == 4
-    assert set(Teacher.objects.in_scope(Scope.division(province.county)).values_list("name", flat=True)) == {"张三"}
+    assert set(Teacher.objects.visible_to(Scope.division(province.county)).values_list("name", flat=True)) == {"张三"}
 
 
-def test_can_write_row_combines_path_school_and_role(users, province):
-    from org.scope import scope_for_user
+def test_change_combines_path_school_and_role(users, province):
+    from people.tests.factories import TeacherFactory
 
     county, school, teacher, city = (scope_for_user(users[name]) for name in ("county_admin", "school_admin", "teacher", "city_admin"))
-    own = dict(path=province.school.division_path, school_id=province.school.pk)
-    other_school_same_county = dict(path=province.school.division_path, school_id=province.school.pk + 999)
-    assert county.can_write_row(**own) and county.can_write_row(**other_school_same_county)
-    assert school.can_write_row(**own) and not school.can_write_row(**other_school_same_county)
-    assert not teacher.can_write_row(**own)
-    assert not city.can_write_row(path=province.direct_school.division_path, school_id=province.direct_school.pk)
-    assert not county.can_write_row(path=province.sibling_school.division_path, school_id=province.sibling_school.pk)
+    other_school = School.objects.create(code="4102210009", name="杞县第九小学", division=province.county)
+    own, same_county = province.teacher, TeacherFactory(school=other_school)
+    assert can(county, Action.CHANGE, own) and can(county, Action.CHANGE, same_county)
+    assert can(school, Action.CHANGE, own) and not can(school, Action.CHANGE, same_county)
+    assert not can(school, Action.VIEW, same_county)  # the school rule holds for reads too
+    assert not can(teacher, Action.CHANGE, own) and can(teacher, Action.VIEW, own)
+    assert not can(city, Action.CHANGE, province.direct_teacher)
+    assert not can(county, Action.VIEW, province.sibling_teacher)

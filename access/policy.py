@@ -1,0 +1,277 @@
+"""The one access policy: for every model that belongs to a jurisdiction, which rows a
+viewer may see and what they may do to a row, each rule written once (access.rules).
+
+    visible(scope, Project, RUN)         -> the projects this viewer may run (a queryset)
+    can(scope, DECIDE, enrolment)        -> may they decide this enrolment?
+    require(scope, DECIDE, enrolment)    -> NotVisible (404) or Forbidden (403), else nothing
+    fetch(scope, Enrolment, pk, DECIDE)  -> the row, or the same two refusals
+
+Services call these themselves, so a view or API route that forgets cannot open a hole;
+views and routes only let the refusals become 404 / 403. A model without a policy here
+cannot be queried at all (its manager refuses, access.managers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from access.errors import Forbidden, NotVisible
+from access.managers import ScopedManager
+from access.rules import (
+    EnrolledIn,
+    InJurisdiction,
+    OfInstitution,
+    Own,
+    OwnAccount,
+    PathIs,
+    RoleIn,
+    Rule,
+    Through,
+    UnitOf,
+    Where,
+)
+from access.scope import Scope
+
+Rules = dict[str, Rule]
+
+
+class Action:
+    VIEW = "view"  # see the row
+    CHANGE = "change"  # edit it (a teacher's record, a project, a plan being drafted)
+    RUN = "run"  # run a project: sessions, attendance, assessment, completion, its enrolees
+    DECIDE = "decide"  # approve or refuse what waits for a decision
+    SCHOOL_CHECK = "school_check"  # the school's check of a teacher's own claim for hours
+    REVOKE = "revoke"  # cancel approved hours
+    REVEAL_ID = "reveal_id"  # see a full ID number (audited)
+    NOMINATE = "nominate"  # put a teacher forward for a project
+    RECORD_APPROVED = "record_approved"  # write hours to a teacher's ledger, approved
+    RECORD_PENDING = "record_pending"  # write hours awaiting the county's decision
+    CLAIM = "claim"  # a teacher claims hours for themself
+    ENROL_SELF = "enrol_self"
+    WITHDRAW = "withdraw"
+    DOWNLOAD = "download"  # an approved export
+    REVOKE_TOKEN = "revoke_token"  # noqa: S105 - an action name, not a secret
+    ASSIGN = "assign"  # name an institution as a project's implementer
+
+
+ADMINS = RoleIn({"school_admin", "county_admin", "city_admin", "province_admin"})
+DIVISION_ADMINS = RoleIn({"county_admin", "city_admin", "province_admin"})
+SCHOOL_ADMIN = RoleIn({"school_admin"})
+STAFF = RoleIn({"institution_staff"})
+
+
+# --- people -------------------------------------------------------------------------------
+
+TEACHER_VIEW = Own("id") | (ADMINS & InJurisdiction("division_path", "school_id"))
+TEACHER_CHANGE = ADMINS & InJurisdiction("division_path", "school_id", write=True)
+TEACHER: Rules = {
+    Action.VIEW: TEACHER_VIEW,
+    Action.CHANGE: TEACHER_CHANGE,
+    Action.REVEAL_ID: TEACHER_VIEW,  # the teacher, and the administrators who see the record
+    Action.NOMINATE: TEACHER_CHANGE,
+    Action.RECORD_APPROVED: DIVISION_ADMINS & InJurisdiction("division_path", "school_id", write=True),
+    # A school writes hours only for the county to decide on.
+    Action.RECORD_PENDING: TEACHER_CHANGE,
+    Action.CLAIM: Own("id"),
+    Action.ENROL_SELF: Own("id"),
+}
+TEACHER_CHILD: Rules = {
+    Action.VIEW: Through("teacher", TEACHER_VIEW),
+    Action.CHANGE: Through("teacher", TEACHER_CHANGE),
+}
+
+# --- org ----------------------------------------------------------------------------------
+
+# Divisions are public reference data (names and codes); the rule says who administers one.
+DIVISION: Rules = {
+    Action.VIEW: InJurisdiction("path"),
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("path", write=True),
+}
+SCHOOL: Rules = {
+    Action.VIEW: ADMINS & InJurisdiction("division_path", "id"),
+    Action.CHANGE: ADMINS & InJurisdiction("division_path", "id", write=True),
+}
+INSTITUTION: Rules = {
+    Action.VIEW: (DIVISION_ADMINS & InJurisdiction("division_path")) | (STAFF & OfInstitution("id")),
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+    # Any institution of the province may implement a project (a university runs a county's).
+    Action.ASSIGN: ADMINS,
+}
+COMMUNITY: Rules = {Action.VIEW: DIVISION_ADMINS & InJurisdiction("division_path")}
+
+# --- catalog ------------------------------------------------------------------------------
+
+PROJECT_CHANGE = ADMINS & InJurisdiction("division_path", "organiser_school_id", write=True)
+PROJECT_RUN = PROJECT_CHANGE | (STAFF & OfInstitution("institution_id"))
+PROJECT_VIEW = (~Where(state="draft") | (ADMINS & InJurisdiction("division_path", "organiser_school_id"))
+                | (STAFF & OfInstitution("institution_id")))
+PROJECT: Rules = {Action.VIEW: PROJECT_VIEW, Action.CHANGE: PROJECT_CHANGE, Action.RUN: PROJECT_RUN}
+ENROLMENT: Rules = {
+    Action.VIEW: Own("teacher_id") | Through("project", PROJECT_RUN) | Through("teacher", TEACHER_VIEW & ADMINS),
+    # Admission is the organiser's: an implementing institution runs sessions, it does not admit.
+    Action.DECIDE: Through("project", PROJECT_CHANGE),
+    Action.RUN: Through("project", PROJECT_RUN),
+    Action.WITHDRAW: Own("teacher_id") | Through("teacher", TEACHER_CHANGE),
+}
+SESSION: Rules = {
+    # Sessions carry their check-in code: those who run the project, and its enrolees.
+    Action.VIEW: Through("project", PROJECT_RUN) | EnrolledIn("project"),
+    Action.RUN: Through("project", PROJECT_RUN),
+}
+ATTENDANCE: Rules = {
+    Action.VIEW: Own("enrolment__teacher_id") | Through("session__project", PROJECT_RUN),
+    Action.RUN: Through("session__project", PROJECT_RUN),
+}
+PLAN_VIEW = ADMINS & InJurisdiction("division_path", "school_id")
+PLAN: Rules = {
+    Action.VIEW: PLAN_VIEW,
+    # Only the unit itself drafts and submits its plan.
+    Action.CHANGE: ADMINS & UnitOf("division_path", "school_id"),
+    # The level above decides (the county for a school, the province for a 省直管县), never
+    # the person who submitted it (the province's own plan goes to another administrator).
+    Action.DECIDE: DIVISION_ADMINS & PathIs("review_path") & ~OwnAccount("submitted_by_id"),
+}
+PLAN_CONFLICT: Rules = {Action.VIEW: Through("plan", PLAN_VIEW)}
+
+# --- credits ------------------------------------------------------------------------------
+
+LEDGER_VIEW = Own("teacher_id") | (ADMINS & InJurisdiction("teacher__division_path", "teacher__school_id"))
+LEDGER_COUNTY = DIVISION_ADMINS & InJurisdiction("teacher__division_path", "teacher__school_id", write=True)
+LEDGER: Rules = {
+    Action.VIEW: LEDGER_VIEW,
+    Action.SCHOOL_CHECK: SCHOOL_ADMIN & InJurisdiction("teacher__division_path", "teacher__school_id", write=True),
+    Action.DECIDE: LEDGER_COUNTY,
+    Action.REVOKE: LEDGER_COUNTY,
+}
+LEDGER_CHILD: Rules = {Action.VIEW: Through("entry", LEDGER_VIEW)}
+COMPLIANCE: Rules = {Action.VIEW: ADMINS & InJurisdiction("division_path", "school_id")}
+# An upload is seen by whoever made it, and by division administrators whose jurisdiction covers
+# the uploader's (its rejected rows hold names of that jurisdiction's teachers, IDs masked).
+OWN_UPLOAD: Rules = {Action.VIEW: OwnAccount("actor_id") | (DIVISION_ADMINS & InJurisdiction("scope_path"))}
+
+# --- people: exports ----------------------------------------------------------------------
+
+EXPORT_DECIDE = (ADMINS & InJurisdiction("scope_path", "school_id", write=True)
+                 & ~OwnAccount("requested_by_id"))
+EXPORT_REQUEST: Rules = {
+    Action.VIEW: OwnAccount("requested_by_id") | EXPORT_DECIDE,
+    # A second administrator whose writable jurisdiction covers the request's: a peer at the
+    # same node or someone above it; not a city for its 省直管县 (it only reads there).
+    Action.DECIDE: EXPORT_DECIDE,
+    Action.DOWNLOAD: OwnAccount("requested_by_id"),
+}
+
+# --- accounts and audit -------------------------------------------------------------------
+
+API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
+AUDIT_EVENT: Rules = {Action.VIEW: DIVISION_ADMINS & InJurisdiction("scope_path")}
+
+
+def _registry() -> dict[type[models.Model], dict[str, Rule]]:
+    from accounts.models import ApiToken
+    from audit.models import AuditEvent
+    from catalog.models import (
+        AnnualPlan,
+        Attendance,
+        Enrolment,
+        PlanConflict,
+        Project,
+        ProjectSession,
+    )
+    from credits.models import CycleTotal, ExternalImport, LedgerEntry, SchoolCompliance
+    from org.models import Division, Institution, ResearchCommunity, School
+    from people.models import (
+        ExportRequest,
+        ImportBatch,
+        ImportRejection,
+        Teacher,
+        TeacherHonour,
+        TeacherSubject,
+    )
+
+    return {
+        Teacher: TEACHER, TeacherSubject: TEACHER_CHILD, TeacherHonour: TEACHER_CHILD,
+        Division: DIVISION, School: SCHOOL, Institution: INSTITUTION, ResearchCommunity: COMMUNITY,
+        Project: PROJECT, Enrolment: ENROLMENT, ProjectSession: SESSION, Attendance: ATTENDANCE,
+        AnnualPlan: PLAN, PlanConflict: PLAN_CONFLICT,
+        LedgerEntry: LEDGER, CycleTotal: TEACHER_CHILD, SchoolCompliance: COMPLIANCE,
+        ExternalImport: OWN_UPLOAD, ImportBatch: OWN_UPLOAD,
+        ImportRejection: {Action.VIEW: Through("batch", OWN_UPLOAD[Action.VIEW])},
+        ExportRequest: EXPORT_REQUEST, ApiToken: API_TOKEN, AuditEvent: AUDIT_EVENT,
+        **_later_models(),
+    }
+
+
+def _later_models() -> dict[type[models.Model], dict[str, Rule]]:
+    """Models that later apps add register here (each app's rules beside the others)."""
+    from django.apps import apps
+
+    found: dict[type[models.Model], dict[str, Rule]] = {}
+    for label, rules in EXTRA_POLICIES.items():
+        found[apps.get_model(label)] = rules
+    return found
+
+
+# "app_label.ModelName" -> rules, for models whose app comes after this module was written.
+EXTRA_POLICIES: dict[str, dict[str, Rule]] = {}
+_POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
+
+
+def policies() -> dict[type[models.Model], dict[str, Rule]]:
+    global _POLICIES
+    if _POLICIES is None:
+        _POLICIES = _registry()
+    return _POLICIES
+
+
+def rule_for(model: type[models.Model], action: str) -> Rule:
+    rules = policies().get(model)
+    if rules is None:
+        raise LookupError(f"{model.__name__} has no access policy")
+    if action not in rules:
+        raise LookupError(f"{model.__name__} has no rule for {action!r}")
+    return rules[action]
+
+
+def visible(scope: Scope, model: type[models.Model], action: str = Action.VIEW) -> models.QuerySet:
+    """The rows of `model` this viewer may see (or act on, for another action)."""
+    manager = model._default_manager
+    if isinstance(manager, ScopedManager):
+        return manager.visible_to(scope, action)
+    return manager.filter(rule_for(model, action).q(scope))  # public reference data (divisions)
+
+
+def can(scope: Scope, action: str, row: Any) -> bool:
+    return rule_for(type(row), action).test(scope, row)
+
+
+def require(scope: Scope, action: str, row: Any) -> None:
+    """Refuse unless the viewer may do `action` to `row`: NotVisible (→ 404) when they may
+    not even see it, Forbidden (→ 403) when they see it but may not do this."""
+    if not can(scope, Action.VIEW, row):
+        raise NotVisible("对象不存在或不在您的管辖范围内")
+    if action != Action.VIEW and not can(scope, action, row):
+        raise Forbidden("无权执行该操作")
+
+
+def fetch(scope: Scope, model: type[models.Model], pk: Any, action: str = Action.VIEW, *,
+          select_related: tuple[str, ...] = (), lock: bool = False) -> Any:
+    """The row `pk` if the viewer sees it and may do `action` to it; else NotVisible /
+    Forbidden. `lock` takes a row lock (select_for_update) for the caller's transaction."""
+    rows = visible(scope, model)
+    if select_related:
+        rows = rows.select_related(*select_related)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    row = rows.filter(pk=pk).first() if _is_key(pk) else None
+    if row is None:
+        raise NotVisible("对象不存在或不在您的管辖范围内")
+    if action != Action.VIEW and not can(scope, action, row):
+        raise Forbidden("无权执行该操作")
+    return row
+
+
+def _is_key(pk: Any) -> bool:
+    return isinstance(pk, int) and 0 < pk < 2**62

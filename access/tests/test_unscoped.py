@@ -1,0 +1,102 @@
+"""The escape hatches are few, named and counted.
+
+- Every model of the project's apps either is reference data on a short list below or
+  has the fail-closed manager as its default manager and a policy in access.policy:
+  a new app's model that belongs to a jurisdiction cannot be added without one.
+- `dangerously_unscoped()`, Django's raw managers and raw SQL appear only in the places
+  listed here, each with its reason; a new use anywhere else fails this test, so it has
+  to be argued for in review.
+"""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+
+from access.managers import ScopedManager, UnscopedQueryError
+from access.policy import policies
+
+ROOT = Path(settings.BASE_DIR)
+PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth"}
+
+# Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
+REFERENCE_MODELS = {
+    "org.Division",  # the official divisions and codes (its policy still says who administers one)
+    "credits.Cycle", "credits.RuleSet", "credits.CategoryRule",  # the province's rules, read by all
+    "credits.OrganiserAlias",  # organiser names → institutions, one province-wide mapping
+    "credits.ComplianceRefresh",  # when each cycle's snapshot was computed
+    "audit.AuditChainHead",  # the chain's head row
+    "accounts.User",  # accounts: Django's auth needs its manager; users are reached through their binding
+}
+
+HATCH = re.compile(r"dangerously_unscoped\(|_default_manager|_base_manager|connection\.cursor\(|\.raw\(|\.extra\(")
+
+# file -> how many hatches it may hold, and why.
+ALLOWED = {
+    "access/managers.py": 3,  # where the hatch is defined
+    "access/policy.py": 1,  # reference models without the scoped manager (divisions) filter by their rule
+    "accounts/services.py": 1,  # a bearer token is looked up before any scope exists
+    "audit/services.py": 1,  # `audit verify` walks the whole chain
+    "catalog/plans.py": 1,  # overlaps are found across every organiser's projects
+    "credits/certificates.py": 2,  # the public check of a signed certificate: the signature is the key
+    "credits/compliance.py": 3,  # the nightly snapshot is rebuilt for every school, in SQL
+    "credits/services.py": 8,  # the ledger writer's lock, idempotency key and day cap; reconcile and verify
+    "credits/standing.py": 1,  # per-teacher standing in one SQL query, for a school already authorised
+    "people/roster/importer.py": 2,  # ID numbers are unique province-wide; command-line batches have no account
+    "people/selectors.py": 2,  # subject/honour subqueries, intersected with teachers already in scope
+    "people/services.py": 1,  # ID numbers are unique province-wide
+    "synth/management/commands/synth.py": 1,  # the synthetic province generator (refused in prod)
+    "synth/services.py": 9,
+    "synth/training.py": 12,
+    "synth/writer.py": 3,
+}
+
+
+def _app_sources():
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.split("/")[0] not in PROJECT_APPS or "/tests/" in relative or "/migrations/" in relative:
+            continue
+        yield relative, path.read_text(encoding="utf-8")
+
+
+def hatches(sources) -> Counter:
+    found: Counter = Counter()
+    for relative, text in sources:
+        found[relative] += len(HATCH.findall(text))
+    return +found  # drop zeros
+
+
+def test_escape_hatches_are_only_where_they_are_allowed():
+    assert dict(hatches(_app_sources())) == ALLOWED
+
+
+def test_the_hatch_count_catches_a_new_use():
+    sources = [("catalog/views.py", "Project.objects.dangerously_unscoped().filter(pk=1)\ncursor = connection.cursor()\n")]
+    assert hatches(sources) == Counter({"catalog/views.py": 2})
+
+
+def test_every_model_of_a_jurisdiction_is_scoped_and_has_a_policy():
+    registered = policies()
+    problems = []
+    for model in apps.get_models():
+        label = model._meta.label
+        if model._meta.app_label not in PROJECT_APPS or label in REFERENCE_MODELS:
+            continue
+        if not isinstance(model._default_manager, ScopedManager):
+            problems.append(f"{label}: default manager is not the scoped one")
+        if model not in registered:
+            problems.append(f"{label}: no rules in access.policy")
+    assert problems == []
+
+
+def test_a_related_manager_serves_rows_reached_from_a_row_already_held(province):
+    """The one way around the scope that needs no hatch: children of a row fetched through the policy."""
+    import pytest
+
+    teacher = province.teacher
+    with pytest.raises(UnscopedQueryError):
+        list(type(teacher).objects.filter(pk=teacher.pk))
+    assert list(teacher.subjects.all())  # TeacherSubject is scoped; reached from its teacher
