@@ -201,6 +201,8 @@ STORAGES = {
         )
     },
 }
+# Keyed checkpoints of the audit log and the ledger (core.checkpoints): copy them off this host.
+INTEGRITY_CHECKPOINT_DIR = Path(env_str("INTEGRITY_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")) or VAR_DIR / "checkpoints")
 # Uploaded rosters and generated exports live outside the web root.
 MEDIA_ROOT = VAR_DIR / "files"
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
