@@ -1,6 +1,7 @@
 """Audit events: append-only (database triggers refuse UPDATE and DELETE) and
-hash-chained, so a row changed or removed behind the application's back is
-found by `yanxiu audit verify`."""
+chained with a keyed hash (HMAC under a key kept outside the database), so a row
+changed or removed behind the application's back is found by `yanxiu audit verify`.
+The chain's head carries a MAC of its own and may only move forward."""
 
 from django.db import models
 
@@ -41,9 +42,14 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """A single row locked while appending, so the chain stays linear."""
+    """A single row locked while appending, so the chain stays linear. It states how far
+    the chain reached (last event id, number of events, last hash) under a keyed MAC, so
+    winding it back after deleting the newest rows needs the key."""
 
+    last_id = models.BigIntegerField(default=0)
+    event_count = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    mac = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
-        return self.last_hash
+        return f"#{self.last_id} ({self.event_count}) {self.last_hash}"

@@ -1,5 +1,6 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from accounts.decorators import division_admin_required
 from audit.actions import Action
@@ -7,6 +8,7 @@ from audit.selectors import audit_event_list
 
 
 @division_admin_required
+@require_GET
 def event_list(request, scope):
     action = request.GET.get("action", "")
     events = audit_event_list(scope=scope)
