@@ -5,9 +5,12 @@ takes hours on 2 cores; this builds the same shape inside PostgreSQL in
 minutes: for every active teacher and each cycle, sessions up to a target
 share of the (pro-rated) requirement (most on track, ~15-20 % behind, recent
 entries partly pending), categories weighted as in synth/ledger.py. Each row
-carries the real keyed checksum (pgcrypto HMAC under the same derived key), so
+carries the real keyed checksum (pgcrypto HMAC under the same derived key, over the
+same message as credits.integrity.ledger_checksum, recorded state included), each
+teacher gets a seal counting their entries (HMAC under the seal's derived key), so
 `yanxiu credits verify` accepts the data, and totals are summed per chunk so
-`yanxiu credits reconcile` finds no drift.
+`yanxiu credits reconcile` finds no drift. No decisions: entries are written in the
+state they keep.
 
 Load path, as pg_restore does it: foreign-key and user triggers off
 (session_replication_role = replica), secondary indexes dropped and rebuilt.
@@ -62,12 +65,18 @@ FROM session_rows
 
 INSERT_SQL = """
 INSERT INTO credits_ledgerentry (teacher_id, cycle_id, category, hours, occurred_on, source_type, source_id, source_key,
-                                 note, evidence, state, created_at, checksum)
-SELECT teacher_id, cycle_id, category, hours, occurred_on, 'synth', source_id, 'synth:' || source_id, '', '', state, now(),
+                                 note, evidence, recorded_state, state, created_at, checksum)
+SELECT teacher_id, cycle_id, category, hours, occurred_on, 'synth', source_id, 'synth:' || source_id, '', '', state, state,
+       now(),
        encode(hmac(convert_to(concat_ws('|', teacher_id, cycle_id, category, to_char(hours, 'FM99990.0'),
-                                        to_char(occurred_on, 'YYYY-MM-DD'), 'synth', source_id, 'synth:' || source_id, ''),
+                                        to_char(occurred_on, 'YYYY-MM-DD'), 'synth', source_id, 'synth:' || source_id, '',
+                                        state, ''),
                               'UTF8'), %(key)s, 'sha256'), 'hex')
 FROM fill_chunk;
+INSERT INTO credits_ledgerseal (teacher_id, entries, decisions, mac)
+SELECT teacher_id, COUNT(*), 0,
+       encode(hmac(convert_to(concat_ws('|', teacher_id, COUNT(*), 0), 'UTF8'), %(seal_key)s, 'sha256'), 'hex')
+FROM fill_chunk GROUP BY teacher_id;
 INSERT INTO credits_cycletotal (teacher_id, cycle_id, category, approved_hours, pending_hours)
 SELECT teacher_id, cycle_id, category, SUM(CASE WHEN state = 'approved' THEN hours ELSE 0 END),
        SUM(CASE WHEN state = 'pending' THEN hours ELSE 0 END)
@@ -83,6 +92,7 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from credits.integrity import ENTRY_PURPOSE, SEAL_PURPOSE
     from credits.models import Cycle
     from credits.selectors import rule_set_in_force
     from people.identity import _purpose_key
@@ -110,7 +120,7 @@ def main() -> None:
     cursor.execute("SELECT min(id), max(id) FROM people_teacher")
     low, high = cursor.fetchone()
     params = {"today": timezone.localdate(), "required": next(iter(required.values())),
-              "key": _purpose_key("credits.ledger_entry")}
+              "key": _purpose_key(ENTRY_PURPOSE), "seal_key": _purpose_key(SEAL_PURPOSE)}
     for first in range(low, high + 1, args.chunk):
         with transaction.atomic():
             cursor.execute(CHUNK_SQL, {**params, "low": first, "high": first + args.chunk - 1})

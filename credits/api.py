@@ -3,14 +3,22 @@
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
 from access.policy import Action as Can
 from access.scope import scope_for_user
+from accounts.throttle import Throttled, rate_limited
+from core.requests import client_ip
 from credits import selectors
-from credits.certificates import MAX_TOKEN_LENGTH, certificate_check
-from credits.constants import CATEGORY_LABELS, EntryState, SourceType
+from credits.certificates import (
+    MAX_TOKEN_LENGTH,
+    VERIFY_API_MAX_PER_MINUTE_PER_ACCOUNT,
+    VERIFY_MAX_PER_MINUTE,
+    certificate_check,
+)
+from credits.constants import API_SOURCE_TYPES, CATEGORY_LABELS, EntryState, SourceType
 from credits.models import Cycle
 from credits.services import SourceConflict, ledger_entry_record
 from people.selectors import teacher_fetch, teacher_get
@@ -99,8 +107,12 @@ def teacher_credits(request, teacher_id: int = Path(..., ge=1, le=2**62), cycle:
 
 
 @router.post("/credits/entries", response={200: EntryOut, 201: EntryOut, 409: ConflictOut},
-             summary="记录学时（按来源幂等：同一来源重复提交只记一次）")
+             summary="记录学时（按来源幂等：同一账户同一来源编号重复提交只记一次；接口只能写入 integration 来源）")
 def record_entry(request, payload: EntryIn):
+    # Project completions, claims, external imports, corrections and courses are the system's
+    # own writers: a client cannot write (and so pre-empt) their keys.
+    if payload.source_type not in API_SOURCE_TYPES:
+        raise ValidationError({"source_type": "接口只能写入来源类型 integration（其他来源由系统记入）"})
     scope = scope_for_user(request.auth)
     # Who may write which state is the policy's: a school writes hours only for the county to decide.
     action = Can.RECORD_APPROVED if payload.state == EntryState.APPROVED else Can.RECORD_PENDING
@@ -109,7 +121,7 @@ def record_entry(request, payload: EntryIn):
         entry, created = ledger_entry_record(
             teacher=teacher, category=payload.category, hours=payload.hours, occurred_on=payload.occurred_on,
             source_type=payload.source_type, source_id=payload.source_id, state=payload.state, note=payload.note,
-            actor=request.auth,
+            actor=request.auth, scope=scope, ip=client_ip(request),
         )
     except SourceConflict as error:
         return 409, ConflictOut(code="conflict", detail=error.messages[0])
@@ -140,6 +152,14 @@ class CertificateCheckOut(Schema):
 @router.get("/certificates/verify", response=CertificateCheckOut,
             summary="核验学时证明（证明二维码中的 token；只返回脱敏姓名、学校、周期与学时）")
 def certificate_verify(request, token: str = Query(..., max_length=MAX_TOKEN_LENGTH)):
+    # Limited per account and per address (both counted on every call), as the public page is
+    # per address: a signed-in client cannot probe tokens faster than an anonymous visitor.
+    over_account = rate_limited("certificate-verify-api", f"u{request.auth.pk}",
+                                limit=VERIFY_API_MAX_PER_MINUTE_PER_ACCOUNT, seconds=60)
+    over_address = rate_limited("certificate-verify-api-ip", client_ip(request) or "unknown",
+                                limit=VERIFY_MAX_PER_MINUTE, seconds=60)
+    if over_account or over_address:
+        raise Throttled("核验过于频繁，请稍后再试")
     verified = certificate_check(token)
     if verified is None:
         return CertificateCheckOut(valid=False)

@@ -41,8 +41,10 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{22}")
 TENTH = Decimal("0.1")
 # One letter per category in tokens; a new category needs a new letter (a test checks).
 CATEGORY_KEYS = {"centralised": "C", "online": "O", "school_based": "S", "guidance": "G", "other": "X"}
-# The verification page is public: a client address may open it this often per minute.
+# The verification page is public: a client address may open it this often per minute
+# (the API too, which is also limited per account).
 VERIFY_MAX_PER_MINUTE = 60
+VERIFY_API_MAX_PER_MINUTE_PER_ACCOUNT = 60
 # Certificates issued per account per hour (each one is an audit event).
 ISSUE_MAX_PER_HOUR = 30
 

@@ -11,18 +11,15 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 
 from access.errors import Forbidden
 from access.policy import Action as Can
 from access.policy import fetch, require, visible
 from access.scope import Scope
-from audit.actions import Action
-from audit.services import audit_record
 from credits.constants import EntryState, SourceType
 from credits.models import LedgerEntry
-from credits.services import ledger_entry_decide, ledger_entry_record
+from credits.services import ledger_entry_decide, ledger_entry_record, ledger_entry_school_check
 
 EVIDENCE_TYPES = {".pdf": (b"%PDF",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",)}
 
@@ -42,7 +39,8 @@ def evidence_problem(upload) -> str | None:
     return None
 
 
-def claim_submit(*, scope: Scope, teacher, actor, category: str, hours, occurred_on: dt.date, note: str, evidence, idempotency_key: str) -> LedgerEntry:
+def claim_submit(*, scope: Scope, teacher, actor, category: str, hours, occurred_on: dt.date, note: str, evidence,
+                 idempotency_key: str, ip: str | None = None) -> LedgerEntry:
     require(scope, Can.CLAIM, teacher)  # a teacher claims hours for themself only
     problems = {}
     if (problem := evidence_problem(evidence)) is not None:
@@ -56,18 +54,22 @@ def claim_submit(*, scope: Scope, teacher, actor, category: str, hours, occurred
         raise ValidationError(problems)
     entry, _ = ledger_entry_record(
         teacher=teacher, category=category, hours=hours, occurred_on=occurred_on, source_type=SourceType.CLAIM,
-        source_id=f"{teacher.pk}:{key}", state=EntryState.PENDING, note=note.strip(), evidence=evidence, actor=actor,
+        source_id=f"{teacher.pk}:{key}", state=EntryState.PENDING, note=note.strip(), evidence=evidence, actor=actor, ip=ip,
     )
     return entry
 
 
 def claims_to_check(*, scope: Scope) -> QuerySet[LedgerEntry]:
-    """Claims waiting for this administrator: the school stage for a school
-    admin, the county stage (school-checked) for division admins."""
-    school_stage = scope.school_id is not None
-    claims = visible(scope, LedgerEntry, Can.SCHOOL_CHECK if school_stage else Can.DECIDE)
-    return (claims.filter(source_type=SourceType.CLAIM, state=EntryState.PENDING,
-                          school_checked_at__isnull=school_stage)
+    """Entries waiting for this administrator: teachers' claims not yet checked, at the school
+    stage for a school admin; at the county stage (division admins) every pending entry that
+    has passed its school (a claim the school checked, hours a school wrote, checked as they
+    were written) or has no school stage (hours written pending by a division's integration)."""
+    if scope.school_id is not None:
+        return (visible(scope, LedgerEntry, Can.SCHOOL_CHECK)
+                .filter(source_type=SourceType.CLAIM, state=EntryState.PENDING, school_checked_at__isnull=True)
+                .select_related("teacher", "teacher__school"))
+    return (visible(scope, LedgerEntry, Can.DECIDE).filter(state=EntryState.PENDING)
+            .filter(Q(school_checked_at__isnull=False) | ~Q(source_type=SourceType.CLAIM))
             .select_related("teacher", "teacher__school"))
 
 
@@ -79,15 +81,11 @@ def claim_school_check(*, scope: Scope, actor, entry_id: int, approve: bool, ip:
         if not approve:
             # Refused at school: decided like a county rejection (pending hours released).
             return ledger_entry_decide(scope=scope, actor=actor, entry_id=entry.pk, approve=False, ip=ip, stage="school")
-        entry.school_checked_by, entry.school_checked_at = actor, timezone.now()
-        entry.save(update_fields=["school_checked_by", "school_checked_at"])
-        audit_record(action=Action.CLAIM_SCHOOL_CHECK, actor=actor, ip=ip, scope_path=entry.teacher.division_path,
-                     object_type="ledger_entry", object_id=entry.pk, detail={"hours": str(entry.hours)})
-    return entry
+        return ledger_entry_school_check(scope=scope, actor=actor, entry_id=entry.pk, ip=ip)
 
 
 def claim_county_decide(*, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None) -> LedgerEntry:
     entry = fetch(scope, LedgerEntry, entry_id, Can.DECIDE)
-    if entry.source_type != SourceType.CLAIM or entry.state != EntryState.PENDING or not entry.school_checked_at:
+    if entry.state != EntryState.PENDING or (entry.source_type == SourceType.CLAIM and not entry.school_checked_at):
         raise Forbidden("该申报已处理，或尚未经学校审核")
     return ledger_entry_decide(scope=scope, actor=actor, entry_id=entry_id, approve=approve, ip=ip)

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import Action, can
 from accounts.decorators import admin_required
@@ -47,6 +47,7 @@ def _export(request, scope, *, cycle, title: str, total, children=None, standing
 
 
 @admin_required
+@require_GET
 def compliance_home(request, scope):
     """Start at the viewer's own level: their division, or their school."""
     if scope.school_id is not None:
@@ -83,6 +84,7 @@ def compliance_division(request, scope, code: str):
 
 
 @admin_required
+@require_GET
 def compliance_school(request, scope, school_id: int):
     school = selectors.compliance_school(scope=scope, school_id=school_id)
     if school is None:

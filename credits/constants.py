@@ -33,3 +33,23 @@ class SourceType(models.TextChoices):
 # No single day of training can honestly yield more than this many hours.
 MAX_HOURS_PER_DAY = Decimal("12")
 CATEGORY_LABELS = dict(Category.choices)
+
+
+class DecisionStage(models.TextChoices):
+    SCHOOL = "school", "学校审核"
+    COUNTY = "county", "县级认定"
+    REVOKE = "revoke", "撤销"
+    CORRECTION = "correction", "更正"
+
+
+class DecisionState(models.TextChoices):
+    CHECKED = "checked", "学校已审核"
+    APPROVED = "approved", "已认定"
+    REJECTED = "rejected", "未通过"
+    REVOKED = "revoked", "已撤销"
+
+
+# What an API client may write: its own integration's hours. Every other source type is a
+# system writer's (project completion, claims, external import, corrections, the learning-record
+# store's `course`, synth) and cannot be pre-empted from outside.
+API_SOURCE_TYPES = frozenset({SourceType.INTEGRATION})

@@ -8,7 +8,9 @@ unknown organisers are listed so an administrator maps them once, then the
 same file is imported again. The source id is the certificate number, or else
 a keyed digest of what identifies the record (teacher, institution, training,
 date, hours), so the same external record imported twice — the same file, a
-different file, another administrator — is one ledger entry.
+different file, another administrator — is one ledger entry. The ledger's key for it also
+names the teacher (credits.services.source_key_for): the same certificate number is the
+same record only for the same teacher.
 
 The whole file is read and checked first; accepted rows are then written one
 by one through `ledger_entry_record` (each its own transaction and idempotent,
@@ -46,6 +48,7 @@ COLUMNS = ["身份证号", "姓名", "培训名称", "主办单位", "学时", "
 REQUIRED_COLUMNS = COLUMNS[:5] + ["完成日期"]
 DEFAULT_CATEGORY = Category.ONLINE  # the national platform's courses are online study (§二(四))
 REJECTIONS_KEPT = 5000
+NOT_MATCHED = "身份证号与姓名在本辖区教师名册中未能对应"
 CATEGORY_BY_TEXT = {**{label: code for code, label in CATEGORY_LABELS.items()}, **{code: code for code in Category.values},
                     "专家指导": Category.GUIDANCE, "导师指导": Category.GUIDANCE, "网络培训": Category.ONLINE,
                     "线上研修": Category.ONLINE, "面授培训": Category.CENTRALISED, "其他": Category.OTHER}
@@ -126,10 +129,10 @@ def _parse(row: list, index: dict[str, int], *, number: int, scope: Scope, alias
     except IdNumberError as error:
         raise _RowError("身份证号", str(error)) from None
     teacher = teachers.get(id_blind_index(id_number))
-    if teacher is None:  # unknown or outside the jurisdiction: the same answer, nothing revealed
-        raise _RowError("身份证号", "本辖区教师名册中没有该身份证号")
-    if _cell_text(cell("姓名")) != teacher.name:
-        raise _RowError("姓名", "姓名与名册不一致")
+    # An unknown number, one outside the jurisdiction and one whose name differs get the same
+    # answer in the same column: a file of guessed numbers tells nothing about who exists.
+    if teacher is None or _cell_text(cell("姓名")) != teacher.name:
+        raise _RowError("身份证号", NOT_MATCHED)
     if not can(scope, Can.RECORD_APPROVED, teacher):
         raise _RowError("身份证号", "本级对该教师只有查看权限，不能记入学时")
     training = _cell_text(cell("培训名称"))
@@ -227,7 +230,7 @@ def external_hours_import(*, scope: Scope, actor, handle: BinaryIO, name: str, i
             _, new = ledger_entry_record(
                 teacher=record.teacher, category=record.category, hours=record.hours, occurred_on=record.occurred_on,
                 source_type=SourceType.EXTERNAL, source_id=record.source_id, actor=actor, state=EntryState.APPROVED,
-                note=record.note, today=today,
+                note=record.note, today=today, ip=ip,
             )
         except SourceConflict:
             rejections.append({"row": record.row, "column": "证书编号", "reason": "该证书编号已导入为不同的内容",
@@ -235,7 +238,7 @@ def external_hours_import(*, scope: Scope, actor, handle: BinaryIO, name: str, i
             continue
         except ValidationError as error:
             field_name, messages = next(iter(error.message_dict.items()))
-            column = {"hours": "学时", "occurred_on": "完成日期", "category": "类别"}.get(field_name, "证书编号")
+            column = {"hours": "学时", "occurred_on": "完成日期", "category": "类别", "teacher": "身份证号"}.get(field_name, "证书编号")
             rejections.append({"row": record.row, "column": column, "reason": messages[0], "values": record.values})
             continue
         created += new

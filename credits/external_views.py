@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import Action, fetch, visible
 from accounts.decorators import division_admin_required
@@ -50,6 +50,7 @@ def external_import(request, scope):
 
 
 @division_admin_required
+@require_GET
 def external_import_detail(request, scope, batch_id: int):
     batch = fetch(scope, ExternalImport, batch_id)
     if request.GET.get("format") == "xlsx":

@@ -2,17 +2,23 @@
 and per-teacher cycle totals kept in the same transaction as each entry.
 
 A ledger row's substance (teacher, cycle, category, hours, date, source key,
-what it reverses) never changes: database triggers refuse such updates and
-deletes, and a keyed checksum over those fields lets `yanxiu credits verify`
-find a row edited behind the application's back. Only the decision fields
-(state, decided_by, decided_at) move, along pending → approved/rejected and
-approved → revoked; a correction is a new, compensating entry.
+what it reverses, the state it was recorded with, who recorded it) never
+changes: database triggers refuse such updates and deletes, and a keyed
+checksum over those fields lets `yanxiu credits verify` find a row edited
+behind the application's back. Every decision on an entry (school check,
+county decision, revocation, correction) is its own append-only row whose
+MAC chains onto the entry and the decision before it; the entry's `state`,
+`decided_*` and `school_checked_*` columns are a cache of that chain for
+queries, which verify recomputes. A per-teacher seal counts the teacher's
+entries and decisions, so a deleted row is found too (credits.integrity).
 """
+
+import datetime as dt
 
 from django.db import models
 
 from access.managers import ScopedManager
-from credits.constants import Category, EntryState, SourceType
+from credits.constants import Category, DecisionStage, DecisionState, EntryState, SourceType
 from org.models import path_index
 
 
@@ -20,6 +26,10 @@ class Cycle(models.Model):
     code = models.CharField("周期", max_length=20, unique=True)
     starts_on = models.DateField("开始")
     ends_on = models.DateField("结束")
+    # Closed by the province on a date of its choosing (not automatically at ends_on): the last
+    # weeks' claims and completions are settled in a window after the cycle ends. From this date
+    # on, nothing is recorded, decided or revoked in the cycle except by a province correction.
+    closed_on = models.DateField("关闭日期", null=True, blank=True)
 
     class Meta:
         ordering = ["starts_on"]
@@ -28,6 +38,9 @@ class Cycle(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def is_closed(self, today: dt.date) -> bool:
+        return self.closed_on is not None and self.closed_on <= today
 
 
 class RuleSet(models.Model):
@@ -83,12 +96,17 @@ class LedgerEntry(models.Model):
     occurred_on = models.DateField("日期")
     source_type = models.CharField("来源", max_length=20, choices=SourceType.choices)
     source_id = models.CharField("来源编号", max_length=100)
-    # "<source_type>:<source_id>": the same completion recorded twice is one entry.
-    source_key = models.CharField(max_length=130)
+    # "<source_type>:<source_id>" for system writers (the same completion recorded twice is one
+    # entry); an API client's key names its account and an external record's key its teacher, so
+    # nobody can take a key that another writer will need (credits.services.source_key_for).
+    source_key = models.CharField(max_length=160)
     note = models.CharField("说明", max_length=500, blank=True)
     evidence = models.FileField("证明材料", upload_to="evidence/%Y/%m/", blank=True)
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by",
                                  db_index=False)
+    # The state the entry was written with (pending or approved), covered by the checksum.
+    recorded_state = models.CharField("记入时状态", max_length=10, choices=EntryState.choices)
+    # A cache of recorded_state and the decision chain, for queries (verify recomputes it).
     state = models.CharField("状态", max_length=10, choices=EntryState.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -127,6 +145,50 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.teacher_id} {self.category} {self.hours}"
+
+
+class LedgerDecision(models.Model):
+    """One decision on an entry, append-only (triggers refuse UPDATE and DELETE): its MAC
+    chains onto the entry's checksum and the previous decision's MAC (credits.integrity)."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="decisions", db_index=False)
+    seq = models.PositiveSmallIntegerField()
+    stage = models.CharField("环节", max_length=12, choices=DecisionStage.choices)
+    state = models.CharField("结果", max_length=10, choices=DecisionState.choices)
+    actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
+    at = models.DateTimeField("时间")
+    note = models.CharField("说明", max_length=500, blank=True)
+    mac = models.CharField(max_length=64)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["entry", "seq"]
+        verbose_name = "学时审核记录"
+        # The unique index serves the chain's lookups (an entry's decisions in order).
+        constraints = [models.UniqueConstraint(fields=["entry", "seq"], name="credits_decision_entry_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}#{self.seq} {self.stage} {self.state}"
+
+
+class LedgerSeal(models.Model):
+    """How many entries and decisions a teacher's ledger holds, under a keyed MAC, updated in
+    every ledger write's transaction under the teacher's row lock: a deleted row shows."""
+
+    teacher = models.OneToOneField("people.Teacher", on_delete=models.PROTECT, primary_key=True, related_name="+")
+    entries = models.PositiveIntegerField()
+    decisions = models.PositiveIntegerField()
+    mac = models.CharField(max_length=64)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = "学时账本封签"
+
+    def __str__(self) -> str:
+        return f"{self.teacher_id}: {self.entries}/{self.decisions}"
 
 
 class CycleTotal(models.Model):

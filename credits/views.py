@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import fetch
 from accounts.decorators import admin_required, division_admin_required, scoped_view
@@ -23,6 +23,7 @@ from people.selectors import teacher_get
 
 
 @scoped_view
+@require_GET
 def my_hours(request, scope):
     if not request.user.teacher_id:
         raise Http404("账户未绑定教师档案")
@@ -32,6 +33,7 @@ def my_hours(request, scope):
 
 
 @scoped_view
+@require_GET
 def teacher_hours(request, scope, teacher_id: int):
     """A teacher's hours for a cycle: progress, categories, entries (self or admins of the jurisdiction)."""
     teacher = teacher_get(scope=scope, teacher_id=teacher_id)
@@ -94,7 +96,8 @@ def claim_new(request, scope):
             try:
                 claim_submit(scope=scope, teacher=teacher, actor=request.user, category=request.POST.get("category", ""),
                              hours=request.POST.get("hours", ""), occurred_on=occurred_on, note=request.POST.get("note", ""),
-                             evidence=request.FILES.get("evidence"), idempotency_key=request.POST.get("idempotency_key", ""))
+                             evidence=request.FILES.get("evidence"), idempotency_key=request.POST.get("idempotency_key", ""),
+                             ip=client_ip(request))
             except ValidationError as error:
                 errors = error.message_dict
             else:
@@ -127,6 +130,7 @@ def claims(request, scope):
 
 
 @scoped_view
+@require_GET
 def evidence(request, scope, entry_id: int):
     """The evidence of an entry, for the teacher and the administrators of their jurisdiction."""
     entry = fetch(scope, LedgerEntry, entry_id)

@@ -1,18 +1,20 @@
 """Synthetic hours history for each teacher: the closed cycle and the current
 one up to today, most teachers on track, a tail behind, new teachers
 pro-rated. Rows are tuples for the bulk writer; totals are summed here so the
-ledger and `credits_cycletotal` agree exactly (`yanxiu credits reconcile`)."""
+ledger and `credits_cycletotal` agree exactly (`yanxiu credits reconcile`), and
+each teacher's seal counts the rows written for them (`yanxiu credits verify`).
+A bulk loader, audited once as a whole (the `synth` event): no per-entry audit."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from credits.services import ledger_checksum
+from credits.integrity import ledger_checksum, seal_mac
 
 # category, weight, hours per session (low, high), in half hours
 # About 6.5 hours a session on average: ~55 entries per teacher per full cycle,
@@ -20,8 +22,9 @@ from credits.services import ledger_checksum
 SESSIONS = (("centralised", 35, (12, 24)), ("online", 35, (4, 16)), ("school_based", 20, (8, 16)),
             ("guidance", 7, (4, 8)), ("other", 3, (8, 16)))
 LEDGER_COLUMNS = ["id", "teacher_id", "cycle_id", "category", "hours", "occurred_on", "source_type", "source_id",
-                  "source_key", "note", "evidence", "state", "created_at", "checksum"]
+                  "source_key", "note", "evidence", "recorded_state", "state", "created_at", "checksum"]
 TOTAL_COLUMNS = ["teacher_id", "cycle_id", "category", "approved_hours", "pending_hours"]
+SEAL_COLUMNS = ["teacher_id", "entries", "decisions", "mac"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class LedgerGenerator:
         self.weights: list[float] = [weight for _, weight, _ in SESSIONS]
         self.spans: dict[str, tuple[int, int]] = {category: span for category, _, span in SESSIONS}
         self.totals: dict[tuple[int, int, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        self.written: Counter[int] = Counter()  # entries per teacher, for the seals
 
     def rows(self, teacher_id: int, hire_date: dt.date):
         rng = self.rng
@@ -72,13 +76,21 @@ class LedgerGenerator:
                 total = self.totals[(teacher_id, cycle.id, category)]
                 total[1 if pending else 0] += hours
                 earned += float(hours)
+                state = "pending" if pending else "approved"
+                self.written[teacher_id] += 1
                 yield (self.next_id, teacher_id, cycle.id, category, hours, day, "synth", source_id, source_key, "", "",
-                       "pending" if pending else "approved", self.now,
+                       state, state, self.now,
                        ledger_checksum(teacher_id=teacher_id, cycle_id=cycle.id, category=category, hours=hours,
                                        occurred_on=day, source_type="synth", source_id=source_id,
-                                       source_key=source_key, reverses_id=None))
+                                       source_key=source_key, reverses_id=None, recorded_state=state,
+                                       created_by_id=None))
                 self.next_id += 1
 
     def total_rows(self):
         for (teacher_id, cycle_id, category), (approved, pending) in self.totals.items():
             yield (teacher_id, cycle_id, category, approved, pending)
+
+    def seal_rows(self):
+        """A seal per teacher written for (these are new teachers: no earlier seal, no decisions)."""
+        for teacher_id, entries in sorted(self.written.items()):
+            yield (teacher_id, entries, 0, seal_mac(teacher_id=teacher_id, entries=entries, decisions=0))

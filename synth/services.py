@@ -29,7 +29,7 @@ from org.models import Division, Institution
 from people.identity import id_blind_index, id_encrypt
 from people.models import Teacher
 from synth.generate import CountyGenerator, plan_counties
-from synth.ledger import LEDGER_COLUMNS, TOTAL_COLUMNS, CycleInfo, LedgerGenerator
+from synth.ledger import LEDGER_COLUMNS, SEAL_COLUMNS, TOTAL_COLUMNS, CycleInfo, LedgerGenerator
 from synth.training import demo_order, training_synthesize
 from synth.writer import insert_rows, next_id, reset_sequence
 
@@ -188,6 +188,7 @@ def _county(plan, *, seed, today, used_ids, result: SynthResult, cycles: list[Cy
             (row for teacher_id, hire_date in hired for row in ledger.rows(teacher_id, hire_date)),
         )
         insert_rows("credits_cycletotal", TOTAL_COLUMNS, ledger.total_rows())
+        insert_rows("credits_ledgerseal", SEAL_COLUMNS, ledger.seal_rows())
     result.communities += insert_rows(
         "org_researchcommunity", ["id", "name", "division_id", "division_path", "chief_teacher_id"],
         ((community_ids[name], f"{generator.short_name}{name}乡镇教研共同体", plan.division_id, plan.path, chiefs.get(name))

@@ -49,8 +49,8 @@ from catalog.services import (
     project_serving_scope,
 )
 from credits.constants import MAX_HOURS_PER_DAY
-from credits.models import LedgerEntry
-from credits.services import ledger_checksum
+from credits.integrity import ledger_checksum, seal_mac
+from credits.models import LedgerEntry, LedgerSeal
 from org.constants import Stage
 from org.models import Division, Institution, School
 from people.constants import Subject
@@ -512,6 +512,7 @@ class _Writer:
         self.attendance: list[tuple] = []
         self.ledger: list[tuple] = []
         self.totals: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)
+        self.written: Counter[int] = Counter()  # ledger entries per teacher, for their seals
         self.now = timezone.now()
         self.zone = timezone.get_current_timezone()
         self.moments: dict[tuple[dt.date, int], dt.datetime] = {}
@@ -607,11 +608,14 @@ class _Writer:
         source_id = f"{project.pk}:{teacher_id}:{session.number}"
         source_key = f"project:{source_id}"
         self.ledger.append((self.ledger_id, teacher_id, cycle.id, project.hour_category, share, session.held_on, "project",
-                            source_id, source_key, f"{project.title}（第{session.number}场）"[:500], "", "approved", created,
+                            source_id, source_key, f"{project.title}（第{session.number}场）"[:500], "", "approved",
+                            "approved", created,
                             ledger_checksum(teacher_id=teacher_id, cycle_id=cycle.id, category=project.hour_category,
                                             hours=share, occurred_on=session.held_on, source_type="project",
-                                            source_id=source_id, source_key=source_key, reverses_id=None)))
+                                            source_id=source_id, source_key=source_key, reverses_id=None,
+                                            recorded_state="approved", created_by_id=None)))
         self.ledger_id += 1
+        self.written[teacher_id] += 1
         self.totals[(teacher_id, cycle.id, project.hour_category)] += share
 
     def flush(self, result: TrainingResult) -> None:
@@ -641,6 +645,40 @@ class _Writer:
                 cursor.execute("DROP TABLE synth_training_totals")
             else:
                 cursor.executemany(upsert.format("VALUES (%s, %s, %s, %s, 0)"), rows)
+
+
+    def add_seals(self) -> None:
+        """Count the completions' entries into the teachers' seals (one upsert), computed here
+        from what was written: the seal's MAC is keyed, so SQL cannot compute it. A seal that
+        does not check out is not re-sealed over (the loader stops instead)."""
+        if not self.written:
+            return
+        found: dict[int, tuple[int, int, str]] = {}
+        teacher_ids = sorted(self.written)
+        for start in range(0, len(teacher_ids), 5000):
+            # The loader's own rows: every teacher it wrote for, whatever the jurisdiction.
+            for teacher_id, entries, decisions, mac in (LedgerSeal.objects.dangerously_unscoped()
+                                                        .filter(teacher_id__in=teacher_ids[start:start + 5000])
+                                                        .values_list("teacher_id", "entries", "decisions", "mac")):
+                if mac != seal_mac(teacher_id=teacher_id, entries=entries, decisions=decisions):
+                    raise RuntimeError(f"teacher {teacher_id}: ledger seal does not check out")
+                found[teacher_id] = (entries, decisions, mac)
+        rows = []
+        for teacher_id in teacher_ids:
+            entries, decisions, _ = found.get(teacher_id, (0, 0, ""))
+            entries += self.written[teacher_id]
+            rows.append((teacher_id, entries, decisions, seal_mac(teacher_id=teacher_id, entries=entries, decisions=decisions)))
+        upsert = ("INSERT INTO credits_ledgerseal (teacher_id, entries, decisions, mac) {} ON CONFLICT (teacher_id) DO UPDATE "
+                  "SET entries = excluded.entries, decisions = excluded.decisions, mac = excluded.mac")
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("CREATE TEMPORARY TABLE synth_training_seals (teacher_id bigint, entries integer, "
+                               "decisions integer, mac varchar(64))")
+                insert_rows("synth_training_seals", ["teacher_id", "entries", "decisions", "mac"], rows)
+                cursor.execute(upsert.format("SELECT teacher_id, entries, decisions, mac FROM synth_training_seals"))
+                cursor.execute("DROP TABLE synth_training_seals")
+            else:
+                cursor.executemany(upsert.format("VALUES (%s, %s, %s, %s)"), rows)
 
 
 def _write_objects(model: type[models.Model], objs: list, now: dt.datetime) -> int:
@@ -680,6 +718,7 @@ def training_synthesize(*, seed: int, today: dt.date, county_codes: list[str], c
         writer.flush(generator.result)
     _seats_taken()
     writer.add_totals()
+    writer.add_seals()
     for table in ("catalog_enrolment", "catalog_attendance", "credits_ledgerentry", "credits_cycletotal",
                   "catalog_project", "catalog_projectsession", "catalog_annualplan"):
         reset_sequence(table)

@@ -318,3 +318,34 @@ def test_the_api_verifies_for_signed_in_callers_with_masked_fields(users, client
         **{key: None for key in data if key not in ("valid", "categories")}, "valid": False, "categories": []}
     client.logout()
     assert client.get("/api/v1/certificates/verify", {"token": token}).status_code == 401
+
+
+def _api_client(user, address):
+    from django.test import Client
+
+    api = Client(REMOTE_ADDR=address)
+    api.force_login(user)
+    return api
+
+
+def test_the_api_is_rate_limited_per_account(users, db, monkeypatch):
+    from credits import api as credits_api
+
+    monkeypatch.setattr(credits_api, "VERIFY_API_MAX_PER_MINUTE_PER_ACCOUNT", 3)
+    one = [_api_client(users["county_admin"], f"10.0.0.{n}") for n in range(1, 5)]  # one account, four addresses
+    codes = [api.get("/api/v1/certificates/verify", {"token": "abc"}).status_code for api in one]
+    assert codes == [200, 200, 200, 429]
+    refused = one[0].get("/api/v1/certificates/verify", {"token": "abc"})
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled" and "频繁" in refused.json()["detail"]
+    other = _api_client(users["sibling_admin"], "10.0.0.9")  # another account is counted apart
+    assert other.get("/api/v1/certificates/verify", {"token": "abc"}).status_code == 200
+
+
+def test_the_api_is_rate_limited_per_address(users, db, monkeypatch):
+    from credits import api as credits_api
+
+    monkeypatch.setattr(credits_api, "VERIFY_MAX_PER_MINUTE", 3)
+    accounts = [_api_client(users[name], "10.0.1.1") for name in ("county_admin", "sibling_admin", "city_admin", "teacher")]
+    codes = [api.get("/api/v1/certificates/verify", {"token": "abc"}).status_code for api in accounts]
+    assert codes == [200, 200, 200, 429]  # four accounts behind one address
+    assert _api_client(users["teacher"], "10.0.1.2").get("/api/v1/certificates/verify", {"token": "abc"}).status_code == 200

@@ -19,6 +19,7 @@ from audit.models import AuditEvent
 from credits.constants import SourceType
 from credits.external_import import (
     COLUMNS,
+    NOT_MATCHED,
     external_hours_import,
     organiser_map,
     organiser_normalise,
@@ -111,7 +112,7 @@ def test_only_the_province_changes_an_existing_mapping(world, users, province):
 
 @pytest.mark.parametrize(("change", "column", "reason"), [
     ({"id_number": "410221198503140000"}, "身份证号", ""),
-    ({"name": "孙七"}, "姓名", "姓名与名册不一致"),
+    ({"name": "孙七"}, "身份证号", NOT_MATCHED),
     ({"hours": "-3"}, "学时", "大于0"),
     ({"hours": "30"}, "学时", "12"),
     ({"hours": "abc"}, "学时", "数字"),
@@ -130,8 +131,33 @@ def test_bad_rows_are_rejected_with_a_reason_and_write_nothing(world, users, cha
 def test_a_teacher_outside_the_importers_county_is_not_revealed(world, users):
     outside = _import(users, [_row(world, id_number=world["theirs_id"], name="周九")])
     unknown = _import(users, [_row(world, id_number=make_id_number(999, area="410221"), name="无名")])
-    assert outside.rejections[0]["reason"] == unknown.rejections[0]["reason"] == "本辖区教师名册中没有该身份证号"
+    assert outside.rejections[0]["reason"] == unknown.rejections[0]["reason"] == NOT_MATCHED
     assert not LedgerEntry.objects.dangerously_unscoped().exists()
+
+
+def test_a_file_of_guessed_numbers_does_not_tell_which_exist(world, users):
+    """A number on the roster with a guessed name is refused exactly as a number that is not there:
+    the same reason in the same column, so rejections do not sort real numbers from made-up ones."""
+    rows = [_row(world, name="随便写", certificate="G-1"),  # a real number of this county, wrong name
+            _row(world, id_number=make_id_number(998, area="410221"), name="随便写", certificate="G-2")]  # no such teacher
+    result = _import(users, rows)
+    assert [(r["column"], r["reason"]) for r in result.rejections] == [("身份证号", NOT_MATCHED)] * 2
+    assert NOT_MATCHED == "身份证号与姓名在本辖区教师名册中未能对应"
+    assert not LedgerEntry.objects.dangerously_unscoped().exists()
+
+
+def test_the_same_certificate_number_of_two_teachers_is_two_records(world, users):
+    """A certificate number imported first by one county does not block another county's teacher
+    with the same number; the same teacher's certificate is still recorded once."""
+    first = _import(users, [_row(world, certificate="NP-2026-7")])
+    other = _import(users, [_row(world, certificate="NP-2026-7", id_number=world["theirs_id"], name="周九")],
+                    who="sibling_admin")
+    assert (first.batch.created, other.batch.created, other.batch.rejected) == (1, 1, 0)
+    assert {e.teacher_id for e in LedgerEntry.objects.dangerously_unscoped().filter(source_id="national:NP-2026-7")} == {
+        world["ours"].pk, world["theirs"].pk}
+    again = _import(users, [_row(world, certificate="NP-2026-7", id_number=world["theirs_id"], name="周九")],
+                    who="sibling_admin", name="again.csv")
+    assert (again.batch.created, again.batch.duplicates) == (0, 1)
 
 
 def test_xlsx_files_with_excel_dates_are_read(world, users):
@@ -166,7 +192,7 @@ def test_upload_page_reports_and_offers_the_rejections(world, users, client_for)
     response = client.post("/credits/external/", {"file": upload})
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
-    assert 'id="created">1<' in page and 'id="rejected">1<' in page and "姓名与名册不一致" in page
+    assert 'id="created">1<' in page and 'id="rejected">1<' in page and NOT_MATCHED in page
     download = client.get(response["Location"] + "?format=xlsx")
     assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
     assert client_for(users["sibling_admin"]).get(response["Location"]).status_code == 404  # someone else's import
@@ -214,7 +240,7 @@ def test_api_imports_a_file_and_reports_like_the_page(world, users, client_for):
                        {"file": SimpleUploadedFile("h.csv", _csv([_row(world), _row(world, certificate="Z", name="错")]).getvalue())})
     assert body.status_code == 201
     report = body.json()
-    assert (report["created"], report["rejected"]) == (1, 1) and report["rejections"][0]["column"] == "姓名"
+    assert (report["created"], report["rejected"]) == (1, 1) and report["rejections"][0]["column"] == "身份证号"
     again = client.post("/api/v1/credits/external-imports", {"file": SimpleUploadedFile("h2.csv", _csv([_row(world)]).getvalue())})
     assert again.json()["duplicates"] == 1
     broken = client.post("/api/v1/credits/external-imports", {"file": SimpleUploadedFile("h.exe", b"MZ\x90")})
