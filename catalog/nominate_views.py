@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from access.policy import Action, can
 from accounts.decorators import admin_required
+from accounts.throttle import Throttled
 from catalog import selectors
 from catalog.constants import EnrolmentState, ProjectState
 from catalog.nominations import (
@@ -40,7 +41,13 @@ def project_nominate_view(request, scope, project_id: int):
                                        ip=client_ip(request))
             project.refresh_from_db()
         q = request.POST.get("q", "")[:50].strip()
-    found = list(nominee_search(scope=scope, q=q)) if q else []
+    try:
+        found = list(nominee_search(scope=scope, actor=request.user, q=q, ip=client_ip(request))) if q else []
+    except Throttled:
+        if request.method != "POST":
+            raise
+        # The nominations are made and shown; only the list to pick from again is withheld.
+        q, found = "", []
     states = dict(project.enrolments.filter(teacher__in=found).values_list("teacher_id", "state")) if found else {}
     candidates = [{"teacher": t, "writable": can(scope, Action.NOMINATE, t),
                    "state": EnrolmentState(states[t.pk]).label if t.pk in states else "",

@@ -24,6 +24,7 @@ from catalog.constants import EnrolmentState
 from catalog.models import Project
 from catalog.services import enrol
 from core.requests import error_messages
+from people.id_lookup import teacher_id_lookup
 from people.models import Teacher
 from people.selectors import TeacherFilters, teacher_queryset
 
@@ -61,11 +62,14 @@ def may_nominate(user) -> bool:
     return user.role in ADMIN_ROLES
 
 
-def nominee_search(*, scope: Scope, q: str, limit: int = SEARCH_LIMIT) -> QuerySet[Teacher]:
-    """Active teachers of the viewer's jurisdiction whose name starts with `q` (or whose ID number it is)."""
+def nominee_search(*, scope: Scope, actor, q: str, ip: str | None = None, limit: int = SEARCH_LIMIT) -> QuerySet[Teacher]:
+    """Active teachers of the viewer's jurisdiction whose name starts with `q`, or whose ID
+    number it is: that search is an audited lookup, limited per account (Throttled)."""
     if not q.strip():
         return teacher_queryset(scope=scope).none()
-    return (teacher_queryset(scope=scope, filters=TeacherFilters(q=q[:50], status="active"))
+    q = q[:50]
+    lookup = teacher_id_lookup(scope=scope, actor=actor, q=q, channel="nominate", ip=ip)
+    return (teacher_queryset(scope=scope, filters=TeacherFilters(q=q, status="active", id_lookup=lookup))
             .select_related("school").order_by("name", "id")[:limit])
 
 

@@ -1,13 +1,17 @@
 """Teacher API. ID numbers are always masked here; the full number is only
-available through the audited reveal on the page."""
+available through the audited reveal on the page. A search by a whole ID number (`q`)
+is an audited lookup, limited per account like the pages (people.id_lookup)."""
 
+import dataclasses
 import datetime as dt
 
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
 from access.scope import scope_for_user
+from core.requests import client_ip
 from people import selectors
+from people.id_lookup import teacher_id_lookup
 
 router = Router(tags=["教师"])
 
@@ -21,11 +25,26 @@ class HonourOut(Schema):
 
 
 class TeacherOut(Schema):
+    """A teacher as the API gives it: nothing that narrows the masked number further than
+    the mask's own arithmetic assumes (people.identity.id_mask).
+
+    - No birth date, nor year. It is 8 of the hidden digits: the year alone cuts a search
+      over some 40 years of teachers' births to one, forty times fewer numbers to try, and
+      here it would come for a whole jurisdiction at once. Pages show the birth year of one
+      teacher at a time; the API has no use that needs it.
+    - `sex` stays. It is the parity of the 17th digit, so it halves the sequence numbers,
+      but the mask's count (about 16,600 candidates) already takes it as known: whoever
+      could aim at a teacher's number knows whether that teacher is a man or a woman. The
+      registry's gender statistics read it.
+    - `hire_date` stays. It bounds the birth date on one side only (16 or older when hired);
+      given the birth year it rules out no number, and it decides new-teacher status and
+      the pro-rated hours of a cycle.
+    """
+
     id: int
     name: str
     id_number_masked: str
     sex: str
-    birth_year: int
     stage: str
     subjects: list[str]
     title: str
@@ -60,7 +79,7 @@ class TeacherQuery(Schema):
 def teacher_out(teacher) -> TeacherOut:
     return TeacherOut(
         id=teacher.pk, name=teacher.name, id_number_masked=teacher.id_number_masked, sex=teacher.sex,
-        birth_year=teacher.birth_date.year, stage=teacher.stage, subjects=teacher.subject_codes, title=teacher.title,
+        stage=teacher.stage, subjects=teacher.subject_codes, title=teacher.title,
         hire_date=teacher.hire_date, is_new_teacher=teacher.is_new_teacher, status=teacher.status,
         school_code=teacher.school.code, school_name=teacher.school.name, division_path=teacher.division_path,
         honours=[
@@ -78,6 +97,8 @@ def teachers(request, query: Query[TeacherQuery]):
         title=query.title[:20], honour=query.honour[:40], status=query.status[:10], new_teacher=query.new_teacher,
         q=query.q[:50],
     )
+    lookup = teacher_id_lookup(scope=scope, actor=request.auth, q=filters.q, channel="api", ip=client_ip(request))
+    filters = dataclasses.replace(filters, id_lookup=lookup)
     page = selectors.teacher_page(scope=scope, filters=filters, after=query.after, size=query.limit)
     return TeacherPageOut(items=[teacher_out(t) for t in page.teachers], next_after=page.next_after)
 

@@ -21,6 +21,7 @@ from access.policy import fetch, visible
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
+from people.id_lookup import id_search_number, teacher_id_lookup
 from people.models import ExportRequest
 from people.roster.exporter import roster_export
 from people.selectors import TeacherFilters, teacher_queryset
@@ -41,6 +42,10 @@ def export_request_create(
     reason = reason.strip()
     if len(reason) < 4:
         raise ValidationError({"reason": "请写明用途（至少4个字）"})
+    if id_search_number(filters.q) is not None:
+        # The request would keep the number at rest and in its audit row; one teacher's full
+        # number is for the audited reveal on their page.
+        raise ValidationError({"q": "按身份证号查到的教师不能申请导出；如需完整号码，请在教师详情页查看（将记录审计）"})
     with transaction.atomic():
         request = ExportRequest.objects.create(requested_by=actor, scope_path=scope.path, school_id=scope.school_id,
                                                filters=filters.as_query(), reason=reason[:200], full_ids=full_ids)
@@ -82,5 +87,7 @@ def export_request_download(*, scope: Scope, actor, request_id: int, destination
         request.state = ExportRequest.State.USED
         request.save(update_fields=["state"])
         filters = TeacherFilters(**{k: (v == "1" if k == "new_teacher" else v) for k, v in request.filters.items()})
+        # Requests stored before ID searches were refused here: the same lookup as any search.
+        filters.id_lookup = teacher_id_lookup(scope=scope, actor=actor, q=filters.q, channel="export_request", ip=ip)
         return roster_export(scope=scope, actor=actor, destination=destination, kind=kind, filters=filters,
                              full_ids=request.full_ids, ip=ip, channel=f"approved:{request.pk}")

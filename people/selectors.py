@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
@@ -13,7 +13,7 @@ from access.policy import Action, require, visible
 from access.scope import Scope, path_lookup
 from org.models import Division
 from people.constants import NEW_TEACHER_YEARS
-from people.identity import IdNumberError, id_blind_index, id_parse
+from people.id_lookup import IdLookup, IdLookupRequired, id_search_number
 from people.models import Teacher, TeacherHonour, TeacherSubject
 
 PAGE_SIZE = 50
@@ -30,11 +30,24 @@ class TeacherFilters:
     status: str = ""
     new_teacher: bool = False
     q: str = ""  # name prefix, or a whole ID number
+    # A whole ID number in `q` is searched only with the audited lookup made for it
+    # (people.id_lookup.teacher_id_lookup); never part of a query string.
+    id_lookup: IdLookup | None = field(default=None, repr=False, compare=False)
 
     def as_query(self) -> dict[str, str]:
-        data = {key: value for key, value in self.__dict__.items() if value and key != "new_teacher"}
+        """The filters as query parameters (links to the next page, exports): what was typed."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in {"new_teacher", "id_lookup"} and getattr(self, f.name)}
         if self.new_teacher:
             data["new_teacher"] = "1"
+        return data
+
+    def as_record(self) -> dict[str, str]:
+        """The filters for an audit row or a stored request: an ID number searched for is
+        named as such, never written."""
+        data = self.as_query()
+        if id_search_number(self.q) is not None:
+            data["q"] = "（身份证号）"
         return data
 
 
@@ -91,12 +104,15 @@ def teacher_queryset(
         teachers = teachers.filter(hire_date__gt=since)
     query = filters.q.strip()
     if query:
-        try:
-            number = id_parse(query)
-        except IdNumberError:
+        number = id_search_number(query)
+        if number is None:
             teachers = teachers.filter(name__startswith=query)
         else:
-            teachers = teachers.filter(id_index=id_blind_index(number.number))
+            # Only the answer of the counted, audited lookup: this selector never looks a number up.
+            lookup = filters.id_lookup
+            if lookup is None or not lookup.answers(scope=scope, number=number):
+                raise IdLookupRequired("按身份证号查询须先经 people.id_lookup.teacher_id_lookup（计数并审计）")
+            teachers = teachers.filter(pk=lookup.teacher_id) if lookup.teacher_id is not None else teachers.none()
     return teachers
 
 

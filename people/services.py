@@ -17,6 +17,7 @@ from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
 from org.models import School
+from people.id_lookup import id_lookup_charge
 from people.identity import IdNumberError, id_blind_index, id_encrypt, id_mask, id_parse
 from people.models import Teacher, TeacherHonour, TeacherSubject
 
@@ -87,10 +88,26 @@ def _require_writable(scope: Scope, school: School) -> None:
 
 def _id_taken(id_number: str, *, other_than: int | None = None) -> bool:
     # ID numbers are unique across the province, so this one lookup is unscoped on purpose.
+    # Asked only by _id_registered (counted, audited), and again under the row lock.
     taken = Teacher.objects.dangerously_unscoped().filter(id_index=id_blind_index(id_number.strip().upper()))
     if other_than is not None:
         taken = taken.exclude(pk=other_than)
     return taken.exists()
+
+
+def _id_registered(*, scope: Scope, actor, number: str, other_than: int | None = None, ip: str | None = None) -> bool:
+    """Whether `number` belongs to another teacher anywhere in the province, asked when a
+    teacher is created or given a new number. "Already registered" answers a search by
+    number, so it is one: counted against the account's limit and audited in its own
+    transaction, which stays when the refusal that follows undoes the rest. The event names
+    the teacher being edited, never the holder (who may be outside the actor's jurisdiction)."""
+    id_lookup_charge(scope=scope, actor=actor, channel="edit", ip=ip)
+    with transaction.atomic():
+        taken = _id_taken(number, other_than=other_than)
+        audit_record(action=Action.ID_LOOKUP, actor=actor, ip=ip, scope_path=scope.path or "",
+                     object_type="teacher", object_id=other_than or "",
+                     detail={"channel": "edit", "matched": taken})
+    return taken
 
 
 def teacher_snapshot(teacher: Teacher) -> dict:
@@ -136,12 +153,18 @@ def _replace_children(teacher: Teacher, data: TeacherData) -> None:
     )
 
 
-@transaction.atomic
 def teacher_create(*, scope: Scope, actor, data: TeacherData, ip: str | None = None) -> Teacher:
     problems = teacher_data_problems(data)
     if problems:
         raise ValidationError(problems)
     _require_writable(scope, data.school)
+    if _id_registered(scope=scope, actor=actor, number=id_parse(data.id_number).number, ip=ip):
+        raise ValidationError({"id_number": ID_TAKEN_MESSAGE})
+    return _teacher_create(scope=scope, actor=actor, data=data, ip=ip)
+
+
+@transaction.atomic
+def _teacher_create(*, scope: Scope, actor, data: TeacherData, ip: str | None) -> Teacher:
     if _id_taken(data.id_number):
         raise ValidationError({"id_number": ID_TAKEN_MESSAGE})
     teacher = Teacher()
@@ -155,12 +178,23 @@ def teacher_create(*, scope: Scope, actor, data: TeacherData, ip: str | None = N
     return teacher
 
 
-@transaction.atomic
 def teacher_update(*, scope: Scope, actor, teacher: Teacher, data: TeacherData, ip: str | None = None) -> Teacher:
-    """Change a teacher; both the old and the new school must be writable by the actor."""
+    """Change a teacher; both the old and the new school must be writable by the actor.
+    A new ID number is first checked as a search by number (counted and audited, the
+    record kept even when the number is refused as already registered)."""
     problems = teacher_data_problems(data)
     if problems:
         raise ValidationError(problems)
+    current = fetch(scope, Teacher, teacher.pk, Can.CHANGE)
+    _require_writable(scope, data.school)
+    number = id_parse(data.id_number).number
+    if number != current.id_number and _id_registered(scope=scope, actor=actor, number=number, other_than=current.pk, ip=ip):
+        raise ValidationError({"id_number": ID_TAKEN_MESSAGE})
+    return _teacher_update(scope=scope, actor=actor, teacher=current, data=data, ip=ip)
+
+
+@transaction.atomic
+def _teacher_update(*, scope: Scope, actor, teacher: Teacher, data: TeacherData, ip: str | None) -> Teacher:
     teacher = fetch(scope, Teacher, teacher.pk, Can.CHANGE, lock=True)
     _require_writable(scope, data.school)
     if _id_taken(data.id_number, other_than=teacher.pk):

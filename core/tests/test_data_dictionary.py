@@ -37,3 +37,12 @@ def test_models_with_personal_data_are_in_the_dictionary():
             continue  # organisational data and credentials documented elsewhere, no personal fields
         if fields & personal_markers:
             assert label in DICTIONARY, f"{label} holds personal data but is not in the data dictionary"
+
+
+def test_the_teacher_api_returns_exactly_what_the_dictionary_lists():
+    """A field added to the API (a birth year, say) must be argued for here first."""
+    from core.data_dictionary import TEACHER_API_FIELDS
+    from people.api import TeacherOut
+
+    assert set(TeacherOut.model_fields) == set(TEACHER_API_FIELDS)
+    assert not {"birth_date", "birth_year", "age"} & set(TEACHER_API_FIELDS)

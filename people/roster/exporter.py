@@ -43,6 +43,6 @@ def roster_export(
         audit_record(
             action=Action.ROSTER_EXPORT, actor=actor, ip=ip, scope_path=scope.path or "",
             object_type="roster", detail={"rows": count, "format": kind, "full_ids": full_ids,
-                                          "filters": filters.as_query(), "channel": channel},
+                                          "filters": filters.as_record(), "channel": channel},
         )
     return count

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,12 +53,16 @@ def _check_zip(handle: BinaryIO) -> None:
                     raise RosterFileError("Excel 文件压缩比异常，疑似压缩炸弹，已拒绝")
             if total > MAX_UNCOMPRESSED_BYTES:
                 raise RosterFileError("Excel 文件解压后过大，已拒绝")
-    except zipfile.BadZipFile as error:
+    except RosterFileError:
+        raise
+    except (zipfile.BadZipFile, NotImplementedError, UnicodeDecodeError, ValueError, EOFError, OSError,
+            struct.error) as error:
+        # A damaged central directory surfaces as any of these, not only BadZipFile.
         raise RosterFileError("Excel 文件已损坏，无法读取") from error
     handle.seek(0)
 
 
-def _text_stream(handle: BinaryIO) -> io.TextIOBase:
+def _text_stream(handle: BinaryIO) -> io.TextIOWrapper:
     # Excel in China saves CSV as GB18030 (GBK); other tools write UTF-8 (with BOM).
     head = handle.read(65536)
     handle.seek(0)
@@ -70,7 +75,10 @@ def _text_stream(handle: BinaryIO) -> io.TextIOBase:
 
 
 def iter_rows(handle: BinaryIO, name: str) -> Iterator[list]:
-    """Yield each row (header first) as a list of cell values."""
+    """Yield each row (header first) as a list of cell values.
+
+    Every RosterFileError is raised before the first row is yielded: callers that
+    read the header inside `try` and the rest outside it still never see one late."""
     handle.seek(0, io.SEEK_END)
     size = handle.tell()
     handle.seek(0)
@@ -85,7 +93,17 @@ def iter_rows(handle: BinaryIO, name: str) -> Iterator[list]:
         _check_zip(handle)
         yield from _xlsx_rows(handle, limit)
         return
+    # Streamed twice rather than held in memory: the first pass finds an unreadable
+    # part anywhere (encoding, an over-long cell, the row cap) before any row is used.
+    for _ in _csv_rows(handle, limit):
+        pass
+    handle.seek(0)
+    yield from _csv_rows(handle, limit)
+
+
+def _csv_rows(handle: BinaryIO, limit: int) -> Iterator[list]:
     text = _text_stream(handle)
+    count = 0
     try:
         for count, row in enumerate(csv.reader(text), start=1):
             if count > limit:
@@ -93,6 +111,12 @@ def iter_rows(handle: BinaryIO, name: str) -> Iterator[list]:
             yield row
     except UnicodeDecodeError as error:
         raise RosterFileError("CSV 文件编码无法识别（请使用 UTF-8 或 GBK）") from error
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise RosterFileError(
+                f"第 {count + 1} 行单元格内容过长（超过 {csv.field_size_limit()} 个字符），请检查文件"
+            ) from error
+        raise RosterFileError(f"CSV 文件第 {count + 1} 行格式有误，无法读取") from error
     finally:
         text.detach()
 
@@ -109,11 +133,20 @@ def _xlsx_rows(handle: BinaryIO, limit: int) -> Iterator[list]:
     entities, and it is several times faster than openpyxl for large sheets)."""
     from python_calamine import CalamineWorkbook
 
+    workbook = None
     try:
         workbook = CalamineWorkbook.from_filelike(handle)
-        rows = workbook.get_sheet_by_index(0).iter_rows()
+        # calamine reads and parses the whole sheet here, so a broken one fails now.
+        sheet = workbook.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
     except Exception as error:  # calamine raises its own error types for broken files
+        if workbook is not None:
+            workbook.close()
         raise RosterFileError(f"无法读取 Excel 文件：{type(error).__name__}") from error
+    # iter_rows starts at the first row of the sheet, whatever the first used one.
+    if sheet.end is not None and sheet.end[0] + 1 > limit:
+        workbook.close()
+        raise RosterFileError(f"行数超过上限 {settings.IMPORT_MAX_ROWS}")
     try:
         for count, row in enumerate(rows, start=1):
             if count > limit:

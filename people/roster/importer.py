@@ -25,7 +25,9 @@ from access.policy import can, visible
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record, audit_record_many
+from core.requests import object_id
 from org.models import School
+from people.id_lookup import id_lookup_charge
 from people.identity import id_blind_index, id_decrypt, id_encrypt, id_mask, id_parse
 from people.models import ImportBatch, ImportRejection, Teacher, TeacherHonour, TeacherSubject
 from people.roster import columns as cols
@@ -185,6 +187,12 @@ class RosterImporter:
             rejections=[Rejection(r.row_number, r.column, r.reason, r.values) for r in batch.rejections.all()],
         )
 
+    def _charge_guess(self) -> None:
+        """A row naming a teacher (编号) with a number that is not theirs answers "is this their
+        number?" like a search by number: it counts against the same per-account limit, so a
+        file of guesses stops (429) instead of rebuilding a full number."""
+        id_lookup_charge(scope=self.scope, actor=self.actor, channel="roster_import", ip=self.ip)
+
     def _own_batches(self):
         if self.actor is not None and self.actor.pk:
             return visible(self.scope, ImportBatch)
@@ -218,7 +226,8 @@ class RosterImporter:
         ids = {
             int(number)
             for _, row in chunk
-            if len(row) > 2 and "*" in str(row[2]) and (number := str(row[0]).strip()).isdigit() and len(number) < 12
+            if len(row) > 2 and "*" in str(row[2]) and (number := str(row[0]).strip()).isascii() and number.isdigit()
+            and len(number) < 12
         }
         if not ids:
             return {}
@@ -229,11 +238,11 @@ class RosterImporter:
         number_cell, masked = str(row[0]).strip(), str(row[2]).strip().upper()
         if not number_cell:
             raise cols.CellError("编号", "身份证号为脱敏值时，须填写编号")
-        teacher = known.get(int(number_cell)) if number_cell.isdigit() and len(number_cell) < 12 else None
+        teacher = known.get(object_id(number_cell))
         if teacher is None:
             raise cols.CellError("编号", f"编号 {number_cell} 不存在或不在本辖区")
         full = id_decrypt(teacher.id_cipher)
-        if id_mask(full) != masked:
+        if id_mask(full) != id_mask(masked):  # files exported under an earlier mask still match
             raise cols.CellError("身份证号", f"脱敏身份证号与编号 {number_cell} 的教师不一致")
         return [*row[:2], full, *row[3:]]
 
@@ -293,6 +302,7 @@ class RosterImporter:
                 number_cell = str(row[0]).strip() if row else ""
                 if teacher is None:
                     if number_cell:
+                        self._charge_guess()
                         reject(row_number, row, "编号", f"编号 {number_cell} 与身份证号不对应")
                         continue
                     teacher = Teacher(id_index=index, id_cipher=id_encrypt(data.id_number))
@@ -302,6 +312,7 @@ class RosterImporter:
                 if not can(self.scope, Can.CHANGE, teacher):
                     reject(row_number, row, "身份证号", ID_TAKEN_MESSAGE)
                 elif number_cell and number_cell != str(teacher.pk):
+                    self._charge_guess()
                     reject(row_number, row, "编号", f"编号 {number_cell} 与身份证号不对应")
                 elif _differs(teacher, data):
                     before = teacher_snapshot(teacher)

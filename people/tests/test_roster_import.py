@@ -140,7 +140,7 @@ def test_each_bad_row_is_reported_with_row_column_and_reason(province, users):
     assert set(got) == set(range(3, 19))
     # The report masks ID numbers: the rejected row's values never hold the full number.
     stored = ImportRejection.objects.dangerously_unscoped().get(batch_id=report.batch_id, row_number=6)
-    assert stored.values[2] == good[:3] + "*" * 11 + good[-4:]
+    assert stored.values[2] == good[:3] + "*" * 14 + good[-1:]
 
     created = {t.name: t for t in Teacher.objects.dangerously_unscoped().filter(school=province.school).exclude(pk=existing.pk)}
     assert set(created) == {"钱一", "孙六"}
@@ -255,7 +255,7 @@ def test_rejections_download_from_the_page_lists_the_rejected_rows(province, use
         (3, "身份证号", "身份证号校验码错误", "吴二"),
         (4, "职称", "无法识别的职称：讲师", "吴三"),
     ]
-    assert table[1][5] == bad[:3] + "*" * 11 + bad[-4:]  # masked in the report
+    assert table[1][5] == bad[:3] + "*" * 14 + bad[-1:]  # masked in the report
     assert client_for(users["sibling_admin"]).get(f"/teachers/roster/import/{batch.pk}/rejections.xlsx").status_code == 404
 
 
