@@ -48,6 +48,7 @@ class Action:
     NOMINATE = "nominate"  # put a teacher forward for a project
     RECORD_APPROVED = "record_approved"  # write hours to a teacher's ledger, approved
     RECORD_PENDING = "record_pending"  # write hours awaiting the county's decision
+    CORRECT_CLOSED_CYCLE = "correct_closed_cycle"  # correct hours in a closed cycle (the province)
     CLAIM = "claim"  # a teacher claims hours for themself
     ENROL_SELF = "enrol_self"
     WITHDRAW = "withdraw"
@@ -76,6 +77,8 @@ TEACHER: Rules = {
     Action.RECORD_PENDING: TEACHER_CHANGE,
     Action.CLAIM: Own("id"),
     Action.ENROL_SELF: Own("id"),
+    # A closed cycle is corrected only by the province, by an audited compensating entry.
+    Action.CORRECT_CLOSED_CYCLE: RoleIn({"province_admin"}) & InJurisdiction("division_path", "school_id", write=True),
 }
 TEACHER_CHILD: Rules = {
     Action.VIEW: Through("teacher", TEACHER_VIEW),
@@ -146,6 +149,7 @@ LEDGER: Rules = {
     Action.REVOKE: LEDGER_COUNTY,
 }
 LEDGER_CHILD: Rules = {Action.VIEW: Through("entry", LEDGER_VIEW)}
+LEDGER_SEAL: Rules = {Action.VIEW: Through("teacher", TEACHER_VIEW)}
 COMPLIANCE: Rules = {Action.VIEW: ADMINS & InJurisdiction("division_path", "school_id")}
 # An upload is seen by whoever made it, and by division administrators whose jurisdiction covers
 # the uploader's (its rejected rows hold names of that jurisdiction's teachers, IDs masked).
@@ -180,7 +184,14 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         Project,
         ProjectSession,
     )
-    from credits.models import CycleTotal, ExternalImport, LedgerEntry, SchoolCompliance
+    from credits.models import (
+        CycleTotal,
+        ExternalImport,
+        LedgerDecision,
+        LedgerEntry,
+        LedgerSeal,
+        SchoolCompliance,
+    )
     from org.models import Division, Institution, ResearchCommunity, School
     from people.models import (
         ExportRequest,
@@ -197,6 +208,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         Project: PROJECT, Enrolment: ENROLMENT, ProjectSession: SESSION, Attendance: ATTENDANCE,
         AnnualPlan: PLAN, PlanConflict: PLAN_CONFLICT,
         LedgerEntry: LEDGER, CycleTotal: TEACHER_CHILD, SchoolCompliance: COMPLIANCE,
+        LedgerDecision: LEDGER_CHILD, LedgerSeal: LEDGER_SEAL,
         ExternalImport: OWN_UPLOAD, ImportBatch: OWN_UPLOAD,
         ImportRejection: {Action.VIEW: Through("batch", OWN_UPLOAD[Action.VIEW])},
         ExportRequest: EXPORT_REQUEST, ApiToken: API_TOKEN, AuditEvent: AUDIT_EVENT,

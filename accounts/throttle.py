@@ -50,13 +50,18 @@ class Throttled(Exception):
 def rate_limited(bucket: str, who: str, *, limit: int, seconds: int, peek: bool = False) -> bool:
     """A general counter for exports and other costly calls: True when over the limit.
     With peek=True it only looks (a limit on failures checks first, counts on failure)."""
-    key = f"rate:{bucket}:{who}"
     if peek:
-        return (cache.get(key) or 0) >= limit
+        return (cache.get(f"rate:{bucket}:{who}") or 0) >= limit
+    return rate_count(bucket, who, seconds=seconds) > limit
+
+
+def rate_count(bucket: str, who: str, *, seconds: int) -> int:
+    """Count one more call in a fixed window of `seconds` and return the count so far, this
+    one included (a caller that must tell the first call over a limit from later ones)."""
+    key = f"rate:{bucket}:{who}"
     cache.add(key, 0, seconds)
     try:
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:
         cache.set(key, 1, seconds)
-        count = 1
-    return count > limit
+        return 1

@@ -29,6 +29,7 @@ from audit.actions import Action
 from audit.services import audit_record
 from catalog.constants import EnrolmentState
 from catalog.models import Attendance, Enrolment, Project
+from core.requests import object_id
 from people.roster.files import RosterFileError, iter_rows
 
 PRESENT_MARKS = {"出勤", "√", "✓", "✔", "1", "是", "y", "yes", "到", "present"}
@@ -85,10 +86,10 @@ def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO,
         wanted = []
         if number_column is not None:
             raw = cells[number_column] if number_column < len(cells) else ""
-            if not raw.isdigit() or int(raw) not in sessions:
+            if object_id(raw) not in sessions:  # junk (even "²" or 5,000 digits) is 0: no such session
                 report.refuse(row_number, "场次序号", f"场次“{raw[:10]}”不存在")
                 continue
-            wanted.append(sessions[int(raw)])
+            wanted.append(sessions[object_id(raw)])
         for index, number in session_columns.items():
             if index < len(cells) and cells[index].lower() in PRESENT_MARKS:
                 wanted.append(sessions[number])
@@ -126,7 +127,7 @@ def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO,
 def _enrolment(cells: list[str], row_number: int, id_column: int, name_column: int,
                enrolments: dict[int, Enrolment], report: UploadReport) -> Enrolment | None:
     raw = cells[id_column] if id_column < len(cells) else ""
-    enrolment = enrolments.get(int(raw)) if raw.isdigit() else None
+    enrolment = enrolments.get(object_id(raw))
     if enrolment is None:
         report.refuse(row_number, "报名编号", f"“{raw[:20]}”不是本项目的报名")
         return None

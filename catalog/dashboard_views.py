@@ -2,6 +2,7 @@
 (administrators of the organising jurisdiction, staff of the implementing institution)."""
 
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from access.policy import Action, fetch
 from accounts.decorators import scoped_view
@@ -11,6 +12,7 @@ from catalog.models import Project
 
 
 @scoped_view
+@require_GET
 def project_dashboard(request, scope, project_id: int):
     project = fetch(scope, Project, project_id, Action.RUN, select_related=("organiser",))
     return render(request, "catalog/project_dashboard.html", {

@@ -3,6 +3,7 @@ the filtered project list."""
 
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from accounts.decorators import scoped_view
 from catalog.constants import Level, ProjectCategory
@@ -11,6 +12,7 @@ from core.requests import year_param
 
 
 @scoped_view
+@require_GET
 def library_grid(request, scope):
     year = year_param(request.GET.get("year"))
     counts = library_counts(scope=scope, year=year or None)

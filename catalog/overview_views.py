@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from accounts.decorators import division_admin_required
 from accounts.throttle import rate_limited
@@ -26,6 +27,7 @@ from people.roster.files import write_rows
 
 
 @division_admin_required
+@require_GET
 def jurisdiction_overview_view(request, scope):
     this_year = timezone.localdate().year
     year = year_param(request.GET.get("year"), this_year)

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import Action as Can
 from access.policy import can
@@ -94,6 +94,7 @@ def plan_detail(request, scope, plan_id: int):
 
 
 @division_admin_required
+@require_GET
 def year_overlap_list(request, scope):
     """All overlapping pairs of a year in the jurisdiction: where 政出多门 happens, across plans."""
     year = year_param(request.GET.get("year"), timezone.localdate().year)

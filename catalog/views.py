@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import scoped_view
 from catalog import selectors
@@ -21,6 +21,7 @@ PAGE_SIZE = 50
 
 
 @scoped_view
+@require_GET
 def project_list(request, scope):
     filters = {name: request.GET.get(name, "")[:50] for name in ("level", "category", "mode", "q")}
     year = year_param(request.GET.get("year"))
@@ -60,6 +61,7 @@ def project_detail(request, scope, project_id: int):
 
 
 @scoped_view
+@require_GET
 def my_enrolments(request, scope):
     if not request.user.teacher_id:
         raise Http404("账户未绑定教师档案")
@@ -90,6 +92,7 @@ def _own_teacher(request, scope):
 
 
 @scoped_view
+@require_GET
 def open_to_me(request, scope):
     from django.utils import timezone
 
@@ -101,6 +104,7 @@ def open_to_me(request, scope):
 
 
 @scoped_view
+@require_GET
 def my_schedule(request, scope):
     from django.utils import timezone
 
@@ -116,6 +120,7 @@ def my_schedule(request, scope):
 
 
 @scoped_view
+@require_GET
 def my_schedule_ics(request, scope):
     from django.http import HttpResponse
 

@@ -1,14 +1,20 @@
 """The single NinjaAPI at /api/v1/. Every route authenticates (bearer token or
 session with CSRF), resolves the caller's Scope and calls one selector/service."""
 
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.views import openapi_json
 from ninja.security import APIKeyCookie, HttpBearer
 
 from accounts.api import router as accounts_router
+from accounts.models import ADMIN_ROLES
 from accounts.services import api_token_authenticate
 from accounts.throttle import Throttled
 from catalog.api import router as catalog_router
@@ -40,12 +46,40 @@ class SessionCookie(APIKeyCookie):
         return None
 
 
+def _docs_for_administrators(view):
+    """The interactive docs and the OpenAPI document. Unless API_DOCS_PUBLIC (development),
+    only an administrator reads them: signed in, or with an API token for the schema, which
+    tools fetch without a browser. Read per request, so the setting can change in tests."""
+    schema = getattr(view, "func", None) is openapi_json
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if settings.API_DOCS_PUBLIC:
+            return view(request, *args, **kwargs)
+        user = request.user if request.user.is_authenticated else None
+        if user is None and schema:
+            scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+            user = api_token_authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            if schema:
+                return _error(request, 401, "unauthenticated", "需要登录或有效的 API 令牌")
+            return redirect_to_login(request.get_full_path())
+        if user.role not in ADMIN_ROLES:
+            if schema:
+                return _error(request, 403, "forbidden", "只有管理员可以查看接口文档")
+            raise PermissionDenied("只有管理员可以查看接口文档")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 api = NinjaAPI(
     title="研修平台 API",
     version="1.0.0",
     description="河南省中小学教师研修平台接口。所有数据按调用者的管辖范围过滤。",
     auth=[BearerToken(), SessionCookie()],
     urls_namespace="api",
+    docs_decorator=_docs_for_administrators,
 )
 api.add_router("/", accounts_router)
 api.add_router("/", org_router)

@@ -37,6 +37,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Above staticfiles so that its `runserver` (default --nostatic) wins: in development
+    # WhiteNoise serves static files from the finders (it follows DEBUG), as it serves them
+    # in production. Django's own dev static handler turned a path climbing out of the
+    # static folders (/static/%2e%2e/...) into a 500 instead of a 404.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",  # serves Swagger UI from local static files instead of a CDN
@@ -64,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "core.middleware.ThrottledMiddleware",
+    "core.middleware.RejectNulMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,6 +125,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # every COMPLIANCE_MAX_AGE_MINUTES after that when a page finds it stale.
 CELERY_BEAT_SCHEDULE = {
     "compliance-refresh-nightly": {"task": "credits.tasks.compliance_refresh_all_task", "schedule": 24 * 3600},
+    "ledger-checkpoint-nightly": {"task": "credits.tasks.ledger_checkpoint_task", "schedule": 24 * 3600},
+    # A keyed checkpoint of the audit chain, so truncating it is found (copy the files off this host).
+    "audit-checkpoint-nightly": {"task": "audit.tasks.audit_checkpoint_task", "schedule": 24 * 3600},
 }
 COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
 # Projects of different organisers scoring at least this (0–1) are shown to planners as overlaps.
@@ -146,9 +155,16 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PROD else 0)
 EXPORT_MAX_PER_HOUR = env_int("EXPORT_MAX_PER_HOUR", 30)
 # Wrong check-in codes a teacher may try in 15 minutes before check-in is refused for a while.
 CHECK_IN_MAX_FAILURES = env_int("CHECK_IN_MAX_FAILURES", 10)
+# Searches by a whole ID number per account (pages, API, exports, nominations, edits together);
+# people.identity.id_mask's arithmetic assumes these: raising them shortens an enumeration.
+ID_LOOKUP_MAX_PER_HOUR = env_int("ID_LOOKUP_MAX_PER_HOUR", 20)
+ID_LOOKUP_MAX_PER_DAY = env_int("ID_LOOKUP_MAX_PER_DAY", 100)
 # Personal API tokens expire: the default lifetime and the longest one may ask for.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+# /api/v1/docs and /api/v1/openapi.json: open in development (tests and schemathesis read
+# the schema anonymously); in production only for a signed-in administrator.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", not IS_PROD)
 # Page exports above this many rows need a second administrator's approval (SECURITY 15).
 EXPORT_BULK_ROWS = env_int("EXPORT_BULK_ROWS", 5000)
 

@@ -1,8 +1,10 @@
 """Response headers every page carries, and the 429 page for a throttled action."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 
 from accounts.throttle import Throttled
+
+NUL_MESSAGE = "输入含有不允许的字符（NUL）"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -46,3 +48,34 @@ class ThrottledMiddleware:
         if isinstance(exception, Throttled):
             return HttpResponse(str(exception), status=429, content_type="text/plain; charset=utf-8")
         return None
+
+
+class RejectNulMiddleware:
+    """A NUL character belongs in no text this system keeps (PostgreSQL refuses it outright, so
+    it would surface as a 500): a path, query string, form field or JSON body holding one is
+    refused with 400 before any view runs, on every database alike."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _holds_nul(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"code": "invalid", "detail": NUL_MESSAGE}, status=400)
+            return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _holds_nul(request) -> bool:
+    if "\x00" in request.path or any("\x00" in key or any("\x00" in value for value in values)
+                                     for key, values in request.GET.lists()):
+        return True
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return False
+    if request.content_type == "application/json":
+        body = request.body.lower()
+        return b"\x00" in body or b"\\u0000" in body
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return any("\x00" in key or any(isinstance(value, str) and "\x00" in value for value in values)
+                   for key, values in request.POST.lists())
+    return False

@@ -21,16 +21,20 @@ def client_ip(request) -> str | None:
     candidates.append(request.META.get("REMOTE_ADDR"))
     for candidate in candidates:
         try:
-            return str(ipaddress.ip_address(candidate or ""))
+            address = ipaddress.ip_address(candidate or "")
         except ValueError:
             continue
+        if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+            continue  # "fe80::1%eth0" is a valid address but not a valid `inet`
+        return str(address)
     return None
 
 
 def object_id(value) -> int:
     """A database id from user input, or 0 (which matches nothing) when it isn't one."""
     text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 18 else 0
+    # isdigit() alone is true for "²" or "①", which int() refuses.
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else 0
 
 
 def error_messages(error) -> list[str]:

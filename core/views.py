@@ -11,6 +11,7 @@ from people.selectors import teacher_get
 
 
 @scoped_view
+@require_GET
 def home(request, scope):
     user = request.user
     context = {"scope": scope}
@@ -30,5 +31,6 @@ def healthz(request):
 
 
 @login_not_required
+@require_GET
 def root(request):
     return redirect("core:home")

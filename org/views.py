@@ -1,5 +1,6 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from accounts.decorators import admin_required, division_admin_required
 from org import selectors
@@ -7,12 +8,14 @@ from org.constants import InstitutionKind, Stage
 
 
 @division_admin_required
+@require_GET
 def division_list(request, scope):
     divisions = selectors.division_list(scope=scope)
     return render(request, "org/division_list.html", {"divisions": divisions, "scope": scope})
 
 
 @division_admin_required
+@require_GET
 def institution_list(request, scope):
     kind = request.GET.get("kind", "") if request.GET.get("kind", "") in InstitutionKind.values else ""
     page = Paginator(selectors.institution_list(scope=scope, kind=kind), 50).get_page(request.GET.get("page"))
@@ -20,12 +23,14 @@ def institution_list(request, scope):
 
 
 @division_admin_required
+@require_GET
 def community_list(request, scope):
     page = Paginator(selectors.community_list(scope=scope), 50).get_page(request.GET.get("page"))
     return render(request, "org/community_list.html", {"page": page})
 
 
 @admin_required
+@require_GET
 def school_list(request, scope):
     q = request.GET.get("q", "").strip()[:50]
     division_code = request.GET.get("division", "").strip()[:6]

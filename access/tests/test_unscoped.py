@@ -42,14 +42,18 @@ ALLOWED = {
     "catalog/plans.py": 1,  # overlaps are found across every organiser's projects
     "credits/certificates.py": 2,  # the public check of a signed certificate: the signature is the key
     "credits/compliance.py": 3,  # the nightly snapshot is rebuilt for every school, in SQL
-    "credits/services.py": 8,  # the ledger writer's lock, idempotency key and day cap; reconcile and verify
+    # The ledger writer's own bookkeeping for a teacher its caller was allowed to write for: the teacher
+    # lock, the idempotency key, the day cap, the totals, the seal (and its first-write check), a
+    # correction's floor; reconcile over the whole ledger.
+    "credits/services.py": 10,
+    "credits/verification.py": 9,  # `credits verify` and checkpoints cover the whole ledger (an operator's command)
     "credits/standing.py": 1,  # per-teacher standing in one SQL query, for a school already authorised
     "people/roster/importer.py": 2,  # ID numbers are unique province-wide; command-line batches have no account
     "people/selectors.py": 2,  # subject/honour subqueries, intersected with teachers already in scope
     "people/services.py": 1,  # ID numbers are unique province-wide
     "synth/management/commands/synth.py": 1,  # the synthetic province generator (refused in prod)
     "synth/services.py": 9,
-    "synth/training.py": 12,
+    "synth/training.py": 14,  # ... and the loader's seals of the teachers it wrote for
     "synth/writer.py": 3,
 }
 

@@ -1,0 +1,144 @@
+"""A small province with a row of every kind that belongs to a jurisdiction, spread over
+杞县 (two schools), 通许县, 兰考县 (省直管县), 开封市, 洛阳市 and the province, and the people
+who look at it: every administrator level, teachers, an expert, institution staff.
+
+Built with the services where they exist, so the rows are the rows the product makes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from access.scope import Scope, scope_for_user
+from accounts.models import Role
+from audit.services import audit_record
+from catalog.models import AnnualPlan, Attendance, Enrolment, PlanConflict, Project, ProjectSession
+from catalog.plans import review_path_of
+from credits.constants import EntryState, SourceType
+from credits.models import Cycle, ExternalImport
+from credits.services import ledger_entry_record, ledger_entry_school_check
+from org.models import Institution, ResearchCommunity, School
+from people.models import ExportRequest, ImportBatch, ImportRejection, TeacherHonour
+from people.tests.factories import TeacherFactory
+
+DAY = dt.date(2026, 3, 10)
+
+
+@dataclass
+class World:
+    projects: dict[str, Project] = field(default_factory=dict)
+    plans: dict[str, AnnualPlan] = field(default_factory=dict)
+    institutions: dict[str, Institution] = field(default_factory=dict)
+    personas: dict[str, Scope] = field(default_factory=dict)
+
+
+def _project(code: str, organiser, *, level: str, state: str, school: School | None = None,
+             institution: Institution | None = None, audience: dict | None = None) -> Project:
+    return Project.objects.create(
+        code=code, title=f"项目{code}", level=level, category="backbone" if level != "school" else "school_based",
+        mode="online", organiser=organiser, organiser_school=school,
+        division_path=school.division_path if school else organiser.path, institution=institution,
+        audience=audience or {}, seats=10, seats_taken=0, hours=12, hour_category="online",
+        starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 10), state=state)
+
+
+def build_world(province, users, make_user) -> World:
+    p, world = province, World()
+    second_school = School.objects.create(code="4102210002", name="杞县第二小学", division=p.county)
+    neighbour = TeacherFactory(school=second_school, name="钱七")
+    TeacherHonour.objects.create(teacher=p.teacher, title="backbone", level="county", awarded_on=dt.date(2020, 9, 1))
+    ResearchCommunity.objects.create(name="城关镇教研共同体", division=p.county)
+
+    centre = Institution.objects.create(code="410221-JSFZ", name="杞县教师发展中心", kind="county_centre",
+                                        division=p.county)
+    tx_centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
+                                           division=p.sibling)
+    world.institutions = {"centre": centre, "tx_centre": tx_centre}
+
+    school_admin_2 = make_user("school-4102210002", Role.SCHOOL_ADMIN, school=second_school)
+    expert = make_user("expert-1", Role.EXPERT, teacher=neighbour)
+    staff = make_user("staff-410221", Role.INSTITUTION_STAFF, institution=centre)
+    tx_staff = make_user("staff-410222", Role.INSTITUTION_STAFF, institution=tx_centre)
+    unbound = make_user("teacher-unbound", Role.TEACHER)
+    direct_school_admin = make_user("school-4102250001", Role.SCHOOL_ADMIN, school=p.direct_school)
+    people = {**users, "school_admin_2": school_admin_2, "expert": expert, "staff": staff, "tx_staff": tx_staff,
+              "unbound": unbound, "direct_school_admin": direct_school_admin}
+    world.personas = {name: scope_for_user(user) for name, user in people.items()}
+    world.personas["nobody"] = Scope.nothing()
+
+    projects = world.projects
+    projects["qx_draft"] = _project("QX-D", p.county, level="county", state="draft")
+    projects["qx_open"] = _project("QX-O", p.county, level="county", state="open", institution=centre)
+    projects["qx_school"] = _project("QX-S", p.county, level="school", state="open", school=p.school)
+    projects["qx_school_draft"] = _project("QX-SD", p.county, level="school", state="draft", school=p.school)
+    projects["qx_school_2"] = _project("QX-S2", p.county, level="school", state="open", school=second_school)
+    projects["tx_open"] = _project("TX-O", p.sibling, level="county", state="open", institution=tx_centre)
+    projects["tx_draft"] = _project("TX-D", p.sibling, level="county", state="draft")
+    projects["city_open"] = _project("KF-O", p.city, level="city", state="open",
+                                     audience={"divisions": ["410221", "410222"]})
+    projects["city_draft"] = _project("KF-D", p.city, level="city", state="draft", institution=centre)
+    projects["lankao_open"] = _project("LK-O", p.direct, level="county", state="open")
+    projects["province_open"] = _project("HN-O", p.province, level="province", state="open")
+    projects["luoyang_draft"] = _project("LY-D", p.other_city, level="city", state="draft")
+
+    enrolled = [("qx_open", p.teacher), ("qx_open", neighbour), ("tx_open", p.sibling_teacher),
+                ("city_open", p.teacher), ("city_open", p.sibling_teacher), ("lankao_open", p.direct_teacher),
+                ("province_open", p.other_city_teacher), ("province_open", p.teacher), ("qx_school", p.teacher),
+                ("qx_school_2", neighbour)]
+    enrolments = {}
+    for index, (key, teacher) in enumerate(enrolled):
+        enrolments[(key, teacher.pk)] = Enrolment.objects.create(
+            project=projects[key], teacher=teacher, state=("enrolled", "pending", "completed")[index % 3])
+    for key in ("qx_open", "tx_open", "city_open", "qx_school"):
+        session = ProjectSession.objects.create(project=projects[key], number=1, title="第1天",
+                                                held_on=dt.date(2026, 12, 2), check_in_code="123456")
+        for enrolment in Enrolment.objects.dangerously_unscoped().filter(project=projects[key]):
+            Attendance.objects.create(session=session, enrolment=enrolment)
+
+    plans = world.plans
+    for key, division, school, level, submitter in (
+            ("qx", p.county, None, "county", users["county_admin"]),
+            ("qx_school", p.county, p.school, "school", users["school_admin"]),
+            ("tx", p.sibling, None, "county", users["sibling_admin"]),
+            ("lankao", p.direct, None, "county", users["direct_admin"]),
+            ("city", p.city, None, "city", users["city_admin"]),
+            ("province", p.province, None, "province", users["province_admin"]),
+            ("luoyang", p.other_city, None, "city", users["other_city_admin"])):
+        plans[key] = AnnualPlan.objects.create(
+            division=division, school=school, level=level, year=2026, state="submitted", submitted_by=submitter,
+            division_path=school.division_path if school else division.path,
+            review_path=review_path_of(division=division, school=school, level=level))
+    PlanConflict.objects.create(plan=plans["qx"], project=projects["qx_open"], other=projects["tx_open"], score=0.8,
+                                text_similarity=0.7, reasons=["内容相似"])
+    PlanConflict.objects.create(plan=plans["tx"], project=projects["tx_open"], other=projects["qx_open"], score=0.8,
+                                text_similarity=0.7, reasons=["内容相似"])
+
+    for n, teacher in enumerate((p.teacher, p.sibling_teacher, p.direct_teacher, p.other_city_teacher, neighbour)):
+        ledger_entry_record(teacher=teacher, category="online", hours=3, occurred_on=DAY, source_type=SourceType.SYNTH,
+                            source_id=f"world-{n}")
+        claim, _ = ledger_entry_record(teacher=teacher, category="other", hours=2, occurred_on=DAY + dt.timedelta(days=1),
+                                       source_type=SourceType.CLAIM, source_id=f"world-claim-{n}", state=EntryState.PENDING)
+        if teacher == p.teacher:  # checked by its school: a decision row
+            ledger_entry_school_check(scope=scope_for_user(users["school_admin"]), actor=users["school_admin"],
+                                      entry_id=claim.pk)
+    from credits.compliance import compliance_refresh
+
+    compliance_refresh(cycle=Cycle.objects.get(code="2026-2030"), today=dt.date(2026, 11, 28))
+
+    for name, path, school in (("county_admin", p.county.path, None), ("school_admin", p.county.path, p.school),
+                               ("direct_admin", p.direct.path, None), ("city_admin", p.city.path, None),
+                               ("sibling_admin", p.sibling.path, None)):
+        ExportRequest.objects.create(requested_by=users[name], scope_path=path, school=school, filters={},
+                                     reason="年度核对")
+        batch = ImportBatch.objects.create(file_name=f"{name}.csv", file_sha256="0" * 64, actor=users[name],
+                                           scope_path=path)
+        ImportRejection.objects.create(batch=batch, row_number=2, column="姓名", reason="不能为空", values=[])
+        ExternalImport.objects.create(file_name=f"{name}.xlsx", file_sha256="1" * 64, actor=users[name],
+                                      scope_path=path)
+    from accounts.services import api_token_create
+
+    for name in ("county_admin", "sibling_admin", "teacher"):
+        api_token_create(user=users[name], name="world")
+    for path in (p.province.path, p.city.path, p.county.path, p.sibling.path, p.direct.path, p.other_city.path):
+        audit_record(action="teacher.update", scope_path=path, object_type="probe")
+    return world

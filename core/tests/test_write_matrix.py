@@ -1,0 +1,575 @@
+"""Every write, as everyone: route × persona for each POST, PATCH and DELETE of the pages and
+the API.
+
+Each case names its target (mostly 通许县's rows; 杞县's where a school administrator of the
+same county is the one to refuse; 兰考县's where the city only reads), who may do it
+(positive controls: the write happens) and who may not, with the status they get — 404
+when the row is not theirs to see, 403 when they see it but may not do this (or their role
+may not use the page at all). A refused write changes nothing: the case's probe reads the
+state before and after. The personas include the same jurisdiction at another level (a
+school administrator against its county's rows, a city against its 省直管县), not only
+outsiders. A last test walks every route and fails if a write route has no case here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+from accounts.models import ApiToken, Role
+from accounts.services import api_token_create
+from catalog.models import AnnualPlan, Attendance, Enrolment, Project, ProjectSession
+from catalog.plans import review_path_of
+from credits.constants import EntryState, SourceType
+from credits.models import LedgerEntry, OrganiserAlias
+from credits.services import ledger_entry_record
+from org.models import Institution
+from people.models import ExportRequest, Teacher
+from people.tests.factories import TeacherFactory
+
+TODAY = dt.date(2026, 11, 28)
+
+
+@dataclass
+class Targets:
+    ids: dict[str, Any] = field(default_factory=dict)
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        return self.objects[name]
+
+
+def _project(code, organiser, *, state, institution=None, school=None, needs_approval=True, level="county"):
+    return Project.objects.create(
+        code=code, title=f"项目{code}", level=level, category="backbone" if not school else "school_based",
+        mode="centralised", organiser=organiser, organiser_school=school,
+        division_path=school.division_path if school else organiser.path, institution=institution,
+        self_enrolment=True, needs_approval=needs_approval, seats=5, hours=12, hour_category="centralised",
+        starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2026, 12, 20), state=state)
+
+
+def _plan(division, year, *, state, submitted_by=None):
+    return AnnualPlan.objects.create(division=division, level="county", year=year, state=state,
+                                     division_path=division.path, submitted_by=submitted_by,
+                                     review_path=review_path_of(division=division, school=None, level="county"))
+
+
+@pytest.fixture
+def people(users, province, make_user):
+    centre = Institution.objects.create(code="410221-JSFZ", name="杞县教师发展中心", kind="county_centre",
+                                        division=province.county)
+    tx_centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
+                                           division=province.sibling)
+    return {**users, "staff": make_user("staff-410221", Role.INSTITUTION_STAFF, institution=centre),
+            "tx_staff": make_user("staff-410222", Role.INSTITUTION_STAFF, institution=tx_centre),
+            "_centre": centre, "_tx_centre": tx_centre}
+
+
+@pytest.fixture
+def targets(province, people) -> Targets:
+    p, t = province, Targets()
+    tx_colleague = TeacherFactory(school=p.sibling_school, name="周八")
+    tx_free_teacher = TeacherFactory(school=p.sibling_school, name="吴九")  # on no project yet
+    qx_free_teacher = TeacherFactory(school=p.school, name="郑十")
+    tx_open = _project("TX-O", p.sibling, state="open", institution=people["_tx_centre"])
+    tx_draft = _project("TX-D", p.sibling, state="draft")
+    tx_free = _project("TX-F", p.sibling, state="draft")  # outside any plan: publishable at once
+    qx_open = _project("QX-O", p.county, state="open")
+    qx_other = _project("QX-O2", p.county, state="open")
+    pending = Enrolment.objects.create(project=tx_open, teacher=p.sibling_teacher, state="pending")
+    admitted = Enrolment.objects.create(project=tx_open, teacher=tx_colleague, state="enrolled")
+    tx_open.seats_taken = 2
+    tx_open.save(update_fields=["seats_taken"])
+    qx_pending = Enrolment.objects.create(project=qx_open, teacher=p.teacher, state="pending")
+    qx_open.seats_taken = 1
+    qx_open.save(update_fields=["seats_taken"])
+    session = ProjectSession.objects.create(project=tx_open, number=1, title="第1天", held_on=TODAY,
+                                            check_in_code="246810")
+    tx_plan = _plan(p.sibling, 2026, state="draft")
+    tx_draft.plan = tx_plan
+    tx_draft.save(update_fields=["plan"])
+    tx_plan_2027 = _plan(p.sibling, 2027, state="submitted", submitted_by=people["sibling_admin"])
+    _project("TX-27", p.sibling, state="draft").__class__.objects.dangerously_unscoped().filter(code="TX-27").update(
+        plan=tx_plan_2027, starts_on=dt.date(2027, 3, 1), ends_on=dt.date(2027, 3, 2))
+    lankao_plan = _plan(p.direct, 2027, state="submitted", submitted_by=people["direct_admin"])
+    qx_claim, _ = ledger_entry_record(teacher=p.teacher, category="other", hours=2, occurred_on=dt.date(2026, 3, 2),
+                                      source_type=SourceType.CLAIM, source_id="m-qx", state=EntryState.PENDING)
+    tx_claim, _ = ledger_entry_record(teacher=p.sibling_teacher, category="other", hours=2,
+                                      occurred_on=dt.date(2026, 3, 2), source_type=SourceType.CLAIM,
+                                      source_id="m-tx", state=EntryState.PENDING)
+    LedgerEntry.objects.dangerously_unscoped().filter(pk=tx_claim.pk).update(
+        school_checked_at=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+    lankao_request = ExportRequest.objects.create(requested_by=people["direct_admin"], scope_path=p.direct.path,
+                                                  filters={}, reason="职称评审名单")
+    tx_request = ExportRequest.objects.create(requested_by=people["sibling_admin"], scope_path=p.sibling.path,
+                                              filters={}, reason="职称评审名单")
+    token, _ = api_token_create(user=people["sibling_admin"], name="对接")
+    OrganiserAlias.objects.create(name="通许县教师进修学校", institution=people["_tx_centre"])
+    t.objects = {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
+                 "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
+                 "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
+                 "tx_claim": tx_claim, "lankao_request": lankao_request, "tx_request": tx_request, "token": token,
+                 "tx_colleague": tx_colleague, "tx_free_teacher": tx_free_teacher, "qx_free_teacher": qx_free_teacher,
+                 "tx_free": tx_free, "province": p}
+    return t
+
+
+# --- probes: the state a case may change ---------------------------------------------------
+
+def _row(model, pk, *fields):
+    return tuple(model.objects.dangerously_unscoped().filter(pk=pk).values_list(*fields).first() or ())
+
+
+def teacher_state(t):
+    return _row(Teacher, t.province.sibling_teacher.pk, "name", "title", "school_id")
+
+
+def direct_teacher_state(t):
+    return _row(Teacher, t.province.direct_teacher.pk, "name", "title", "school_id")
+
+
+def project_state(key):
+    return lambda t: _row(Project, t.objects[key].pk, "title", "state", "seats", "plan_id")
+
+
+def enrolment_state(key):
+    return lambda t: _row(Enrolment, t.objects[key].pk, "state", "assessment_passed")
+
+
+def enrolments_of(key):
+    return lambda t: tuple(sorted(Enrolment.objects.dangerously_unscoped().filter(project=t.objects[key])
+                                  .values_list("teacher_id", "state")))
+
+
+def sessions_of(t):
+    return ProjectSession.objects.dangerously_unscoped().filter(project=t.tx_open).count()
+
+
+def attendance_of(t):
+    return Attendance.objects.dangerously_unscoped().filter(session__project=t.tx_open).count()
+
+
+def ledger_of(t):
+    return tuple(sorted((row[0], row[1], row[2], str(row[3])) for row in LedgerEntry.objects.dangerously_unscoped()
+                        .values_list("teacher_id", "source_type", "state", "school_checked_at")))
+
+
+def plan_state(key):
+    return lambda t: (_row(AnnualPlan, t.objects[key].pk, "state", "checked_at", "decided_by_id"),
+                      tuple(sorted(t.objects[key].projects.values_list("pk", flat=True))))
+
+
+def plans_of(t):
+    return AnnualPlan.objects.dangerously_unscoped().count()
+
+
+def request_state(key):
+    return lambda t: _row(ExportRequest, t.objects[key].pk, "state", "decided_by_id")
+
+
+def requests_of(t):
+    return ExportRequest.objects.dangerously_unscoped().count()
+
+
+def token_state(t):
+    return _row(ApiToken, t.token.pk, "revoked_at")
+
+
+def tokens_of(t):
+    return ApiToken.objects.dangerously_unscoped().count()
+
+
+def projects_of(t):
+    return tuple(sorted(Project.objects.dangerously_unscoped().values_list("code", "title", "state")))
+
+
+def teachers_in_tongxu(t):
+    return tuple(sorted(Teacher.objects.dangerously_unscoped().filter(division_path=t.province.sibling.path)
+                        .values_list("name", flat=True)))
+
+
+def aliases(t):
+    return tuple(sorted(OrganiserAlias.objects.values_list("name", "institution_id")))
+
+
+def rules_state(t):
+    from credits.models import RuleSet
+    return RuleSet.objects.count()
+
+
+def compliance_state(t):
+    from credits.models import ComplianceRefresh
+    return tuple(ComplianceRefresh.objects.values_list("computed_at", flat=True))
+
+
+# --- uploads -------------------------------------------------------------------------------
+
+def roster_file(t):
+    from people.roster.columns import COLUMNS
+    from people.tests.factories import make_id_number
+
+    line = ["", "新来的", make_id_number(401, area="410222"), t.province.sibling_school.code, "小学", "语文",
+            "一级教师", "2015-09-01", "在岗", ""]
+    body = ",".join(COLUMNS) + "\n" + ",".join(line) + "\n"
+    return {"file": SimpleUploadedFile("roster.csv", body.encode("utf-8"))}
+
+
+def external_file(t):
+    from credits.external_import import COLUMNS
+
+    teacher = t.province.sibling_teacher
+    row = [teacher.id_number, teacher.name, "国家平台专题学习", "通许县教师进修学校", "6", "网络研修", "2026-03-05", "CERT-M-1"]
+    return {"file": SimpleUploadedFile("hours.csv", (",".join(COLUMNS) + "\n" + ",".join(row) + "\n").encode("utf-8"))}
+
+
+def attendance_file(t):
+    body = f"报名编号,姓名,场次序号\n{t.admitted.pk},{t.tx_colleague.name},1\n"
+    return {"file": SimpleUploadedFile("attendance.csv", body.encode("utf-8"))}
+
+
+def external_entries(t):
+    return LedgerEntry.objects.dangerously_unscoped().filter(source_type=SourceType.EXTERNAL).count()
+
+
+# --- the cases -----------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    name: str
+    method: str  # "post" (form), "json" (POST JSON), "patch", "delete", "upload" (multipart POST)
+    url: Callable[[Targets], str]
+    data: Callable[[Targets], dict]
+    probe: Callable[[Targets], Any]
+    ok: dict[str, int]  # persona -> status; the write happens
+    no: dict[str, int]  # persona -> status; nothing changes
+
+
+# 通许县's rows seen from elsewhere: another county of the city, another city, a school of
+# 杞县, a teacher, an institution that does not run the project.
+TX_OUT = {"county_admin": 404, "other_city_admin": 404, "school_admin": 404}
+TX_IN_PAGE = {"sibling_admin": 302, "city_admin": 302, "province_admin": 302}
+
+
+def _f(**data):
+    return lambda t: data
+
+
+CASES = [
+    # --- people ---------------------------------------------------------------------------
+    Case("teacher edit", "post", lambda t: f"/teachers/{t.province.sibling_teacher.pk}/edit/",
+         lambda t: {"name": "改名", "school_code": t.province.sibling_school.code, "stage": "primary",
+                    "main_subject": "math", "title": "senior", "hire_date": "2011-09-01", "status": "active",
+                    "honours": ""},
+         teacher_state, ok=TX_IN_PAGE, no={**TX_OUT, "teacher": 403, "staff": 403}),
+    Case("teacher edit, 省直管县", "post", lambda t: f"/teachers/{t.province.direct_teacher.pk}/edit/",
+         lambda t: {"name": "改名", "school_code": t.province.direct_school.code, "stage": "primary",
+                    "main_subject": "math", "title": "senior", "hire_date": "2011-09-01", "status": "active",
+                    "honours": ""},
+         direct_teacher_state, ok={"direct_admin": 302, "province_admin": 302},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 404}),
+    Case("reveal a full ID number", "post", lambda t: f"/teachers/{t.province.sibling_teacher.pk}/reveal-id/", _f(),
+         lambda t: __import__("audit.models").models.AuditEvent.objects.dangerously_unscoped()
+         .filter(action="teacher.id_reveal").count(),
+         ok={"sibling_admin": 200, "city_admin": 200, "sibling_teacher_user": 200},
+         no={**TX_OUT, "teacher": 404, "staff": 404}),
+    Case("roster import into 通许县", "upload", lambda t: "/teachers/roster/import/", roster_file, teachers_in_tongxu,
+         ok={"sibling_admin": 302, "province_admin": 302},
+         no={"county_admin": 302, "other_city_admin": 302, "school_admin": 302, "teacher": 403, "staff": 403}),
+    Case("ask for a full-ID export", "post", lambda t: "/teachers/roster/export-requests/",
+         _f(reason="职称评审名单报送", full_ids="1"), requests_of,
+         ok={"county_admin": 302, "school_admin": 302, "province_admin": 302},
+         no={"teacher": 403, "staff": 403}),
+    Case("approve a 省直管县's export", "post", lambda t: "/teachers/roster/export-requests/",
+         lambda t: {"decide": t.lankao_request.pk, "approve": "1"}, request_state("lankao_request"),
+         # the requester sees its own request (403), a city only reads its 省直管县 (404: not its to decide)
+         ok={"province_admin": 302}, no={"city_admin": 404, "sibling_admin": 404, "county_admin": 404,
+                                         "school_admin": 404, "direct_admin": 403, "teacher": 403}),
+    Case("approve 通许县's export", "post", lambda t: "/teachers/roster/export-requests/",
+         lambda t: {"decide": t.tx_request.pk, "approve": "1"}, request_state("tx_request"),
+         ok={"city_admin": 302, "province_admin": 302},
+         no={"sibling_admin": 403, **TX_OUT, "teacher": 403}),
+    # --- accounts -------------------------------------------------------------------------
+    Case("create an API token", "post", lambda t: "/accounts/tokens/", _f(name="对接"), tokens_of,
+         ok={"county_admin": 200, "school_admin": 200}, no={"teacher": 403, "staff": 403}),
+    Case("revoke someone's API token", "post", lambda t: "/accounts/tokens/", lambda t: {"revoke": t.token.pk},
+         token_state, ok={"sibling_admin": 302},
+         no={"county_admin": 404, "city_admin": 404, "province_admin": 404, "teacher": 403}),
+    # --- credits --------------------------------------------------------------------------
+    Case("claim hours", "upload", lambda t: "/credits/claims/new/",
+         lambda t: {"category": "other", "hours": "2", "occurred_on": "2026-03-09", "note": "校级公开课听评课",
+                    "idempotency_key": "k1",
+                    "evidence": SimpleUploadedFile("e.pdf", b"%PDF-1.4 evidence", content_type="application/pdf")},
+         ledger_of, ok={"teacher": 302, "sibling_teacher_user": 302},
+         no={"county_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("school check of a 杞县 claim", "post", lambda t: "/credits/claims/",
+         lambda t: {"entry": t.qx_claim.pk, "approve": "1"}, ledger_of,
+         ok={"school_admin": 302},
+         no={"county_admin": 403, "sibling_admin": 404, "other_city_admin": 404, "teacher": 403}),
+    Case("county decision on a 通许县 claim", "post", lambda t: "/credits/claims/",
+         lambda t: {"entry": t.tx_claim.pk, "approve": "1"}, ledger_of,
+         ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         no={**TX_OUT, "teacher": 403}),
+    Case("revise the hours rules", "post", lambda t: "/credits/rules/",
+         _f(required_hours="360", hours_per_credit="1", note="按新文件修订"), rules_state,
+         ok={"province_admin": 302}, no={"city_admin": 403, "county_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("rebuild 通许县's compliance figures", "post", lambda t: "/credits/compliance/d/410222/", _f(),
+         compliance_state, ok={"sibling_admin": 302, "province_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("import external hours of a 通许县 teacher", "upload", lambda t: "/credits/external/", external_file,
+         external_entries, ok={"sibling_admin": 302, "province_admin": 302},
+         no={"county_admin": 302, "other_city_admin": 302, "school_admin": 403, "teacher": 403}),
+    Case("remap an organiser", "post", lambda t: "/credits/organisers/",
+         lambda t: {"name": "通许县教师进修学校", "institution": t.objects["province"].teacher.school_id and
+                    Institution.objects.dangerously_unscoped().get(code="410221-JSFZ").pk},
+         aliases, ok={"province_admin": 302}, no={"sibling_admin": 302, "county_admin": 302, "school_admin": 403}),
+    Case("record hours through the API", "json", lambda t: "/api/v1/credits/entries",
+         lambda t: {"teacher_id": t.province.sibling_teacher.pk, "category": "online", "hours": "2",
+                    "occurred_on": "2026-03-04", "source_id": "sys-1"},
+         ledger_of, ok={"sibling_admin": 201, "city_admin": 201},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 404}),
+    Case("a school writes approved hours", "json", lambda t: "/api/v1/credits/entries",
+         lambda t: {"teacher_id": t.province.teacher.pk, "category": "online", "hours": "2",
+                    "occurred_on": "2026-03-04", "source_id": "sys-2", "state": "approved"},
+         ledger_of, ok={"county_admin": 201}, no={"school_admin": 403, "sibling_admin": 404}),
+    Case("external hours through the API", "upload", lambda t: "/api/v1/credits/external-imports", external_file,
+         external_entries, ok={"sibling_admin": 201, "province_admin": 201},
+         no={"county_admin": 201, "other_city_admin": 201, "school_admin": 403, "teacher": 403}),
+    # --- projects -------------------------------------------------------------------------
+    Case("create a project for another county's teachers", "post", lambda t: "/projects/new/",
+         _f(code="NEW-1", title="面向邻县的项目", level="county", category="backbone", mode="online",
+            starts_on="2026-12-01", ends_on="2026-12-02", seats="5", hours="8", hour_category="online", budget="0"),
+         projects_of, ok={"county_admin": 302, "sibling_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "staff": 403}),
+    Case("create a project through the API", "json", lambda t: "/api/v1/projects",
+         _f(code="NEW-2", title="县级专题", level="county", category="topic", mode="online", starts_on="2026-12-01",
+            ends_on="2026-12-02", seats=5, hours=8, hour_category="online"),
+         projects_of, ok={"county_admin": 201}, no={"school_admin": 403, "teacher": 403}),
+    Case("an audience outside the jurisdiction is refused", "json", lambda t: "/api/v1/projects",
+         _f(code="NEW-3", title="县级专题", level="county", category="topic", mode="online", starts_on="2026-12-01",
+            ends_on="2026-12-02", seats=5, hours=8, hour_category="online", audience={"divisions": ["410222"]}),
+         projects_of, ok={}, no={"county_admin": 422}),
+    Case("edit a published 通许县 project (API)", "patch", lambda t: f"/api/v1/projects/{t.tx_open.pk}",
+         _f(title="改名"), project_state("tx_open"), ok={"sibling_admin": 200, "city_admin": 200},
+         no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("edit a 通许县 draft (API)", "patch", lambda t: f"/api/v1/projects/{t.tx_draft.pk}",
+         _f(title="改名"), project_state("tx_draft"), ok={"sibling_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 404}),
+    Case("edit a 通许县 project (page)", "post", lambda t: f"/projects/{t.tx_open.pk}/edit/",
+         lambda t: {"title": "改名", "category": "backbone", "mode": "centralised", "starts_on": "2026-11-01",
+                    "ends_on": "2026-12-20", "hours": "12", "hour_category": "centralised", "budget": "0",
+                    "min_attendance_percent": "80"},
+         project_state("tx_open"), ok={"sibling_admin": 302},
+         no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("publish a 通许县 draft", "post", lambda t: f"/projects/{t.tx_free.pk}/manage/", _f(action="open"),
+         project_state("tx_free"), ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 404, "tx_staff": 404}),
+    Case("publish a draft whose plan is not approved", "post", lambda t: f"/projects/{t.tx_draft.pk}/manage/",
+         _f(action="open"), project_state("tx_draft"), ok={},  # refused with a message, for everyone
+         no={"sibling_admin": 302, "province_admin": 302, "county_admin": 404}),
+    Case("admit an enrolee of 通许县's project", "post", lambda t: f"/projects/{t.tx_open.pk}/manage/",
+         lambda t: {"action": "approve", "enrolment": t.pending.pk}, enrolment_state("pending"),
+         ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         # the implementing institution runs sessions; admission is the organiser's
+         no={"tx_staff": 302, "county_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("a school admits into its county's project", "post", lambda t: f"/projects/{t.qx_open.pk}/manage/",
+         lambda t: {"action": "approve", "enrolment": t.qx_pending.pk}, enrolment_state("qx_pending"),
+         ok={"county_admin": 302}, no={"school_admin": 403, "sibling_admin": 403}),
+    Case("admit an enrolee of another project from this one's page", "post",
+         lambda t: f"/projects/{t.qx_other.pk}/manage/",
+         lambda t: {"action": "approve", "enrolment": t.qx_pending.pk}, enrolment_state("qx_pending"),
+         ok={}, no={"county_admin": 404, "province_admin": 404}),
+    Case("add a session", "post", lambda t: f"/projects/{t.tx_open.pk}/manage/",
+         _f(action="session", title="第2天", held_on="2026-12-01"), sessions_of,
+         ok={"sibling_admin": 302, "tx_staff": 302}, no={"county_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("record attendance", "post", lambda t: f"/projects/{t.tx_open.pk}/manage/",
+         lambda t: {"action": "attendance", "session": t.session.pk, "present": [t.admitted.pk]}, attendance_of,
+         ok={"sibling_admin": 302, "tx_staff": 302}, no={"county_admin": 403, "other_city_admin": 403, "staff": 403}),
+    Case("upload attendance", "upload", lambda t: f"/projects/{t.tx_open.pk}/manage/",
+         lambda t: {"action": "upload", **attendance_file(t)}, attendance_of,
+         ok={"sibling_admin": 302, "tx_staff": 302}, no={"county_admin": 403, "school_admin": 403}),
+    Case("record an assessment", "post", lambda t: f"/projects/{t.tx_open.pk}/manage/",
+         lambda t: {"action": "assessment", "enrolment": t.admitted.pk, "passed": "1"}, enrolment_state("admitted"),
+         ok={"sibling_admin": 302, "tx_staff": 302}, no={"county_admin": 403, "staff": 403, "teacher": 403}),
+    Case("complete 通许县's project", "post", lambda t: f"/projects/{t.tx_open.pk}/manage/", _f(action="complete"),
+         ledger_of, ok={}, no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("enrol oneself in another county's project", "post", lambda t: f"/projects/{t.tx_open.pk}/",
+         _f(), enrolments_of("tx_open"), ok={}, no={"teacher": 302}),
+    Case("withdraw someone's enrolment", "post", lambda t: "/projects/mine/withdraw/",
+         lambda t: {"enrolment": t.pending.pk}, enrolment_state("pending"),
+         ok={"sibling_teacher_user": 302}, no={"teacher": 404, "county_admin": 403, "sibling_admin": 403}),
+    Case("check in with a code", "post", lambda t: "/projects/mine/check-in/", _f(code="246810"), attendance_of,
+         ok={}, no={"teacher": 302, "county_admin": 403}),  # not enrolled (李四 is pending)
+    Case("nominate a 通许县 teacher (page)", "post", lambda t: f"/projects/{t.tx_open.pk}/nominate/",
+         lambda t: {"teacher": [t.tx_free_teacher.pk]}, enrolments_of("tx_open"),
+         ok={"sibling_admin": 200, "city_admin": 200, "province_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("nominate a 杞县 teacher through the API", "json", lambda t: f"/api/v1/projects/{t.qx_open.pk}/nominations",
+         lambda t: {"teacher_ids": [t.qx_free_teacher.pk]}, enrolments_of("qx_open"),
+         ok={"county_admin": 200, "school_admin": 200, "city_admin": 200},
+         no={"sibling_admin": 404, "other_city_admin": 404, "teacher": 403}),
+    Case("nominate into a project that does not serve the teacher", "json",
+         lambda t: f"/api/v1/projects/{t.qx_open.pk}/nominations",
+         lambda t: {"teacher_ids": [t.tx_free_teacher.pk]}, enrolments_of("qx_open"),
+         # 通许县 sees 杞县's published project, but it serves 杞县's teachers only: refused, with the reason
+         ok={}, no={"sibling_admin": 200, "county_admin": 404}),
+    Case("enrol or nominate through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/enrolments",
+         lambda t: {"teacher_id": t.tx_free_teacher.pk}, enrolments_of("tx_open"),
+         ok={"sibling_admin": 201, "city_admin": 201},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("withdraw through the API", "json", lambda t: f"/api/v1/enrolments/{t.pending.pk}/withdraw", _f(),
+         enrolment_state("pending"), ok={"sibling_teacher_user": 200, "sibling_admin": 200},
+         no={"teacher": 404, "county_admin": 404, "school_admin": 404}),
+    Case("add a session through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/sessions",
+         _f(title="第2天", held_on="2026-12-01"), sessions_of, ok={"sibling_admin": 201, "tx_staff": 201},
+         no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "staff": 403, "teacher": 403}),
+    Case("attendance through the API", "json", lambda t: f"/api/v1/sessions/{t.session.pk}/attendance",
+         lambda t: {"enrolment_ids": [t.admitted.pk]}, attendance_of, ok={"sibling_admin": 200, "tx_staff": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "staff": 404, "teacher": 404}),
+    Case("attendance upload through the API", "upload", lambda t: f"/api/v1/projects/{t.tx_open.pk}/attendance-upload",
+         attendance_file, attendance_of, ok={"sibling_admin": 200, "tx_staff": 200},
+         no={"county_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("completion through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/completion", _f(),
+         ledger_of, ok={}, no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "teacher": 403}),
+    # --- annual plans ---------------------------------------------------------------------
+    Case("open a plan", "post", lambda t: "/projects/plans/", _f(year="2028"), plans_of,
+         ok={"county_admin": 302, "school_admin": 302}, no={"teacher": 403, "staff": 403}),
+    Case("open a plan through the API", "json", lambda t: "/api/v1/plans", _f(year=2028), plans_of,
+         ok={"county_admin": 201}, no={"teacher": 403, "staff": 403}),
+    Case("take a project out of 通许县's plan", "post", lambda t: f"/projects/plans/{t.tx_plan.pk}/",
+         lambda t: {"action": "remove", "project": t.tx_draft.pk}, plan_state("tx_plan"), ok={"sibling_admin": 302},
+         # the city reviews 通许县's plan but does not draft it
+         no={"city_admin": 302, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("check 通许县's plan for overlaps", "post", lambda t: f"/projects/plans/{t.tx_plan.pk}/",
+         _f(action="check"), plan_state("tx_plan"), ok={"sibling_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404}),
+    Case("submit 通许县's plan", "post", lambda t: f"/projects/plans/{t.tx_plan.pk}/", _f(action="submit"),
+         plan_state("tx_plan"), ok={"sibling_admin": 302},
+         no={"city_admin": 302, "province_admin": 302, "county_admin": 404, "school_admin": 404}),
+    Case("approve 通许县's plan", "post", lambda t: f"/projects/plans/{t.tx_plan_2027.pk}/",
+         _f(action="approve", acknowledge="1"), plan_state("tx_plan_2027"), ok={"city_admin": 302},
+         no={"sibling_admin": 302, "province_admin": 302, "county_admin": 404, "other_city_admin": 404}),
+    Case("approve a 省直管县's plan", "post", lambda t: f"/projects/plans/{t.lankao_plan.pk}/",
+         _f(action="approve", acknowledge="1"), plan_state("lankao_plan"), ok={"province_admin": 302},
+         no={"city_admin": 302, "direct_admin": 302, "county_admin": 404}),
+    Case("add projects through the API", "json", lambda t: f"/api/v1/plans/{t.tx_plan.pk}/projects",
+         lambda t: {"project_ids": [t.tx_open.pk]}, plan_state("tx_plan"), ok={"sibling_admin": 200},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 404}),
+    Case("remove a project through the API", "delete",
+         lambda t: f"/api/v1/plans/{t.tx_plan.pk}/projects/{t.tx_draft.pk}", _f(), plan_state("tx_plan"),
+         ok={"sibling_admin": 200}, no={"city_admin": 403, "county_admin": 404, "teacher": 404}),
+    Case("check through the API", "json", lambda t: f"/api/v1/plans/{t.tx_plan.pk}/check", _f(),
+         plan_state("tx_plan"), ok={"sibling_admin": 200}, no={"county_admin": 404, "school_admin": 404}),
+    Case("submit through the API", "json", lambda t: f"/api/v1/plans/{t.tx_plan.pk}/submit", _f(),
+         plan_state("tx_plan"), ok={"sibling_admin": 200}, no={"city_admin": 403, "county_admin": 404}),
+    Case("decide through the API", "json", lambda t: f"/api/v1/plans/{t.tx_plan_2027.pk}/decision",
+         _f(approve=True, acknowledge_conflicts=True), plan_state("tx_plan_2027"), ok={"city_admin": 200},
+         no={"sibling_admin": 403, "province_admin": 403, "county_admin": 404, "teacher": 404}),
+]
+
+MATRIX = [(case, persona, status, persona in case.ok) for case in CASES
+          for persona, status in (*case.ok.items(), *case.no.items())]
+
+
+def _send(client, case: Case, t: Targets):
+    url, data = case.url(t), case.data(t)
+    if case.method == "post":
+        return client.post(url, data)
+    if case.method == "upload":
+        return client.post(url, data)  # multipart
+    if case.method == "json":
+        return client.post(url, data, content_type="application/json")
+    if case.method == "patch":
+        return client.patch(url, data, content_type="application/json")
+    return client.delete(url)
+
+
+@pytest.mark.parametrize(("case", "persona", "status", "allowed"), MATRIX,
+                         ids=[f"{c.name}-{p}" for c, p, _, _ in MATRIX])
+def test_every_write_as_every_persona(case, persona, status, allowed, people, targets, client_for):
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC), tick=False):
+        before = case.probe(targets)
+        response = _send(client_for(people[persona]), case, targets)
+        after = case.probe(targets)
+    assert response.status_code == status, (case.name, persona, response.content[:300])
+    if allowed:
+        assert after != before, f"{case.name}: {persona} should have changed it"
+    else:
+        assert after == before, f"{case.name}: {persona} changed it"
+    if response.status_code in (403, 404):
+        body = response.content.decode("utf-8", "replace")
+        assert "李四" not in body and "周八" not in body  # a refusal names nobody
+
+
+def test_every_case_has_a_refusal_and_most_a_positive_control():
+    for case in CASES:
+        assert case.no, case.name
+    assert sum(1 for case in CASES if case.ok) >= len(CASES) * 2 // 3
+
+
+# --- every write route has a case ----------------------------------------------------------
+
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+def declared_methods(callback) -> set[str] | None:
+    """The methods a page view allows, read from Django's require_http_methods in its wrappers."""
+    seen: set[int] = set()
+    while callback is not None and id(callback) not in seen:
+        seen.add(id(callback))
+        for cell in getattr(callback, "__closure__", None) or ():
+            value = cell.cell_contents
+            if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and v.isupper() for v in value):
+                return set(value)
+        callback = getattr(callback, "__wrapped__", None)
+    return None
+
+
+PUBLIC_WRITES = {"accounts/login/"}  # the log-in form
+OWN_SESSION = {"accounts/logout/"}  # ends the caller's own session
+
+
+def write_routes() -> set[tuple[str, str]]:
+    from core.tests.test_routes import _api_operations
+
+    found = set()
+    for route, callback in _walk(get_resolver().url_patterns):
+        if route.startswith("api/"):
+            for operation in _api_operations(callback):
+                for method in operation.methods:
+                    if method != "GET":
+                        found.add((route, method))
+            continue
+        methods = declared_methods(callback)
+        assert methods is not None, f"{route}: the view declares no HTTP methods"
+        if "POST" in methods and route not in PUBLIC_WRITES | OWN_SESSION:
+            found.add((route, "POST"))
+    return found
+
+
+def test_every_page_view_declares_its_methods_and_every_write_route_has_a_case(targets):
+    covered = set()
+    for case in CASES:
+        route = resolve(case.url(targets).split("?")[0]).route
+        covered.add((route, {"patch": "PATCH", "delete": "DELETE"}.get(case.method, "POST")))
+    missing = write_routes() - covered
+    assert missing == set()
+
+
+def test_the_route_walk_sees_methods(targets):
+    assert ("projects/<int:project_id>/manage/", "POST") in write_routes()
+    assert not any(route == "projects/" for route, _ in write_routes())
+    assert io  # (uploads are built in memory)
