@@ -1,4 +1,4 @@
-"""Shared personas (SECURITY 7, STYLE 5): one small province with two ordinary
+"""Shared personas for the route × persona tests: one small province with two ordinary
 counties and one 省直管县 in the same city, a school in each, a teacher in each,
 and an account for every role. Tests use `province` and the user fixtures."""
 

@@ -1,4 +1,4 @@
-"""Idle timeout and absolute lifetime of signed-in sessions (SECURITY 5):
+"""Idle timeout and absolute lifetime of signed-in sessions:
 administrators are signed out after 30 idle minutes, everyone after
 SESSION_COOKIE_AGE since signing in, however active."""
 

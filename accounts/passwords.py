@@ -1,4 +1,4 @@
-"""Password rules beyond Django's: an upper bound and context words (SECURITY 2)."""
+"""Password rules beyond Django's: an upper bound and context words (研修, yanxiu, division names)."""
 
 from django.core.exceptions import ValidationError
 

@@ -1,5 +1,5 @@
 """Failed-login lock-out per account and attempt limits per client address
-(SECURITY 3). Counters live in the cache (Redis in production)."""
+(the log-in form). Counters live in the cache (Redis in production)."""
 
 from django.conf import settings
 from django.core.cache import cache

@@ -1,7 +1,7 @@
 """Log-in, log-out and personal API tokens.
 
 Unknown user, wrong password and a locked account all get the same page with
-the same message, so the response does not reveal which it was (SECURITY 3).
+the same message, so the response does not reveal which it was.
 """
 
 from django.conf import settings

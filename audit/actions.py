@@ -27,6 +27,7 @@ class Action(models.TextChoices):
     LEDGER_RECONCILE = "ledger.reconcile", "学时汇总校正"
     LEDGER_RECORD = "ledger.record", "记入学时"
     LEDGER_CORRECT = "ledger.correct", "更正已关闭周期的学时"
+    LEDGER_RESEAL = "ledger.reseal", "核查后重新封签学时账本"
     RULES_REVISE = "credits.rules", "修订学时规则"
     COMPLIANCE_EXPORT = "credits.compliance_export", "导出学时达标统计"
     CLAIM_SCHOOL_CHECK = "claim.school_check", "学校审核学时申报"

@@ -165,7 +165,7 @@ API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
 # /api/v1/docs and /api/v1/openapi.json: open in development (tests and schemathesis read
 # the schema anonymously); in production only for a signed-in administrator.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", not IS_PROD)
-# Page exports above this many rows need a second administrator's approval (SECURITY 15).
+# Page exports above this many rows need a second administrator's approval.
 EXPORT_BULK_ROWS = env_int("EXPORT_BULK_ROWS", 5000)
 
 # Sessions: absolute lifetime plus an idle timeout (stricter for administrators).

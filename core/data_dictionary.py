@@ -1,4 +1,4 @@
-"""Data dictionary of personal information (SECURITY 14, PIPL Art. 6/34).
+"""Data dictionary of personal information (PIPL Art. 6/34: purpose and minimisation).
 
 Every concrete field of every model that holds personal data is listed with
 its purpose and the roles that may see it; `core/tests/test_data_dictionary.py`

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from access.policy import Action as Can
@@ -123,10 +123,37 @@ def _add_to_totals(*, teacher_id: int, cycle_id: int, category: str, approved: D
                                   approved_hours=approved, pending_hours=pending)
 
 
-def _seal(teacher_id: int, *, entries: int, decisions: int) -> None:
+def _write_checks(teacher_id: int, *, source_key: str, day: dt.date) -> tuple[int | None, Decimal, LedgerSeal | None]:
+    """What a new entry is checked against, read in one statement once the teacher's lock is
+    held (so with a snapshot taken after it): the entry already recorded under the key, the
+    day's hours so far, and the teacher's seal."""
+    entries = LedgerEntry.objects.dangerously_unscoped()
+    day_hours = (entries.filter(teacher_id=OuterRef("pk"), occurred_on=day, hours__gt=0)
+                 .exclude(state__in=[EntryState.REJECTED, EntryState.REVOKED])
+                 .order_by().values("teacher_id").annotate(total=Sum("hours")).values("total"))
+    seal = LedgerSeal.objects.dangerously_unscoped().filter(teacher_id=OuterRef("pk"))
+    row = (Teacher.objects.dangerously_unscoped().filter(pk=teacher_id)
+           .annotate(existing=Subquery(entries.filter(source_key=source_key).values("id")[:1]),
+                     day_total=Subquery(day_hours), seal_entries=Subquery(seal.values("entries")[:1]),
+                     seal_decisions=Subquery(seal.values("decisions")[:1]), seal_mac=Subquery(seal.values("mac")[:1]))
+           .values("existing", "day_total", "seal_entries", "seal_decisions", "seal_mac").get())
+    current = None
+    if row["seal_mac"] is not None:
+        current = LedgerSeal(teacher_id=teacher_id, entries=row["seal_entries"], decisions=row["seal_decisions"],
+                             mac=row["seal_mac"])
+        current._state.adding = False
+    return row["existing"], Decimal(str(row["day_total"] or 0)), current
+
+
+_UNREAD = object()
+
+
+def _seal(teacher_id: int, *, entries: int, decisions: int, current=_UNREAD) -> None:
     """Count what this transaction appended into the teacher's seal. The caller holds the
-    teacher's lock. A seal that does not check out (or rows without one) refuses the write."""
-    seal = LedgerSeal.objects.dangerously_unscoped().select_for_update().filter(teacher_id=teacher_id).first()
+    teacher's lock (and may pass the seal it read under it). A seal that does not check out
+    (or rows without one) refuses the write."""
+    seal = (LedgerSeal.objects.dangerously_unscoped().filter(teacher_id=teacher_id).first()
+            if current is _UNREAD else current)
     if seal is None:
         # The teacher's first ledger write: no earlier row may exist (a deleted seal would).
         if LedgerEntry.objects.dangerously_unscoped().filter(teacher_id=teacher_id).count() != entries:
@@ -230,10 +257,10 @@ def ledger_entry_record(
         # The writer's own checks, for a teacher its caller was allowed to write for: the lock,
         # the idempotency key (unique across the ledger) and the day's hours.
         _lock_teacher(teacher.pk)
-        existing = LedgerEntry.objects.dangerously_unscoped().filter(source_key=source_key).first()
-        if existing is not None:
+        existing_id, day_total, seal = _write_checks(teacher.pk, source_key=source_key, day=occurred_on)
+        if existing_id is not None:
+            existing = LedgerEntry.objects.dangerously_unscoped().get(pk=existing_id)
             return _same_entry(existing, teacher=teacher, category=category, hours=hours, occurred_on=occurred_on), False
-        day_total = _day_total(teacher.pk, occurred_on)
         if day_total + hours > MAX_HOURS_PER_DAY:
             raise ValidationError({"hours": f"{occurred_on} 当天累计学时将超过 {MAX_HOURS_PER_DAY}（已有 {day_total}）"})
         now = timezone.now()
@@ -259,7 +286,7 @@ def ledger_entry_record(
             _decision_append(entry=entry, stage=DecisionStage.SCHOOL, state=DecisionState.CHECKED, actor=actor,
                              note="学校记入，经学校审核", at=now, first=True, save_cache=False)
             decisions = 1
-        _seal(teacher.pk, entries=1, decisions=decisions)
+        _seal(teacher.pk, entries=1, decisions=decisions, current=seal)
         approved = hours if state == EntryState.APPROVED else Decimal(0)
         _add_to_totals(teacher_id=teacher.pk, cycle_id=cycle.pk, category=category, approved=approved, pending=hours - approved)
         audit_record(action=Action.LEDGER_RECORD, actor=actor, ip=ip, scope_path=teacher.division_path,
@@ -352,6 +379,31 @@ def ledger_entry_revoke(*, scope: Scope, actor, entry_id: int, reason: str, ip: 
         audit_record(action=Action.LEDGER_REVOKE, actor=actor, ip=ip, scope_path=entry.teacher.division_path,
                      object_type="ledger_entry", object_id=entry.pk, detail={"reason": reason[:200], "correction": correction.pk})
     return correction
+
+
+@transaction.atomic
+def ledger_reseal(*, scope: Scope, actor, teacher: Teacher, reason: str, ip: str | None = None) -> LedgerSeal:
+    """After the province has looked into a teacher whose seal no longer matched (and restored
+    what was changed, or accepted it), seal the teacher's rows as they are now so writes for
+    them resume. Province administrators only; the old and new counts are audited, so the
+    decision to accept the rows stays on the record."""
+    require(scope, Can.CORRECT_CLOSED_CYCLE, teacher)
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationError({"reason": "请写明核查结论（至少4个字）"})
+    Teacher.objects.dangerously_unscoped().select_for_update().filter(pk=teacher.pk).values_list("pk", flat=True).get()
+    entries = LedgerEntry.objects.dangerously_unscoped().filter(teacher=teacher).count()
+    decisions = LedgerDecision.objects.dangerously_unscoped().filter(entry__teacher=teacher).count()
+    seal = LedgerSeal.objects.dangerously_unscoped().filter(teacher=teacher).first()
+    before = {"entries": seal.entries, "decisions": seal.decisions} if seal else None
+    seal = seal or LedgerSeal(teacher=teacher)
+    seal.entries, seal.decisions = entries, decisions
+    seal.mac = seal_mac(teacher_id=teacher.pk, entries=entries, decisions=decisions)
+    seal.save()
+    audit_record(action=Action.LEDGER_RESEAL, actor=actor, ip=ip, scope_path=teacher.division_path,
+                 object_type="teacher", object_id=teacher.pk,
+                 detail={"reason": reason[:200], "before": before, "after": {"entries": entries, "decisions": decisions}})
+    return seal
 
 
 def ledger_closed_cycle_correction(

@@ -1,4 +1,4 @@
-"""Exports with full ID numbers, and bulk exports, need a second person's approval (SECURITY 15).
+"""Exports with full ID numbers, and bulk exports, need a second person's approval.
 
 The approver must be a different administrator whose writable jurisdiction covers the
 requester's (a peer at the same node or anyone above it; a city only reads its 省直管县,

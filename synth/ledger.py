@@ -18,7 +18,7 @@ from credits.integrity import ledger_checksum, seal_mac
 
 # category, weight, hours per session (low, high), in half hours
 # About 6.5 hours a session on average: ~55 entries per teacher per full cycle,
-# ~60 M for the province (DESIGN §4).
+# ~60 M for the province per five-year cycle.
 SESSIONS = (("centralised", 35, (12, 24)), ("online", 35, (4, 16)), ("school_based", 20, (8, 16)),
             ("guidance", 7, (4, 8)), ("other", 3, (8, 16)))
 LEDGER_COLUMNS = ["id", "teacher_id", "cycle_id", "category", "hours", "occurred_on", "source_type", "source_id",

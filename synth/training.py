@@ -630,21 +630,11 @@ class _Writer:
     def add_totals(self) -> None:
         """Add the completions' hours to the teachers' cycle totals in one statement (the
         ledger and the totals agree, as `yanxiu credits reconcile` checks)."""
-        rows = [(teacher, cycle, category, hours) for (teacher, cycle, category), hours in sorted(self.totals.items())]
-        if not rows:
-            return
-        upsert = ("INSERT INTO credits_cycletotal (teacher_id, cycle_id, category, approved_hours, pending_hours) {} "
-                  "ON CONFLICT (teacher_id, cycle_id, category) DO UPDATE "
-                  "SET approved_hours = credits_cycletotal.approved_hours + excluded.approved_hours")
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("CREATE TEMPORARY TABLE synth_training_totals (teacher_id bigint, cycle_id bigint, "
-                               "category varchar(20), hours numeric(8, 1))")
-                insert_rows("synth_training_totals", ["teacher_id", "cycle_id", "category", "hours"], rows)
-                cursor.execute(upsert.format("SELECT teacher_id, cycle_id, category, hours, 0 FROM synth_training_totals"))
-                cursor.execute("DROP TABLE synth_training_totals")
-            else:
-                cursor.executemany(upsert.format("VALUES (%s, %s, %s, %s, 0)"), rows)
+        rows = [(teacher, cycle, category, hours, 0) for (teacher, cycle, category), hours in sorted(self.totals.items())]
+        _upsert("credits_cycletotal", {"teacher_id": "bigint", "cycle_id": "bigint", "category": "varchar(20)",
+                                       "approved_hours": "numeric(8, 1)", "pending_hours": "numeric(8, 1)"}, rows,
+                conflict="teacher_id, cycle_id, category",
+                update="approved_hours = credits_cycletotal.approved_hours + excluded.approved_hours")
 
 
     def add_seals(self) -> None:
@@ -668,17 +658,28 @@ class _Writer:
             entries, decisions, _ = found.get(teacher_id, (0, 0, ""))
             entries += self.written[teacher_id]
             rows.append((teacher_id, entries, decisions, seal_mac(teacher_id=teacher_id, entries=entries, decisions=decisions)))
-        upsert = ("INSERT INTO credits_ledgerseal (teacher_id, entries, decisions, mac) {} ON CONFLICT (teacher_id) DO UPDATE "
-                  "SET entries = excluded.entries, decisions = excluded.decisions, mac = excluded.mac")
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("CREATE TEMPORARY TABLE synth_training_seals (teacher_id bigint, entries integer, "
-                               "decisions integer, mac varchar(64))")
-                insert_rows("synth_training_seals", ["teacher_id", "entries", "decisions", "mac"], rows)
-                cursor.execute(upsert.format("SELECT teacher_id, entries, decisions, mac FROM synth_training_seals"))
-                cursor.execute("DROP TABLE synth_training_seals")
-            else:
-                cursor.executemany(upsert.format("VALUES (%s, %s, %s, %s)"), rows)
+        _upsert("credits_ledgerseal", {"teacher_id": "bigint", "entries": "integer", "decisions": "integer",
+                                       "mac": "varchar(64)"}, rows,
+                conflict="teacher_id", update="entries = excluded.entries, decisions = excluded.decisions, mac = excluded.mac")
+
+
+def _upsert(table: str, columns: dict[str, str], rows: list[tuple], *, conflict: str, update: str) -> None:
+    """Insert rows, updating on conflict: on PostgreSQL through a temporary table filled by
+    COPY (one statement for the upsert), elsewhere with executemany. `columns` maps each
+    column to its type (for the temporary table); names and types are fixed text here."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    statement = f"INSERT INTO {table} ({names}) {{}} ON CONFLICT ({conflict}) DO UPDATE SET {update}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            temporary = f"synth_upsert_{table}"
+            cursor.execute(f"CREATE TEMPORARY TABLE {temporary} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+            insert_rows(temporary, list(columns), rows)
+            cursor.execute(statement.format(f"SELECT {names} FROM {temporary}"))  # noqa: S608 - fixed names
+            cursor.execute(f"DROP TABLE {temporary}")
+        else:
+            cursor.executemany(statement.format(f"VALUES ({', '.join(['%s'] * len(columns))})"), rows)
 
 
 def _write_objects(model: type[models.Model], objs: list, now: dt.datetime) -> int:

@@ -1,4 +1,4 @@
-"""SECURITY 2 (passwords), 3 (lock-out, identical failures, rate limit),
+"""Passwords; lock-out, identical failures and the rate limit;
 5 (sessions: rotation, idle and absolute timeouts, server-side invalidation)
 and personal API tokens."""
 
@@ -52,7 +52,7 @@ strong_bodies = st.text(alphabet=SAFE_ALPHABET, min_size=8, max_size=60).filter(
 )
 
 
-# --- SECURITY 2: password policy --------------------------------------------------------------
+# --- password policy --------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -132,7 +132,7 @@ def test_fixture_hashes_are_argon2_and_older_hashes_are_upgraded_at_login(users,
     assert user.password.startswith("argon2$")
 
 
-# --- SECURITY 3: lock-out, identical failures, rate limit --------------------------------------
+# --- lock-out, identical failures, rate limit --------------------------------------
 
 
 def test_lockout_after_failures_refuses_even_the_right_password(users, client, settings):
@@ -223,7 +223,7 @@ def test_garbage_forwarded_for_headers_are_harmless(header, users, client, setti
     assert AuditEvent.objects.dangerously_unscoped().get(action="login.failure").ip == "127.0.0.1"
 
 
-# --- SECURITY 5: sessions ---------------------------------------------------------------------
+# --- sessions ---------------------------------------------------------------------
 
 
 def test_login_issues_a_new_session_key(users, client):

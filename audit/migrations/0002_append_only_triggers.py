@@ -1,4 +1,4 @@
-"""Refuse UPDATE and DELETE of audit rows in the database itself (SECURITY 11).
+"""Refuse UPDATE and DELETE of audit rows in the database itself.
 
 PostgreSQL: a row trigger raises unless the session set yanxiu.audit_purge=on
 (the retention purge). SQLite (development only): UPDATE is refused; DELETE is

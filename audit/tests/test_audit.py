@@ -1,4 +1,4 @@
-"""SECURITY 10 and 11: one complete audit row per audited action, append-only
+"""What is audited and how the audit trail holds: one complete audit row per audited action, append-only
 in the database, hash-chained so tampering is found, the action fails with
 its audit row, and logs never hold a full ID number."""
 
@@ -54,7 +54,7 @@ def _assert_complete(event, *, action, actor, ip, scope_path, object_type, objec
     assert len(event.hash) == 64 and len(event.prev_hash) == 64
 
 
-# --- SECURITY 10: each event, exactly one complete row -------------------------------------------
+# --- each event, exactly one complete row -------------------------------------------
 
 
 def test_login_success_writes_one_complete_row(users, client):
@@ -123,7 +123,7 @@ def test_the_rows_form_one_chain(users, client_for, province):
     assert (head.last_id, head.event_count, head.last_hash) == (events[-1].pk, len(events), events[-1].hash)
 
 
-# --- SECURITY 11: append-only, tamper-evident ----------------------------------------------------
+# --- append-only, tamper-evident ----------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -216,7 +216,7 @@ def test_verify_finds_a_removed_last_row_and_a_rewritten_hash():
     assert any(p.startswith(f"#{events[2].pk}: 链断裂") for p in problems)
 
 
-# --- SECURITY 11: the action fails with its audit row -----------------------------------------------
+# --- the action fails with its audit row -----------------------------------------------
 
 
 def _broken(**kwargs):
@@ -267,7 +267,7 @@ def test_a_failing_audit_write_refuses_the_reveal(users, client_for, province, m
     assert province.teacher.id_number not in response.content.decode()
 
 
-# --- SECURITY 11: logs hold no full ID number -----------------------------------------------------
+# --- logs hold no full ID number -----------------------------------------------------
 
 
 def test_request_logs_hold_no_full_id_number_or_password(users, client, client_for, province, caplog):

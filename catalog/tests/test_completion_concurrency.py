@@ -1,4 +1,4 @@
-"""SECURITY 27 on PostgreSQL: two completions of the same project at the same moment
+"""Exactly-once side effects, on PostgreSQL: two completions of the same project at the same moment
 leave one set of ledger entries, and each teacher's cycle total counts the hours once.
 In a file of its own (a transactional test; see test_enrolment_concurrency.py)."""
 

@@ -1,4 +1,4 @@
-"""Issue 4 item 5 in Debian's chromium: a county administrator opens a project's dashboard
+"""Issue 4 item 5 in Debian's chromium: a city administrator opens a project's dashboard
 from its manage page and the jurisdiction's overview; ECharts draws every chart from
 local files (no request leaves the app's host)."""
 
@@ -23,16 +23,16 @@ pytestmark = [
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_county_admin_reads_a_projects_dashboard_and_the_overview(live_server, province, users, browser_page):  # noqa: F811
-    admin, scope = users["county_admin"], scope_for_user(users["county_admin"])
+def test_city_admin_reads_a_projects_dashboard_and_the_overview(live_server, province, users, browser_page):  # noqa: F811
+    admin, scope = users["city_admin"], scope_for_user(users["city_admin"])
     project = publish(project_create(
-        scope=scope, actor=admin, code="QX-B-1", title="杞县小学数学骨干教师研修", level="county", category="backbone",
-        mode="centralised", organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6),
-        seats=12, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False, is_high_end=True,
-        audience={"divisions": ["410200"]}))  # open to the whole city's teachers
+        scope=scope, actor=admin, code="KF-B-1", title="开封市小学数学骨干教师研修", level="city", category="backbone",
+        mode="centralised", organiser=province.city, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6),
+        seats=12, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False, is_high_end=True))
+    # the city's teachers (not its 省直管县's: 兰考 plans and trains with the province)
     sessions = [session_add(scope=scope, project=project, title=f"课堂教学第{d - 1}天",
                             held_on=dt.date(2026, 11, d)) for d in (2, 3, 4, 5)]
-    schools = [province.school, province.sibling_school, province.direct_school]
+    schools = [province.school, province.sibling_school, province.school]
     teachers = [TeacherFactory(school=schools[n % 3]) for n in range(15)]
     enrolments = [enrol(scope=as_teacher(t), project_id=project.pk, teacher=t) for t in teachers]
     admitted = [e.pk for e in enrolments if e.state == "enrolled"]

@@ -1,6 +1,6 @@
 """A county administrator in Debian's chromium: logs in, browses the teachers
 of the county, and is refused another county's teacher (issue 2, item 7).
-Also SECURITY 18: every request the pages make goes to the app's own host."""
+Also: every request the pages make goes to the app's own host (no CDN, trackers or outside calls)."""
 
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""SECURITY 14: an undocumented field in a model holding personal data fails CI."""
+"""Minimisation: an undocumented field in a model holding personal data fails CI."""
 
 import pytest
 from django.apps import apps

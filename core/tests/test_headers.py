@@ -1,4 +1,4 @@
-"""SECURITY 21: hardened headers on every response, no-store on signed-in
+"""Deployment hardening: hardened headers on every response, no-store on signed-in
 pages and API answers, and prod settings that refuse to start unsafely and
 pass `check --deploy --fail-level WARNING`."""
 

@@ -1,4 +1,4 @@
-"""SECURITY 6 and 7, for every route.
+"""Deny by default and row scope, for every route.
 
 6: deny by default — each page view is either public on purpose (marked
    login_not_required and on a short allowlist) or declares a policy
@@ -77,7 +77,7 @@ def policy_violations(patterns) -> list[str]:
     return problems
 
 
-# --- SECURITY 6: every route is guarded ---------------------------------------------------
+# --- deny by default: every route is guarded ---------------------------------------------------
 
 
 def test_every_page_view_is_public_on_purpose_or_declares_a_policy():
@@ -175,7 +175,7 @@ def test_the_public_routes_answer_anonymously(client):
     assert client.get("/credits/verify/not-a-certificate/").status_code == 404  # 证书无效, not a log-in redirect
 
 
-# --- SECURITY 7: route × persona --------------------------------------------------------------
+# --- row scope: route × persona --------------------------------------------------------------
 # The target is 通许县 (410222): its school, its teacher 李四, an audit event there.
 
 OUTSIDERS = ["county_admin", "other_city_admin", "school_admin", "teacher"]
@@ -456,7 +456,7 @@ def test_school_admin_sees_only_its_school(users, client_for, province):
     assert "钱七" in _body(client_for(users["county_admin"]).get("/teachers/"))
 
 
-# --- SECURITY 8/13/14: what the API hands out ------------------------------------------------
+# --- field rules, masking, minimisation: what the API hands out ------------------------------------------------
 
 TEACHER_KEYS = {"id", "name", "id_number_masked", "sex", "stage", "subjects", "title", "hire_date",
                 "is_new_teacher", "status", "school_code", "school_name", "division_path", "honours"}

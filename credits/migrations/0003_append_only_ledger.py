@@ -1,4 +1,4 @@
-"""The ledger's substance cannot be updated, nor rows deleted (SECURITY 29).
+"""The ledger's substance cannot be updated, nor rows deleted.
 
 Only state/decided_by/decided_at may change. PostgreSQL: a row trigger
 compares OLD and NEW. SQLite (development): UPDATE OF the protected columns is

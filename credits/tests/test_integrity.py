@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -204,6 +204,26 @@ def test_a_tampered_seal_stops_further_writes_for_the_teacher(province):
     with pytest.raises(LedgerIntegrityError, match="缺少封签"):
         _record(teacher, source_id="P-2", hours="1")
     assert LedgerEntry.objects.dangerously_unscoped().count() == 1
+
+
+def test_after_the_province_has_looked_a_reseal_lets_writes_resume_and_is_audited(province, users):
+    from audit.models import AuditEvent
+    from credits.services import ledger_reseal
+
+    teacher = province.teacher
+    _record(teacher)
+    with as_attacker() as cursor:
+        cursor.execute("UPDATE credits_ledgerseal SET entries = entries + 1 WHERE teacher_id = %s", [teacher.pk])
+    assert ledger_verify()
+    for who in ("county_admin", "city_admin"):  # only the province decides to accept the rows as they are
+        with pytest.raises(PermissionDenied):
+            ledger_reseal(scope=scope_for_user(users[who]), actor=users[who], teacher=teacher, reason="核查无误")
+    ledger_reseal(scope=scope_for_user(users["province_admin"]), actor=users["province_admin"], teacher=teacher,
+                  reason="核查：封签被改，账本无误")
+    assert ledger_verify() == []
+    _record(teacher, source_id="P-2", hours="1")
+    event = AuditEvent.objects.dangerously_unscoped().get(action="ledger.reseal")
+    assert event.detail["before"] == {"entries": 2, "decisions": 0} and event.detail["after"]["entries"] == 1
 
 
 def test_decisions_and_the_recorded_state_cannot_be_updated_in_the_database(province, users):

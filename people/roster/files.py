@@ -1,6 +1,6 @@
 """Reading and writing roster files safely.
 
-Uploads are checked before parsing (SECURITY 20): allowed extension confirmed
+Uploads are checked before parsing: allowed extension confirmed
 by magic bytes, a size cap, zip-bomb limits on .xlsx members, a row cap; rows
 are then streamed, never loaded whole. defusedxml is installed, and openpyxl
 uses it when it reads XML; reading sheets is done by calamine, whose XML

@@ -1,4 +1,4 @@
-"""SECURITY 15: full ID numbers leave the system only with a second person's approval."""
+"""Full ID numbers leave the system only with a second person's approval."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""SECURITY 12 and 13: GB 11643 validation, one masking rule, encryption at rest."""
+"""ID numbers: GB 11643 validation, one masking rule, encryption at rest."""
 
 import datetime as dt
 import re

@@ -1,4 +1,4 @@
-"""Roster export (SECURITY 15): scoped, masked, audited with its row count, formula
+"""Roster export: scoped, masked, audited with its row count, formula
 cells neutralised; export and import share one format, so both the operator's
 full-ID export and an administrator's masked page export import back."""
 

@@ -1,6 +1,6 @@
 """Roster import: every bad row reported (row, column, Chinese reason), good rows
-committed, idempotent re-import, encodings, crash safety (SECURITY 26) and the
-malicious-file corpus (SECURITY 20)."""
+committed, idempotent re-import, encodings, crash safety and the
+malicious-file corpus."""
 
 import csv
 import datetime as dt
@@ -259,7 +259,7 @@ def test_rejections_download_from_the_page_lists_the_rejected_rows(province, use
     assert client_for(users["sibling_admin"]).get(f"/teachers/roster/import/{batch.pk}/rejections.xlsx").status_code == 404
 
 
-# --- SECURITY 26: a crash at chunk k, then a re-run, equals a clean run ----------------------
+# --- crash safety: a crash at chunk k, then a re-run, equals a clean run ----------------------
 
 
 class Crash(RuntimeError):
@@ -342,7 +342,7 @@ def test_a_crash_at_chunk_k_then_a_rerun_equals_a_clean_run(province, monkeypatc
     assert table_digest() == expected
 
 
-# --- SECURITY 20: malicious corpus ------------------------------------------------------------
+# --- malicious corpus ------------------------------------------------------------
 
 LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol0 "lol">'

@@ -50,7 +50,7 @@ def test_invalid_filters_show_an_error_and_never_widen_the_list(users, client_fo
 
 
 def test_extra_post_fields_are_ignored(users, client_for, province):
-    """SECURITY 8: fields not on the form (path, index, id) cannot be written."""
+    """Field rules: fields not on the form (path, index, id) cannot be written."""
     teacher = province.teacher
     before = (teacher.division_path, teacher.id_index)
     client_for(users["county_admin"]).post(f"/teachers/{teacher.pk}/edit/", {

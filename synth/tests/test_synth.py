@@ -95,7 +95,7 @@ def test_scale_s_builds_one_county_and_demo_accounts(settings):
 
 @pytest.mark.django_db
 def test_refused_in_production_and_no_default_accounts(settings):
-    """SECURITY 1: with prod settings the demo loader refuses to run."""
+    """No default or shared accounts in production: with prod settings the demo loader refuses to run."""
     settings.IS_PROD = True
     with pytest.raises(SynthRefused):
         province_synthesize(scale="S", seed=1)

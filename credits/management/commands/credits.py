@@ -12,19 +12,19 @@ from core.checkpoints import CheckpointError, checkpoint_read
 from core.requests import error_text
 from credits.compliance import compliance_refresh_all
 from credits.external_import import external_hours_import
-from credits.services import credits_reconcile, ledger_closed_cycle_correction
+from credits.services import credits_reconcile, ledger_closed_cycle_correction, ledger_reseal
 from credits.verification import CHECKPOINT_KIND, ledger_checkpoint, ledger_verify
 from org.models import Division
 from people.roster.files import RosterFileError
 from people.selectors import teacher_get
 
-OPERATIONS = ["reconcile", "verify", "checkpoint", "correct", "rollup", "import-external"]
+OPERATIONS = ["reconcile", "verify", "checkpoint", "correct", "reseal", "rollup", "import-external"]
 
 
 class Command(BaseCommand):
     help = ("学时账本：reconcile 按账本重算并核对汇总（--fix 校正）；verify 校验每条记录、审核链与封签"
             "（--checkpoint FILE 同时核对检查点覆盖的记录）；checkpoint 写出带签名的检查点文件；"
-            "correct 更正已关闭周期的学时（省级）；rollup 重算各周期的学时达标统计（学校快照）；"
+            "correct 更正已关闭周期的学时（省级）；reseal 核查后重新封签一位教师的账本（省级）；rollup 重算各周期的学时达标统计（学校快照）；"
             "import-external FILE 导入外部平台学时。")
 
     def add_arguments(self, parser):
@@ -34,11 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="username", help="import-external / correct：以该账户的管辖范围操作（默认：全省）")
         parser.add_argument("--checkpoint", help="verify：检查点文件")
         parser.add_argument("--out", help="checkpoint：写入的目录（默认 INTEGRITY_CHECKPOINT_DIR）")
-        parser.add_argument("--teacher", type=int, help="correct：教师编号")
+        parser.add_argument("--teacher", type=int, help="correct / reseal：教师编号")
         parser.add_argument("--category", help="correct：学时类别（centralised、online、school_based、guidance、other）")
         parser.add_argument("--hours", help="correct：学时（负数为核减）")
         parser.add_argument("--date", help="correct：日期 YYYY-MM-DD（须在已关闭的周期内）")
-        parser.add_argument("--reason", help="correct：更正原因")
+        parser.add_argument("--reason", help="correct：更正原因；reseal：核查结论")
 
     def handle(self, *args, **options):
         operation = options["operation"]
@@ -55,6 +55,8 @@ class Command(BaseCommand):
             self.stdout.write(str(path))
         elif operation == "correct":
             self._correct(options)
+        elif operation == "reseal":
+            self._reseal(options)
         else:
             drift = credits_reconcile(fix=options["fix"])
             self.stdout.write(json.dumps({"drift": len(drift), "fixed": options["fix"], "rows": drift[:100]},
@@ -105,6 +107,22 @@ class Command(BaseCommand):
             raise CommandError(str(error) or "无权更正该教师的学时") from error
         self.stdout.write(json.dumps({"entry": entry.pk, "teacher": teacher.pk, "cycle": entry.cycle.code,
                                       "category": entry.category, "hours": str(entry.hours)}, ensure_ascii=False))
+
+    def _reseal(self, options) -> None:
+        if not options["teacher"] or not options["reason"]:
+            raise CommandError("reseal 需要：--teacher 与 --reason")
+        actor, scope = self._actor_and_scope(options)
+        teacher = teacher_get(scope=scope, teacher_id=options["teacher"])
+        if teacher is None:
+            raise CommandError("教师不存在或不在管辖范围内")
+        try:
+            seal = ledger_reseal(scope=scope, actor=actor, teacher=teacher, reason=options["reason"])
+        except ValidationError as error:
+            raise CommandError(error_text(error)) from error
+        except PermissionDenied as error:
+            raise CommandError(str(error) or "只有省级管理员可以重新封签") from error
+        self.stdout.write(json.dumps({"teacher": teacher.pk, "entries": seal.entries, "decisions": seal.decisions},
+                                     ensure_ascii=False))
 
     def _import_external(self, options) -> None:
         if not options["file"] or not Path(options["file"]).is_file():
