@@ -20,8 +20,11 @@ from django.db import models
 from access.errors import Forbidden, NotVisible
 from access.managers import ScopedManager
 from access.rules import (
+    ClientCovers,
+    ClientReadsAll,
     EnrolledIn,
     InJurisdiction,
+    OfClient,
     OfInstitution,
     Own,
     OwnAccount,
@@ -167,6 +170,28 @@ EXPORT_REQUEST: Rules = {
     Action.DOWNLOAD: OwnAccount("requested_by_id"),
 }
 
+# --- learning records (lrs) --------------------------------------------------------------------
+
+LRS_CLIENT_VIEW = DIVISION_ADMINS & InJurisdiction("division_path")
+LRS_CLIENT: Rules = {
+    Action.VIEW: LRS_CLIENT_VIEW,
+    # Division administrators manage the clients their division owns (a city not its 省直管县's).
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+# A client sees the statements it wrote (or all, if registered to read all); a teacher their
+# own (matched) statements; administrators those of the clients their division owns.
+STATEMENT_VIEW = (OfClient("client_id") | ClientReadsAll() | Own("teacher_id")
+                  | Through("client", LRS_CLIENT_VIEW))
+STATEMENT: Rules = {
+    Action.VIEW: STATEMENT_VIEW,
+    # Voiding is a client's write: only statements it may read.
+    Action.CHANGE: RoleIn({"lrs_client"}) & (OfClient("client_id") | ClientReadsAll()),
+}
+STATEMENT_CHILD: Rules = {Action.VIEW: Through("statement", STATEMENT_VIEW)}
+# Attachment content is found by its hash through statements a client may read.
+STATEMENT_ATTACHMENT: Rules = {Action.VIEW: RoleIn({"lrs_client"})}
+LRS_DOCUMENT: Rules = {Action.VIEW: ClientCovers("activity_id"), Action.CHANGE: ClientCovers("activity_id")}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -192,6 +217,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         LedgerSeal,
         SchoolCompliance,
     )
+    from lrs.models import LrsClient, LrsDocument, Statement, StatementAttachment, StatementIndex
     from org.models import Division, Institution, ResearchCommunity, School
     from people.models import (
         ExportRequest,
@@ -212,6 +238,8 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         ExternalImport: OWN_UPLOAD, ImportBatch: OWN_UPLOAD,
         ImportRejection: {Action.VIEW: Through("batch", OWN_UPLOAD[Action.VIEW])},
         ExportRequest: EXPORT_REQUEST, ApiToken: API_TOKEN, AuditEvent: AUDIT_EVENT,
+        LrsClient: LRS_CLIENT, Statement: STATEMENT, StatementIndex: STATEMENT_CHILD,
+        StatementAttachment: STATEMENT_ATTACHMENT, LrsDocument: LRS_DOCUMENT,
         **_later_models(),
     }
 

@@ -235,6 +235,55 @@ class OfInstitution(Rule):
         return scope.institution_id is not None and value_at(row, self.institution) == scope.institution_id
 
 
+class OfClient(Rule):
+    """The row was written by the learning-record client acting (its own statements)."""
+
+    def __init__(self, client: str):
+        self.client = client
+
+    def _q(self, scope):
+        return Q(**{self.client: scope.client_id}) if scope.client_id is not None else False
+
+    def test(self, scope, row):
+        return scope.client_id is not None and value_at(row, self.client) == scope.client_id
+
+
+class ClientReadsAll(Rule):
+    """A learning-record client registered to read every statement (a reporting tool)."""
+
+    def _q(self, scope):
+        return scope.client_id is not None and scope.client_reads_all
+
+    def test(self, scope, row):
+        return scope.client_id is not None and scope.client_reads_all
+
+
+class ClientCovers(Rule):
+    """The row's activity lies under one of the client's registered IRI prefixes ("*": any);
+    a row without an activity (an agent profile) only for a client registered for any."""
+
+    def __init__(self, activity: str):
+        self.activity = activity
+
+    def _q(self, scope):
+        if scope.client_id is None or not scope.client_prefixes:
+            return False
+        if "*" in scope.client_prefixes:
+            return True
+        condition = Q(**{f"{self.activity}__startswith": scope.client_prefixes[0]})
+        for prefix in scope.client_prefixes[1:]:
+            condition |= Q(**{f"{self.activity}__startswith": prefix})
+        return condition & ~Q(**{self.activity: ""})
+
+    def test(self, scope, row):
+        if scope.client_id is None:
+            return False
+        if "*" in scope.client_prefixes:
+            return True
+        value = value_at(row, self.activity) or ""
+        return bool(value) and any(value.startswith(prefix) for prefix in scope.client_prefixes)
+
+
 class RoleIn(Rule):
     """The account has one of these roles (a condition on the viewer, not the row)."""
 

@@ -36,6 +36,11 @@ class Scope:
     # A leaf node (a county) owns exactly one path, so `path = x` replaces
     # `path LIKE 'x%'` and the (division_path, id) index yields rows in id order.
     is_leaf: bool = False
+    # A learning-record client (a course provider's credentials at /xapi/): what it may
+    # touch is its own statements and the activities under its registered IRI prefixes.
+    client_id: int | None = None
+    client_prefixes: tuple[str, ...] = field(default_factory=tuple)
+    client_reads_all: bool = False
 
     @classmethod
     def nothing(cls) -> Scope:
@@ -62,9 +67,14 @@ class Scope:
         return cls(path=school.division_path, school_id=school.pk, label=school.name, is_leaf=True,
                    role="school_admin", user_id=user_id)
 
+    @classmethod
+    def for_client(cls, client) -> Scope:
+        return cls(client_id=client.pk, client_prefixes=tuple(client.activity_prefixes or ()),
+                   client_reads_all=client.reads_all, role="lrs_client", label=client.name)
+
     @property
     def is_empty(self) -> bool:
-        return self.path is None and self.teacher_id is None and self.institution_id is None
+        return self.path is None and self.teacher_id is None and self.institution_id is None and self.client_id is None
 
     @property
     def is_division(self) -> bool:

@@ -28,6 +28,8 @@ class Action(models.TextChoices):
     LEDGER_RECORD = "ledger.record", "记入学时"
     LEDGER_CORRECT = "ledger.correct", "更正已关闭周期的学时"
     LEDGER_RESEAL = "ledger.reseal", "核查后重新封签学时账本"
+    LRS_CLIENT_CREATE = "lrs.client_create", "创建学习记录接入方"
+    LRS_CLIENT_REVOKE = "lrs.client_revoke", "停用学习记录接入方"
     RULES_REVISE = "credits.rules", "修订学时规则"
     COMPLIANCE_EXPORT = "credits.compliance_export", "导出学时达标统计"
     CLAIM_SCHOOL_CHECK = "claim.school_check", "学校审核学时申报"

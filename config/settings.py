@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "people",
     "credits",
     "catalog",
+    "lrs",
     "synth",
 ]
 
@@ -217,6 +218,13 @@ STORAGES = {
         )
     },
 }
+# The learning-record store (xAPI 1.0.3 at /xapi/).
+LRS_PATH = "/xapi"
+# The authority stamped on stored statements names the client under this home page.
+LRS_AUTHORITY_HOMEPAGE = env_str("LRS_AUTHORITY_HOMEPAGE", "https://yanxiu.example.org/xapi/clients") or ""
+LRS_MAX_BATCH = env_int("LRS_MAX_BATCH", 1000)  # statements in one POST
+LRS_PAGE_MAX = env_int("LRS_PAGE_MAX", 200)  # statements in one GET page
+LRS_MORE_MAX_AGE = env_int("LRS_MORE_MAX_AGE", 24 * 3600)  # seconds a `more` link stays good
 # Keyed checkpoints of the audit log and the ledger (core.checkpoints): copy them off this host.
 INTEGRITY_CHECKPOINT_DIR = Path(env_str("INTEGRITY_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")) or VAR_DIR / "checkpoints")
 # Uploaded rosters and generated exports live outside the web root.

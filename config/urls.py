@@ -24,4 +24,5 @@ urlpatterns = [
     path("credits/", include("credits.urls")),
     path("projects/", include("catalog.urls")),
     path("api/v1/", _api_urls()),
+    path("xapi/", include("lrs.urls")),
 ]

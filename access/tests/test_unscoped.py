@@ -19,7 +19,7 @@ from access.managers import ScopedManager, UnscopedQueryError
 from access.policy import policies
 
 ROOT = Path(settings.BASE_DIR)
-PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth"}
+PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
@@ -29,6 +29,7 @@ REFERENCE_MODELS = {
     "credits.ComplianceRefresh",  # when each cycle's snapshot was computed
     "audit.AuditChainHead",  # the chain's head row
     "accounts.User",  # accounts: Django's auth needs its manager; users are reached through their binding
+    "lrs.LrsActivity",  # the LRS's canonical activity definitions: public to every client (the Activities resource)
 }
 
 HATCH = re.compile(r"dangerously_unscoped\(|_default_manager|_base_manager|connection\.cursor\(|\.raw\(|\.extra\(")
@@ -51,6 +52,9 @@ ALLOWED = {
     "people/roster/importer.py": 2,  # ID numbers are unique province-wide; command-line batches have no account
     "people/selectors.py": 2,  # subject/honour subqueries, intersected with teachers already in scope
     "people/services.py": 1,  # ID numbers are unique province-wide
+    "lrs/clients.py": 1,  # client credentials are looked up before any scope exists
+    "lrs/statement_query.py": 1,  # the statement index, intersected with the statements the client may read
+    "lrs/statements.py": 6,  # statement ids are unique across the LRS; StatementRef targets and voiding
     "synth/management/commands/synth.py": 1,  # the synthetic province generator (refused in prod)
     "synth/services.py": 9,
     "synth/training.py": 13,  # ... and the loader's seals of the teachers it wrote for

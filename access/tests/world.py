@@ -22,6 +22,7 @@ from people.models import ExportRequest, ImportBatch, ImportRejection, TeacherHo
 from people.tests.factories import TeacherFactory
 
 DAY = dt.date(2026, 3, 10)
+DAY_TIME = dt.datetime(2026, 3, 10, 8, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -141,4 +142,30 @@ def build_world(province, users, make_user) -> World:
         api_token_create(user=users[name], name="world")
     for path in (p.province.path, p.city.path, p.county.path, p.sibling.path, p.direct.path, p.other_city.path):
         audit_record(action="teacher.update", scope_path=path, object_type="probe")
+    _learning_records(world, p)
     return world
+
+
+def _learning_records(world: World, p) -> None:
+    """Two course providers (杞县's and the province's), their statements and documents."""
+    from lrs.clients import client_create
+    from lrs.models import DocumentKind, LrsDocument, StatementAttachment
+    from lrs.statements import statements_store
+
+    qx_client, _ = client_create(scope=Scope.division(p.county), actor=None, name="杞县研修网", division=p.county,
+                                 activity_prefixes=["https://qx.example.org/"])
+    hn_client, _ = client_create(scope=Scope.division(p.province), actor=None, name="省平台", division=p.province,
+                                 activity_prefixes=["*"], reads_all=True)
+    world.personas["lrs_qx"] = Scope.for_client(qx_client)
+    world.personas["lrs_hn"] = Scope.for_client(hn_client)
+    for lrs_client, activity in ((qx_client, "https://qx.example.org/c/1"), (hn_client, "https://hn.example.org/c/9")):
+        statements_store(scope=Scope.for_client(lrs_client), client=lrs_client, statements=[{
+            "actor": {"mbox": "mailto:zhang@example.org"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": activity}}])
+        LrsDocument.objects.create(kind=DocumentKind.STATE, activity_id=activity, agent_key="mbox:mailto:zhang@example.org",
+                                   document_id="progress", content=b"{}", content_type="application/json", etag="0",
+                                   updated=DAY_TIME, key_hash=f"{activity}-state", scope_hash=activity, client=lrs_client)
+    LrsDocument.objects.create(kind=DocumentKind.AGENT_PROFILE, agent_key="mbox:mailto:zhang@example.org",
+                               document_id="prefs", content=b"{}", content_type="application/json", etag="0",
+                               updated=DAY_TIME, key_hash="agent-prefs", scope_hash="agent", client=hn_client)
+    StatementAttachment.objects.create(sha2="0" * 64, content_type="text/plain", content=b"x")

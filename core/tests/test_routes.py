@@ -60,11 +60,20 @@ def _is_api(route: str) -> bool:
     return route.startswith("api/")
 
 
+def _is_xapi(route: str) -> bool:
+    """The learning-record store: machine endpoints authenticated by client credentials (lrs.http)."""
+    return route.startswith("xapi/")
+
+
 def policy_violations(patterns) -> list[str]:
     """Page routes that neither are public on purpose nor declare a policy."""
     problems = []
     for route, callback in _walk(patterns):
         if _is_api(route):
+            continue
+        if _is_xapi(route):
+            if not hasattr(callback, "xapi_methods"):
+                problems.append(f"{route}: an /xapi/ view not behind lrs.http.xapi_endpoint")
             continue
         public = getattr(callback, "login_required", True) is False
         policy = getattr(callback, "yanxiu_policy", None)
@@ -107,7 +116,7 @@ def test_the_route_check_catches_a_view_without_a_policy():
 
 def test_public_views_are_exactly_the_allowlist():
     public = {route for route, callback in _walk(get_resolver().url_patterns)
-              if not _is_api(route) and getattr(callback, "login_required", True) is False}
+              if not _is_api(route) and not _is_xapi(route) and getattr(callback, "login_required", True) is False}
     assert public == {"", "healthz", "accounts/login/", "credits/verify/<str:token>/"}
 
 
@@ -146,6 +155,17 @@ def test_anonymous_requests_are_sent_to_log_in_or_refused(client):
         if _name(callback) in PUBLIC_VIEWS or route in PUBLIC_API_ROUTES:
             continue
         url = _concrete(route)
+        if _is_xapi(route):
+            if route == "xapi/about":  # public on purpose, as the specification asks
+                continue
+            for method in ("get", "post", "put", "delete"):
+                body = {} if method == "get" else {"data": "{}", "content_type": "application/json"}
+                response = getattr(client, method)(url, **body, HTTP_X_EXPERIENCE_API_VERSION="1.0.3")
+                if response.status_code == 405:
+                    continue
+                assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Basic"), url
+                checked += 1
+            continue
         if _is_api(route):
             answers = [client.get(url), client.post(url, data="{}", content_type="application/json"),
                        client.delete(url), client.patch(url, data="{}", content_type="application/json")]

@@ -1,0 +1,169 @@
+"""What every request to /xapi/ goes through, before and after its resource's view.
+
+- The alternate request syntax (a POST with `?method=PUT` and the real request as form
+  fields: `content`, header fields, query parameters) is turned back into the request it
+  stands for, so views see one shape of request.
+- The `X-Experience-API-Version` header is required (1.0.x; `1.0` counts as 1.0.0), except
+  on the About resource.
+- HTTP Basic credentials name a client (lrs.clients); unknown, wrong or revoked: 401.
+  Each client has a rate limit per minute (429).
+- Every response carries `X-Experience-API-Version: 1.0.3`; every refusal a JSON body
+  `{"error": <status name>, "message": <what was wrong>}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
+from django.views.decorators.csrf import csrf_exempt
+
+from access.scope import Scope
+
+XAPI_VERSION = "1.0.3"
+VERSION_PATTERN = re.compile(r"^1\.0(\.\d+)?$")
+METHODS = {"GET", "HEAD", "PUT", "POST", "DELETE"}
+# Form fields of the alternate syntax that stand for headers (the spec's list).
+HEADER_FIELDS = {"authorization", "x-experience-api-version", "content-type", "content-length", "if-match",
+                 "if-none-match"}
+STATUS_NAMES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+                409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 429: "Too Many Requests"}
+
+
+class XapiError(Exception):
+    """A refusal with the status the specification asks for and a message saying why."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class XapiRequest:
+    """One xAPI request, whatever syntax it came in: the method it stands for, its query
+    parameters, headers (lower-case names), body and the client that sent it."""
+
+    method: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    content_type: str
+    client: Any = None
+    scope: Scope = field(default_factory=Scope.nothing)
+    alternate: bool = False
+    django: HttpRequest | None = None
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status,
+                            content_type="application/json; charset=utf-8")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def error_response(error: XapiError) -> HttpResponse:
+    return json_response({"error": STATUS_NAMES.get(error.status, "Error"), "message": error.message},
+                         status=error.status, headers=error.headers)
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _single_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise XapiError(400, f"参数重复：{name}")
+        params[name] = value
+    return params
+
+
+def parse_request(request: HttpRequest) -> XapiRequest:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    query = _single_params(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True))
+    if request.method == "POST" and "method" in query:
+        # Alternate request syntax: everything but `method` travels in the form.
+        if set(query) != {"method"}:
+            raise XapiError(400, "替代请求语法中，查询字符串只能包含 method 参数")
+        method = query["method"].upper()
+        if method not in METHODS - {"HEAD"}:
+            raise XapiError(400, f"不支持的 method：{query['method']}")
+        if _media_type(headers.get("content-type", "")) != "application/x-www-form-urlencoded":
+            raise XapiError(400, "替代请求语法须使用 application/x-www-form-urlencoded")
+        form = _single_params(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+        params, body = {}, b""
+        for name, value in form.items():
+            if name == "content":
+                body = value.encode("utf-8")
+            elif name.lower() in HEADER_FIELDS:
+                headers[name.lower()] = value
+            else:
+                params[name] = value
+        return XapiRequest(method=method, params=params, headers=headers, body=body,
+                           content_type=_media_type(headers.get("content-type", "application/json")), alternate=True,
+                           django=request)
+    try:
+        body = request.body
+    except RawPostDataException:  # a form upload, already parsed as one: not an xAPI content type
+        raise XapiError(400, f"不支持的 Content-Type：{headers.get('content-type', '')}") from None
+    return XapiRequest(method=request.method or "GET", params=query, headers=headers, body=body,
+                       content_type=_media_type(headers.get("content-type", "")), django=request)
+
+
+def _check_version(xapi: XapiRequest) -> None:
+    version = xapi.header("x-experience-api-version").strip()
+    if not version:
+        raise XapiError(400, "缺少 X-Experience-API-Version 请求头")
+    if not VERSION_PATTERN.match(version):
+        raise XapiError(400, f"不支持的 xAPI 版本：{version}（支持 1.0.x）")
+
+
+def xapi_endpoint(*, methods: set[str], versioned: bool = True, authenticated: bool = True) -> Callable:
+    """Wrap a resource view taking an XapiRequest. The view returns an HttpResponse or raises
+    XapiError; HEAD is served as GET without a body."""
+
+    def decorator(view: Callable[[XapiRequest], HttpResponse]) -> Callable:
+        @csrf_exempt
+        @login_not_required
+        @wraps(view)
+        def endpoint(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                xapi = parse_request(request)
+                allowed = methods | ({"HEAD"} if "GET" in methods else set())
+                if xapi.method not in allowed:
+                    raise XapiError(405, f"该资源不支持 {xapi.method}", {"Allow": ", ".join(sorted(allowed))})
+                if versioned:
+                    _check_version(xapi)
+                if authenticated:
+                    from lrs.clients import client_authenticate
+
+                    xapi.client = client_authenticate(xapi.header("authorization"), write=xapi.method not in ("GET", "HEAD"))
+                    xapi.scope = Scope.for_client(xapi.client)
+                response = view(xapi, *args, **kwargs)
+            except XapiError as error:
+                response = error_response(error)
+            if request.method == "HEAD":
+                response.content = b""
+            response["X-Experience-API-Version"] = XAPI_VERSION
+            response.setdefault("Cache-Control", "no-store")
+            return response
+
+        endpoint.yanxiu_policy = "lrs-client"  # type: ignore[attr-defined]
+        endpoint.xapi_methods = methods  # type: ignore[attr-defined]
+        return endpoint
+
+    return decorator
+

@@ -1,0 +1,287 @@
+"""Storing statements: validate, complete, check scope and duplicates, void, index — one
+transaction per request, all or nothing.
+
+A statement arriving with an id the LRS already holds changes nothing: the same statement
+(ignoring what the LRS itself set) is accepted as a replay, a different one is a 409.
+Voiding follows the specification: a statement is voided when the LRS holds a voiding
+statement targeting it, whichever arrived first, unless it is itself a voiding statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from access.policy import Action, can, visible
+from access.scope import Scope
+from lrs.http import XapiError
+from lrs.keys import agent_key, value_hash
+from lrs.models import IndexKind, LrsActivity, LrsClient, Statement, StatementIndex
+from lrs.validation import StatementInvalid, parse_timestamp, statements_equal, validate_statement
+
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+# Index kinds copied from a statement to the statements that target it by StatementRef: a
+# filter matching the target matches them too (the specification's StatementRef rule).
+INHERITED = (IndexKind.VERB, IndexKind.ACTIVITY, IndexKind.RELATED_ACTIVITY, IndexKind.AGENT,
+             IndexKind.RELATED_AGENT, IndexKind.REGISTRATION)
+# The targets of voiding statements (not a filter: how a statement arriving late finds it is voided).
+VOIDS = 7
+
+
+def authority_of(client: LrsClient) -> dict[str, Any]:
+    """The LRS stamps every statement with the client that sent it, whatever it claimed."""
+    return {"objectType": "Agent", "name": client.name,
+            "account": {"homePage": settings.LRS_AUTHORITY_HOMEPAGE, "name": client.key}}
+
+
+def _agents(agent: Any) -> Iterable[str]:
+    """The keys an actor or object stands for: itself if identified, and its members."""
+    if not isinstance(agent, dict):
+        return
+    key = agent_key(agent)
+    if key:
+        yield key
+    if agent.get("objectType") == "Group":
+        for member in agent.get("member") or []:
+            member_key = agent_key(member)
+            if member_key:
+                yield member_key
+
+
+def _context_activities(context: Any) -> Iterable[str]:
+    if not isinstance(context, dict):
+        return
+    for activities in (context.get("contextActivities") or {}).values():
+        for activity in activities if isinstance(activities, list) else [activities]:
+            if isinstance(activity, dict) and isinstance(activity.get("id"), str):
+                yield activity["id"]
+
+
+def _object_activity(statement: dict) -> str | None:
+    target = statement.get("object") or {}
+    if target.get("objectType", "Activity") == "Activity" and isinstance(target.get("id"), str):
+        return target["id"]
+    return None
+
+
+def _object_agents(statement: dict) -> Iterable[str]:
+    target = statement.get("object") or {}
+    if target.get("objectType") in ("Agent", "Group"):
+        yield from _agents(target)
+
+
+def index_values(statement: dict) -> set[tuple[int, str]]:
+    """Every (kind, value) a filter can find the statement by (StatementRef targets aside)."""
+    values: set[tuple[int, str]] = {(IndexKind.VERB, statement["verb"]["id"])}
+    direct_agents = {*_agents(statement.get("actor")), *_object_agents(statement)}
+    values |= {(IndexKind.AGENT, key) for key in direct_agents}
+    related = set(direct_agents)
+    related |= set(_agents(statement.get("authority")))
+    context = statement.get("context") or {}
+    related |= set(_agents(context.get("instructor"))) | set(_agents(context.get("team")))
+    activities: set[str] = set()
+    activity = _object_activity(statement)
+    if activity:
+        values.add((IndexKind.ACTIVITY, activity))
+        activities.add(activity)
+    activities |= set(_context_activities(context))
+    target = statement.get("object") or {}
+    if target.get("objectType") == "SubStatement":
+        related |= {*_agents(target.get("actor")), *_object_agents(target)}
+        sub_context = target.get("context") or {}
+        related |= set(_agents(sub_context.get("instructor"))) | set(_agents(sub_context.get("team")))
+        sub_activity = _object_activity(target)
+        if sub_activity:
+            activities.add(sub_activity)
+        activities |= set(_context_activities(sub_context))
+    values |= {(IndexKind.RELATED_AGENT, key) for key in related}
+    values |= {(IndexKind.RELATED_ACTIVITY, activity) for activity in activities}
+    registration = context.get("registration")
+    if isinstance(registration, str):
+        values.add((IndexKind.REGISTRATION, registration.lower()))
+    return values
+
+
+def _statement_ref(statement: dict) -> str | None:
+    target = statement.get("object") or {}
+    if target.get("objectType") == "StatementRef" and isinstance(target.get("id"), str):
+        return target["id"].lower()
+    return None
+
+
+def _covered(scope: Scope, statement: dict) -> bool:
+    """A client writes only about activities under its prefixes ("*": anything)."""
+    if "*" in scope.client_prefixes:
+        return True
+    activities = [_object_activity(statement), *_context_activities(statement.get("context"))]
+    target = statement.get("object") or {}
+    if target.get("objectType") == "SubStatement":
+        activities.append(_object_activity(target))
+    named = [activity for activity in activities if activity]
+    return bool(named) and all(any(a.startswith(prefix) for prefix in scope.client_prefixes) for a in named)
+
+
+def _complete(statement: dict, *, client: LrsClient, stored: dt.datetime) -> dict:
+    """The statement as the LRS stores it: its id, stored, authority, version, timestamp set."""
+    full = dict(statement)
+    full["id"] = str(full["id"]).lower()
+    stored_text = stored.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    full["stored"] = stored_text
+    full["authority"] = authority_of(client)
+    full.setdefault("version", "1.0.0")
+    full.setdefault("timestamp", stored_text)
+    return full
+
+
+def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], statement_id: str | None = None,
+                     attachments: dict[str, Any] | None = None) -> list[str]:
+    """Store a batch (or the one statement of a PUT with `statement_id`): ids in order. All or
+    nothing; replays of statements already held change nothing."""
+    if not statements:
+        raise XapiError(400, "没有语句")
+    if len(statements) > settings.LRS_MAX_BATCH:
+        raise XapiError(413, f"一次最多提交 {settings.LRS_MAX_BATCH} 条语句")
+    for position, statement in enumerate(statements):
+        try:
+            validate_statement(statement)
+        except StatementInvalid as error:
+            where = f"第 {position + 1} 条语句：" if len(statements) > 1 else ""
+            raise XapiError(400, f"{where}{error}") from None
+    if statement_id is not None:
+        given = statements[0].get("id")
+        if given is not None and str(given).lower() != statement_id.lower():
+            raise XapiError(400, "语句中的 id 与 statementId 参数不一致")
+        statements[0] = {**statements[0], "id": statement_id.lower()}
+    for statement in statements:
+        statement.setdefault("id", str(uuid.uuid4()))
+    ids = [str(statement["id"]).lower() for statement in statements]
+    if len(set(ids)) != len(ids):
+        raise XapiError(400, "同一批语句中有重复的 id")
+    for statement in statements:
+        if not _covered(scope, statement):
+            raise XapiError(403, "该接入方不能提交此活动的学习记录（活动不在其登记的 IRI 前缀之内）")
+    if attachments is not None:
+        from lrs.attachments import attachments_check
+
+        attachments_check(statements, attachments)
+    stored = timezone.now()
+    with transaction.atomic():
+        existing = {str(row.statement_id): row for row in Statement.objects.dangerously_unscoped()
+                    .filter(statement_id__in=ids).only("statement_id", "full")}
+        new = [statement for statement in statements if statement["id"].lower() not in existing]
+        for statement in statements:
+            held = existing.get(statement["id"].lower())
+            if held is not None and not statements_equal(held.full, statement):
+                raise XapiError(409, f"语句 {statement['id']} 已存在且内容不同")
+        if new:
+            _insert(scope=scope, client=client, statements=new, stored=stored)
+            if attachments is not None:
+                from lrs.attachments import attachments_store
+
+                attachments_store(attachments)
+    return ids
+
+
+def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: dt.datetime) -> None:
+    voiding_targets = {}
+    for statement in statements:
+        if statement["verb"]["id"] == VOIDED_VERB:
+            target = _statement_ref(statement)
+            if target is None:
+                raise XapiError(400, "作废语句的对象必须是 StatementRef")
+            voiding_targets[statement["id"].lower()] = target
+    targets = {ref for statement in statements if (ref := _statement_ref(statement))}
+    # What the targets are found by, so the statements targeting them are found the same way.
+    inherited: dict[str, set[tuple[int, int]]] = {}
+    if targets:
+        target_rows = {str(s.statement_id): s for s in Statement.objects.dangerously_unscoped()
+                       .filter(statement_id__in=targets).only("seq", "statement_id", "is_voiding", "client_id")}
+        by_seq = {row.seq: str(row.statement_id) for row in target_rows.values()}
+        for seq, kind, digest in (StatementIndex.objects.dangerously_unscoped()
+                                  .filter(statement_id__in=list(by_seq), kind__in=INHERITED)
+                                  .values_list("statement_id", "kind", "value_hash")):
+            inherited.setdefault(by_seq[seq], set()).add((kind, digest))
+        for target in voiding_targets.values():
+            row = target_rows.get(target)
+            if row is not None and not can(scope, Action.CHANGE, row):
+                raise XapiError(403, "只能作废本接入方可读取的语句")
+    rows: list[Statement] = []
+    index_rows: list[set[tuple[int, int]]] = []
+    activities: dict[str, dict] = {}
+    for statement in statements:
+        full = _complete(statement, client=client, stored=stored)
+        row = Statement(statement_id=full["id"], stored=stored, timestamp=parse_timestamp(full["timestamp"]),
+                        client=client, verb_id=full["verb"]["id"], is_voiding=full["verb"]["id"] == VOIDED_VERB,
+                        full=full, has_attachments=bool(full.get("attachments")))
+        rows.append(row)
+        digests = {(kind, value_hash(value)) for kind, value in index_values(full)}
+        ref = _statement_ref(full)
+        if ref is not None:
+            digests |= inherited.get(ref, set())
+            if row.is_voiding:
+                digests.add((VOIDS, value_hash(ref)))
+        index_rows.append(digests)
+        stated = full.get("object") or {}
+        if stated.get("objectType", "Activity") == "Activity" and isinstance(stated.get("definition"), dict):
+            activities[stated["id"]] = stated["definition"]
+    try:
+        Statement.objects.bulk_create(rows)
+    except IntegrityError:
+        raise XapiError(409, "语句 id 已存在（并发提交）") from None
+    StatementIndex.objects.bulk_create(
+        [StatementIndex(statement_id=row.seq, kind=kind, value_hash=digest)
+         for row, digests in zip(rows, index_rows, strict=True) for kind, digest in digests], batch_size=5000)
+    _apply_voiding(voiding_targets, rows)
+    if activities:
+        activity_definitions_merge(activities)
+
+
+def _apply_voiding(voiding_targets: dict[str, str], rows: list[Statement]) -> None:
+    """Mark voided: targets of the new voiding statements (unless voiding themselves), and new
+    statements that an earlier voiding statement already targets."""
+    if voiding_targets:
+        (Statement.objects.dangerously_unscoped()
+         .filter(statement_id__in=set(voiding_targets.values()), is_voiding=False).update(voided=True))
+    fresh = [row for row in rows if not row.is_voiding]
+    if fresh:
+        hashes = {value_hash(str(row.statement_id)): row for row in fresh}
+        already = set(StatementIndex.objects.dangerously_unscoped()
+                      .filter(kind=VOIDS, value_hash__in=list(hashes)).values_list("value_hash", flat=True))
+        late = [hashes[digest].seq for digest in already]
+        if late:
+            Statement.objects.dangerously_unscoped().filter(seq__in=late).update(voided=True)
+
+
+def activity_definitions_merge(definitions: dict[str, dict]) -> None:
+    """Keep the LRS's canonical definition of each activity: the newest definition's
+    properties win, language maps merge by language."""
+    existing = {a.activity_hash: a for a in LrsActivity.objects.filter(activity_hash__in=[value_hash(i) for i in definitions])}
+    changed, created = [], []
+    for activity_id, definition in definitions.items():
+        digest = value_hash(activity_id)
+        row = existing.get(digest)
+        if row is None:
+            created.append(LrsActivity(activity_id=activity_id, activity_hash=digest, definition=definition))
+            continue
+        merged = dict(row.definition)
+        for name, value in definition.items():
+            if name in ("name", "description") and isinstance(value, dict) and isinstance(merged.get(name), dict):
+                merged[name] = {**merged[name], **value}
+            else:
+                merged[name] = value
+        if merged != row.definition:
+            row.definition = merged
+            changed.append(row)
+    LrsActivity.objects.bulk_create(created, ignore_conflicts=True)
+    if changed:
+        LrsActivity.objects.bulk_update(changed, ["definition"])
+
+
+def statement_visible(scope: Scope, statement_id: str) -> Statement | None:
+    return visible(scope, Statement).filter(statement_id=statement_id).first()
