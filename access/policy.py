@@ -191,6 +191,26 @@ STATEMENT_CHILD: Rules = {Action.VIEW: Through("statement", STATEMENT_VIEW)}
 # Attachment content is found by its hash through statements a client may read.
 STATEMENT_ATTACHMENT: Rules = {Action.VIEW: RoleIn({"lrs_client"})}
 LRS_DOCUMENT: Rules = {Action.VIEW: ClientCovers("activity_id"), Action.CHANGE: ClientCovers("activity_id")}
+# Credited activities: seen by division administrators above or at the owner (a county sees the
+# province's list too: its teachers earn by it), changed by the owner's writable jurisdiction.
+CREDITED_ACTIVITY: Rules = {
+    Action.VIEW: DIVISION_ADMINS,
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+# A teacher's registered xAPI identities: the teacher, and administrators who see the teacher.
+LEARNER_IDENTITY: Rules = {
+    Action.VIEW: Through("teacher", TEACHER_VIEW),
+    Action.CHANGE: Own("teacher_id") | Through("teacher", TEACHER_CHANGE),
+}
+# What became of a credited completion: the teacher's own; the client owner's administrators;
+# administrators over the (matched) teacher. Flagged ones are decided where the teacher's hours
+# are decided: a division administrator writing for the teacher's division.
+STATEMENT_CREDIT: Rules = {
+    Action.VIEW: (Own("teacher_id") | Through("client", LRS_CLIENT_VIEW)
+                  | (DIVISION_ADMINS & InJurisdiction("division_path"))),
+    Action.DECIDE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+LRS_CLIENT_CHILD: Rules = {Action.VIEW: Through("client", LRS_CLIENT_VIEW)}
 
 # --- accounts and audit -------------------------------------------------------------------
 
@@ -217,7 +237,18 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         LedgerSeal,
         SchoolCompliance,
     )
-    from lrs.models import LrsClient, LrsDocument, Statement, StatementAttachment, StatementIndex
+    from lrs.models import (
+        CreditedActivity,
+        LearnerIdentity,
+        LrsClient,
+        LrsClientDay,
+        LrsDocument,
+        LrsRejection,
+        Statement,
+        StatementAttachment,
+        StatementCredit,
+        StatementIndex,
+    )
     from org.models import Division, Institution, ResearchCommunity, School
     from people.models import (
         ExportRequest,
@@ -240,6 +271,8 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         ExportRequest: EXPORT_REQUEST, ApiToken: API_TOKEN, AuditEvent: AUDIT_EVENT,
         LrsClient: LRS_CLIENT, Statement: STATEMENT, StatementIndex: STATEMENT_CHILD,
         StatementAttachment: STATEMENT_ATTACHMENT, LrsDocument: LRS_DOCUMENT,
+        CreditedActivity: CREDITED_ACTIVITY, LearnerIdentity: LEARNER_IDENTITY, StatementCredit: STATEMENT_CREDIT,
+        LrsClientDay: LRS_CLIENT_CHILD, LrsRejection: LRS_CLIENT_CHILD,
         **_later_models(),
     }
 

@@ -129,6 +129,7 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-checkpoint-nightly": {"task": "credits.tasks.ledger_checkpoint_task", "schedule": 24 * 3600},
     # A keyed checkpoint of the audit chain, so truncating it is found (copy the files off this host).
     "audit-checkpoint-nightly": {"task": "audit.tasks.audit_checkpoint_task", "schedule": 24 * 3600},
+    "lrs-credits-sweep": {"task": "lrs.tasks.credits_sweep_task", "schedule": 5 * 60},
 }
 COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
 # Projects of different organisers scoring at least this (0–1) are shown to planners as overlaps.
@@ -225,6 +226,18 @@ LRS_AUTHORITY_HOMEPAGE = env_str("LRS_AUTHORITY_HOMEPAGE", "https://yanxiu.examp
 LRS_MAX_BATCH = env_int("LRS_MAX_BATCH", 1000)  # statements in one POST
 LRS_PAGE_MAX = env_int("LRS_PAGE_MAX", 200)  # statements in one GET page
 LRS_MORE_MAX_AGE = env_int("LRS_MORE_MAX_AGE", 24 * 3600)  # seconds a `more` link stays good
+LRS_MAX_REQUEST_BYTES = env_int("LRS_MAX_REQUEST_BYTES", 20 * 1024 * 1024)  # one request, attachments included
+LRS_DOCUMENT_MAX_BYTES = env_int("LRS_DOCUMENT_MAX_BYTES", 1024 * 1024)  # one state or profile document
+# Statements whose actor has an account on this home page are the platform's own users: the
+# account name is the user name, so teachers match without registering an identity.
+LRS_ACCOUNT_HOMEPAGE = env_str("LRS_ACCOUNT_HOMEPAGE", "https://yanxiu.example.org") or ""
+# Crediting completions (lrs.crediting): a completion is held for an administrator when its
+# timestamp is later than its arrival by more than the clock skew, earlier by more than the
+# lag, or when less than this share of the activity's hours passed since the learner's first
+# statement about the activity (0 turns that check off).
+LRS_CREDIT_CLOCK_SKEW_SECONDS = env_int("LRS_CREDIT_CLOCK_SKEW_SECONDS", 300)
+LRS_CREDIT_MAX_LAG_DAYS = env_int("LRS_CREDIT_MAX_LAG_DAYS", 30)
+LRS_CREDIT_MIN_SPAN_PERCENT = env_int("LRS_CREDIT_MIN_SPAN_PERCENT", 25)
 # Keyed checkpoints of the audit log and the ledger (core.checkpoints): copy them off this host.
 INTEGRITY_CHECKPOINT_DIR = Path(env_str("INTEGRITY_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")) or VAR_DIR / "checkpoints")
 # Uploaded rosters and generated exports live outside the web root.

@@ -25,4 +25,5 @@ urlpatterns = [
     path("projects/", include("catalog.urls")),
     path("api/v1/", _api_urls()),
     path("xapi/", include("lrs.urls")),
+    path("learning/", include("lrs.page_urls")),
 ]

@@ -26,12 +26,16 @@ def navigation(request):
             ("教研共同体", reverse("org:community_list")),
             ("学时规则", reverse("credits:rules")),
             ("外部学时导入", reverse("credits:external_import")),
+            ("学习记录接入", reverse("learning:client_list")),
+            ("计学时活动", reverse("learning:credited_list")),
+            ("学习记录核查", reverse("learning:credit_queue")),
             ("审计日志", reverse("audit:event_list")),
         ]
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:
         items += [
             ("我的学时", reverse("credits:my_hours")),
             ("学时申报", reverse("credits:claim_new")),
+            ("学习记录", reverse("learning:my_records")),
             ("向我开放", reverse("catalog:open_to_me")),
             ("我的培训", reverse("catalog:my_enrolments")),
             ("我的日程", reverse("catalog:my_schedule")),

@@ -21,9 +21,11 @@ from functools import wraps
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from access.scope import Scope
@@ -91,6 +93,25 @@ def _single_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return params
 
 
+def _body(request: HttpRequest) -> bytes:
+    """The request body, read under the LRS's own limit (413 above it) rather than Django's
+    form-upload limit, which would answer with a page instead of xAPI's JSON."""
+    limit = settings.LRS_MAX_REQUEST_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise XapiError(400, "Content-Length 无效") from None
+    if length > limit:
+        raise XapiError(413, f"请求体超过上限（{limit} 字节）")
+    try:
+        body = request.read(limit + 1)
+    except RawPostDataException:  # already parsed as a form upload: not an xAPI content type
+        raise XapiError(400, f"不支持的 Content-Type：{request.headers.get('content-type', '')}") from None
+    if len(body) > limit:
+        raise XapiError(413, f"请求体超过上限（{limit} 字节）")
+    return body
+
+
 def parse_request(request: HttpRequest) -> XapiRequest:
     headers = {name.lower(): value for name, value in request.headers.items()}
     query = _single_params(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True))
@@ -103,7 +124,10 @@ def parse_request(request: HttpRequest) -> XapiRequest:
             raise XapiError(400, f"不支持的 method：{query['method']}")
         if _media_type(headers.get("content-type", "")) != "application/x-www-form-urlencoded":
             raise XapiError(400, "替代请求语法须使用 application/x-www-form-urlencoded")
-        form = _single_params(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+        try:
+            form = _single_params(parse_qsl(_body(request).decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise XapiError(400, "表单不是有效的 UTF-8") from None
         params, body = {}, b""
         for name, value in form.items():
             if name == "content":
@@ -112,13 +136,12 @@ def parse_request(request: HttpRequest) -> XapiRequest:
                 headers[name.lower()] = value
             else:
                 params[name] = value
+        # The content's own type travels as a form field; without one it is JSON (statements).
+        if "content-type" not in {name.lower() for name in form}:
+            headers["content-type"] = "application/json"
         return XapiRequest(method=method, params=params, headers=headers, body=body,
-                           content_type=_media_type(headers.get("content-type", "application/json")), alternate=True,
-                           django=request)
-    try:
-        body = request.body
-    except RawPostDataException:  # a form upload, already parsed as one: not an xAPI content type
-        raise XapiError(400, f"不支持的 Content-Type：{headers.get('content-type', '')}") from None
+                           content_type=_media_type(headers["content-type"]), alternate=True, django=request)
+    body = _body(request)
     return XapiRequest(method=request.method or "GET", params=query, headers=headers, body=body,
                        content_type=_media_type(headers.get("content-type", "")), django=request)
 
@@ -131,15 +154,23 @@ def _check_version(xapi: XapiRequest) -> None:
         raise XapiError(400, f"不支持的 xAPI 版本：{version}（支持 1.0.x）")
 
 
-def xapi_endpoint(*, methods: set[str], versioned: bool = True, authenticated: bool = True) -> Callable:
+def consistent_through() -> str:
+    # Statements are committed before the answer is sent: everything stored until now is readable.
+    return timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def xapi_endpoint(*, methods: set[str], versioned: bool = True, authenticated: bool = True,
+                  statements: bool = False) -> Callable:
     """Wrap a resource view taking an XapiRequest. The view returns an HttpResponse or raises
-    XapiError; HEAD is served as GET without a body."""
+    XapiError; HEAD is served as GET without a body. `statements`: every answer, refusals too,
+    carries X-Experience-API-Consistent-Through."""
 
     def decorator(view: Callable[[XapiRequest], HttpResponse]) -> Callable:
         @csrf_exempt
         @login_not_required
         @wraps(view)
         def endpoint(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            xapi: XapiRequest | None = None
             try:
                 xapi = parse_request(request)
                 allowed = methods | ({"HEAD"} if "GET" in methods else set())
@@ -155,9 +186,18 @@ def xapi_endpoint(*, methods: set[str], versioned: bool = True, authenticated: b
                 response = view(xapi, *args, **kwargs)
             except XapiError as error:
                 response = error_response(error)
+                # Routine answers (a document not there yet, a stale ETag, over the rate) are no
+                # news to the client's administrators; the rest are kept with their reason.
+                if xapi is not None and xapi.client is not None and error.status not in (404, 412, 429):
+                    from lrs.traffic import rejection_record
+
+                    rejection_record(xapi.client, method=xapi.method, resource=request.path, status=error.status,
+                                     message=error.message)
             if request.method == "HEAD":
                 response.content = b""
             response["X-Experience-API-Version"] = XAPI_VERSION
+            if statements:
+                response["X-Experience-API-Consistent-Through"] = consistent_through()
             response.setdefault("Cache-Control", "no-store")
             return response
 

@@ -61,6 +61,9 @@ class Statement(models.Model):
     voided = models.BooleanField(default=False)
     # The statement voids another (verb http://adlnet.gov/expapi/verbs/voided).
     is_voiding = models.BooleanField(default=False)
+    # value_hash of the actor's key (lrs.keys.agent_key): whose statement it is, for matching
+    # teachers to statements that arrived before their identity was registered.
+    actor_hash = models.BigIntegerField(null=True)
     # The teacher the actor was matched to, when it was (the learning-records page, crediting).
     teacher = models.ForeignKey("people.Teacher", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="learning_statements", db_index=False)
@@ -76,6 +79,7 @@ class Statement(models.Model):
             models.Index(fields=["client", "seq"], name="lrs_statement_client_seq"),
             models.Index(fields=["teacher", "seq"], name="lrs_statement_teacher_seq",
                          condition=models.Q(teacher__isnull=False)),
+            models.Index(fields=["actor_hash", "timestamp"], name="lrs_statement_actor"),
         ]
 
     def __str__(self) -> str:
@@ -134,7 +138,7 @@ class LrsDocument(models.Model):
     registration = models.CharField(max_length=36, blank=True)  # state only; "" when none
     document_id = models.TextField()
     # A digest of (kind, activity, agent, registration, document id): the one key of a document,
-    # and of (kind, activity, agent, registration) for listing a scope's documents.
+    # and of (kind, activity, agent) for listing a scope's documents (all registrations).
     key_hash = models.CharField(max_length=64, unique=True)
     scope_hash = models.CharField(max_length=64)
     content = models.BinaryField()
@@ -167,3 +171,136 @@ class LrsActivity(models.Model):
 
     def __str__(self) -> str:
         return self.activity_id
+
+
+class CreditedActivity(models.Model):
+    """An activity that earns continuing-education hours when a teacher completes or passes it:
+    one IRI, or every IRI under a prefix. Owned by a division (the course library fills these
+    in later); the hours go to the ledger once per teacher and activity."""
+
+    activity_iri = models.TextField("活动 IRI")
+    is_prefix = models.BooleanField("按前缀匹配", default=False)
+    activity_hash = models.BigIntegerField(db_index=True)  # lrs.keys.value_hash(activity_iri)
+    title = models.CharField("名称", max_length=200)
+    hours = models.DecimalField("学时", max_digits=5, decimal_places=1)
+    category = models.CharField("学时类别", max_length=20, default="online")
+    division = models.ForeignKey("org.Division", on_delete=models.PROTECT, related_name="+", verbose_name="所属区划")
+    division_path = models.CharField(max_length=100, editable=False)
+    active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["activity_iri"]
+        verbose_name = "计学时活动"
+        indexes = [path_index("lrs_credited_path", "division_path")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(hours__gt=0, hours__lte=100), name="lrs_credited_hours_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LearnerIdentity(models.Model):
+    """An xAPI identity of a teacher: an account on a platform (homePage + name), or an mbox /
+    mbox_sha1sum the teacher registered. Statements whose actor has it are the teacher's."""
+
+    teacher = models.ForeignKey("people.Teacher", on_delete=models.CASCADE, related_name="learner_identities")
+    agent_key = models.TextField()
+    key_hash = models.BigIntegerField(unique=True)  # lrs.keys.value_hash(agent_key): one teacher per identity
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = "学习者身份"
+
+    def __str__(self) -> str:
+        return self.agent_key
+
+
+class CreditState(models.TextChoices):
+    QUEUED = "queued", "待处理"
+    CREDITED = "credited", "已计学时"
+    FLAGGED = "flagged", "待核查"
+    UNMATCHED = "unmatched", "未匹配教师"
+    REFUSED = "refused", "不予认定"
+
+
+class StatementCredit(models.Model):
+    """What became of a completion of a credited activity: hours written, held for an
+    administrator (with the reason), or kept until its actor is matched to a teacher."""
+
+    statement = models.OneToOneField(Statement, on_delete=models.PROTECT, related_name="credit")
+    client = models.ForeignKey(LrsClient, on_delete=models.PROTECT, related_name="+")
+    credited_activity = models.ForeignKey(CreditedActivity, on_delete=models.PROTECT, related_name="credits")
+    activity_hash = models.BigIntegerField()  # value_hash of the completed activity's IRI
+    agent_key = models.TextField()
+    agent_hash = models.BigIntegerField(db_index=True)
+    teacher = models.ForeignKey("people.Teacher", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    division_path = models.CharField(max_length=100, blank=True)  # the teacher's, once matched
+    state = models.CharField(max_length=10, choices=CreditState.choices)
+    reason = models.CharField("原因", max_length=200, blank=True)
+    ledger_entry = models.ForeignKey("credits.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = "学习记录计学时"
+        indexes = [models.Index(fields=["client", "state", "created_at"], name="lrs_credit_client_state"),
+                   models.Index(fields=["teacher", "credited_activity", "activity_hash"], name="lrs_credit_teacher"),
+                   path_index("lrs_credit_path", "division_path", "state")]
+        constraints = [
+            # Hours once per teacher and activity, whichever path (automatic or an administrator's
+            # decision) wrote them.
+            models.UniqueConstraint(fields=["teacher", "credited_activity", "activity_hash"],
+                                    condition=models.Q(state="credited"), name="lrs_credit_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} {self.state}"
+
+
+class LrsClientDay(models.Model):
+    """A client's traffic per day, counted as it happens (the client page reads these, never
+    the statements): statements stored and requests refused."""
+
+    client = models.ForeignKey(LrsClient, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    statements = models.PositiveBigIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "day"], name="lrs_client_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.day}"
+
+
+class LrsRejection(models.Model):
+    """A request of an authenticated client that was refused, and why (kept for the client's
+    administrators: a provider sending bad statements finds out here)."""
+
+    client = models.ForeignKey(LrsClient, on_delete=models.CASCADE, related_name="rejections")
+    at = models.DateTimeField()
+    method = models.CharField(max_length=10)
+    resource = models.CharField(max_length=40)
+    status = models.PositiveSmallIntegerField()
+    message = models.CharField(max_length=300)
+
+    objects = ScopedManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "-at"], name="lrs_rejection_client_at")]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.message}"

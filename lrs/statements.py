@@ -20,9 +20,13 @@ from django.utils import timezone
 
 from access.policy import Action, can, visible
 from access.scope import Scope
+from lrs.attachments import attachments_check, attachments_store
+from lrs.crediting import credits_note, credits_void
 from lrs.http import XapiError
 from lrs.keys import agent_key, value_hash
+from lrs.learners import teachers_for_agents
 from lrs.models import IndexKind, LrsActivity, LrsClient, Statement, StatementIndex
+from lrs.traffic import client_day_count
 from lrs.validation import StatementInvalid, parse_timestamp, statements_equal, validate_statement
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
@@ -149,7 +153,7 @@ def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], 
         raise XapiError(413, f"一次最多提交 {settings.LRS_MAX_BATCH} 条语句")
     for position, statement in enumerate(statements):
         try:
-            validate_statement(statement)
+            statements[position] = validate_statement(statement)
         except StatementInvalid as error:
             where = f"第 {position + 1} 条语句：" if len(statements) > 1 else ""
             raise XapiError(400, f"{where}{error}") from None
@@ -166,10 +170,8 @@ def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], 
     for statement in statements:
         if not _covered(scope, statement):
             raise XapiError(403, "该接入方不能提交此活动的学习记录（活动不在其登记的 IRI 前缀之内）")
-    if attachments is not None:
-        from lrs.attachments import attachments_check
-
-        attachments_check(statements, attachments)
+    # A JSON body too: its attachments must then all be fileUrl ones, signatures included.
+    attachments_check(statements, attachments)
     stored = timezone.now()
     with transaction.atomic():
         existing = {str(row.statement_id): row for row in Statement.objects.dangerously_unscoped()
@@ -181,9 +183,7 @@ def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], 
                 raise XapiError(409, f"语句 {statement['id']} 已存在且内容不同")
         if new:
             _insert(scope=scope, client=client, statements=new, stored=stored)
-            if attachments is not None:
-                from lrs.attachments import attachments_store
-
+            if attachments:
                 attachments_store(attachments)
     return ids
 
@@ -214,11 +214,16 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
     rows: list[Statement] = []
     index_rows: list[set[tuple[int, int]]] = []
     activities: dict[str, dict] = {}
+    actor_keys = {key for statement in statements if (key := agent_key(statement["actor"]))}
+    teachers = teachers_for_agents(actor_keys)
     for statement in statements:
         full = _complete(statement, client=client, stored=stored)
+        actor = agent_key(full["actor"])
+        actor_hash = value_hash(actor) if actor else None
         row = Statement(statement_id=full["id"], stored=stored, timestamp=parse_timestamp(full["timestamp"]),
                         client=client, verb_id=full["verb"]["id"], is_voiding=full["verb"]["id"] == VOIDED_VERB,
-                        full=full, has_attachments=bool(full.get("attachments")))
+                        full=full, has_attachments=_has_attachments(full), actor_hash=actor_hash,
+                        teacher_id=teachers.get(actor_hash) if actor_hash is not None else None)
         rows.append(row)
         digests = {(kind, value_hash(value)) for kind, value in index_values(full)}
         ref = _statement_ref(full)
@@ -229,7 +234,8 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
         index_rows.append(digests)
         stated = full.get("object") or {}
         if stated.get("objectType", "Activity") == "Activity" and isinstance(stated.get("definition"), dict):
-            activities[stated["id"]] = stated["definition"]
+            # Several statements of one batch about an activity: their definitions merge in order.
+            activities[stated["id"]] = definition_merged(activities.get(stated["id"]), stated["definition"])
     try:
         Statement.objects.bulk_create(rows)
     except IntegrityError:
@@ -240,14 +246,20 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
     _apply_voiding(voiding_targets, rows)
     if activities:
         activity_definitions_merge(activities)
+    credits_note([row for row in rows if not row.voided])
+    client_day_count(client, statements=len(rows))
 
 
 def _apply_voiding(voiding_targets: dict[str, str], rows: list[Statement]) -> None:
     """Mark voided: targets of the new voiding statements (unless voiding themselves), and new
     statements that an earlier voiding statement already targets."""
     if voiding_targets:
-        (Statement.objects.dangerously_unscoped()
-         .filter(statement_id__in=set(voiding_targets.values()), is_voiding=False).update(voided=True))
+        targets = (Statement.objects.dangerously_unscoped()
+                   .filter(statement_id__in=set(voiding_targets.values()), is_voiding=False))
+        targets.update(voided=True)
+        credits_void(list(targets.values_list("seq", flat=True)))
+        for row in rows:  # targets in this very batch: not credited at all
+            row.voided = row.voided or (not row.is_voiding and str(row.statement_id) in voiding_targets.values())
     fresh = [row for row in rows if not row.is_voiding]
     if fresh:
         hashes = {value_hash(str(row.statement_id)): row for row in fresh}
@@ -256,6 +268,24 @@ def _apply_voiding(voiding_targets: dict[str, str], rows: list[Statement]) -> No
         late = [hashes[digest].seq for digest in already]
         if late:
             Statement.objects.dangerously_unscoped().filter(seq__in=late).update(voided=True)
+            for row in rows:
+                row.voided = row.voided or row.seq in late
+
+
+def _has_attachments(full: dict) -> bool:
+    target = full.get("object") or {}
+    return bool(full.get("attachments") or (target.get("objectType") == "SubStatement" and target.get("attachments")))
+
+
+def definition_merged(old: dict | None, new: dict) -> dict:
+    """The newer definition's properties win; language maps merge by language."""
+    merged = dict(old or {})
+    for name, value in new.items():
+        if name in ("name", "description") and isinstance(value, dict) and isinstance(merged.get(name), dict):
+            merged[name] = {**merged[name], **value}
+        else:
+            merged[name] = value
+    return merged
 
 
 def activity_definitions_merge(definitions: dict[str, dict]) -> None:
@@ -269,12 +299,7 @@ def activity_definitions_merge(definitions: dict[str, dict]) -> None:
         if row is None:
             created.append(LrsActivity(activity_id=activity_id, activity_hash=digest, definition=definition))
             continue
-        merged = dict(row.definition)
-        for name, value in definition.items():
-            if name in ("name", "description") and isinstance(value, dict) and isinstance(merged.get(name), dict):
-                merged[name] = {**merged[name], **value}
-            else:
-                merged[name] = value
+        merged = definition_merged(row.definition, definition)
         if merged != row.definition:
             row.definition = merged
             changed.append(row)

@@ -6,16 +6,10 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from django.utils import timezone
 
 from lrs.http import XAPI_VERSION, XapiError, XapiRequest, json_response, xapi_endpoint
 from lrs.statement_query import query_options, statement_list, statement_single
 from lrs.statements import statements_store
-
-
-def _consistent_through() -> str:
-    # Statements are committed before the answer is sent: everything stored until now is readable.
-    return timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _json_body(xapi: XapiRequest):
@@ -23,7 +17,7 @@ def _json_body(xapi: XapiRequest):
         raise XapiError(400, f"语句须以 application/json 提交（收到 {xapi.content_type}）")
     try:
         return json.loads(xapi.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise XapiError(400, "请求体不是有效的 JSON") from None
 
 
@@ -32,9 +26,8 @@ def about(xapi: XapiRequest) -> HttpResponse:
     return json_response({"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"]})
 
 
-@xapi_endpoint(methods={"GET", "PUT", "POST"})
+@xapi_endpoint(methods={"GET", "PUT", "POST"}, statements=True)
 def statements(xapi: XapiRequest) -> HttpResponse:
-    headers = {"X-Experience-API-Consistent-Through": _consistent_through()}
     if xapi.method == "PUT":
         if set(xapi.params) != {"statementId"}:
             raise XapiError(400, "PUT 语句须且只须带 statementId 参数")
@@ -59,8 +52,6 @@ def statements(xapi: XapiRequest) -> HttpResponse:
         response = json_response(ids)
     else:
         response = _statements_get(xapi)
-    for name, value in headers.items():
-        response[name] = value
     return response
 
 

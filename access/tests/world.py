@@ -148,9 +148,21 @@ def build_world(province, users, make_user) -> World:
 
 def _learning_records(world: World, p) -> None:
     """Two course providers (杞县's and the province's), their statements and documents."""
+    from django.utils import timezone
+
     from lrs.clients import client_create
-    from lrs.models import DocumentKind, LrsDocument, StatementAttachment
+    from lrs.crediting import credits_process
+    from lrs.keys import value_hash
+    from lrs.learners import learner_identity_add
+    from lrs.models import (
+        CreditedActivity,
+        DocumentKind,
+        LrsDocument,
+        StatementAttachment,
+        StatementCredit,
+    )
     from lrs.statements import statements_store
+    from lrs.traffic import rejection_record
 
     qx_client, _ = client_create(scope=Scope.division(p.county), actor=None, name="杞县研修网", division=p.county,
                                  activity_prefixes=["https://qx.example.org/"])
@@ -158,6 +170,30 @@ def _learning_records(world: World, p) -> None:
                                  activity_prefixes=["*"], reads_all=True)
     world.personas["lrs_qx"] = Scope.for_client(qx_client)
     world.personas["lrs_hn"] = Scope.for_client(hn_client)
+    # Hours for 杞县's courses (the county's registration) and one province course; 张 (杞县)
+    # registered a mailbox, 通许's teacher studies on the province platform under an account.
+    CreditedActivity.objects.create(activity_iri="https://qx.example.org/c/", is_prefix=True,
+                                    activity_hash=value_hash("https://qx.example.org/c/"), title="杞县课程", hours=2,
+                                    division=p.county, division_path=p.county.path)
+    CreditedActivity.objects.create(activity_iri="https://hn.example.org/c/9", activity_hash=value_hash(
+        "https://hn.example.org/c/9"), title="省课程9", hours=3, division=p.province, division_path=p.province.path)
+    for teacher, kind, value in ((p.teacher, "mbox", "zhang@example.org"),
+                                 (p.sibling_teacher, "account", "li-tx")):
+        learner_identity_add(scope=Scope.division(p.province), actor=None, teacher=teacher, kind=kind, value=value,
+                             home_page="https://hn.example.org")
+    now = timezone.now()
+    hn_statements = [
+        {"actor": {"account": {"homePage": "https://hn.example.org", "name": "li-tx"}},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/launched"}, "object": {"id": "https://hn.example.org/c/9"},
+         "timestamp": (now - dt.timedelta(hours=3)).isoformat()},
+        {"actor": {"account": {"homePage": "https://hn.example.org", "name": "li-tx"}},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": "https://hn.example.org/c/9"},
+         "timestamp": (now - dt.timedelta(minutes=1)).isoformat()},
+        {"actor": {"mbox": "mailto:nobody@example.org"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+         "object": {"id": "https://hn.example.org/c/9"}},
+    ]
+    statements_store(scope=Scope.for_client(hn_client), client=hn_client, statements=hn_statements)
+    rejection_record(qx_client, method="POST", resource="/xapi/statements", status=400, message="缺少 verb")
     for lrs_client, activity in ((qx_client, "https://qx.example.org/c/1"), (hn_client, "https://hn.example.org/c/9")):
         statements_store(scope=Scope.for_client(lrs_client), client=lrs_client, statements=[{
             "actor": {"mbox": "mailto:zhang@example.org"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
@@ -169,3 +205,6 @@ def _learning_records(world: World, p) -> None:
                                document_id="prefs", content=b"{}", content_type="application/json", etag="0",
                                updated=DAY_TIME, key_hash="agent-prefs", scope_hash="agent", client=hn_client)
     StatementAttachment.objects.create(sha2="0" * 64, content_type="text/plain", content=b"x")
+    # Crediting runs after commit in the product; the world is one transaction, so run it here:
+    # 张's completions are held (nothing before them), 通许's credited, nobody's unmatched.
+    credits_process(list(StatementCredit.objects.dangerously_unscoped().values_list("pk", flat=True)))

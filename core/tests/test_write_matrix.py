@@ -112,13 +112,40 @@ def targets(province, people) -> Targets:
                                               filters={}, reason="职称评审名单")
     token, _ = api_token_create(user=people["sibling_admin"], name="对接")
     OrganiserAlias.objects.create(name="通许县教师进修学校", institution=people["_tx_centre"])
-    t.objects = {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
+    t.objects.update(_learning_records(p))
+    t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
                  "tx_claim": tx_claim, "lankao_request": lankao_request, "tx_request": tx_request, "token": token,
                  "tx_colleague": tx_colleague, "tx_free_teacher": tx_free_teacher, "qx_free_teacher": qx_free_teacher,
                  "tx_free": tx_free, "province": p}
     return t
+
+
+def _learning_records(p) -> dict[str, Any]:
+    """通许县's course provider, its credited course, a completion of 李四's held for a decision,
+    and 李四's registered account on it."""
+    from access.scope import Scope
+    from lrs.clients import client_create
+    from lrs.crediting import credits_process
+    from lrs.keys import value_hash
+    from lrs.learners import learner_identity_add
+    from lrs.models import CreditedActivity, StatementCredit
+    from lrs.statements import statements_store
+
+    client, _ = client_create(scope=Scope.division(p.sibling), actor=None, name="通许研修网", division=p.sibling,
+                              activity_prefixes=["https://tx.example.org/"])
+    course = "https://tx.example.org/c/1"
+    credited = CreditedActivity.objects.create(activity_iri=course, activity_hash=value_hash(course), title="通许课程",
+                                               hours=2, division=p.sibling, division_path=p.sibling.path)
+    [identity, *_] = learner_identity_add(scope=Scope.division(p.sibling), actor=None, teacher=p.sibling_teacher,
+                                          kind="account", value="li-si", home_page="https://tx.example.org")
+    statements_store(scope=Scope.for_client(client), client=client, statements=[{
+        "actor": {"account": {"homePage": "https://tx.example.org", "name": "li-si"}},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": course}}])
+    credit = StatementCredit.objects.dangerously_unscoped().get()
+    credits_process([credit.pk])  # held: nothing before the completion
+    return {"tx_lrs_client": client, "tx_credited": credited, "tx_credit": credit, "tx_identity": identity}
 
 
 # --- probes: the state a case may change ---------------------------------------------------
@@ -207,6 +234,26 @@ def rules_state(t):
 def compliance_state(t):
     from credits.models import ComplianceRefresh
     return tuple(ComplianceRefresh.objects.values_list("computed_at", flat=True))
+
+
+def lrs_clients(t):
+    from lrs.models import LrsClient
+    return tuple(LrsClient.objects.dangerously_unscoped().values_list("name", "revoked_at").order_by("pk"))
+
+
+def credited_activities(t):
+    from lrs.models import CreditedActivity
+    return tuple(CreditedActivity.objects.dangerously_unscoped().values_list("activity_iri", "active").order_by("pk"))
+
+
+def credit_state(t):
+    from lrs.models import StatementCredit
+    return _row(StatementCredit, t.tx_credit.pk, "state", "decided_by_id")
+
+
+def identities(t):
+    from lrs.models import LearnerIdentity
+    return tuple(LearnerIdentity.objects.dangerously_unscoped().values_list("teacher_id", "agent_key").order_by("pk"))
 
 
 # --- uploads -------------------------------------------------------------------------------
@@ -437,6 +484,51 @@ CASES = [
          no={"county_admin": 403, "school_admin": 403, "staff": 403}),
     Case("completion through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/completion", _f(),
          ledger_of, ok={}, no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "teacher": 403}),
+    # --- learning records ----------------------------------------------------------------
+    Case("create a learning-record client", "post", lambda t: "/learning/clients/",
+         _f(name="杞县研修网", prefixes="https://qx.example.org/"), lrs_clients,
+         ok={"county_admin": 201, "province_admin": 201}, no={"school_admin": 403, "teacher": 403, "staff": 403}),
+    Case("revoke 通许县's client", "post", lambda t: f"/learning/clients/{t.tx_lrs_client.pk}/revoke/", _f(),
+         lrs_clients, ok=TX_IN_PAGE, no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403,
+                                        "teacher": 403}),
+    Case("register a credited activity", "post", lambda t: "/learning/credited/",
+         _f(title="杞县课程", activity_iri="https://qx.example.org/c/", hours="2", category="online", is_prefix="1"),
+         credited_activities, ok={"county_admin": 302, "sibling_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "staff": 403}),
+    Case("stop crediting 通许县's course", "post", lambda t: f"/learning/credited/{t.tx_credited.pk}/active/",
+         _f(active="0"), credited_activities, ok=TX_IN_PAGE,
+         # every division administrator sees the list (their teachers earn by it); only the owner's line changes it
+         no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("decide 李四's held completion", "post", lambda t: "/learning/credits/",
+         lambda t: {"credit": t.tx_credit.pk, "approve": "1"}, credit_state, ok=TX_IN_PAGE,
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("register my learner identity", "post", lambda t: "/learning/me/", _f(kind="mbox", value="zhang@example.org"),
+         identities, ok={"teacher": 302, "sibling_teacher_user": 302},
+         no={"county_admin": 404, "school_admin": 404, "staff": 404}),
+    Case("remove 李四's identity", "post", lambda t: "/learning/me/", lambda t: {"remove": t.tx_identity.pk},
+         identities, ok={"sibling_teacher_user": 302}, no={"teacher": 404, "county_admin": 404}),
+    Case("create a client through the API", "json", lambda t: "/api/v1/lrs/clients",
+         _f(name="杞县研修网", activity_prefixes=["https://qx.example.org/"]), lrs_clients,
+         ok={"county_admin": 201}, no={"school_admin": 403, "teacher": 403}),
+    Case("revoke 通许县's client through the API", "json", lambda t: f"/api/v1/lrs/clients/{t.tx_lrs_client.pk}/revoke",
+         _f(), lrs_clients, ok={"sibling_admin": 200, "city_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("register a credited activity through the API", "json", lambda t: "/api/v1/lrs/credited-activities",
+         _f(title="杞县课程", activity_iri="https://qx.example.org/c/9", hours=2), credited_activities,
+         ok={"county_admin": 201}, no={"school_admin": 403, "teacher": 403}),
+    Case("stop crediting through the API", "patch", lambda t: f"/api/v1/lrs/credited-activities/{t.tx_credited.pk}",
+         _f(active=False), credited_activities, ok={"sibling_admin": 200, "province_admin": 200},
+         no={"county_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("decide a held completion through the API", "json",
+         lambda t: f"/api/v1/lrs/credits/{t.tx_credit.pk}/decision", _f(approve=True), credit_state,
+         ok={"sibling_admin": 200, "city_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("register an identity through the API", "json", lambda t: "/api/v1/lrs/me/identities",
+         _f(kind="mbox", value="zhang@example.org"), identities, ok={"teacher": 201},
+         no={"county_admin": 404, "staff": 404}),
+    Case("remove 李四's identity through the API", "delete",
+         lambda t: f"/api/v1/lrs/me/identities/{t.tx_identity.pk}", _f(), identities,
+         ok={"sibling_teacher_user": 204}, no={"teacher": 404, "sibling_admin": 404}),
     # --- annual plans ---------------------------------------------------------------------
     Case("open a plan", "post", lambda t: "/projects/plans/", _f(year="2028"), plans_of,
          ok={"county_admin": 302, "school_admin": 302}, no={"teacher": 403, "staff": 403}),

@@ -13,6 +13,11 @@ class Xapi:
     def __init__(self, client, key: str, secret: str):
         self.client, self.key, self.secret = client, key, secret
 
+    def client_row(self):
+        from lrs.models import LrsClient
+
+        return LrsClient.objects.dangerously_unscoped().get(key=self.key)
+
     def headers(self, **extra) -> dict:
         token = base64.b64encode(f"{self.key}:{self.secret}".encode()).decode()
         return {"HTTP_AUTHORIZATION": f"Basic {token}", "HTTP_X_EXPERIENCE_API_VERSION": "1.0.3", **extra}

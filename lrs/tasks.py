@@ -1,0 +1,17 @@
+"""Background work of the learning-record store: crediting completions after they are stored."""
+
+from celery import shared_task
+
+from lrs.crediting import credits_process, credits_process_waiting
+
+
+@shared_task(acks_late=True)
+def credits_process_task(ids: list[int]) -> dict[str, int]:
+    """Idempotent: a re-delivered task finds its credits no longer queued and does nothing."""
+    return credits_process(ids)
+
+
+@shared_task(acks_late=True)
+def credits_sweep_task() -> dict[str, int]:
+    """Every few minutes (celery beat): queued credits whose task was lost."""
+    return credits_process_waiting()

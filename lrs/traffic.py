@@ -1,0 +1,34 @@
+"""A client's traffic as its administrators see it: statements per day and refused requests,
+counted as they happen so the client page never counts statements."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from lrs.models import LrsClient, LrsClientDay, LrsRejection
+
+RESOURCE_MAX = 40
+
+
+def client_day_count(client: LrsClient, *, statements: int = 0, rejected: int = 0) -> None:
+    """Add to today's counters (an upsert; last in its transaction so the row lock is brief)."""
+    day = timezone.localdate()
+    # The client's own counters, written for the client that is sending.
+    days = LrsClientDay.objects.dangerously_unscoped().filter(client=client, day=day)
+    if days.update(statements=F("statements") + statements, rejected=F("rejected") + rejected):
+        return
+    try:
+        with transaction.atomic():
+            LrsClientDay.objects.create(client=client, day=day, statements=statements, rejected=rejected)
+    except IntegrityError:  # created by a concurrent request meanwhile
+        days.update(statements=F("statements") + statements, rejected=F("rejected") + rejected)
+
+
+def rejection_record(client: LrsClient, *, method: str, resource: str, status: int, message: str) -> None:
+    """Note a refused request of an authenticated client, and count it for the day."""
+    with transaction.atomic():
+        LrsRejection.objects.create(client=client, at=timezone.now(), method=method[:10],
+                                    resource=resource[-RESOURCE_MAX:], status=status, message=message[:300])
+        client_day_count(client, rejected=1)
