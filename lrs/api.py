@@ -248,13 +248,13 @@ class RecordOut(Schema):
 
 class RecordsOut(Schema):
     records: list[RecordOut]
-    next_before: int | None = Field(None, description="下一页：以此值作为 before 参数")
+    next_before: str | None = Field(None, description="下一页：以此值作为 before 参数")
 
 
 @router.get("/lrs/me/records", response=RecordsOut, summary="我的学习记录（中文动作与活动名）")
-def my_records(request, before: int | None = None):
+def my_records(request, before: str = ""):
     scope, teacher = _teacher(request)
-    records, more = selectors.teacher_records(scope, teacher, before=before)
+    records, more = selectors.teacher_records(scope, teacher, before=before[:40])
     return RecordsOut(records=[RecordOut(**vars(r)) for r in records], next_before=more)
 
 

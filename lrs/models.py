@@ -19,6 +19,7 @@
 from django.db import models
 
 from access.managers import ScopedManager
+from credits.constants import Category
 from org.models import path_index
 
 
@@ -77,7 +78,8 @@ class Statement(models.Model):
         verbose_name = "学习记录语句"
         indexes = [
             models.Index(fields=["client", "seq"], name="lrs_statement_client_seq"),
-            models.Index(fields=["teacher", "seq"], name="lrs_statement_teacher_seq",
+            # A teacher's own records, newest first (the 学习记录 page).
+            models.Index(fields=["teacher", "timestamp", "seq"], name="lrs_statement_teacher_time",
                          condition=models.Q(teacher__isnull=False)),
             models.Index(fields=["actor_hash", "timestamp"], name="lrs_statement_actor"),
         ]
@@ -183,7 +185,7 @@ class CreditedActivity(models.Model):
     activity_hash = models.BigIntegerField(db_index=True)  # lrs.keys.value_hash(activity_iri)
     title = models.CharField("名称", max_length=200)
     hours = models.DecimalField("学时", max_digits=5, decimal_places=1)
-    category = models.CharField("学时类别", max_length=20, default="online")
+    category = models.CharField("学时类别", max_length=20, choices=Category.choices, default=Category.ONLINE)
     division = models.ForeignKey("org.Division", on_delete=models.PROTECT, related_name="+", verbose_name="所属区划")
     division_path = models.CharField(max_length=100, editable=False)
     active = models.BooleanField("启用", default=True)

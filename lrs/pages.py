@@ -163,8 +163,7 @@ def my_records(request, scope):
         except (ValidationError, PermissionDenied) as error:
             messages.error(request, _problems(error))
         return redirect("learning:my_records")
-    before = object_id(request.GET.get("before")) or None
-    records, more = selectors.teacher_records(scope, teacher, before=before)
+    records, more = selectors.teacher_records(scope, teacher, before=request.GET.get("before", "")[:40])
     return render(request, "lrs/my_records.html", {
         "records": records, "more": more, "identities": identities_of(scope, teacher),
     })

@@ -173,15 +173,30 @@ def _score(result: Any) -> str:
     return ""
 
 
-def teacher_records(scope: Scope, teacher: Teacher, *, before: int | None = None, limit: int = 50
-                    ) -> tuple[list[Record], int | None]:
-    """A teacher's statements, newest first, in Chinese where the statement or the activity's
-    definition allows; and the cursor of the next page (None at the end). Three queries."""
+def _cursor(row: Statement) -> str:
+    return f"{int(row.timestamp.timestamp() * 1_000_000)}.{row.seq}"
+
+
+def _after_cursor(cursor: str) -> Q | None:
+    """Rows before a cursor in (timestamp, seq) order; None for a cursor that is not one."""
+    micros, _, seq = (cursor or "").partition(".")
+    if not (micros.isascii() and micros.isdigit() and seq.isascii() and seq.isdigit() and len(cursor) < 40):
+        return None
+    moment = dt.datetime.fromtimestamp(int(micros) / 1_000_000, tz=dt.UTC)
+    return Q(timestamp__lt=moment) | Q(timestamp=moment, seq__lt=int(seq))
+
+
+def teacher_records(scope: Scope, teacher: Teacher, *, before: str = "", limit: int = 50
+                    ) -> tuple[list[Record], str | None]:
+    """A teacher's statements, newest first (by when they happened), in Chinese where the
+    statement or the activity's definition allows; and the cursor of the next page (None at the
+    end). Three queries."""
     rows = visible(scope, Statement).filter(teacher=teacher, voided=False, is_voiding=False)
-    if before is not None:
-        rows = rows.filter(seq__lt=before)
-    page = list(rows.select_related("client").order_by("-seq")[:limit + 1])
-    more = page[limit].seq + 1 if len(page) > limit else None
+    condition = _after_cursor(before) if before else None
+    if condition is not None:
+        rows = rows.filter(condition)
+    page = list(rows.select_related("client").order_by("-timestamp", "-seq")[:limit + 1])
+    more = _cursor(page[limit - 1]) if len(page) > limit else None
     page = page[:limit]
     objects = {row.full.get("object", {}).get("id") for row in page if isinstance(row.full.get("object"), dict)}
     definitions = {a.activity_id: a.definition for a in LrsActivity.objects.filter(

@@ -55,6 +55,7 @@ class SynthResult:
     projects: int = 0
     enrolments: int = 0
     accounts: int = 0
+    statements: int = 0
     seconds: float = 0.0
 
     def as_json(self) -> str:
@@ -126,6 +127,10 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         # The roll-up pages read the snapshot: build it now rather than on the first visit.
         compliance_refresh_all(today=today)
     result.accounts = _demo_accounts(plans)
+    if with_training and plans:
+        from synth.learning import learning_synthesize
+
+        result.statements = learning_synthesize(seed=seed, county_code=plans[0].code).statements
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

@@ -358,8 +358,6 @@ def test_malformed_attachment_lists_are_refused(xapi, attachments):
     assert_refused(post(xapi, multipart(statement(attachments=attachments))))
 
 
-@pytest.mark.xfail(reason="needs lrs/statements.py to call attachments_check for JSON bodies too "
-                          "(attachments=None): a JSON attachment without fileUrl has no content", strict=False)
 def test_an_attachment_without_file_url_in_a_json_body_is_refused(xapi):
     assert_refused(xapi.post("statements", with_attachments(attachment(TEXT))))
 

@@ -167,3 +167,17 @@ def test_the_api_lists_clients_creates_credited_activities_and_reads_records(qx,
     teacher = client_for(users["teacher"])
     records = teacher.get("/api/v1/lrs/me/records").json()
     assert records["records"][0]["verb"] == "完成" and records["records"][0]["activity"] == "课堂教学能力"
+
+
+def test_records_are_newest_first_by_when_they_happened_and_page_on(qx, users, client_for,
+                                                                     django_capture_on_commit_callbacks):
+    # Sent oldest last: the page orders by the statements' own time, not by arrival.
+    send(qx, django_capture_on_commit_callbacks, *[zhang(LAUNCHED, 10 + n) for n in range(55)])
+    api = client_for(users["teacher"])
+    first = api.get("/api/v1/lrs/me/records").json()
+    second = api.get("/api/v1/lrs/me/records", {"before": first["next_before"]}).json()
+    moments = [r["when"] for r in first["records"] + second["records"]]
+    assert len(first["records"]) == 50 and len(second["records"]) == 5 and second["next_before"] is None
+    assert moments == sorted(moments, reverse=True) and len(set(moments)) == 55
+    assert "before=" in api.get("/learning/me/").content.decode()
+    assert api.get("/api/v1/lrs/me/records", {"before": "not-a-cursor"}).status_code == 200

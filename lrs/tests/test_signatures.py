@@ -271,8 +271,6 @@ def test_a_bad_signature_in_a_batch_names_the_statement_and_stores_nothing(xapi,
     assert xapi.get("statements", {"statementId": good["id"]}).status_code == 404
 
 
-@pytest.mark.xfail(reason="needs lrs/statements.py to call attachments_check for JSON bodies too "
-                          "(attachments=None): a signature known by fileUrl only cannot be verified", strict=False)
 def test_a_signature_attachment_in_a_json_body_is_refused(xapi, key):
     original = unsigned()
     token = jws(original, key)

@@ -25,6 +25,7 @@ from lrs.validation import (
     validate_uuid,
 )
 
+
 class _Delete:
     """Marks a property to remove from the statement (a stable repr: xdist workers must agree on test ids)."""
 

@@ -20,4 +20,10 @@ class Command(BaseCommand):
             user = users[name]
             where = user.division.name if user.division_id else user.school.name if user.school_id else user.first_name
             self.stdout.write(f"  {name:<24} {user.get_role_display()} {where}")
-        self.stdout.write("  其余每个区划均有 admin-<区划代码>，例如 admin-410102（中原区）。\n")
+        self.stdout.write("  其余每个区划均有 admin-<区划代码>，例如 admin-410102（中原区）。")
+        from lrs.models import LrsClient
+        from synth.learning import DEMO_KEY
+
+        if LrsClient.objects.dangerously_unscoped().filter(key=DEMO_KEY, revoked_at__isnull=True).exists():
+            self.stdout.write(f"xAPI 学习记录接口： http://127.0.0.1:8000/xapi/ （HTTP Basic：账号 {DEMO_KEY}，密钥同上述密码）")
+        self.stdout.write("")
