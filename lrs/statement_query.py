@@ -184,7 +184,8 @@ def _object_ids(target: Any) -> Any:
         return _agent_ids(target)
     if kind == "SubStatement":
         return _statement_ids(target)
-    return {"objectType": kind, "id": target.get("id")} if kind != "Activity" else {"objectType": "Activity", "id": target.get("id")}
+    # An activity is its id alone; other objects keep the type that says what the id is.
+    return {"objectType": kind, "id": target.get("id")} if kind != "Activity" else {"id": target.get("id")}
 
 
 def _context_ids(context: Any) -> Any:
@@ -196,7 +197,7 @@ def _context_ids(context: Any) -> Any:
             context[name] = _agent_ids(context[name])
     if isinstance(context.get("contextActivities"), dict):
         context["contextActivities"] = {
-            name: [{"objectType": "Activity", "id": a.get("id")} if isinstance(a, dict) else a
+            name: [{"id": a.get("id")} if isinstance(a, dict) else a
                    for a in (values if isinstance(values, list) else [values])]
             for name, values in context["contextActivities"].items()}
     return context
@@ -248,12 +249,29 @@ def accept_languages(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(weighted)]
 
 
+def _activities_of(statement: dict) -> list[dict]:
+    """The activity objects of a statement: its object, its context activities, and those of
+    a SubStatement object."""
+    found = []
+    for part in (statement, statement.get("object") if _is_sub(statement.get("object")) else None):
+        if not isinstance(part, dict):
+            continue
+        target = part.get("object")
+        if isinstance(target, dict) and target.get("objectType", "Activity") == "Activity":
+            found.append(target)
+        context = part.get("context")
+        if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+            for values in context["contextActivities"].values():
+                found += [a for a in (values if isinstance(values, list) else [values]) if isinstance(a, dict)]
+    return found
+
+
+def _is_sub(target: Any) -> bool:
+    return isinstance(target, dict) and target.get("objectType") == "SubStatement"
+
+
 def _canonical(statements: list[dict], accepted: list[str]) -> list[dict]:
-    ids = set()
-    for statement in statements:
-        for target in (statement.get("object"), (statement.get("object") or {}).get("object")):
-            if isinstance(target, dict) and target.get("objectType", "Activity") == "Activity" and target.get("id"):
-                ids.add(target["id"])
+    ids = {a["id"] for statement in statements for a in _activities_of(statement) if isinstance(a.get("id"), str)}
     canonical = {a.activity_id: a.definition for a in LrsActivity.objects.filter(activity_hash__in=[value_hash(i) for i in ids])}
 
     def activity(target: dict) -> dict:
@@ -272,21 +290,25 @@ def _canonical(statements: list[dict], accepted: list[str]) -> list[dict]:
             result["definition"] = definition
         return result
 
-    out = []
-    for statement in statements:
+    def part(statement: dict) -> dict:
+        """A statement (or SubStatement) with its verb display in one language and its
+        activities, object and context ones, given their canonical definitions."""
         statement = dict(statement)
-        if isinstance(statement.get("verb", {}).get("display"), dict):
+        if isinstance(statement.get("verb"), dict) and isinstance(statement["verb"].get("display"), dict):
             statement["verb"] = {**statement["verb"], "display": _best_language(statement["verb"]["display"], accepted)}
         target = statement.get("object")
         if isinstance(target, dict) and target.get("objectType", "Activity") == "Activity":
             statement["object"] = activity(target)
-        elif isinstance(target, dict) and target.get("objectType") == "SubStatement":
-            inner = dict(target)
-            if isinstance(inner.get("object"), dict) and inner["object"].get("objectType", "Activity") == "Activity":
-                inner["object"] = activity(inner["object"])
-            statement["object"] = inner
-        out.append(statement)
-    return out
+        elif _is_sub(target):
+            statement["object"] = part(target)
+        context = statement.get("context")
+        if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+            statement["context"] = {**context, "contextActivities": {
+                name: [activity(a) if isinstance(a, dict) else a for a in (values if isinstance(values, list) else [values])]
+                for name, values in context["contextActivities"].items()}}
+        return statement
+
+    return [part(statement) for statement in statements]
 
 
 def formatted(statements: list[dict], fmt: str, *, accept_language: str = "") -> list[dict]:

@@ -99,8 +99,8 @@ def learning_synthesize(*, seed: int, county_code: str) -> LearningResult:
     statements.append(_statement(stranger, "launched", COURSES[0], now - dt.timedelta(hours=9)))
     statements.append(_statement(stranger, "completed", COURSES[0], now - dt.timedelta(hours=2)))
     scope = Scope.for_client(client)
-    for start in range(0, len(statements), 200):
-        statements_store(scope=scope, client=client, statements=statements[start:start + 200])
+    for offset in range(0, len(statements), 200):
+        statements_store(scope=scope, client=client, statements=statements[offset:offset + 200])
     result.statements = len(statements)
     # Crediting normally runs after commit in a worker: run what is still queued here.
     queued = StatementCredit.objects.dangerously_unscoped().filter(state=CreditState.QUEUED)

@@ -192,3 +192,31 @@ def test_each_client_writes_within_its_prefixes_and_reads_only_its_own_statement
     reader = make_xapi(["*"], may_write=False, name="报表")
     assert reader.post("statements", statement()).status_code == 403
     assert reader.get("statements").status_code == 200
+
+
+def test_canonical_format_gives_one_language_everywhere_and_ids_format_only_identifiers(xapi):
+    both = {"en-US": "completed", "en-GB": "finished", "zh-CN": "完成"}
+    category = {"id": "https://courses.example.org/cat", "definition": {"name": both, "description": both}}
+    sent = statement(
+        context={"contextActivities": {"category": category}},
+        object={"objectType": "SubStatement", "actor": {"mbox": "mailto:b@example.org"},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/passed", "display": both},
+                "object": {"objectType": "Activity", "id": "https://courses.example.org/c/2",
+                           "definition": {"name": both}}},
+        verb={"id": "http://adlnet.gov/expapi/verbs/completed", "display": both})
+    [statement_id] = xapi.post("statements", sent).json()
+    canonical = xapi.get("statements", {"statementId": statement_id, "format": "canonical"},
+                         HTTP_ACCEPT_LANGUAGE="en-GB").json()
+    assert canonical["verb"]["display"] == {"en-GB": "finished"}
+    assert canonical["object"]["verb"]["display"] == {"en-GB": "finished"}
+    assert canonical["object"]["object"]["definition"]["name"] == {"en-GB": "finished"}
+    assert canonical["context"]["contextActivities"]["category"][0]["definition"]["description"] == {"en-GB": "finished"}
+    chinese = xapi.get("statements", {"statementId": statement_id, "format": "canonical"},
+                       HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").json()
+    assert chinese["verb"]["display"] == {"zh-CN": "完成"}
+    exact = xapi.get("statements", {"statementId": statement_id}, HTTP_ACCEPT_LANGUAGE="en-GB").json()
+    assert exact["verb"]["display"] == both
+    ids = xapi.get("statements", {"statementId": statement_id, "format": "ids"}).json()
+    assert ids["object"]["object"] == {"id": "https://courses.example.org/c/2"}
+    assert ids["context"]["contextActivities"]["category"] == [{"id": "https://courses.example.org/cat"}]
+    assert ids["actor"] == {"objectType": "Agent", "mbox": "mailto:teacher@example.org"}
