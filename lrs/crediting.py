@@ -33,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access.policy import Action, fetch
@@ -78,12 +79,15 @@ def credited_activities_for(iris: set[str]) -> dict[str, CreditedActivity]:
         return {}
     hashes = {value_hash(iri): iri for iri in iris}
     # Registrations are public to every client's statements: crediting reads them all.
-    active = CreditedActivity.objects.dangerously_unscoped().filter(active=True)
-    found = {hashes[row.activity_hash]: row for row in active.filter(is_prefix=False, activity_hash__in=list(hashes))
-             if hashes.get(row.activity_hash) == row.activity_iri}
+    # One query: the exact registrations of these IRIs and every prefix registration.
+    candidates = list(CreditedActivity.objects.dangerously_unscoped().filter(active=True).filter(
+        Q(is_prefix=False, activity_hash__in=list(hashes)) | Q(is_prefix=True)))
+    found = {hashes[row.activity_hash]: row for row in candidates
+             if not row.is_prefix and hashes.get(row.activity_hash) == row.activity_iri}
     rest = iris - set(found)
     if rest:
-        prefixes = sorted(active.filter(is_prefix=True), key=lambda row: len(row.activity_iri), reverse=True)
+        prefixes = sorted((row for row in candidates if row.is_prefix), key=lambda row: len(row.activity_iri),
+                          reverse=True)
         for iri in rest:
             match = next((row for row in prefixes if iri.startswith(row.activity_iri)), None)
             if match is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from access.policy import visible
 from access.scope import Scope
@@ -130,15 +130,60 @@ def _filtered(scope: Scope, params: dict[str, str]) -> QuerySet:
     return rows
 
 
+def _index_lookups(params: dict[str, str]) -> list[tuple[int, int]]:
+    """The (kind, value hash) pairs a query filters by, the likely most selective first."""
+    lookups = []
+    if "registration" in params:
+        lookups.append((IndexKind.REGISTRATION, value_hash(params["registration"].lower())))
+    if "agent" in params:
+        key = agent_key(json.loads(params["agent"])) or ""
+        kind = IndexKind.RELATED_AGENT if params.get("related_agents") == "true" else IndexKind.AGENT
+        lookups.append((kind, value_hash(key)))
+    if "activity" in params:
+        kind = IndexKind.RELATED_ACTIVITY if params.get("related_activities") == "true" else IndexKind.ACTIVITY
+        lookups.append((kind, value_hash(params["activity"])))
+    if "verb" in params:
+        lookups.append((IndexKind.VERB, value_hash(params["verb"])))
+    return lookups
+
+
+def _indexed_rows(scope: Scope, params: dict[str, str], lookups: list[tuple[int, int]], *, after: int | None,
+                  bound: int, ascending: bool, size: int) -> list[Statement]:
+    """A filtered page driven by the statement index: its first lookup is walked in statement
+    order (the index is (kind, value_hash, statement)) and stops after the page, so the cost
+    does not grow with how many statements match; the other lookups are index probes."""
+    kind, digest = lookups[0]
+    driver = visible(scope, StatementIndex).filter(kind=kind, value_hash=digest, statement_id__lte=bound,
+                                                   statement__voided=False)
+    for other_kind, other_digest in lookups[1:]:
+        driver = driver.filter(Exists(StatementIndex.objects.dangerously_unscoped().filter(
+            statement_id=OuterRef("statement_id"), kind=other_kind, value_hash=other_digest)))
+    if "since" in params:
+        driver = driver.filter(statement__stored__gt=parse_timestamp(params["since"]))
+    if "until" in params:
+        driver = driver.filter(statement__stored__lte=parse_timestamp(params["until"]))
+    if after is not None:
+        driver = driver.filter(statement_id__gt=after) if ascending else driver.filter(statement_id__lt=after)
+    seqs = list(driver.order_by("statement_id" if ascending else "-statement_id")
+                .values_list("statement_id", flat=True)[: size + 1])
+    found = {row.seq: row for row in visible(scope, Statement).filter(seq__in=seqs)
+             .only("seq", "full", "has_attachments")}
+    return [found[seq] for seq in seqs if seq in found]
+
+
 def _page(scope: Scope, params: dict[str, str], *, after: int | None, bound: int,
           accept_language: str = "") -> StatementPage:
     ascending = params.get("ascending") == "true"
     limit = int(params.get("limit") or 0)
     size = min(limit, settings.LRS_PAGE_MAX) if limit else settings.LRS_PAGE_MAX
-    rows_query = _filtered(scope, params).filter(seq__lte=bound)
-    if after is not None:
-        rows_query = rows_query.filter(seq__gt=after) if ascending else rows_query.filter(seq__lt=after)
-    rows = list(rows_query.order_by("seq" if ascending else "-seq").only("seq", "full", "has_attachments")[: size + 1])
+    lookups = _index_lookups(params)
+    if lookups:
+        rows = _indexed_rows(scope, params, lookups, after=after, bound=bound, ascending=ascending, size=size)
+    else:
+        rows_query = _filtered(scope, params).filter(seq__lte=bound)
+        if after is not None:
+            rows_query = rows_query.filter(seq__gt=after) if ascending else rows_query.filter(seq__lt=after)
+        rows = list(rows_query.order_by("seq" if ascending else "-seq").only("seq", "full", "has_attachments")[: size + 1])
     more = ""
     if len(rows) > size:  # there are more: a link to the next page, from where this one stops
         rows = rows[:size]

@@ -10,12 +10,13 @@ statement targeting it, whichever arrived first, unless it is itself a voiding s
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from access.policy import Action, can, visible
@@ -237,17 +238,59 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
             # Several statements of one batch about an activity: their definitions merge in order.
             activities[stated["id"]] = definition_merged(activities.get(stated["id"]), stated["definition"])
     try:
-        Statement.objects.bulk_create(rows)
-    except IntegrityError:
+        if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+            _copy_rows(rows, index_rows)
+        else:
+            Statement.objects.bulk_create(rows)
+            StatementIndex.objects.bulk_create(
+                [StatementIndex(statement_id=row.seq, kind=kind, value_hash=digest)
+                 for row, digests in zip(rows, index_rows, strict=True) for kind, digest in digests], batch_size=5000)
+    except (IntegrityError, psycopg_integrity_error()):
         raise XapiError(409, "语句 id 已存在（并发提交）") from None
-    StatementIndex.objects.bulk_create(
-        [StatementIndex(statement_id=row.seq, kind=kind, value_hash=digest)
-         for row, digests in zip(rows, index_rows, strict=True) for kind, digest in digests], batch_size=5000)
     _apply_voiding(voiding_targets, rows)
     if activities:
         activity_definitions_merge(activities)
     credits_note([row for row in rows if not row.voided])
     client_day_count(client, statements=len(rows))
+
+
+STATEMENT_COLUMNS = ("seq", "statement_id", "stored", "timestamp", "client_id", "verb_id", "voided", "is_voiding",
+                     "teacher_id", "full", "has_attachments", "actor_hash")
+# COPY costs a few round trips of its own: worth it for a batch, not for one statement.
+COPY_FROM = 20
+COPY_COLUMNS = ", ".join(f'"{name}"' for name in STATEMENT_COLUMNS)  # "full" is a reserved word
+
+
+def psycopg_integrity_error() -> type[Exception]:
+    """What a unique violation inside COPY raises (psycopg's own, not Django's wrapper)."""
+    try:
+        import psycopg
+
+        return psycopg.IntegrityError
+    except ImportError:  # SQLite-only installs
+        return IntegrityError
+
+
+def _copy_rows(rows: list[Statement], index_rows: list[set[tuple[int, int]]]) -> None:
+    """PostgreSQL: the batch's statements and index rows by COPY, several times faster than
+    INSERT for a batch (no per-value quoting in Python). Sequence numbers are taken first so
+    the index rows can name their statements."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('lrs_statement', 'seq')) FROM generate_series(1, %s)",
+                       [len(rows)])
+        for row, (seq,) in zip(rows, cursor.fetchall(), strict=True):
+            row.seq = seq
+        raw = cursor.cursor  # psycopg's cursor: Django's wrapper has no COPY
+        with raw.copy(f"COPY lrs_statement ({COPY_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((row.seq, row.statement_id, row.stored, row.timestamp, row.client_id, row.verb_id,
+                                row.voided, row.is_voiding, row.teacher_id,
+                                json.dumps(row.full, ensure_ascii=False, separators=(",", ":")),
+                                row.has_attachments, row.actor_hash))
+        with raw.copy("COPY lrs_statementindex (statement_id, kind, value_hash) FROM STDIN") as copy:
+            for row, digests in zip(rows, index_rows, strict=True):
+                for kind, digest in digests:
+                    copy.write_row((row.seq, kind, digest))
 
 
 def _apply_voiding(voiding_targets: dict[str, str], rows: list[Statement]) -> None:

@@ -53,8 +53,11 @@ ALLOWED = {
     "people/selectors.py": 2,  # subject/honour subqueries, intersected with teachers already in scope
     "people/services.py": 1,  # ID numbers are unique province-wide
     "lrs/clients.py": 1,  # client credentials are looked up before any scope exists
-    "lrs/statement_query.py": 1,  # the statement index, intersected with the statements the client may read
-    "lrs/statements.py": 6,  # statement ids are unique across the LRS; StatementRef targets and voiding
+    # the statement index, intersected with the statements the client may read (and probed for a
+    # query's further filters)
+    "lrs/statement_query.py": 2,
+    # statement ids are unique across the LRS; StatementRef targets and voiding; a batch's rows by COPY
+    "lrs/statements.py": 7,
     # Crediting is the system's own step after a client's statement was accepted: it reads the
     # registrations, the learner's earlier statements and credits, and settles each credit.
     "lrs/crediting.py": 11,

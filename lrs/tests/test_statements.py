@@ -220,3 +220,28 @@ def test_canonical_format_gives_one_language_everywhere_and_ids_format_only_iden
     assert ids["object"]["object"] == {"id": "https://courses.example.org/c/2"}
     assert ids["context"]["contextActivities"]["category"] == [{"id": "https://courses.example.org/cat"}]
     assert ids["actor"] == {"objectType": "Agent", "mbox": "mailto:teacher@example.org"}
+
+
+def test_a_large_batch_is_stored_and_indexed_like_small_ones(xapi):
+    """On PostgreSQL batches from 20 statements go in by COPY: the same rows and index."""
+    batch = [statement(actor={"mbox": f"mailto:t{n % 3}@example.org"}, object={"id": f"https://courses.example.org/c/{n % 4}"},
+                       context={"registration": "9a1e5b2c-3d4f-4a6b-8c7d-0e1f2a3b4c5d"} if n % 5 == 0 else {})
+             for n in range(45)]
+    batch[0]["id"] = "0d4f6c1e-2b3a-4c5d-9e8f-7a6b5c4d3e2f"
+    ids = xapi.post("statements", batch).json()
+    assert len(ids) == 45 and ids[0] == batch[0]["id"]
+    by_agent = xapi.get("statements", {"agent": '{"mbox": "mailto:t1@example.org"}', "limit": 100}).json()["statements"]
+    assert {s["id"] for s in by_agent} == {ids[n] for n in range(45) if n % 3 == 1}
+    both = xapi.get("statements", {"agent": '{"mbox": "mailto:t1@example.org"}',
+                                   "activity": "https://courses.example.org/c/2", "limit": 100}).json()["statements"]
+    assert {s["id"] for s in both} == {ids[n] for n in range(45) if n % 3 == 1 and n % 4 == 2}
+    registered = xapi.get("statements", {"registration": "9a1e5b2c-3d4f-4a6b-8c7d-0e1f2a3b4c5d"}).json()["statements"]
+    assert [s["id"] for s in registered] == [ids[n] for n in reversed(range(45)) if n % 5 == 0]
+    page = xapi.get("statements", {"verb": "http://adlnet.gov/expapi/verbs/completed", "limit": 10,
+                                   "ascending": "true"}).json()
+    assert [s["id"] for s in page["statements"]] == ids[:10] and page["more"]
+    assert xapi.post("statements", batch).status_code == 200  # the same batch again: replays
+    changed = [dict(s, verb={"id": "http://adlnet.gov/expapi/verbs/failed"}) for s in batch[:25]]
+    for s, sent in zip(changed, ids, strict=False):
+        s["id"] = sent
+    assert xapi.post("statements", changed).status_code == 409

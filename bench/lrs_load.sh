@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# load_xapi.py (batch ingest, single-POST latency, GET ?verb= latency) against a fresh Yanxiu
+# LRS (bench/lrs_harness.py: throwaway PostgreSQL database, gunicorn on loopback).
+#
+#   bench/lrs_load.sh [--out DIR] [load_xapi.py flags ...]
+#       e.g. bench/lrs_load.sh --count 2000 --single 100 --queries 50   (a quick run)
+#
+# With no flags load_xapi.py runs its defaults (20,000 statements in POSTs of 100, 1,000
+# single POSTs, 200 GETs with limit=100), the figures the Ralph baseline was measured with.
+# Environment: LRS_ANCHOR_DIR (default /work/shared/anchors/lrs), LRS_CODE_DIR,
+# LRS_BENCH_PORT, LRS_BENCH_DB, LRS_BENCH_THREADS (see bench/lrs_harness.py).
+# Prints load_xapi.py's progress on stderr and the results JSON (plus the server's settings
+# under "server") on stdout; also writes DIR/load.json (default /tmp/yanxiu-lrs-load).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+ANCHOR_DIR=${LRS_ANCHOR_DIR:-/work/shared/anchors/lrs}
+OUT=/tmp/yanxiu-lrs-load
+if [ "${1:-}" = --out ]; then OUT=$2; shift 2; fi
+[ -f "$ANCHOR_DIR/load_xapi.py" ] || { echo "no load_xapi.py in $ANCHOR_DIR" >&2; exit 2; }
+mkdir -p "$OUT"
+
+"$PY" "$HERE/lrs_harness.py" start > "$OUT/server.txt"
+# Set only after a successful start: a failed start must not stop another run's server.
+trap '"$PY" "$HERE/lrs_harness.py" stop >/dev/null' EXIT
+ENDPOINT=$(sed -n 's/^endpoint: //p' "$OUT/server.txt")
+KEY=$(sed -n 's/^key: //p' "$OUT/server.txt")
+SECRET=$(sed -n 's/^secret: //p' "$OUT/server.txt")
+sed -i '/^secret:/d' "$OUT/server.txt"
+grep -v '^key:' "$OUT/server.txt" >&2
+STATE=$(sed -n 's/^state: \([^ ]*\).*/\1/p' "$OUT/server.txt")
+
+# load_xapi.py as shipped, with one addition: each latency summary also gets p95_ms (same
+# nearest-rank percentile), which the Ralph tables do not have but our targets use.
+# load_xapi.py itself refuses non-loopback endpoints; the harness only binds loopback.
+"$PY" - "$ANCHOR_DIR" --endpoint "$ENDPOINT" --user "$KEY" --password "$SECRET" \
+  --json-out "$OUT/load_raw.json" "$@" >&2 <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import load_xapi
+
+shipped = load_xapi.lat_summary
+
+
+def lat_summary(lat_s):
+    summary = shipped(lat_s)
+    if lat_s:
+        summary["p95_ms"] = round(load_xapi.pct(sorted(x * 1000 for x in lat_s), 95), 2)
+    return summary
+
+
+load_xapi.lat_summary = lat_summary
+sys.exit(load_xapi.main(sys.argv[2:]))
+EOF
+
+# The figures plus what they were measured on (workers, threads, code, database).
+"$PY" - "$OUT/load_raw.json" "$STATE/server.json" "$OUT/load.json" <<'EOF'
+import json, sys
+result = json.load(open(sys.argv[1]))
+server = json.load(open(sys.argv[2]))
+result["server"] = {k: server[k] for k in ("code_dir", "database", "workers", "threads")}
+json.dump(result, open(sys.argv[3], "w"), indent=2)
+print(json.dumps(result, indent=2))
+EOF
