@@ -132,7 +132,7 @@ def _filtered(scope: Scope, params: dict[str, str]) -> QuerySet:
 
 def _index_lookups(params: dict[str, str]) -> list[tuple[int, int]]:
     """The (kind, value hash) pairs a query filters by, the likely most selective first."""
-    lookups = []
+    lookups: list[tuple[int, int]] = []
     if "registration" in params:
         lookups.append((IndexKind.REGISTRATION, value_hash(params["registration"].lower())))
     if "agent" in params:
@@ -344,7 +344,7 @@ def _canonical(statements: list[dict], accepted: list[str]) -> list[dict]:
         target = statement.get("object")
         if isinstance(target, dict) and target.get("objectType", "Activity") == "Activity":
             statement["object"] = activity(target)
-        elif _is_sub(target):
+        elif isinstance(target, dict) and _is_sub(target):
             statement["object"] = part(target)
         context = statement.get("context")
         if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
