@@ -10,7 +10,7 @@ from ninja import Field, File, Path, Query, Router, Schema, UploadedFile
 from access.policy import Action as Can
 from access.policy import fetch, visible
 from access.scope import scope_for_user
-from accounts.decorators import DIVISION_ADMIN_ROLES
+from accounts.decorators import division_admin_scope
 from catalog import selectors
 from catalog.attendance import attendance_record, project_complete, session_add
 from catalog.models import Project
@@ -203,9 +203,8 @@ def _run(request, project_id: int):
 
 @router.post("/projects", response={201: ProjectOut}, summary="新建培训项目（草稿，由本级主办）")
 def project_new(request, payload: ProjectIn):
-    if request.auth.role not in DIVISION_ADMIN_ROLES or not request.auth.division_id:
-        raise PermissionDenied("只有县级及以上管理员可以新建项目")
-    project = project_create(scope=scope_for_user(request.auth), actor=request.auth, organiser=request.auth.division,
+    scope = division_admin_scope(request.auth, "只有县级及以上管理员可以新建项目")
+    project = project_create(scope=scope, actor=request.auth, organiser=request.auth.division,
                              ip=client_ip(request), **payload.dict())
     return 201, _project_out(project)
 

@@ -2,12 +2,10 @@
 
 from typing import BinaryIO, cast
 
-from django.core.exceptions import PermissionDenied
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 
-from access.scope import scope_for_user
-from accounts.decorators import DIVISION_ADMIN_ROLES
+from accounts.decorators import division_admin_scope
 from core.requests import client_ip
 from credits.external_import import external_hours_import
 from people.roster.files import RosterFileError
@@ -39,10 +37,9 @@ class FileErrorOut(Schema):
 @router.post("/credits/external-imports", response={201: ExternalImportOut, 400: FileErrorOut},
              summary="导入外部平台学时文件（.xlsx/.csv；同一外部记录只计一次）")
 def external_import(request, file: File[UploadedFile]):
-    if request.auth.role not in DIVISION_ADMIN_ROLES:
-        raise PermissionDenied("只有县级及以上管理员可以导入外部学时")
+    scope = division_admin_scope(request.auth, "只有县级及以上管理员可以导入外部学时")
     try:
-        result = external_hours_import(scope=scope_for_user(request.auth), actor=request.auth, handle=cast(BinaryIO, file.file),
+        result = external_hours_import(scope=scope, actor=request.auth, handle=cast(BinaryIO, file.file),
                                        name=file.name or "upload", ip=client_ip(request))
     except RosterFileError as error:
         return 400, FileErrorOut(code="bad_file", detail=str(error))

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import Field, Query, Router, Schema
 
 from access.policy import fetch
 from access.scope import scope_for_user
-from accounts.decorators import DIVISION_ADMIN_ROLES
+from accounts.decorators import division_admin_scope
 from core.requests import client_ip
 from credits.constants import Category
 from lrs import selectors
@@ -26,11 +25,7 @@ router = Router(tags=["学习记录"])
 
 
 def _division_admin(request):
-    if request.auth.role not in DIVISION_ADMIN_ROLES:
-        raise PermissionDenied("只有县级及以上管理员可以管理学习记录接入")
-    if request.auth.division is None:
-        raise PermissionDenied("账户未绑定区划")
-    return scope_for_user(request.auth)
+    return division_admin_scope(request.auth, "只有县级及以上管理员可以管理学习记录接入")
 
 
 class ClientOut(Schema):

@@ -20,6 +20,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -447,19 +448,18 @@ def _interaction(definition: dict, path: str) -> None:
             _string(pattern, f"{where}[{position}]")
 
 
+def _optional(obj: dict, path: str, **checks: Callable[[Any, str], Any]) -> None:
+    """Check each optional property that is present with its validator."""
+    for name, check in checks.items():
+        if name in obj:
+            check(obj[name], f"{path}.{name}")
+
+
 def _definition(value: Any, path: str) -> None:
     definition = _dict(value, path)
     _keys(definition, DEFINITION_KEYS, path)
-    if "name" in definition:
-        _language_map(definition["name"], f"{path}.name")
-    if "description" in definition:
-        _language_map(definition["description"], f"{path}.description")
-    if "type" in definition:
-        _iri(definition["type"], f"{path}.type")
-    if "moreInfo" in definition:
-        _iri(definition["moreInfo"], f"{path}.moreInfo")
-    if "extensions" in definition:
-        _extensions(definition["extensions"], f"{path}.extensions")
+    _optional(definition, path, name=_language_map, description=_language_map, type=_iri, moreInfo=_iri,
+              extensions=_extensions)
     _interaction(definition, path)
 
 
@@ -533,18 +533,8 @@ def _score(value: Any, path: str) -> None:
 def _result(value: Any, path: str) -> None:
     result = _dict(value, path)
     _keys(result, RESULT_KEYS, path)
-    if "score" in result:
-        _score(result["score"], f"{path}.score")
-    if "success" in result:
-        _boolean(result["success"], f"{path}.success")
-    if "completion" in result:
-        _boolean(result["completion"], f"{path}.completion")
-    if "response" in result:
-        _string(result["response"], f"{path}.response")
-    if "duration" in result:
-        _duration(result["duration"], f"{path}.duration")
-    if "extensions" in result:
-        _extensions(result["extensions"], f"{path}.extensions")
+    _optional(result, path, score=_score, success=_boolean, completion=_boolean, response=_string,
+              duration=_duration, extensions=_extensions)
 
 
 def _context_activities(value: Any, path: str) -> None:
