@@ -130,6 +130,7 @@ CELERY_BEAT_SCHEDULE = {
     # A keyed checkpoint of the audit chain, so truncating it is found (copy the files off this host).
     "audit-checkpoint-nightly": {"task": "audit.tasks.audit_checkpoint_task", "schedule": 24 * 3600},
     "lrs-credits-sweep": {"task": "lrs.tasks.credits_sweep_task", "schedule": 5 * 60},
+    "lrs-statement-partitions-daily": {"task": "lrs.tasks.statement_partitions_task", "schedule": 24 * 3600},
 }
 COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
 # Projects of different organisers scoring at least this (0–1) are shown to planners as overlaps.

@@ -52,8 +52,12 @@ class LrsClient(models.Model):
 
 
 class Statement(models.Model):
+    # On PostgreSQL the table is partitioned by month of `stored` (lrs.partitions): its primary
+    # key there is (seq, stored), statement ids are unique through StatementKey, and rows that
+    # refer to a statement carry no foreign-key constraint (none can point into a partitioned
+    # table by seq alone). Statements are never deleted.
     seq = models.BigAutoField(primary_key=True)
-    statement_id = models.UUIDField(unique=True)
+    statement_id = models.UUIDField()
     stored = models.DateTimeField()
     timestamp = models.DateTimeField()
     client = models.ForeignKey(LrsClient, on_delete=models.PROTECT, related_name="statements", db_index=False)
@@ -77,6 +81,7 @@ class Statement(models.Model):
     class Meta:
         verbose_name = "学习记录语句"
         indexes = [
+            models.Index(fields=["statement_id"], name="lrs_statement_id"),
             models.Index(fields=["client", "seq"], name="lrs_statement_client_seq"),
             # A teacher's own records, newest first (the 学习记录 page).
             models.Index(fields=["teacher", "timestamp", "seq"], name="lrs_statement_teacher_time",
@@ -97,8 +102,24 @@ class IndexKind(models.IntegerChoices):
     REGISTRATION = 6
 
 
+class StatementKey(models.Model):
+    """One row per statement id: the LRS holds each id once, whichever partition the statement
+    is in (a partitioned table's unique constraints must include its partition key)."""
+
+    statement_id = models.UUIDField(primary_key=True)
+    seq = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return str(self.statement_id)
+
+
 class StatementIndex(models.Model):
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="+", db_index=False)
+    statement_id = models.BigIntegerField()  # Statement.seq
+    # The statement's `stored`: joins to the statement name its partition, and since/until
+    # filters need no join at all.
+    stored = models.DateTimeField()
+    statement = models.ForeignObject(Statement, on_delete=models.DO_NOTHING, from_fields=["statement_id", "stored"],
+                                     to_fields=["seq", "stored"], related_name="+")
     kind = models.PositiveSmallIntegerField(choices=IndexKind.choices)
     value_hash = models.BigIntegerField()
 
@@ -106,7 +127,7 @@ class StatementIndex(models.Model):
 
     class Meta:
         # (kind, value, statement): a filter walks its statements newest first and stops at the limit.
-        indexes = [models.Index(fields=["kind", "value_hash", "statement"], name="lrs_index_lookup")]
+        indexes = [models.Index(fields=["kind", "value_hash", "statement_id"], name="lrs_index_lookup")]
 
     def __str__(self) -> str:
         return f"{self.statement_id} {self.kind} {self.value_hash}"
@@ -236,7 +257,7 @@ class StatementCredit(models.Model):
     """What became of a completion of a credited activity: hours written, held for an
     administrator (with the reason), or kept until its actor is matched to a teacher."""
 
-    statement = models.OneToOneField(Statement, on_delete=models.PROTECT, related_name="credit")
+    statement = models.OneToOneField(Statement, on_delete=models.PROTECT, related_name="credit", db_constraint=False)
     client = models.ForeignKey(LrsClient, on_delete=models.PROTECT, related_name="+")
     credited_activity = models.ForeignKey(CreditedActivity, on_delete=models.PROTECT, related_name="credits")
     activity_hash = models.BigIntegerField()  # value_hash of the completed activity's IRI

@@ -159,16 +159,20 @@ def _indexed_rows(scope: Scope, params: dict[str, str], lookups: list[tuple[int,
         driver = driver.filter(Exists(StatementIndex.objects.dangerously_unscoped().filter(
             statement_id=OuterRef("statement_id"), kind=other_kind, value_hash=other_digest)))
     if "since" in params:
-        driver = driver.filter(statement__stored__gt=parse_timestamp(params["since"]))
+        driver = driver.filter(stored__gt=parse_timestamp(params["since"]))
     if "until" in params:
-        driver = driver.filter(statement__stored__lte=parse_timestamp(params["until"]))
+        driver = driver.filter(stored__lte=parse_timestamp(params["until"]))
     if after is not None:
         driver = driver.filter(statement_id__gt=after) if ascending else driver.filter(statement_id__lt=after)
-    seqs = list(driver.order_by("statement_id" if ascending else "-statement_id")
-                .values_list("statement_id", flat=True)[: size + 1])
-    found = {row.seq: row for row in visible(scope, Statement).filter(seq__in=seqs)
+    keys = list(driver.order_by("statement_id" if ascending else "-statement_id")
+                .values_list("statement_id", "stored")[: size + 1])
+    if not keys:
+        return []
+    # `stored` alongside the seqs names the partitions to look in.
+    found = {row.seq: row for row in visible(scope, Statement)
+             .filter(seq__in=[seq for seq, _ in keys], stored__in={stored for _, stored in keys})
              .only("seq", "full", "has_attachments")}
-    return [found[seq] for seq in seqs if seq in found]
+    return [found[seq] for seq, _ in keys if seq in found]
 
 
 def _page(scope: Scope, params: dict[str, str], *, after: int | None, bound: int,

@@ -26,7 +26,7 @@ from lrs.crediting import credits_note, credits_void
 from lrs.http import XapiError
 from lrs.keys import agent_key, value_hash
 from lrs.learners import teachers_for_agents
-from lrs.models import IndexKind, LrsActivity, LrsClient, Statement, StatementIndex
+from lrs.models import IndexKind, LrsActivity, LrsClient, Statement, StatementIndex, StatementKey
 from lrs.traffic import client_day_count
 from lrs.validation import StatementInvalid, parse_timestamp, statements_equal, validate_statement
 
@@ -175,8 +175,11 @@ def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], 
     attachments_check(statements, attachments)
     stored = timezone.now()
     with transaction.atomic():
+        # Ids by their own table (one probe each, whatever the partitions); the statements only
+        # for replays.
+        held_seqs = list(StatementKey.objects.filter(statement_id__in=ids).values_list("seq", flat=True))
         existing = {str(row.statement_id): row for row in Statement.objects.dangerously_unscoped()
-                    .filter(statement_id__in=ids).only("statement_id", "full")}
+                    .filter(seq__in=held_seqs).only("statement_id", "full")} if held_seqs else {}
         new = [statement for statement in statements if statement["id"].lower() not in existing]
         for statement in statements:
             held = existing.get(statement["id"].lower())
@@ -242,8 +245,9 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
             _copy_rows(rows, index_rows)
         else:
             Statement.objects.bulk_create(rows)
+            StatementKey.objects.bulk_create([StatementKey(statement_id=row.statement_id, seq=row.seq) for row in rows])
             StatementIndex.objects.bulk_create(
-                [StatementIndex(statement_id=row.seq, kind=kind, value_hash=digest)
+                [StatementIndex(statement_id=row.seq, stored=stored, kind=kind, value_hash=digest)
                  for row, digests in zip(rows, index_rows, strict=True) for kind, digest in digests], batch_size=5000)
     except (IntegrityError, psycopg_integrity_error()):
         raise XapiError(409, "语句 id 已存在（并发提交）") from None
@@ -287,10 +291,13 @@ def _copy_rows(rows: list[Statement], index_rows: list[set[tuple[int, int]]]) ->
                                 row.voided, row.is_voiding, row.teacher_id,
                                 json.dumps(row.full, ensure_ascii=False, separators=(",", ":")),
                                 row.has_attachments, row.actor_hash))
-        with raw.copy("COPY lrs_statementindex (statement_id, kind, value_hash) FROM STDIN") as copy:
+        with raw.copy("COPY lrs_statementkey (statement_id, seq) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((row.statement_id, row.seq))
+        with raw.copy("COPY lrs_statementindex (statement_id, stored, kind, value_hash) FROM STDIN") as copy:
             for row, digests in zip(rows, index_rows, strict=True):
                 for kind, digest in digests:
-                    copy.write_row((row.seq, kind, digest))
+                    copy.write_row((row.seq, row.stored, kind, digest))
 
 
 def _apply_voiding(voiding_targets: dict[str, str], rows: list[Statement]) -> None:

@@ -29,6 +29,7 @@ REFERENCE_MODELS = {
     "credits.ComplianceRefresh",  # when each cycle's snapshot was computed
     "audit.AuditChainHead",  # the chain's head row
     "accounts.User",  # accounts: Django's auth needs its manager; users are reached through their binding
+    "lrs.StatementKey",  # which statement ids the LRS holds: the writer's bookkeeping, never listed
     "lrs.LrsActivity",  # the LRS's canonical activity definitions: public to every client (the Activities resource)
 }
 
@@ -52,7 +53,8 @@ ALLOWED = {
     "people/roster/importer.py": 2,  # ID numbers are unique province-wide; command-line batches have no account
     "people/selectors.py": 2,  # subject/honour subqueries, intersected with teachers already in scope
     "people/services.py": 1,  # ID numbers are unique province-wide
-    "lrs/clients.py": 1,  # client credentials are looked up before any scope exists
+    "lrs/clients.py": 1,
+    "lrs/partitions.py": 3,  # the statement table's partitions: DDL, no rows read  # client credentials are looked up before any scope exists
     # the statement index, intersected with the statements the client may read (and probed for a
     # query's further filters)
     "lrs/statement_query.py": 2,
