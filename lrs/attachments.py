@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.http import HttpResponse
 
@@ -132,8 +133,8 @@ def _statements_part(raw: bytes) -> Any:
     if _media_type(headers.get("content-type")) != "application/json":
         raise XapiError(400, "multipart 的第一部分应为语句，Content-Type 为 application/json")
     try:
-        return json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        return orjson.loads(content)  # as a JSON body is read (lrs.views)
+    except orjson.JSONDecodeError:
         raise XapiError(400, "multipart 第一部分（语句）不是有效的 JSON") from None
 
 

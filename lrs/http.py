@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -68,8 +68,7 @@ class XapiRequest:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status,
-                            content_type="application/json; charset=utf-8")
+    response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json; charset=utf-8")
     for name, value in (headers or {}).items():
         response[name] = value
     return response

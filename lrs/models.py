@@ -16,11 +16,26 @@
 - `LrsActivity`: the LRS's canonical definition of each activity (the Activities resource).
 """
 
+import orjson
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 
 from access.managers import ScopedManager
 from credits.constants import Category
 from org.models import path_index
+
+
+class StatementJSONField(models.JSONField):
+    """JSON read back with orjson: a page of 100 statements decodes several times faster (the
+    bodies were parsed and written by orjson too, lrs.views)."""
+
+    def from_db_value(self, value, expression, connection):
+        if isinstance(value, str) and not isinstance(expression, KeyTransform):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        return super().from_db_value(value, expression, connection)
 
 
 class LrsClient(models.Model):
@@ -73,7 +88,7 @@ class Statement(models.Model):
     teacher = models.ForeignKey("people.Teacher", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="learning_statements", db_index=False)
     # The statement as stored (exact format): what was received plus id, stored, authority, version.
-    full = models.JSONField()
+    full = StatementJSONField()
     has_attachments = models.BooleanField(default=False)
 
     objects = ScopedManager()

@@ -3,8 +3,7 @@ credentials and rate already dealt with), calls a service or selector, and answe
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from django.http import HttpResponse
 
 from lrs.http import XAPI_VERSION, XapiError, XapiRequest, json_response, xapi_endpoint
@@ -16,8 +15,9 @@ def _json_body(xapi: XapiRequest):
     if xapi.content_type not in ("application/json", ""):
         raise XapiError(400, f"语句须以 application/json 提交（收到 {xapi.content_type}）")
     try:
-        return json.loads(xapi.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        # orjson: several times faster for a batch, and strict (no NaN, valid UTF-8 only).
+        return orjson.loads(xapi.body)
+    except orjson.JSONDecodeError:
         raise XapiError(400, "请求体不是有效的 JSON") from None
 
 

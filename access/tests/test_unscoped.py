@@ -58,8 +58,9 @@ ALLOWED = {
     # the statement index, intersected with the statements the client may read (and probed for a
     # query's further filters)
     "lrs/statement_query.py": 2,
-    # statement ids are unique across the LRS; StatementRef targets and voiding; a batch's rows by COPY
-    "lrs/statements.py": 7,
+    # statement ids are unique across the LRS; StatementRef targets and voiding; a batch's rows by COPY;
+    # activity definitions merged in one SQL statement
+    "lrs/statements.py": 8,
     # Crediting is the system's own step after a client's statement was accepted: it reads the
     # registrations, the learner's earlier statements and credits, and settles each credit.
     "lrs/crediting.py": 11,

@@ -564,6 +564,25 @@ def test_the_activities_resource_returns_the_canonical_definition(xapi):
         "type": "http://adlnet.gov/expapi/activities/course"}}
 
 
+def test_definitions_merge_property_by_property_and_language_by_language(xapi):
+    from lrs.models import LrsActivity
+
+    def post(definition):
+        xapi.post("statements", statement(object={"objectType": "Activity", "id": ACTIVITY, "definition": definition}))
+
+    post({"name": {"zh-CN": "旧名"}, "description": {"zh-CN": "说明"}, "type": "http://example.org/t/old"})
+    post({"name": {"zh-CN": "新名", "en-US": "New"}, "type": "http://example.org/t/new",
+          "moreInfo": "https://example.org/info"})
+    post({"description": {"en-US": "About"}, "extensions": {"http://example.org/x": 1}})
+    row = LrsActivity.objects.get(activity_id=ACTIVITY)
+    assert row.definition == {"name": {"zh-CN": "新名", "en-US": "New"}, "description": {"zh-CN": "说明", "en-US": "About"},
+                              "type": "http://example.org/t/new", "moreInfo": "https://example.org/info",
+                              "extensions": {"http://example.org/x": 1}}
+    updated = row.updated
+    post({"name": {"en-US": "New"}})  # nothing new: the row is not rewritten
+    assert LrsActivity.objects.get(activity_id=ACTIVITY).updated == updated
+
+
 def test_an_activity_the_lrs_does_not_know_is_still_an_activity_object(xapi):
     unknown = "https://courses.example.org/never-seen"
     assert call(xapi, "GET", "activities", {"activityId": unknown}).json() == {"objectType": "Activity", "id": unknown}
