@@ -10,7 +10,8 @@
 # Environment: LRS_ANCHOR_DIR (default /work/shared/anchors/lrs), LRS_CODE_DIR,
 # LRS_BENCH_PORT, LRS_BENCH_DB, LRS_BENCH_THREADS (see bench/lrs_harness.py).
 # Prints load_xapi.py's progress on stderr and the results JSON (plus the server's settings
-# under "server") on stdout; also writes DIR/load.json (default /tmp/yanxiu-lrs-load).
+# under "server", and the server processes' resident memory under "server_memory_kb") on stdout;
+# also writes DIR/load.json and DIR/memory.tsv (default DIR /tmp/yanxiu-lrs-load).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +32,24 @@ SECRET=$(sed -n 's/^secret: //p' "$OUT/server.txt")
 sed -i '/^secret:/d' "$OUT/server.txt"
 grep -v '^key:' "$OUT/server.txt" >&2
 STATE=$(sed -n 's/^state: \([^ ]*\).*/\1/p' "$OUT/server.txt")
+
+# Memory while it runs: the resident size of the gunicorn master and its workers, every
+# LRS_MEMORY_EVERY seconds (default 10), to DIR/memory.tsv (seconds, total kB, largest process kB).
+PID=$(cat "$STATE/gunicorn.pid")
+(
+  start=$(date +%s)
+  while kill -0 "$PID" 2>/dev/null; do
+    total=0; largest=0
+    for p in "$PID" $(pgrep -P "$PID"); do
+      kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+      total=$((total + ${kb:-0})); [ "${kb:-0}" -gt "$largest" ] && largest=${kb:-0}
+    done
+    printf '%s\t%s\t%s\n' $(( $(date +%s) - start )) "$total" "$largest"
+    sleep "${LRS_MEMORY_EVERY:-10}"
+  done
+) > "$OUT/memory.tsv" 2>/dev/null &
+SAMPLER=$!
+trap 'kill $SAMPLER 2>/dev/null; "$PY" "$HERE/lrs_harness.py" stop >/dev/null' EXIT
 
 # load_xapi.py as shipped, with one addition: each latency summary also gets p95_ms (same
 # nearest-rank percentile), which the Ralph tables do not have but our targets use.
@@ -56,11 +75,16 @@ sys.exit(load_xapi.main(sys.argv[2:]))
 EOF
 
 # The figures plus what they were measured on (workers, threads, code, database).
-"$PY" - "$OUT/load_raw.json" "$STATE/server.json" "$OUT/load.json" <<'EOF'
+"$PY" - "$OUT/load_raw.json" "$STATE/server.json" "$OUT/load.json" "$OUT/memory.tsv" <<'EOF'
 import json, sys
 result = json.load(open(sys.argv[1]))
 server = json.load(open(sys.argv[2]))
 result["server"] = {k: server[k] for k in ("code_dir", "database", "workers", "threads")}
+samples = [line.split("\t") for line in open(sys.argv[4]).read().splitlines() if line.count("\t") == 2]
+if samples:  # resident kB of the server's processes: first sample, last, highest
+    totals = [int(total) for _, total, _ in samples]
+    result["server_memory_kb"] = {"first": totals[0], "last": totals[-1], "max": max(totals), "samples": len(totals),
+                                  "largest_process_max": max(int(largest) for _, _, largest in samples)}
 json.dump(result, open(sys.argv[3], "w"), indent=2)
 print(json.dumps(result, indent=2))
 EOF
