@@ -5,7 +5,7 @@
     .venv/bin/python bench/lrs_harness.py run   [--port 8731] -- COMMAND ...       # start, COMMAND, stop
     .venv/bin/python bench/lrs_harness.py snapshot [--out /tmp/lrs-snap]           # HEAD, frozen, to serve
 
-`start` drops and re-creates ONE database (LRS_BENCH_DB, default yanxiu_lrs_bench; the name
+`start` drops and re-creates ONE database (unless --keep-data / LRS_BENCH_KEEP=1) (LRS_BENCH_DB, default yanxiu_lrs_bench; the name
 must start with `yanxiu_lrs_` so no other database can be named by mistake), migrates it (the
 migrations load the province division; it is created if missing), creates one LRS client
 with a high rate limit, runs collectstatic and starts gunicorn on 127.0.0.1 with production
@@ -235,8 +235,9 @@ def start(args) -> dict:
 
     # The one database this harness owns: dropped (connections closed) and created again.
     pg_args = ["-h", pg["host"], "-p", pg["port"], "-U", pg["user"]]
-    subprocess.run(["dropdb", *pg_args, "--if-exists", "--force", args.database], check=True)
-    subprocess.run(["createdb", *pg_args, args.database], check=True)
+    if not args.keep_data:
+        subprocess.run(["dropdb", *pg_args, "--if-exists", "--force", args.database], check=True)
+        subprocess.run(["createdb", *pg_args, args.database], check=True)
     manage(args, env, "migrate", "--no-input", "-v0")
     # The migrations load Henan's divisions; create a bare province only if they did not.
     manage(args, env, "shell", "-c",
@@ -422,6 +423,9 @@ def main() -> None:
     serving.add_argument("--path", default="/xapi", help="the xAPI base path")
     serving.add_argument("--log-level", default="WARNING", help="Django's LOG_LEVEL")
     serving.add_argument("--access-log", action="store_true", help="write STATE/access.log")
+    serving.add_argument("--keep-data", action="store_true", default=os.environ.get("LRS_BENCH_KEEP") == "1",
+                         help="serve the database as it is (e.g. filled by bench/lrs_fill.py) instead of dropping it; "
+                              "the same state folder (its keys) must have created it (LRS_BENCH_KEEP=1)")
     sub.add_parser("start", parents=[common, serving])
     sub.add_parser("stop", parents=[common])
     run_parser = sub.add_parser("run", parents=[common, serving])
