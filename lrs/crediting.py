@@ -42,7 +42,7 @@ from audit.actions import Action as Audit
 from audit.services import audit_record
 from credits.constants import EntryState, SourceType
 from credits.services import ledger_entry_record
-from lrs.keys import agent_key, value_hash
+from lrs.keys import learner_key, value_hash
 from lrs.models import (
     CreditedActivity,
     CreditState,
@@ -107,7 +107,7 @@ def credits_note(rows: list[Statement]) -> list[int]:
         activity = credited.get(iri)
         if activity is None:
             continue
-        key = agent_key(row.full.get("actor") or {}) or ""
+        key = learner_key(row.full.get("actor") or {}) or ""
         credits.append(StatementCredit(
             statement=row, client_id=row.client_id, credited_activity=activity, activity_hash=value_hash(iri),
             agent_key=key, agent_hash=value_hash(key), teacher_id=row.teacher_id, state=CreditState.QUEUED))

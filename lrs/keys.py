@@ -30,6 +30,14 @@ def agent_key(agent: dict[str, Any]) -> str | None:
     return None
 
 
+def learner_key(agent: dict[str, Any]) -> str | None:
+    """Whose statement it is, for matching a teacher: the agent's key with the mailbox compared
+    without case (a provider may send mailto:Zhang@School.cn for the zhang@school.cn the
+    teacher registered). The statement filters keep agent_key: xAPI compares IRIs exactly."""
+    key = agent_key(agent)
+    return key.lower() if key is not None and key.startswith("mbox:") else key
+
+
 def value_hash(value: str) -> int:
     """A signed 64-bit digest (what a BigIntegerField holds) of a key, IRI or UUID."""
     return int.from_bytes(hashlib.sha256(value.encode("utf-8")).digest()[:8], "big", signed=True)

@@ -81,7 +81,7 @@ class Statement(models.Model):
     voided = models.BooleanField(default=False)
     # The statement voids another (verb http://adlnet.gov/expapi/verbs/voided).
     is_voiding = models.BooleanField(default=False)
-    # value_hash of the actor's key (lrs.keys.agent_key): whose statement it is, for matching
+    # value_hash of the actor's key (lrs.keys.learner_key): whose statement it is, for matching
     # teachers to statements that arrived before their identity was registered.
     actor_hash = models.BigIntegerField(null=True)
     # The teacher the actor was matched to, when it was (the learning-records page, crediting).

@@ -24,7 +24,7 @@ from access.scope import Scope
 from lrs.attachments import attachments_check, attachments_store
 from lrs.crediting import credits_note, credits_void
 from lrs.http import XapiError
-from lrs.keys import agent_key, value_hash
+from lrs.keys import agent_key, learner_key, value_hash
 from lrs.learners import teachers_for_agents
 from lrs.models import IndexKind, LrsActivity, LrsClient, Statement, StatementIndex, StatementKey
 from lrs.traffic import client_day_count
@@ -218,11 +218,11 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
     rows: list[Statement] = []
     index_rows: list[set[tuple[int, int]]] = []
     activities: dict[str, dict] = {}
-    actor_keys = {key for statement in statements if (key := agent_key(statement["actor"]))}
+    actor_keys = {key for statement in statements if (key := learner_key(statement["actor"]))}
     teachers = teachers_for_agents(actor_keys)
     for statement in statements:
         full = _complete(statement, client=client, stored=stored)
-        actor = agent_key(full["actor"])
+        actor = learner_key(full["actor"])
         actor_hash = value_hash(actor) if actor else None
         row = Statement(statement_id=full["id"], stored=stored, timestamp=parse_timestamp(full["timestamp"]),
                         client=client, verb_id=full["verb"]["id"], is_voiding=full["verb"]["id"] == VOIDED_VERB,

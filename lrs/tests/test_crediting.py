@@ -132,6 +132,24 @@ def test_an_unmatched_actor_is_kept_and_credited_once_the_teacher_registers(cred
     assert Statement.objects.dangerously_unscoped().filter(teacher=province.sibling_teacher).count() == 2
 
 
+def test_a_mailbox_matches_its_teacher_whatever_its_case(credited, province, registered, send,
+                                                        django_capture_on_commit_callbacks):
+    """Registered as teacher@example.org; a platform sends Teacher@Example.ORG."""
+    credited()
+    shouted = "mailto:Teacher@Example.ORG"
+    send(study(LAUNCHED, 180, mbox=shouted), study(COMPLETED, 1, mbox=shouted))
+    [credit] = credits()
+    assert credit.state == CreditState.CREDITED and credit.teacher == registered
+    assert Statement.objects.dangerously_unscoped().filter(teacher=registered).count() == 2
+    # Stored before the registration, in capitals: claimed when the teacher registers it.
+    late = "mailto:LATE@Example.org"
+    send(study(LAUNCHED, 180, mbox=late, activity=COURSE + "/2"))
+    with django_capture_on_commit_callbacks(execute=True):
+        learner_identity_add(scope=Scope.division(province.province), actor=None, teacher=registered, kind="mbox",
+                             value="late@example.org")
+    assert Statement.objects.dangerously_unscoped().filter(teacher=registered).count() == 3
+
+
 def test_own_platform_accounts_match_by_user_name(credited, province, make_user, send, settings):
     make_user("li-si", Role.TEACHER, teacher=province.sibling_teacher)
     credited()
@@ -276,3 +294,23 @@ def test_bad_identities_are_refused(province, kind, value, home_page):
     with pytest.raises(ValidationError):
         learner_identity_add(scope=Scope.division(province.province), actor=None, teacher=province.teacher, kind=kind,
                              value=value, home_page=home_page)
+
+
+def test_statements_stored_before_mailboxes_were_compared_without_case_are_rehashed(registered, send):
+    """Migration 0006 on a statement stored the old way (its actor hashed with its capitals)."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    from lrs.keys import agent_key
+
+    apps = MigrationLoader(connection).project_state(("lrs", "0006_mailbox_case_for_matching")).apps
+
+    [stored_id] = send(study(LAUNCHED, 5, mbox="mailto:TEACHER@example.org"))
+    row = Statement.objects.dangerously_unscoped().get(statement_id=stored_id)
+    Statement.objects.dangerously_unscoped().filter(pk=row.pk).update(
+        actor_hash=value_hash(agent_key(row.full["actor"])), teacher=None)
+    importlib.import_module("lrs.migrations.0006_mailbox_case_for_matching")._rehash(apps, None)
+    row.refresh_from_db()
+    assert row.actor_hash == value_hash("mbox:mailto:teacher@example.org") and row.teacher == registered
