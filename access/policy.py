@@ -26,6 +26,7 @@ from access.rules import (
     InJurisdiction,
     OfClient,
     OfInstitution,
+    OpenTo,
     Own,
     OwnAccount,
     PathIs,
@@ -212,6 +213,23 @@ STATEMENT_CREDIT: Rules = {
 }
 LRS_CLIENT_CHILD: Rules = {Action.VIEW: Through("client", LRS_CLIENT_VIEW)}
 
+# --- course library (learning) -----------------------------------------------------------------
+
+# Providers: every division administrator sees them (any may import a provider's catalogue);
+# the registering division's writable jurisdiction changes one.
+PROVIDER: Rules = {
+    Action.VIEW: DIVISION_ADMINS,
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+# Courses: division administrators see every course their jurisdiction owns (drafts, retired);
+# anyone sees a published course owned by their own division or one above it (a county's
+# course is open to that county, a province's to all); the owner's writable jurisdiction
+# curates (publish, retire, merge, import over it).
+COURSE: Rules = {
+    Action.VIEW: (DIVISION_ADMINS & InJurisdiction("division_path")) | (Where(state="published") & OpenTo("division_path")),
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -237,6 +255,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         LedgerSeal,
         SchoolCompliance,
     )
+    from learning.models import Course, Provider
     from lrs.models import (
         CreditedActivity,
         LearnerIdentity,
@@ -273,6 +292,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         StatementAttachment: STATEMENT_ATTACHMENT, LrsDocument: LRS_DOCUMENT,
         CreditedActivity: CREDITED_ACTIVITY, LearnerIdentity: LEARNER_IDENTITY, StatementCredit: STATEMENT_CREDIT,
         LrsClientDay: LRS_CLIENT_CHILD, LrsRejection: LRS_CLIENT_CHILD,
+        Provider: PROVIDER, Course: COURSE,
         **_later_models(),
     }
 

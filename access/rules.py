@@ -4,7 +4,7 @@
 - `rule.test(scope, row)`: whether it allows one loaded row (a check before a write).
 
 Rules are built from a few primitives that implement both forms side by side
-(`InJurisdiction`, `Own`, `OwnAccount`, `OfInstitution`, `UnitOf`, `RoleIn`, `Where`)
+(`InJurisdiction`, `OpenTo`, `Own`, `OwnAccount`, `OfInstitution`, `UnitOf`, `RoleIn`, `Where`)
 and combined with `|`, `&` and `~`, which combine both forms alike; a property test
 (access/tests/test_rules.py) holds the two forms equal on random trees, scopes and rows.
 
@@ -176,6 +176,31 @@ class PathIs(Rule):
 
     def test(self, scope, row):
         return scope.is_division and value_at(row, self.path) == scope.path
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """A division path and those above it: "410000.410200.410221." -> ["410000.",
+    "410000.410200.", "410000.410200.410221."]."""
+    parts = [part for part in path.split(".") if part]
+    return [".".join(parts[: n + 1]) + "." for n in range(len(parts))]
+
+
+class OpenTo(Rule):
+    """The row's division is the viewer's own division or one above it (a province's course
+    is open to every teacher of the province, a county's to that county's): judged from the
+    division the viewer belongs to (`Scope.home_path`), whatever their role."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def _q(self, scope):
+        if not scope.home_path:
+            return False
+        return Q(**{f"{self.path}__in": ancestor_paths(scope.home_path)})
+
+    def test(self, scope, row):
+        path = value_at(row, self.path) or ""
+        return bool(scope.home_path) and path in ancestor_paths(scope.home_path or "")
 
 
 class Own(Rule):

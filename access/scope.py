@@ -41,6 +41,9 @@ class Scope:
     client_id: int | None = None
     client_prefixes: tuple[str, ...] = field(default_factory=tuple)
     client_reads_all: bool = False
+    # The division the viewer belongs to (an administrator's, a school's, a teacher's county):
+    # what is open to everyone of a division and below (published courses) is judged from it.
+    home_path: str | None = None
 
     @classmethod
     def nothing(cls) -> Scope:
@@ -59,13 +62,13 @@ class Scope:
                               .values_list("path", flat=True))
         return cls(
             path=division.path, read_only_paths=read_only, label=division.name, user_id=user_id, role=role,
-            is_leaf=not Division.objects.filter(parent=division).exists(),
+            is_leaf=not Division.objects.filter(parent=division).exists(), home_path=division.path,
         )
 
     @classmethod
     def school(cls, school, *, user_id: int | None = None) -> Scope:
         return cls(path=school.division_path, school_id=school.pk, label=school.name, is_leaf=True,
-                   role="school_admin", user_id=user_id)
+                   role="school_admin", user_id=user_id, home_path=school.division_path)
 
     @classmethod
     def for_client(cls, client) -> Scope:
@@ -99,7 +102,8 @@ def scope_for_user(user: User) -> Scope:
     if role == Role.SCHOOL_ADMIN and user.school_id:
         return Scope.school(user.school, user_id=user.pk)
     if role in (Role.TEACHER, Role.EXPERT) and user.teacher_id:
-        return Scope(teacher_id=user.teacher_id, role=role, user_id=user.pk, label="本人")
+        return Scope(teacher_id=user.teacher_id, role=role, user_id=user.pk, label="本人",
+                     home_path=user.teacher.division_path if user.teacher else None)
     if role == Role.INSTITUTION_STAFF and user.institution_id:
         return Scope(institution_id=user.institution_id, role=role, user_id=user.pk,
                      label=user.institution.name if user.institution else "")

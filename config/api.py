@@ -22,6 +22,7 @@ from catalog.plan_api import router as plan_router
 from credits.api import router as credits_router
 from credits.compliance_api import router as compliance_router
 from credits.external_api import router as external_router
+from learning.api import router as learning_router
 from lrs.api import router as lrs_router
 from org.api import router as org_router
 from people.api import router as people_router
@@ -91,6 +92,7 @@ api.add_router("/", external_router)
 api.add_router("/", catalog_router)
 api.add_router("/", plan_router)
 api.add_router("/", lrs_router)
+api.add_router("/", learning_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "credits",
     "catalog",
     "lrs",
+    "learning",
     "synth",
 ]
 

@@ -25,5 +25,6 @@ urlpatterns = [
     path("projects/", include("catalog.urls")),
     path("api/v1/", _api_urls()),
     path("xapi/", include("lrs.urls")),
+    path("learning/courses/", include("learning.urls")),
     path("learning/", include("lrs.page_urls")),
 ]

@@ -10,6 +10,8 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [("首页", reverse("core:home")), ("培训项目", reverse("catalog:project_list"))]
+    if user.role in ADMIN_ROLES or (user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id):
+        items += [("课程资源库", reverse("courses:course_list"))]
     if user.role in ADMIN_ROLES:
         items += [
             ("教师名册", reverse("people:teacher_list")),
@@ -29,6 +31,7 @@ def navigation(request):
             ("学习记录接入", reverse("learning:client_list")),
             ("计学时活动", reverse("learning:credited_list")),
             ("学习记录核查", reverse("learning:credit_queue")),
+            ("导入课程目录", reverse("courses:catalogue_import")),
             ("审计日志", reverse("audit:event_list")),
         ]
     if user.role in {Role.TEACHER, Role.EXPERT} and user.teacher_id:

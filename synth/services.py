@@ -56,6 +56,7 @@ class SynthResult:
     enrolments: int = 0
     accounts: int = 0
     statements: int = 0
+    courses: int = 0
     seconds: float = 0.0
 
     def as_json(self) -> str:
@@ -131,6 +132,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         from synth.learning import learning_synthesize
 
         result.statements = learning_synthesize(seed=seed, county_code=plans[0].code).statements
+        from synth.courses import courses_synthesize
+
+        result.courses = courses_synthesize(seed=seed, county_code=plans[0].code).courses
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

@@ -143,7 +143,26 @@ def build_world(province, users, make_user) -> World:
     for path in (p.province.path, p.city.path, p.county.path, p.sibling.path, p.direct.path, p.other_city.path):
         audit_record(action="teacher.update", scope_path=path, object_type="probe")
     _learning_records(world, p)
+    _course_library(world, p)
     return world
+
+
+def _course_library(world: World, p) -> None:
+    """A provider and courses owned by 杞县 (a draft, a published one), 通许县, 兰考县, 开封市 and
+    the province (published), and a retired province course."""
+    from learning.models import Course, Provider
+
+    provider = Provider.objects.create(code="smartedu", name="国家智慧教育平台", kind="national", division=p.province,
+                                       division_path=p.province.path)
+    Provider.objects.create(code="qx-centre", name="杞县教师发展中心课程", kind="institution", division=p.county,
+                            division_path=p.county.path)
+    for code, division, state in (("QX-DRAFT", p.county, "draft"), ("QX-PUB", p.county, "published"),
+                                  ("TX-PUB", p.sibling, "published"), ("LK-PUB", p.direct, "published"),
+                                  ("KF-PUB", p.city, "published"), ("HN-PUB", p.province, "published"),
+                                  ("HN-OLD", p.province, "retired")):
+        Course.objects.create(provider=provider, code=code, title=f"课程{code}", hours=2, level="county",
+                              activity_iri=f"https://smartedu.example.org/{code}", state=state, division=division,
+                              division_path=division.path)
 
 
 def _learning_records(world: World, p) -> None:

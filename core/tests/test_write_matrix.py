@@ -113,6 +113,7 @@ def targets(province, people) -> Targets:
     token, _ = api_token_create(user=people["sibling_admin"], name="对接")
     OrganiserAlias.objects.create(name="通许县教师进修学校", institution=people["_tx_centre"])
     t.objects.update(_learning_records(p))
+    t.objects.update(_course_library(p))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -146,6 +147,25 @@ def _learning_records(p) -> dict[str, Any]:
     credit = StatementCredit.objects.dangerously_unscoped().get()
     credits_process([credit.pk])  # held: nothing before the completion
     return {"tx_lrs_client": client, "tx_credited": credited, "tx_credit": credit, "tx_identity": identity}
+
+
+def _course_library(p) -> dict[str, Any]:
+    """A province-registered provider, and 通许县's courses: a draft, a published one, a duplicate."""
+    from access.scope import Scope
+    from learning.models import Course, Provider
+
+    provider = Provider.objects.create(code="smartedu", name="国家智慧教育平台", kind="national", division=p.province,
+                                       division_path=p.province.path, iri_base="https://smartedu.example.org/c/")
+    made = {}
+    for key, code, state in (("tx_course", "TX-1", "draft"), ("tx_published", "TX-2", "draft"),
+                             ("tx_duplicate", "TX-3", "draft")):
+        made[key] = Course.objects.create(provider=provider, code=code, title=f"通许课程{code}", hours=2, level="county",
+                                          activity_iri=f"https://smartedu.example.org/c/{code}", state=state,
+                                          division=p.sibling, division_path=p.sibling.path)
+    from learning.services import course_publish
+
+    course_publish(scope=Scope.division(p.sibling), actor=None, course_id=made["tx_published"].pk)
+    return made
 
 
 # --- probes: the state a case may change ---------------------------------------------------
@@ -254,6 +274,21 @@ def credit_state(t):
 def identities(t):
     from lrs.models import LearnerIdentity
     return tuple(LearnerIdentity.objects.dangerously_unscoped().values_list("teacher_id", "agent_key").order_by("pk"))
+
+
+def courses_state(t):
+    from learning.models import Course
+    return tuple(Course.objects.dangerously_unscoped().order_by("pk").values_list("code", "state", "merged_into_id"))
+
+
+def providers_of(t):
+    from learning.models import Provider
+    return tuple(Provider.objects.dangerously_unscoped().order_by("pk").values_list("code", flat=True))
+
+
+def catalogue_file(t):
+    body = "提供方,课程编号,课程名称,学时\nsmartedu,QX-1,杞县课程,2\n"
+    return {"file": SimpleUploadedFile("catalogue.csv", body.encode("utf-8"))}
 
 
 # --- uploads -------------------------------------------------------------------------------
@@ -529,6 +564,38 @@ CASES = [
     Case("remove 李四's identity through the API", "delete",
          lambda t: f"/api/v1/lrs/me/identities/{t.tx_identity.pk}", _f(), identities,
          ok={"sibling_teacher_user": 204}, no={"teacher": 404, "sibling_admin": 404}),
+    # --- course library ---------------------------------------------------------------------
+    Case("publish 通许县's course", "post", lambda t: f"/learning/courses/{t.tx_course.pk}/publish/", _f(),
+         courses_state, ok=TX_IN_PAGE,
+         no={"county_admin": 404, "other_city_admin": 404, "direct_admin": 404, "school_admin": 403, "teacher": 403,
+             "sibling_teacher_user": 403, "staff": 403}),
+    Case("retire 通许县's course", "post", lambda t: f"/learning/courses/{t.tx_published.pk}/retire/", _f(),
+         courses_state, ok=TX_IN_PAGE,
+         # the published course is open to 通许县's people and below, curated only by its owner's line
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("merge 通许县's duplicate", "post", lambda t: f"/learning/courses/{t.tx_duplicate.pk}/merge/",
+         lambda t: {"into_id": t.tx_course.pk}, courses_state, ok=TX_IN_PAGE,
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("import a course catalogue", "upload", lambda t: "/learning/courses/import/", catalogue_file, courses_state,
+         ok={"county_admin": 200, "province_admin": 200}, no={"school_admin": 403, "teacher": 403, "staff": 403}),
+    Case("register a course provider", "post", lambda t: "/learning/courses/providers/",
+         _f(code="qx-centre", name="杞县教师发展中心课程", kind="institution"), providers_of,
+         ok={"county_admin": 302, "province_admin": 302}, no={"school_admin": 403, "teacher": 403, "staff": 403}),
+    Case("import a catalogue through the API", "json", lambda t: "/api/v1/learning/courses/import",
+         _f(rows=[{"provider": "smartedu", "code": "QX-1", "title": "杞县课程", "hours": 2}]), courses_state,
+         ok={"county_admin": 200}, no={"school_admin": 403, "teacher": 403, "staff": 403}),
+    Case("publish through the API", "json", lambda t: f"/api/v1/learning/courses/{t.tx_course.pk}/publish", _f(),
+         courses_state, ok={"sibling_admin": 200, "city_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("retire through the API", "json", lambda t: f"/api/v1/learning/courses/{t.tx_published.pk}/retire", _f(),
+         courses_state, ok={"sibling_admin": 200, "province_admin": 200},
+         no={"county_admin": 404, "direct_admin": 404, "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("merge through the API", "json", lambda t: f"/api/v1/learning/courses/{t.tx_duplicate.pk}/merge",
+         lambda t: {"into_id": t.tx_course.pk}, courses_state, ok={"sibling_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("register a provider through the API", "json", lambda t: "/api/v1/learning/providers",
+         _f(code="qx-centre", name="杞县教师发展中心课程", kind="institution"), providers_of,
+         ok={"county_admin": 201}, no={"school_admin": 403, "teacher": 403}),
     # --- annual plans ---------------------------------------------------------------------
     Case("open a plan", "post", lambda t: "/projects/plans/", _f(year="2028"), plans_of,
          ok={"county_admin": 302, "school_admin": 302}, no={"teacher": 403, "staff": 403}),

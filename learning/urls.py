@@ -1,0 +1,16 @@
+"""The course-library pages (under /learning/courses/; the learning-record pages are lrs.page_urls)."""
+
+from django.urls import path
+
+from learning import views
+
+app_name = "courses"
+urlpatterns = [
+    path("", views.course_list, name="course_list"),
+    path("<int:course_id>/", views.course_detail, name="course_detail"),
+    path("<int:course_id>/publish/", views.course_publish_view, name="course_publish"),
+    path("<int:course_id>/retire/", views.course_retire_view, name="course_retire"),
+    path("<int:course_id>/merge/", views.course_merge_view, name="course_merge"),
+    path("import/", views.catalogue_import_view, name="catalogue_import"),
+    path("providers/", views.provider_list, name="provider_list"),
+]
