@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from access.policy import visible
 from access.scope import Scope
@@ -153,23 +153,33 @@ def _indexed_rows(scope: Scope, params: dict[str, str], lookups: list[tuple[int,
     order (the index is (kind, value_hash, statement)) and stops after the page, so the cost
     does not grow with how many statements match; the other lookups are index probes."""
     kind, digest = lookups[0]
-    driver = visible(scope, StatementIndex).filter(kind=kind, value_hash=digest, statement_id__lte=bound,
-                                                   statement__voided=False)
-    for other_kind, other_digest in lookups[1:]:
-        driver = driver.filter(Exists(StatementIndex.objects.dangerously_unscoped().filter(
-            statement_id=OuterRef("statement_id"), kind=other_kind, value_hash=other_digest)))
+    # The index alone drives the walk; the client's scope is applied to each statement below.
+    driver = StatementIndex.objects.dangerously_unscoped().filter(kind=kind, value_hash=digest,
+                                                                  statement_id__lte=bound)
+    for position, (other_kind, other_digest) in enumerate(lookups[1:]):
+        # Probed row by row as well (an EXISTS would be planned as a semi-join, at 10 M a hash
+        # of every statement with that verb).
+        probe = StatementIndex.objects.dangerously_unscoped().filter(
+            statement_id=OuterRef("statement_id"), kind=other_kind, value_hash=other_digest).values("kind")[:1]
+        driver = driver.annotate(**{f"also_{position}": Subquery(probe)}).filter(**{f"also_{position}__isnull": False})
     if "since" in params:
         driver = driver.filter(stored__gt=parse_timestamp(params["since"]))
     if "until" in params:
         driver = driver.filter(stored__lte=parse_timestamp(params["until"]))
     if after is not None:
         driver = driver.filter(statement_id__gt=after) if ascending else driver.filter(statement_id__lt=after)
-    # The statement is joined already (voided, the client's scope): its JSON comes with it, from
-    # the one partition the index row names, in the walk's order — no second look-up by seq
-    # whose plan would depend on how fresh the table's statistics are.
-    found = driver.order_by("statement_id" if ascending else "-statement_id").values_list(
-        "statement_id", "statement__full", "statement__has_attachments")[: size + 1]
-    return [Statement(seq=seq, full=full, has_attachments=attached) for seq, full, attached in found]
+    # Each index row's statement is looked up as the walk reaches it, by (seq, stored) — one
+    # partition — and must be readable by the client and not voided. Scalar subqueries, not a
+    # join: PostgreSQL never turns them into a hash join over every match, which it chose at
+    # 10 M stored (it takes seq and stored for independent and expects one row from the join).
+    statement = visible(scope, Statement).filter(seq=OuterRef("statement_id"), stored=OuterRef("stored"))
+    found = (driver.annotate(voided=Subquery(statement.values("voided")[:1])).filter(voided=False)
+             .annotate(full=Subquery(statement.values("full")[:1]))
+             .order_by("statement_id" if ascending else "-statement_id")
+             .values_list("statement_id", "full")[: size + 1])
+    from lrs.statements import statement_has_attachments
+
+    return [Statement(seq=seq, full=full, has_attachments=statement_has_attachments(full)) for seq, full in found]
 
 
 def _page(scope: Scope, params: dict[str, str], *, after: int | None, bound: int,

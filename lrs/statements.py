@@ -226,7 +226,7 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
         actor_hash = value_hash(actor) if actor else None
         row = Statement(statement_id=full["id"], stored=stored, timestamp=parse_timestamp(full["timestamp"]),
                         client=client, verb_id=full["verb"]["id"], is_voiding=full["verb"]["id"] == VOIDED_VERB,
-                        full=full, has_attachments=_has_attachments(full), actor_hash=actor_hash,
+                        full=full, has_attachments=statement_has_attachments(full), actor_hash=actor_hash,
                         teacher_id=teachers.get(actor_hash) if actor_hash is not None else None)
         rows.append(row)
         digests = {(kind, value_hash(value)) for kind, value in index_values(full)}
@@ -324,7 +324,7 @@ def _apply_voiding(voiding_targets: dict[str, str], rows: list[Statement]) -> No
                 row.voided = row.voided or row.seq in late
 
 
-def _has_attachments(full: dict) -> bool:
+def statement_has_attachments(full: dict) -> bool:
     target = full.get("object") or {}
     return bool(full.get("attachments") or (target.get("objectType") == "SubStatement" and target.get("attachments")))
 

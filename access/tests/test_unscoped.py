@@ -56,9 +56,9 @@ ALLOWED = {
     "people/services.py": 1,  # ID numbers are unique province-wide
     "lrs/clients.py": 1,
     "lrs/partitions.py": 3,  # the statement table's partitions: DDL, no rows read  # client credentials are looked up before any scope exists
-    # the statement index, intersected with the statements the client may read (and probed for a
-    # query's further filters)
-    "lrs/statement_query.py": 2,
+    # the statement index walked for a filtered page (each statement is then looked up through the
+    # client's scope) and probed for the query's further filters
+    "lrs/statement_query.py": 3,
     # statement ids are unique across the LRS; StatementRef targets and voiding; a batch's rows by COPY;
     # activity definitions merged in one SQL statement
     "lrs/statements.py": 8,

@@ -186,6 +186,14 @@ def test_each_client_writes_within_its_prefixes_and_reads_only_its_own_statement
     assert other.get("statements", {"statementId": mine}).status_code == 404
     assert other.get("statements").json()["statements"] == []
     assert [s["id"] for s in course.get("statements").json()["statements"]] == [mine]
+    # Filtered pages too: the index is walked for everyone, the statements are the client's own
+    # (the other client's, same verb and learner, stored after mine).
+    theirs = other.post("statements", statement(object={"id": "https://other.example.org/y"})).json()[0]
+    by_verb = {"verb": statement()["verb"]["id"]}
+    by_agent_and_verb = {**by_verb, "agent": json.dumps(statement()["actor"])}
+    for params in (by_verb, by_agent_and_verb):
+        assert [s["id"] for s in other.get("statements", params).json()["statements"]] == [theirs]
+        assert [s["id"] for s in course.get("statements", params).json()["statements"]] == [mine]
     voiding = other.post("statements", statement(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": mine},
                                                  context={"contextActivities": {"other": [{"id": "https://other.example.org/v"}]}}))
     assert voiding.status_code == 403  # not its statement to void
