@@ -146,6 +146,6 @@ def provider_list(request, scope):
             return redirect("courses:provider_list")
     providers = selectors.providers_list(scope)
     return render(request, "learning/provider_list.html", {
-        "rows": [(provider, can(scope, Action.CHANGE, provider)) for provider in providers],
+        "providers": providers,
         "kinds": ProviderKind.choices, "form": request.POST if status == 400 else {},
     }, status=status)
