@@ -243,6 +243,8 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
     try:
         if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
             _copy_rows(rows, index_rows)
+        elif connection.vendor == "postgresql":
+            _insert_rows(rows, index_rows)
         else:
             Statement.objects.bulk_create(rows)
             StatementKey.objects.bulk_create([StatementKey(statement_id=row.statement_id, seq=row.seq) for row in rows])
@@ -273,6 +275,48 @@ def psycopg_integrity_error() -> type[Exception]:
         return psycopg.IntegrityError
     except ImportError:  # SQLite-only installs
         return IntegrityError
+
+
+# A few statements (a single POST above all): statements, keys and index rows in one round trip.
+# The data-modifying CTEs all run; the query answers which seq each statement got.
+_INSERT_SQL = """
+WITH s AS (
+  INSERT INTO lrs_statement (statement_id, stored, timestamp, client_id, verb_id, voided, is_voiding, teacher_id,
+                             "full", has_attachments, actor_hash)
+  SELECT statement_id, %(stored)s, timestamp, %(client)s, verb_id, false, is_voiding, teacher_id, "full"::jsonb,
+         has_attachments, actor_hash
+  FROM unnest(%(ids)s::uuid[], %(timestamps)s::timestamptz[], %(verbs)s::text[], %(voiding)s::boolean[],
+              %(teachers)s::bigint[], %(fulls)s::text[], %(attached)s::boolean[], %(actors)s::bigint[])
+       AS t(statement_id, timestamp, verb_id, is_voiding, teacher_id, "full", has_attachments, actor_hash)
+  RETURNING seq, statement_id
+), k AS (
+  INSERT INTO lrs_statementkey (statement_id, seq) SELECT statement_id, seq FROM s
+), i AS (
+  INSERT INTO lrs_statementindex (statement_id, stored, kind, value_hash)
+  SELECT s.seq, %(stored)s, x.kind, x.value_hash
+  FROM unnest(%(index_ids)s::uuid[], %(kinds)s::smallint[], %(hashes)s::bigint[]) AS x(statement_id, kind, value_hash)
+  JOIN s ON s.statement_id = x.statement_id
+)
+SELECT statement_id, seq FROM s"""
+
+
+def _insert_rows(rows: list[Statement], index_rows: list[set[tuple[int, int]]]) -> None:
+    """PostgreSQL, a few statements: one INSERT … RETURNING for all three tables (three ORM
+    inserts cost three round trips and most of a single POST's time in Python)."""
+    pairs = [(row.statement_id, kind, digest) for row, digests in zip(rows, index_rows, strict=True)
+             for kind, digest in digests]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, {
+            "stored": rows[0].stored, "client": rows[0].client_id,
+            "ids": [row.statement_id for row in rows], "timestamps": [row.timestamp for row in rows],
+            "verbs": [row.verb_id for row in rows], "voiding": [row.is_voiding for row in rows],
+            "teachers": [row.teacher_id for row in rows], "fulls": [orjson.dumps(row.full).decode() for row in rows],
+            "attached": [row.has_attachments for row in rows], "actors": [row.actor_hash for row in rows],
+            "index_ids": [pair[0] for pair in pairs], "kinds": [pair[1] for pair in pairs],
+            "hashes": [pair[2] for pair in pairs]})
+        seqs = {str(statement_id): seq for statement_id, seq in cursor.fetchall()}
+    for row in rows:
+        row.seq = seqs[str(row.statement_id)]
 
 
 def _copy_rows(rows: list[Statement], index_rows: list[set[tuple[int, int]]]) -> None:
