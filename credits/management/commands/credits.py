@@ -6,15 +6,13 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from access.scope import Scope, scope_for_user
-from accounts.models import User
 from core.checkpoints import CheckpointError, checkpoint_read
+from core.commands import command_actor_scope
 from core.requests import error_text
 from credits.compliance import compliance_refresh_all
 from credits.external_import import external_hours_import
 from credits.services import credits_reconcile, ledger_closed_cycle_correction, ledger_reseal
 from credits.verification import CHECKPOINT_KIND, ledger_checkpoint, ledger_verify
-from org.models import Division
 from people.roster.files import RosterFileError
 from people.selectors import teacher_get
 
@@ -78,14 +76,6 @@ class Command(BaseCommand):
             raise CommandError(f"学时账本发现 {len(problems)} 处问题（与校验值不符、审核链或封签不符、或检查点覆盖的记录缺失）")
         self.stdout.write("学时账本完整。" + (f"检查点（{checkpoint['taken_at']}）覆盖的记录均在且未改动。" if checkpoint else ""))
 
-    def _actor_and_scope(self, options) -> tuple[User | None, Scope]:
-        if not options["username"]:
-            return None, Scope.division(Division.objects.get(level="province"))
-        actor = User.objects.filter(username=options["username"], is_active=True).first()
-        if actor is None:
-            raise CommandError(f"用户不存在或已停用：{options['username']}")
-        return actor, scope_for_user(actor)
-
     def _correct(self, options) -> None:
         missing = [name for name in ("teacher", "category", "hours", "date", "reason") if not options[name]]
         if missing:
@@ -94,7 +84,7 @@ class Command(BaseCommand):
             day = dt.date.fromisoformat(options["date"])
         except ValueError as error:
             raise CommandError("日期格式应为 YYYY-MM-DD") from error
-        actor, scope = self._actor_and_scope(options)
+        actor, scope = command_actor_scope(options["username"])
         teacher = teacher_get(scope=scope, teacher_id=options["teacher"])
         if teacher is None:
             raise CommandError("教师不存在或不在管辖范围内")
@@ -111,7 +101,7 @@ class Command(BaseCommand):
     def _reseal(self, options) -> None:
         if not options["teacher"] or not options["reason"]:
             raise CommandError("reseal 需要：--teacher 与 --reason")
-        actor, scope = self._actor_and_scope(options)
+        actor, scope = command_actor_scope(options["username"])
         teacher = teacher_get(scope=scope, teacher_id=options["teacher"])
         if teacher is None:
             raise CommandError("教师不存在或不在管辖范围内")
@@ -127,7 +117,7 @@ class Command(BaseCommand):
     def _import_external(self, options) -> None:
         if not options["file"] or not Path(options["file"]).is_file():
             raise CommandError(f"文件不存在：{options['file']}")
-        actor, scope = self._actor_and_scope(options)
+        actor, scope = command_actor_scope(options["username"])
         path = Path(options["file"])
         try:
             with path.open("rb") as handle:

@@ -9,8 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from access.policy import visible
-from access.scope import Scope, scope_for_user
-from accounts.models import User
+from core.commands import command_actor_scope
 from core.requests import error_text
 from lrs.clients import client_create, client_revoke
 from lrs.models import LrsClient
@@ -31,16 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=int, default=600, help="每分钟请求上限")
         parser.add_argument("--as", dest="username", help="以该管理员账户的管辖范围操作")
 
-    def _actor_and_scope(self, options):
-        if not options["username"]:
-            return None, Scope.division(Division.objects.get(level="province"))
-        actor = User.objects.filter(username=options["username"], is_active=True).first()
-        if actor is None:
-            raise CommandError(f"用户不存在或已停用：{options['username']}")
-        return actor, scope_for_user(actor)
-
     def handle(self, *args, **options):
-        actor, scope = self._actor_and_scope(options)
+        actor, scope = command_actor_scope(options["username"])
         try:
             if options["operation"] == "create":
                 self._create(options, actor, scope)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from access.scope import Scope, scope_for_user
-from accounts.models import User
+from access.scope import Scope
+from core.commands import command_actor_scope
 from org.models import Division
 from people.roster.exporter import roster_export
 from people.roster.files import RosterFileError
@@ -33,19 +33,11 @@ class Command(BaseCommand):
         else:
             self._export(options)
 
-    def _actor_and_scope(self, username: str | None) -> tuple[User | None, Scope]:
-        if not username:
-            return None, Scope.division(Division.objects.get(level="province"))
-        user = User.objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise CommandError(f"用户不存在或已停用：{username}")
-        return user, scope_for_user(user)
-
     def _import(self, options) -> None:
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"文件不存在：{path}")
-        actor, scope = self._actor_and_scope(options["username"])
+        actor, scope = command_actor_scope(options["username"])
         try:
             with path.open("rb") as handle:
                 report = roster_import(scope=scope, actor=actor, handle=handle, name=path.name)
