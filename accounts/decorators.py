@@ -12,14 +12,20 @@ from accounts.models import ADMIN_ROLES, Role
 DIVISION_ADMIN_ROLES = frozenset({Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN})
 
 
+def division_of(user):
+    """The division an administrator acts for (what they create is owned by it), or 403."""
+    if user.division_id is None:
+        raise PermissionDenied("账户未绑定区划")
+    return user.division
+
+
 def division_admin_scope(user, refusal: str = "只有县级及以上管理员可以执行该操作") -> Scope:
     """The API's gate for what only a county, city or province administrator does (the pages
     declare division_admin_required): the caller's scope, or 403 with `refusal`. The rows
     themselves are still checked by the access policy in the services."""
     if user.role not in DIVISION_ADMIN_ROLES:
         raise PermissionDenied(refusal)
-    if user.division_id is None:
-        raise PermissionDenied("账户未绑定区划")
+    division_of(user)
     return scope_for_user(user)
 
 

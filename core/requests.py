@@ -1,6 +1,7 @@
 import ipaddress
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 
 
 def client_ip(request) -> str | None:
@@ -45,7 +46,9 @@ def error_messages(error) -> list[str]:
 
 
 def error_text(error) -> str:
-    """A ValidationError as one Chinese line for a page's message."""
+    """A ValidationError (or a refusal, PermissionDenied) as one Chinese line for a page's message."""
+    if isinstance(error, PermissionDenied):
+        return str(error) or "无权执行该操作"
     return "；".join(error_messages(error))
 
 

@@ -11,27 +11,21 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access.policy import Action, can
-from accounts.decorators import DIVISION_ADMIN_ROLES, division_admin_required, scoped_view
+from accounts.decorators import (
+    DIVISION_ADMIN_ROLES,
+    division_admin_required,
+    division_of,
+    scoped_view,
+)
 from catalog.constants import Topic
-from core.requests import client_ip, object_id
+from core.requests import client_ip, error_text, object_id
 from learning import selectors
 from learning.catalogue import COLUMNS, catalogue_import, file_rows
 from learning.constants import CourseState, ProviderKind, RequiredContent
 from learning.services import course_merge, course_publish, course_retire, provider_create
 from org.constants import Stage
-from org.models import Division
 from people.constants import Subject
 from people.roster.files import RosterFileError
-
-
-def _problems(error: ValidationError | PermissionDenied) -> str:
-    return "；".join(error.messages) if isinstance(error, ValidationError) else (str(error) or "无权执行该操作")
-
-
-def _own_division(request) -> Division:
-    if request.user.division is None:
-        raise PermissionDenied("账户未绑定区划")
-    return request.user.division
 
 
 def _filters(request, *, admin: bool) -> selectors.CourseFilters:
@@ -76,7 +70,7 @@ def course_publish_view(request, scope, course_id: int):
     try:
         course_publish(scope=scope, actor=request.user, course_id=course_id, ip=client_ip(request))
     except ValidationError as error:  # refusals (403/404) are the policy's answer, not a message
-        messages.error(request, _problems(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, "已发布：课程向本区划及下级的教师开放，完成后自动计入学时。")
     return redirect("courses:course_detail", course_id=course_id)
@@ -97,7 +91,7 @@ def course_merge_view(request, scope, course_id: int):
     try:
         course_merge(scope=scope, actor=request.user, course_id=course_id, into_id=into or 0, ip=client_ip(request))
     except ValidationError as error:
-        messages.error(request, _problems(error))
+        messages.error(request, error_text(error))
         return redirect("courses:course_detail", course_id=course_id)
     messages.success(request, "已合并：重复课程已下架，其完成人次与评分并入目标课程。")
     return redirect("courses:course_detail", course_id=into)
@@ -120,7 +114,7 @@ def catalogue_import_view(request, scope):
                 if not rows:
                     error = "文件中没有课程"
                 else:
-                    report = catalogue_import(scope=scope, actor=request.user, division=_own_division(request),
+                    report = catalogue_import(scope=scope, actor=request.user, division=division_of(request.user),
                                               rows=rows, source=upload.name, digest=digest, ip=client_ip(request))
     status = 400 if error or (report is not None and not report.applied) else 200
     return render(request, "learning/catalogue_import.html", {
@@ -135,11 +129,11 @@ def provider_list(request, scope):
     if request.method == "POST":
         form = request.POST
         try:
-            provider_create(scope=scope, actor=request.user, division=_own_division(request), code=form.get("code", ""),
+            provider_create(scope=scope, actor=request.user, division=division_of(request.user), code=form.get("code", ""),
                             name=form.get("name", ""), kind=form.get("kind", ""), iri_base=form.get("iri_base", ""),
                             ip=client_ip(request))
         except (ValidationError, PermissionDenied) as error:
-            messages.error(request, _problems(error))
+            messages.error(request, error_text(error))
             status = 400
         else:
             messages.success(request, "已登记。")

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access.policy import Action, can, fetch
-from accounts.decorators import division_admin_required, scoped_view
-from core.requests import client_ip, object_id
+from accounts.decorators import division_admin_required, division_of, scoped_view
+from core.requests import client_ip, error_text, object_id
 from credits.constants import Category
 from lrs import selectors
 from lrs.clients import client_create, client_revoke
@@ -19,17 +19,6 @@ from lrs.credited import credited_activity_create, credited_activity_set_active
 from lrs.crediting import credit_decide
 from lrs.learners import identities_of, learner_identity_add, learner_identity_remove
 from lrs.models import CreditState, LrsClient
-from org.models import Division
-
-
-def _problems(error: ValidationError | PermissionDenied) -> str:
-    return "；".join(error.messages) if isinstance(error, ValidationError) else (str(error) or "无权执行该操作")
-
-
-def _own_division(request) -> Division:
-    if request.user.division is None:
-        raise PermissionDenied("账户未绑定区划")
-    return request.user.division
 
 
 @division_admin_required
@@ -40,12 +29,12 @@ def client_list(request, scope):
         form = request.POST
         try:
             client, secret = client_create(
-                scope=scope, actor=request.user, name=form.get("name", ""), division=_own_division(request),
+                scope=scope, actor=request.user, name=form.get("name", ""), division=division_of(request.user),
                 activity_prefixes=form.get("prefixes", "").split(), may_write=form.get("read_only") != "1",
                 reads_all=form.get("reads_all") == "1", rate_per_minute=object_id(form.get("rate")) or 600,
                 ip=client_ip(request))
         except (ValidationError, PermissionDenied) as error:
-            messages.error(request, _problems(error))
+            messages.error(request, error_text(error))
         else:
             created = {"client": client, "secret": secret}
     return render(request, "lrs/client_list.html", {"clients": selectors.clients_list(scope), "created": created},
@@ -90,12 +79,12 @@ def credited_list(request, scope):
     if request.method == "POST":
         form = request.POST
         try:
-            credited_activity_create(scope=scope, actor=request.user, division=_own_division(request),
+            credited_activity_create(scope=scope, actor=request.user, division=division_of(request.user),
                                      activity_iri=form.get("activity_iri", ""), title=form.get("title", ""),
                                      hours=form.get("hours", ""), category=form.get("category", Category.ONLINE),
                                      is_prefix=form.get("is_prefix") == "1", ip=client_ip(request))
         except (ValidationError, PermissionDenied) as error:
-            messages.error(request, _problems(error))
+            messages.error(request, error_text(error))
             status = 400
         else:
             messages.success(request, "已登记：学员完成该活动后自动计入学时。")
@@ -126,7 +115,7 @@ def credit_queue(request, scope):
                           approve=request.POST.get("approve") == "1", note=request.POST.get("note", ""),
                           ip=client_ip(request))
         except ValidationError as error:  # refusals (403/404) are the policy's answer, not a message
-            messages.error(request, _problems(error))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, "已处理。")
         return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/learning/")
@@ -161,7 +150,7 @@ def my_records(request, scope):
                                      ip=client_ip(request))
                 messages.success(request, "已登记：该身份下的学习记录已归入您的档案，完成的计学时课程将自动计入学时。")
         except (ValidationError, PermissionDenied) as error:
-            messages.error(request, _problems(error))
+            messages.error(request, error_text(error))
         return redirect("learning:my_records")
     records, more = selectors.teacher_records(scope, teacher, before=request.GET.get("before", "")[:40])
     return render(request, "lrs/my_records.html", {
