@@ -255,7 +255,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         LedgerSeal,
         SchoolCompliance,
     )
-    from learning.models import Course, Provider
+    from learning.models import Course, Provider, TeacherPush
     from lrs.models import (
         CreditedActivity,
         LearnerIdentity,
@@ -292,7 +292,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         StatementAttachment: STATEMENT_ATTACHMENT, LrsDocument: LRS_DOCUMENT,
         CreditedActivity: CREDITED_ACTIVITY, LearnerIdentity: LEARNER_IDENTITY, StatementCredit: STATEMENT_CREDIT,
         LrsClientDay: LRS_CLIENT_CHILD, LrsRejection: LRS_CLIENT_CHILD,
-        Provider: PROVIDER, Course: COURSE,
+        Provider: PROVIDER, Course: COURSE, TeacherPush: TEACHER_CHILD,
         **_later_models(),
     }
 

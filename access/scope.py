@@ -71,6 +71,12 @@ class Scope:
                    role="school_admin", user_id=user_id, home_path=school.division_path)
 
     @classmethod
+    def for_teacher(cls, teacher, *, role: str = "teacher", user_id: int | None = None) -> Scope:
+        """What a teacher (or an expert, who is a teacher too) may see: their own rows, and what is
+        open to everyone of their division."""
+        return cls(teacher_id=teacher.pk, role=role, user_id=user_id, label="本人", home_path=teacher.division_path)
+
+    @classmethod
     def for_client(cls, client) -> Scope:
         return cls(client_id=client.pk, client_prefixes=tuple(client.activity_prefixes or ()),
                    client_reads_all=client.reads_all, role="lrs_client", label=client.name)
@@ -101,9 +107,8 @@ def scope_for_user(user: User) -> Scope:
         return Scope.division(user.division, role=role, user_id=user.pk)
     if role == Role.SCHOOL_ADMIN and user.school_id:
         return Scope.school(user.school, user_id=user.pk)
-    if role in (Role.TEACHER, Role.EXPERT) and user.teacher_id:
-        return Scope(teacher_id=user.teacher_id, role=role, user_id=user.pk, label="本人",
-                     home_path=user.teacher.division_path if user.teacher else None)
+    if role in (Role.TEACHER, Role.EXPERT) and user.teacher:
+        return Scope.for_teacher(user.teacher, role=role, user_id=user.pk)
     if role == Role.INSTITUTION_STAFF and user.institution_id:
         return Scope(institution_id=user.institution_id, role=role, user_id=user.pk,
                      label=user.institution.name if user.institution else "")

@@ -23,6 +23,7 @@ from credits.api import router as credits_router
 from credits.compliance_api import router as compliance_router
 from credits.external_api import router as external_router
 from learning.api import router as learning_router
+from learning.push.api import router as push_router
 from lrs.api import router as lrs_router
 from org.api import router as org_router
 from people.api import router as people_router
@@ -93,6 +94,7 @@ api.add_router("/", catalog_router)
 api.add_router("/", plan_router)
 api.add_router("/", lrs_router)
 api.add_router("/", learning_router)
+api.add_router("/", push_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -132,6 +132,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint-nightly": {"task": "audit.tasks.audit_checkpoint_task", "schedule": 24 * 3600},
     "lrs-credits-sweep": {"task": "lrs.tasks.credits_sweep_task", "schedule": 5 * 60},
     "lrs-statement-partitions-daily": {"task": "lrs.tasks.statement_partitions_task", "schedule": 24 * 3600},
+    # Every teacher's pushed courses, from a model fitted on every study history.
+    "learning-push-nightly": {"task": "learning.tasks.push_refresh_all_task", "schedule": 24 * 3600},
 }
 COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
 # Projects of different organisers scoring at least this (0–1) are shown to planners as overlaps.
@@ -242,6 +244,10 @@ LRS_CREDIT_MAX_LAG_DAYS = env_int("LRS_CREDIT_MAX_LAG_DAYS", 30)
 LRS_CREDIT_MIN_SPAN_PERCENT = env_int("LRS_CREDIT_MIN_SPAN_PERCENT", 25)
 # Keyed checkpoints of the audit log and the ledger (core.checkpoints): copy them off this host.
 INTEGRITY_CHECKPOINT_DIR = Path(env_str("INTEGRITY_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")) or VAR_DIR / "checkpoints")
+# The push's learned model, written by the nightly batch and read by every web process.
+LEARNING_PUSH_MODEL = Path(env_str("LEARNING_PUSH_MODEL", str(VAR_DIR / "push" / "model.npz")) or VAR_DIR / "push" / "model.npz")
+# A teacher's pushed list older than this is recomputed when they open it.
+LEARNING_PUSH_MAX_AGE_HOURS = env_int("LEARNING_PUSH_MAX_AGE_HOURS", 24)
 # Uploaded rosters and generated exports live outside the web root.
 MEDIA_ROOT = VAR_DIR / "files"
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import scoped_view
 from accounts.models import ADMIN_ROLES
 from core.selectors import stage_title_chart
+from learning.push.selectors import push_for
 from org.selectors import school_count
 from people.selectors import teacher_get
 
@@ -20,7 +21,9 @@ def home(request, scope):
         context.update(chart=chart, teacher_total=total, school_total=school_count(scope=scope))
         return render(request, "core/home_admin.html", context)
     if user.teacher_id:
-        context["teacher"] = teacher_get(scope=scope, teacher_id=user.teacher_id)
+        teacher = context["teacher"] = teacher_get(scope=scope, teacher_id=user.teacher_id)
+        if teacher is not None:
+            context["push"] = push_for(scope, teacher)
     return render(request, "core/home_member.html", context)
 
 

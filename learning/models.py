@@ -114,3 +114,39 @@ class Course(models.Model):
     @property
     def rating(self) -> float | None:
         return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
+
+
+class TeacherPush(models.Model):
+    """A teacher's pushed courses as last computed: [{"course": id, "score": s, "reason": "…",
+    "signal": "required"}, …] in rank order. `basis` fingerprints the study history it was computed
+    from, so a completion since makes it stale at once; the nightly batch refreshes every list."""
+
+    teacher = models.OneToOneField("people.Teacher", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    items = models.JSONField(default=list)
+    basis = models.CharField(max_length=64)
+    computed_at = models.DateTimeField()
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = "课程推送"
+
+    def __str__(self) -> str:
+        return f"{self.teacher_id}: {len(self.items)}"
+
+
+class PeerPopularity(models.Model):
+    """How many teachers of a stage and subject studied a course in the last year (the head of
+    each group only): the "同学段同学科的老师常学" signal. Counts, no person in them."""
+
+    stage = models.CharField(max_length=20)
+    subject = models.CharField(max_length=20)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    learners = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "同伴选课热度"
+        constraints = [models.UniqueConstraint(fields=["stage", "subject", "course"], name="learning_peer_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.stage}/{self.subject} {self.course_id}: {self.learners}"

@@ -31,6 +31,7 @@ REFERENCE_MODELS = {
     "audit.AuditChainHead",  # the chain's head row
     "accounts.User",  # accounts: Django's auth needs its manager; users are reached through their binding
     "lrs.StatementKey",  # which statement ids the LRS holds: the writer's bookkeeping, never listed
+    "learning.PeerPopularity",  # how many teachers of a stage and subject took a course: counts, no person
     "lrs.LrsActivity",  # the LRS's canonical activity definitions: public to every client (the Activities resource)
 }
 

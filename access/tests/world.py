@@ -163,6 +163,13 @@ def _course_library(world: World, p) -> None:
         Course.objects.create(provider=provider, code=code, title=f"课程{code}", hours=2, level="county",
                               activity_iri=f"https://smartedu.example.org/{code}", state=state, division=division,
                               division_path=division.path)
+    # Pushed lists of teachers of 杞县 and 通许县 (the teacher's own, their administrators').
+    from django.utils import timezone
+
+    from learning.models import TeacherPush
+
+    for teacher in (p.teacher, p.sibling_teacher):
+        TeacherPush.objects.create(teacher=teacher, items=[], basis="x", computed_at=timezone.now())
 
 
 def _learning_records(world: World, p) -> None:

@@ -214,6 +214,7 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/regions/410222", EVERYONE),
     ("/credits/teachers/{teacher}/", EVERYONE),
     ("/api/v1/teachers/{teacher}/credits", EVERYONE),
+    ("/api/v1/teachers/{teacher}/recommendations", EVERYONE),
     ("/credits/teachers/{teacher}/certificate.pdf", EVERYONE),
     ("/credits/compliance/d/410222/", ADMINS),
     ("/credits/compliance/d/410222/?format=xlsx", ADMINS),
@@ -362,7 +363,7 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县" in body
     elif "/schools" in url:
         assert "通许县第一小学" in body
-    elif url.endswith("/credits"):
+    elif url.endswith(("/credits", "/recommendations")):
         assert response.json()["teacher_id"] == target["teacher"].pk
     elif url.endswith(".pdf"):
         assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")

@@ -1,0 +1,177 @@
+"""What the push reads, in bulk and through the access policy.
+
+The batch reads as the province (it computes every teacher's list); one teacher on demand
+reads the same functions with that teacher's ids. Courses open to a teacher are the ones the
+teacher's own scope sees (`visible(Scope.for_teacher(...), Course)`): they depend only on the
+teacher's division, so a batch asks once per division.
+
+A teacher's study history is every course they completed through the LRS (a credited
+completion of the course's activity, from the platform's player or any provider) and every
+course they enrolled in on the platform's player.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Max, Sum
+
+from access.policy import visible
+from access.scope import Scope
+from credits.constants import Category
+from credits.models import CycleTotal
+from credits.selectors import current_cycle, required_hours, rule_set_in_force
+from learning.constants import CourseState, RequiredContent
+from learning.models import Course, PeerPopularity
+from learning.push.ranking import CourseCard, TeacherNeeds
+from lrs.models import CreditState, StatementCredit
+from people.models import Teacher, TeacherSubject
+
+PEER_WINDOW_DAYS = 365
+PEER_HEAD = 200  # courses kept per stage and subject
+
+
+@dataclass(frozen=True)
+class Studied:
+    course_id: int
+    at: dt.datetime
+
+
+def course_cards(home_path: str) -> list[CourseCard]:
+    """The published courses open to a teacher of the division at `home_path`."""
+    viewer = Scope(role="teacher", home_path=home_path, label="本人")
+    rows = visible(viewer, Course).filter(state=CourseState.PUBLISHED).values_list(
+        "id", "title", "stages", "subjects", "topics", "required_content", "category", "provider_id", "is_featured",
+        "published_at").order_by("id")
+    return [CourseCard(id=pk, title=title, stages=frozenset(stages or ()), subjects=frozenset(subjects or ()),
+                       topics=tuple(topics or ()), required=frozenset(required or ()), category=category,
+                       provider_id=provider_id, featured=featured, published_at=published_at)
+            for pk, title, stages, subjects, topics, required, category, provider_id, featured, published_at in rows]
+
+
+def course_of_activity(scope: Scope) -> dict[int, int]:
+    """credited activity id -> the course it belongs to (a merged duplicate's -> the course it went into)."""
+    rows = visible(scope, Course).filter(credited_activity__isnull=False).values_list(
+        "credited_activity_id", "id", "merged_into_id")
+    return {activity: merged or pk for activity, pk, merged in rows}
+
+
+def required_of_courses(scope: Scope) -> dict[int, frozenset[str]]:
+    rows = visible(scope, Course).exclude(required_content=[]).values_list("id", "required_content")
+    return {pk: frozenset(codes or ()) for pk, codes in rows}
+
+
+def histories(scope: Scope, teacher_ids: Iterable[int], *, activities: dict[int, int]) -> dict[int, list[Studied]]:
+    """Each teacher's studied courses, oldest first (a course once, at its first time)."""
+    found: dict[int, dict[int, dt.datetime]] = defaultdict(dict)
+    credits = visible(scope, StatementCredit).filter(teacher_id__in=list(teacher_ids), state=CreditState.CREDITED)
+    for teacher_id, activity_id, at in credits.values_list("teacher_id", "credited_activity_id", "created_at"):
+        course_id = activities.get(activity_id)
+        if course_id is not None and (course_id not in found[teacher_id] or at < found[teacher_id][course_id]):
+            found[teacher_id][course_id] = at
+    return {teacher_id: sorted((Studied(c, at) for c, at in courses.items()), key=lambda s: (s.at, s.course_id))
+            for teacher_id, courses in found.items()}
+
+
+def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> dict[int, str]:
+    """A fingerprint of what each teacher's list depends on (their completions and their hours this
+    cycle), in two grouped queries: a list whose fingerprint changed is stale."""
+    ids = [teacher.pk for teacher in teachers]
+    done = {teacher_id: (n, last) for teacher_id, n, last in (
+        visible(scope, StatementCredit).filter(teacher_id__in=ids, state=CreditState.CREDITED)
+        .values("teacher_id").annotate(n=Count("id"), last=Max("id")).values_list("teacher_id", "n", "last"))}
+    hours = dict(visible(scope, CycleTotal).filter(teacher_id__in=ids, cycle_id=cycle_id)
+                 .values("teacher_id").annotate(h=Sum("approved_hours")).values_list("teacher_id", "h"))
+    bases = {}
+    for teacher_id in ids:
+        n, last = done.get(teacher_id, (0, None))
+        text = f"{n}:{last}:{cycle_id}:{hours.get(teacher_id)}"
+        bases[teacher_id] = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return bases
+
+
+def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, list[Studied]],
+                  required_of: dict[int, frozenset[str]], today: dt.date) -> dict[int, TeacherNeeds]:
+    """Each teacher's needs this cycle, in a fixed number of queries for the whole list."""
+    ids = [teacher.pk for teacher in teachers]
+    subjects: dict[int, set[str]] = defaultdict(set)
+    for teacher_id, subject in visible(scope, TeacherSubject).filter(teacher_id__in=ids).values_list("teacher_id", "subject"):
+        subjects[teacher_id].add(subject)
+    cycle = current_cycle(today)
+    rules = {}
+    rule_set = None
+    totals: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    if cycle is not None:
+        rule_set = rule_set_in_force(cycle)
+        rules = {rule.category: rule for rule in rule_set.category_rules.all()}
+        for teacher_id, category, approved in visible(scope, CycleTotal).filter(
+                teacher_id__in=ids, cycle=cycle).values_list("teacher_id", "category", "approved_hours"):
+            totals[teacher_id][category] = approved
+    needs = {}
+    for teacher in teachers:
+        history = studied.get(teacher.pk, [])
+        short: dict[str, Decimal] = {}
+        owed_total = Decimal(0)
+        filled: set[str] = set()
+        missing: frozenset[str] = frozenset()
+        if cycle is not None and rule_set is not None:
+            since = dt.datetime.combine(cycle.starts_on, dt.time.min, tzinfo=dt.UTC)
+            covered = set().union(*(required_of.get(s.course_id, frozenset()) for s in history if s.at >= since))
+            missing = frozenset(RequiredContent.values) - covered
+            short, owed_total, filled = _owed(totals.get(teacher.pk, {}), rules,
+                                              required_hours(rule_set=rule_set, cycle=cycle, hire_date=teacher.hire_date))
+        needs[teacher.pk] = TeacherNeeds(
+            teacher_id=teacher.pk, stage=teacher.stage, subjects=frozenset(subjects.get(teacher.pk, ())),
+            short=short, owed_total=owed_total, filled=frozenset(filled), missing_required=missing,
+            seen=frozenset(s.course_id for s in history))
+    return needs
+
+
+def _owed(approved: dict[str, Decimal], rules: dict, required: Decimal) -> tuple[dict[str, Decimal], Decimal, set[str]]:
+    """What each category lacks of its minimum, what the cycle lacks overall, and the categories at
+    their cap — counted as the ledger counts them (a category's hours above its cap do not count)."""
+    counted: dict[str, Decimal] = {}
+    short: dict[str, Decimal] = {}
+    filled: set[str] = set()
+    for category in Category.values:
+        rule = rules.get(category)
+        hours = approved.get(category, Decimal(0))
+        cap = rule.max_hours if rule is not None else None
+        counted[category] = min(hours, cap) if cap is not None else hours
+        if cap is not None and hours >= cap:
+            filled.add(category)
+        lacking = (rule.min_hours or Decimal(0)) - counted[category] if rule is not None else Decimal(0)
+        if lacking > 0:
+            short[category] = lacking
+    return short, max(Decimal(0), required - sum(counted.values(), Decimal(0))), filled
+
+
+def peer_scores(stage: str, subjects: Iterable[str], *, table: dict[tuple[str, str], dict[int, int]] | None = None
+                ) -> dict[int, float]:
+    """Courses the teachers of this stage and these subjects study most, scored in [0, 1] within their group."""
+    groups = [(stage, subject) for subject in subjects]
+    if table is None:
+        table = peer_table(groups)
+    scores: dict[int, float] = {}
+    for group in groups:
+        counts = table.get(group, {})
+        top = max(counts.values(), default=0)
+        for course_id, learners in counts.items():
+            scores[course_id] = max(scores.get(course_id, 0.0), learners / top)
+    return scores
+
+
+def peer_table(groups: list[tuple[str, str]] | None = None) -> dict[tuple[str, str], dict[int, int]]:
+    rows = PeerPopularity.objects.all()
+    if groups is not None:
+        rows = rows.filter(stage__in={g[0] for g in groups}, subject__in={g[1] for g in groups})
+    table: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for stage, subject, course_id, learners in rows.values_list("stage", "subject", "course_id", "learners"):
+        if groups is None or (stage, subject) in groups:
+            table[(stage, subject)][course_id] = learners
+    return table

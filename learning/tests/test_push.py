@@ -1,0 +1,186 @@
+"""The personalised push: lists built from real completions (through the LRS), the policy's needs
+as reasons, never a completed, retired or closed course, stale lists recomputed, and the API and
+home page in scope."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from access.scope import Scope, scope_for_user
+from learning.models import Course, TeacherPush
+from learning.push.selectors import push_for
+from learning.push.services import push_refresh_all
+from learning.services import course_publish, course_retire
+from learning.tests.conftest import row
+from lrs.learners import learner_identity_add
+from lrs.tests.conftest import make_xapi, statement, xapi  # noqa: F401 - fixtures
+from people.tests.factories import TeacherFactory
+
+COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+LAUNCHED = "http://adlnet.gov/expapi/verbs/launched"
+
+
+@pytest.fixture
+def library(import_rows, users):
+    """Province courses for primary maths and Chinese, one on ethics (required content), and a
+    course of the sibling county (open only there)."""
+    import_rows([
+        row("M-1", "小学数学大单元教学设计", 学段="小学", 学科="数学", **{"专题/能力": "课堂教学"}),
+        row("M-2", "小学数学作业设计与评价", 学段="小学", 学科="数学", **{"专题/能力": "作业设计"}),
+        row("M-3", "小学数学实验与操作", 学段="小学", 学科="数学", **{"专题/能力": "实验操作"}),
+        row("M-4", "数学课堂中的学科育德", 学段="小学", 学科="数学", **{"专题/能力": "学科育德"}),
+        row("C-1", "小学语文整本书阅读", 学段="小学", 学科="语文", **{"专题/能力": "课堂教学"}),
+        row("E-1", "新时代师德师风建设", 学段="", 学科="", 必修内容="师德师风", **{"专题/能力": ""}),
+        row("S-1", "高中物理实验教学", 学段="普通高中", 学科="物理", **{"专题/能力": "实验操作"}),
+    ])
+    import_rows([row("X-1", "通许县小学数学教研专题", 学段="小学", 学科="数学")], who="sibling_admin")
+    courses = {c.code: c for c in Course.objects.dangerously_unscoped().all()}
+    for code, course in courses.items():
+        who = "sibling_admin" if code == "X-1" else "province_admin"
+        course_publish(scope=scope_for_user(users[who]), actor=users[who], course_id=course.pk)
+    return {c.code: c for c in Course.objects.dangerously_unscoped().all()}
+
+
+@pytest.fixture
+def learner(province, xapi, django_capture_on_commit_callbacks):  # noqa: F811
+    """Make a primary maths teacher of the county who completed the given courses (through /xapi/)."""
+    counter = iter(range(1, 1000))
+
+    def make(*courses, teacher=None, subject="math"):
+        n = next(counter)
+        teacher = teacher or TeacherFactory(school=province.school, subjects=[subject])
+        mbox = f"mailto:learner{n}-{teacher.pk}@example.org"
+        learner_identity_add(scope=Scope.division(province.province), actor=None, teacher=teacher, kind="mbox", value=mbox)
+        sent = []
+        for course in courses:
+            begun = (timezone.now() - dt.timedelta(hours=8)).isoformat()
+            done = (timezone.now() - dt.timedelta(minutes=5)).isoformat()
+            sent += [statement(actor={"mbox": mbox}, verb={"id": LAUNCHED}, object={"id": course.activity_iri},
+                               timestamp=begun),
+                     statement(actor={"mbox": mbox}, verb={"id": COMPLETED}, object={"id": course.activity_iri},
+                               timestamp=done)]
+        if sent:
+            with django_capture_on_commit_callbacks(execute=True):
+                response = xapi.post("statements", sent)
+            assert response.status_code == 200, response.content
+        return teacher
+
+    return make
+
+
+def _codes(found):
+    return [item.course.code for item in found.items]
+
+
+def test_a_teachers_list_never_holds_a_completed_retired_or_closed_course(library, learner, users):
+    teacher = learner(library["M-1"])
+    course_retire(scope=scope_for_user(users["province_admin"]), actor=users["province_admin"],
+                  course_id=library["M-3"].pk)
+    found = push_for(Scope.for_teacher(teacher), teacher)
+    codes = _codes(found)
+    assert codes and found.recomputed
+    assert "M-1" not in codes  # completed
+    assert "M-3" not in codes  # retired
+    assert "X-1" not in codes  # the sibling county's course is not open to this county
+    assert len(codes) == len(set(codes))
+
+
+def test_required_content_not_taken_this_cycle_comes_first_with_its_reason(library, learner):
+    teacher = learner(library["M-1"])
+    found = push_for(Scope.for_teacher(teacher), teacher)
+    assert found.items[0].course.code == "E-1"
+    assert found.items[0].signal == "required"
+    assert found.items[0].reason.startswith("你本周期尚未完成必修的师德师风内容")
+    # Once taken, it is no longer pushed (and no longer a need).
+    learner(library["E-1"], teacher=teacher)
+    again = push_for(Scope.for_teacher(teacher), teacher)
+    assert again.recomputed and "E-1" not in _codes(again)
+    assert all(item.signal != "required" for item in again.items)
+
+
+def test_the_hours_still_owed_are_said_in_the_reason(library, learner):
+    teacher = learner()
+    found = push_for(Scope.for_teacher(teacher), teacher)
+    online = [item for item in found.items if item.course.category == "online"]
+    assert online and all("本周期还差 360 学时，可计入网络研修" in item.reason for item in online)
+
+
+def test_what_peers_of_the_same_stage_and_subject_study_is_pushed_with_that_reason(library, learner):
+    for _ in range(3):
+        learner(library["M-2"])
+    learner(library["C-1"], subject="chinese")
+    newcomer = learner()
+    push_refresh_all()
+    found = push_for(Scope.for_teacher(newcomer), newcomer)
+    assert not found.recomputed  # the nightly list is fresh
+    top = [item for item in found.items if item.signal != "required"][0]
+    assert top.course.code == "M-2"
+    assert top.reason.startswith("与你同学段同学科的老师常学（小学数学）")
+
+
+def test_courses_studied_together_are_pushed_as_related(library, learner):
+    for _ in range(3):
+        learner(library["M-1"], library["M-4"])
+    follower = learner(library["M-1"])
+    push_refresh_all()
+    found = push_for(Scope.for_teacher(follower), follower)
+    related = [item for item in found.items if item.course.code == "M-4"]
+    assert related and related[0].signal == "similar"
+    assert related[0].reason.startswith("与你学过的《小学数学大单元教学设计》相关")
+    assert _codes(found).index("M-4") < _codes(found).index("M-3")  # above a course nobody paired with M-1
+
+
+def test_the_nightly_batch_writes_every_active_teachers_list(library, learner, province):
+    learner(library["M-1"])
+    TeacherFactory(school=province.school, status="left")
+    result = push_refresh_all()
+    active = [t for t in (province.teacher, province.sibling_teacher, province.direct_teacher,
+                          province.other_city_teacher)]
+    stored = set(TeacherPush.objects.dangerously_unscoped().values_list("teacher_id", flat=True))
+    assert {t.pk for t in active} <= stored
+    assert result["teachers"] == len(stored)
+
+
+def test_a_list_goes_stale_when_the_teacher_completes_a_course(library, learner):
+    teacher = learner(library["M-1"])
+    push_refresh_all()
+    first = push_for(Scope.for_teacher(teacher), teacher)
+    assert not first.recomputed and "M-2" in _codes(first)
+    learner(library["M-2"], teacher=teacher)
+    second = push_for(Scope.for_teacher(teacher), teacher)
+    assert second.recomputed and "M-2" not in _codes(second)
+
+
+def test_the_api_serves_a_teacher_their_own_list_and_admins_in_scope(library, learner, users, client_for, province):
+    learner(library["M-1"], teacher=province.teacher)
+    mine = client_for(users["teacher"]).get("/api/v1/me/recommendations")
+    assert mine.status_code == 200
+    body = mine.json()
+    assert body["teacher_id"] == province.teacher.pk and body["items"]
+    assert {"course_id", "title", "reason", "signal", "hours"} <= set(body["items"][0])
+    assert "M-1" not in [i["title"] for i in body["items"]]
+    path = f"/api/v1/teachers/{province.teacher.pk}/recommendations"
+    for who, status in (("county_admin", 200), ("school_admin", 200), ("city_admin", 200), ("province_admin", 200),
+                        ("sibling_admin", 404), ("direct_admin", 404), ("other_city_admin", 404),
+                        ("sibling_teacher_user", 404)):
+        assert client_for(users[who]).get(path).status_code == status, who
+    assert client_for(users["county_admin"]).get("/api/v1/me/recommendations").status_code == 403
+
+
+def test_an_admins_view_is_the_teachers_own_list(library, learner, users, client_for, province):
+    learner(library["M-1"], teacher=province.teacher)
+    as_admin = client_for(users["school_admin"]).get(f"/api/v1/teachers/{province.teacher.pk}/recommendations").json()
+    as_teacher = client_for(users["teacher"]).get("/api/v1/me/recommendations").json()
+    assert [i["course_id"] for i in as_admin["items"]] == [i["course_id"] for i in as_teacher["items"]]
+
+
+def test_the_teachers_home_page_shows_the_list_in_a_fixed_number_of_queries(library, learner, users, client_for,
+                                                                             province, django_assert_max_num_queries):
+    learner(library["M-1"], teacher=province.teacher)
+    client = client_for(users["teacher"])
+    client.get("/home/")  # computes and stores the list
+    with django_assert_max_num_queries(25):
+        page = client.get("/home/")
+    text = page.content.decode()
+    assert "为你推荐的课程" in text and "新时代师德师风建设" in text and "你本周期尚未完成必修的师德师风内容" in text

@@ -1,0 +1,71 @@
+"""The blending rules of the push, on plain values (no database)."""
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from learning.push.ranking import CourseCard, Similar, TeacherNeeds, rank
+
+NOW = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+
+
+def card(pk: int, *, topic: str = "classroom", provider: int = 1, category: str = "online", required=(),
+         stages=("primary",), subjects=("math",), published_days_ago: int = 400, title: str = "") -> CourseCard:
+    return CourseCard(id=pk, title=title or f"课程{pk}", stages=frozenset(stages), subjects=frozenset(subjects),
+                      topics=(topic,) if topic else (), required=frozenset(required), category=category,
+                      provider_id=provider, published_at=NOW - dt.timedelta(days=published_days_ago))
+
+
+def needs(**values) -> TeacherNeeds:
+    return TeacherNeeds(**{"teacher_id": 1, "stage": "primary", "subjects": frozenset({"math"}), **values})
+
+
+def test_a_category_below_its_minimum_is_named_with_the_hours_it_lacks():
+    picks = rank(needs(short={"online": Decimal("24")}), [card(1)], similar={}, peers={}, now=NOW)
+    assert (picks[0].reason, picks[0].signal) == ("本周期网络研修还差 24 学时", "owed")
+
+
+def test_a_category_at_its_cap_sinks_below_one_that_still_counts():
+    cards = [card(1, category="online"), card(2, category="school_based", topic="homework")]
+    picks = rank(needs(filled=frozenset({"online"}), owed_total=Decimal(10)), cards,
+                 similar={1: Similar(1.0, "甲"), 2: Similar(0.5, "甲")}, peers={}, now=NOW)
+    assert [p.course_id for p in picks] == [2, 1]
+    assert "可计入校本研修" in picks[0].reason and "可计入" not in picks[1].reason
+
+
+def test_one_topic_does_not_fill_the_list_when_others_are_nearly_as_good():
+    same = [card(i, topic="classroom", provider=i) for i in range(1, 11)]
+    other = [card(100 + i, topic=f"t{i}", provider=100 + i) for i in range(5)]
+    similar = {c.id: Similar(1.0 - c.id / 1000) for c in same} | {c.id: Similar(0.9) for c in other}
+    picks = rank(needs(), same + other, similar=similar, peers={}, now=NOW, k=10)
+    topics = [c.topics[0] for c in same + other for p in picks if p.course_id == c.id]
+    assert topics.count("classroom") < 10 and len(set(topics)) >= 4
+
+
+def test_another_stages_course_is_never_given_a_required_slot():
+    cards = [card(1, required=("ethics",), stages=("senior",)), card(2, required=("ethics",), stages=())]
+    picks = rank(needs(missing_required=frozenset({"ethics"})), cards, similar={}, peers={}, now=NOW)
+    assert picks[0].course_id == 2 and picks[0].signal == "required"
+
+
+def test_a_fresh_course_says_so_when_nothing_else_explains_it():
+    picks = rank(needs(), [card(1, published_days_ago=3, subjects=())], similar={}, peers={}, now=NOW)
+    assert picks[0].reason.startswith("新上线课程") and picks[0].signal == "fresh"
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 40), seen=st.sets(st.integers(1, 40)), k=st.integers(1, 12),
+       missing=st.sets(st.sampled_from(["ethics", "xi_thought", "core_values", "four_histories"])))
+def test_the_list_is_short_distinct_and_never_holds_a_seen_course(n, seen, k, missing):
+    cards = [card(i, topic=f"t{i % 3}", provider=i % 4, required=("ethics",) if i % 7 == 0 else (),
+                  category="online" if i % 2 else "other") for i in range(1, n + 1)]
+    similar = {i: Similar(((i * 37) % 11) / 10, f"课程{i}") for i in range(1, n + 1, 2)}
+    peers = {i: ((i * 13) % 7) / 6 for i in range(1, n + 1, 3)}
+    picks = rank(needs(seen=frozenset(seen), missing_required=frozenset(missing)), cards, similar=similar,
+                 peers=peers, now=NOW, k=k)
+    ids = [p.course_id for p in picks]
+    assert len(ids) == len(set(ids)) == min(k, len([c for c in cards if c.id not in seen]))
+    assert not set(ids) & seen
+    assert all(p.reason for p in picks)
