@@ -39,7 +39,7 @@ class Model:
     def size(self) -> int:
         return int(self.course_ids.shape[0])
 
-    def similar(self, studied: list[int], candidates: set[int]) -> dict[int, Similar]:
+    def similar(self, studied: list[int], candidates: frozenset[int] | set[int]) -> dict[int, Similar]:
         """Scores in [0, 1] (the teacher's best = 1) for the candidates, each with the studied
         course that contributed most."""
         index = {int(c): i for i, c in enumerate(self.course_ids)}

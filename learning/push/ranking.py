@@ -138,6 +138,41 @@ def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peer
     return text, signal
 
 
+class OpenCourses:
+    """The courses open to the teachers of one division, indexed so that a teacher's candidates are
+    a short pool (what the signals name, plus a few well-fitting, required and fresh courses), not
+    the whole library: ranking one teacher stays cheap however large the library grows."""
+
+    FIT_HEAD = 30
+
+    def __init__(self, cards: list[CourseCard], now: dt.datetime):
+        self.by_id = {card.id: card for card in cards}
+        self.ids = frozenset(self.by_id)
+        # Featured first, then newest: the order a course of the teacher's stage and subject
+        # with no other signal is offered in.
+        ordered = sorted(cards, key=lambda c: (not c.featured, -(c.published_at.timestamp() if c.published_at else 0),
+                                               c.id))
+        self.requiring = {content: [c for c in ordered if content in c.required] for content in REQUIRED_LABELS}
+        self.fresh = [c for c in ordered if _is_fresh(c, now)][: self.FIT_HEAD]
+        self._ordered = ordered
+        self._fitting: dict[tuple[str, frozenset[str]], list[CourseCard]] = {}
+
+    def fitting(self, needs: TeacherNeeds) -> list[CourseCard]:
+        key = (needs.stage, needs.subjects)
+        if key not in self._fitting:
+            probe = TeacherNeeds(teacher_id=0, stage=needs.stage, subjects=needs.subjects)
+            self._fitting[key] = [c for c in self._ordered if _fit(probe, c) >= 0.6][: self.FIT_HEAD * 2]
+        return self._fitting[key]
+
+    def pool(self, needs: TeacherNeeds, similar: dict[int, Similar], peers: dict[int, float]) -> list[CourseCard]:
+        chosen = {pk for pk in similar if pk in self.by_id} | {pk for pk in peers if pk in self.by_id}
+        chosen.update(c.id for c in self.fitting(needs))
+        chosen.update(c.id for c in self.fresh)
+        for content in needs.missing_required:
+            chosen.update(c.id for c in self.requiring.get(content, [])[: self.FIT_HEAD])
+        return [self.by_id[pk] for pk in sorted(chosen)]
+
+
 def rank(needs: TeacherNeeds, cards: list[CourseCard], *, similar: dict[int, Similar], peers: dict[int, float],
          now: dt.datetime, k: int = 10) -> list[Pick]:
     """The teacher's top `k` among `cards` (the courses open to them), never one they have seen."""

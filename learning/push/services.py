@@ -33,7 +33,7 @@ from learning.push.inputs import (
     required_of_courses,
     teacher_needs,
 )
-from learning.push.ranking import CourseCard, Pick, rank
+from learning.push.ranking import OpenCourses, Pick, rank
 from lrs.models import CreditState, StatementCredit
 from org.models import Division
 from people.constants import Status
@@ -77,13 +77,13 @@ def _items(picks: list[Pick]) -> list[dict]:
 
 
 def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, model: collaborative.Model | None,
-                 cards_by_home: dict[str, list[CourseCard]] | None = None,
+                 open_by_home: dict[str, OpenCourses] | None = None,
                  peers: dict[tuple[str, str], dict[int, int]] | None = None) -> dict[int, list[Pick]]:
     """Each teacher's list, from inputs read in bulk (a fixed number of queries for the whole list).
     `scope` reads the teachers' own rows (their history, hours, subjects); facts about courses
     (which course an activity is, its required content) are read province-wide, so a list does not
     depend on who asked for it."""
-    cards_by_home = cards_by_home if cards_by_home is not None else {}
+    open_by_home = open_by_home if open_by_home is not None else {}
     courses_scope = province_scope()
     activities = course_of_activity(courses_scope)
     studied = histories(scope, [t.pk for t in teachers], activities=activities)
@@ -92,13 +92,14 @@ def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, mod
     lists = {}
     for teacher in teachers:
         home = teacher.division_path
-        if home not in cards_by_home:
-            cards_by_home[home] = course_cards(home)
-        cards = cards_by_home[home]
+        if home not in open_by_home:
+            open_by_home[home] = OpenCourses(course_cards(home), now)
+        courses = open_by_home[home]
         need = needs[teacher.pk]
-        similar = model.similar([s.course_id for s in studied.get(teacher.pk, [])], {c.id for c in cards}) if model else {}
-        lists[teacher.pk] = rank(need, cards, similar=similar, now=now, k=PUSH_SIZE,
-                                 peers=peer_scores(need.stage, need.subjects, table=peers))
+        similar = model.similar([s.course_id for s in studied.get(teacher.pk, [])], courses.ids) if model else {}
+        peer = peer_scores(need.stage, need.subjects, table=peers)
+        lists[teacher.pk] = rank(need, courses.pool(need, similar, peer), similar=similar, peers=peer, now=now,
+                                 k=PUSH_SIZE)
     return lists
 
 
@@ -125,7 +126,7 @@ def push_refresh_all(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> d
     peers_written = peers_refresh(scope, now=now)
     peers = peer_table()
     cycle = current_cycle(timezone.localdate(now))
-    cards_by_home: dict[str, list[CourseCard]] = {}
+    open_by_home: dict[str, OpenCourses] = {}
     written = 0
     after = 0
     teachers_seen = visible(scope, Teacher).filter(status=Status.ACTIVE).order_by("id")
@@ -134,7 +135,7 @@ def push_refresh_all(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> d
         if not teachers:
             break
         after = teachers[-1].pk
-        lists = push_compute(scope, teachers, now=now, model=model, cards_by_home=cards_by_home, peers=peers)
+        lists = push_compute(scope, teachers, now=now, model=model, open_by_home=open_by_home, peers=peers)
         bases = bases_for(scope, teachers, cycle.pk if cycle else None)
         rows = [TeacherPush(teacher_id=t.pk, items=_items(lists[t.pk]), basis=bases[t.pk], computed_at=now)
                 for t in teachers]

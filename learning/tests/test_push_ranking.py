@@ -69,3 +69,18 @@ def test_the_list_is_short_distinct_and_never_holds_a_seen_course(n, seen, k, mi
     assert len(ids) == len(set(ids)) == min(k, len([c for c in cards if c.id not in seen]))
     assert not set(ids) & seen
     assert all(p.reason for p in picks)
+
+
+def test_a_teachers_candidates_are_a_short_pool_that_still_holds_what_the_needs_call_for():
+    from learning.push.ranking import OpenCourses
+
+    cards = [card(i, provider=i % 9, topic=f"t{i % 5}") for i in range(1, 2001)]
+    cards += [card(5000, required=("ethics",), subjects=(), published_days_ago=900),
+              card(5001, stages=("senior",), subjects=("physics",)), card(5002, published_days_ago=2, subjects=())]
+    courses = OpenCourses(cards, NOW)
+    need = needs(missing_required=frozenset({"ethics"}))
+    pool = courses.pool(need, {1999: Similar(1.0, "甲")}, {1500: 1.0})
+    ids = {c.id for c in pool}
+    assert len(pool) <= 100
+    assert {5000, 5002, 1999, 1500} <= ids and 5001 not in ids
+    assert rank(need, pool, similar={1999: Similar(1.0, "甲")}, peers={1500: 1.0}, now=NOW)[0].course_id == 5000
