@@ -23,8 +23,8 @@ from scipy import sparse
 from access.policy import visible
 from access.scope import Scope
 from learning.models import Course
+from learning.push.interactions import Interactions
 from learning.push.ranking import Similar
-from lrs.models import CreditState, StatementCredit
 
 NEIGHBOURS = 50
 
@@ -61,22 +61,6 @@ class Model:
         top = max(total for total, _, _ in best.values())
         return {course: Similar(score=total / top, because=self.titles.get(int(self.course_ids[rows[source]]), ""))
                 for course, (total, _, source) in best.items()}
-
-
-def interactions(scope: Scope) -> tuple[np.ndarray, np.ndarray]:
-    """(teacher, course) pairs of every credited completion, as two arrays."""
-    from learning.push.inputs import course_of_activity
-
-    activities = course_of_activity(scope)
-    pairs = visible(scope, StatementCredit).filter(state=CreditState.CREDITED, teacher__isnull=False).values_list(
-        "teacher_id", "credited_activity_id")
-    teachers, courses = [], []
-    for teacher_id, activity_id in pairs.iterator(chunk_size=20000):
-        course_id = activities.get(activity_id)
-        if course_id is not None:
-            teachers.append(teacher_id)
-            courses.append(course_id)
-    return np.asarray(teachers, dtype=np.int64), np.asarray(courses, dtype=np.int64)
 
 
 def fit(teachers: np.ndarray, courses: np.ndarray, titles: dict[int, str]) -> Model:
@@ -137,12 +121,11 @@ def load() -> Model | None:
     return Model(course_ids=course_ids, neighbours=neighbours, titles=titles)
 
 
-def fit_and_save(scope: Scope) -> Model | None:
-    teachers, courses = interactions(scope)
-    if len(courses) == 0:
+def fit_and_save(scope: Scope, found: Interactions) -> Model | None:
+    if len(found) == 0:
         return None
     titles = dict(visible(scope, Course).values_list("id", "title"))
-    model = fit(teachers, courses, titles)
+    model = fit(found.teachers, found.courses, titles)
     save(model)
     return model
 

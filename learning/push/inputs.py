@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Max, Sum
@@ -28,18 +27,13 @@ from credits.models import CycleTotal
 from credits.selectors import current_cycle, required_hours, rule_set_in_force
 from learning.constants import CourseState, RequiredContent
 from learning.models import Course, PeerPopularity
+from learning.push.interactions import Studied
 from learning.push.ranking import CourseCard, TeacherNeeds
 from lrs.models import CreditState, StatementCredit
 from people.models import Teacher, TeacherSubject
 
 PEER_WINDOW_DAYS = 365
 PEER_HEAD = 200  # courses kept per stage and subject
-
-
-@dataclass(frozen=True)
-class Studied:
-    course_id: int
-    at: dt.datetime
 
 
 def course_cards(home_path: str) -> list[CourseCard]:

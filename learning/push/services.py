@@ -20,7 +20,7 @@ from access.policy import visible
 from access.scope import Scope
 from credits.selectors import current_cycle
 from learning.models import PeerPopularity, TeacherPush
-from learning.push import collaborative
+from learning.push import collaborative, interactions
 from learning.push.inputs import (
     PEER_HEAD,
     PEER_WINDOW_DAYS,
@@ -33,6 +33,7 @@ from learning.push.inputs import (
     required_of_courses,
     teacher_needs,
 )
+from learning.push.interactions import Studied
 from learning.push.ranking import OpenCourses, Pick, rank
 from lrs.models import CreditState, StatementCredit
 from org.models import Division
@@ -78,7 +79,8 @@ def _items(picks: list[Pick]) -> list[dict]:
 
 def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, model: collaborative.Model | None,
                  open_by_home: dict[str, OpenCourses] | None = None,
-                 peers: dict[tuple[str, str], dict[int, int]] | None = None) -> dict[int, list[Pick]]:
+                 peers: dict[tuple[str, str], dict[int, int]] | None = None,
+                 studied: dict[int, list[Studied]] | None = None) -> dict[int, list[Pick]]:
     """Each teacher's list, from inputs read in bulk (a fixed number of queries for the whole list).
     `scope` reads the teachers' own rows (their history, hours, subjects); facts about courses
     (which course an activity is, its required content) are read province-wide, so a list does not
@@ -86,7 +88,8 @@ def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, mod
     open_by_home = open_by_home if open_by_home is not None else {}
     courses_scope = province_scope()
     activities = course_of_activity(courses_scope)
-    studied = histories(scope, [t.pk for t in teachers], activities=activities)
+    if studied is None:
+        studied = histories(scope, [t.pk for t in teachers], activities=activities)
     needs = teacher_needs(scope, teachers, studied=studied, required_of=required_of_courses(courses_scope),
                           today=timezone.localdate(now))
     lists = {}
@@ -122,7 +125,10 @@ def push_refresh_all(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> d
     """The nightly batch: fit, refresh the peer table, then every active teacher's list."""
     now = now or timezone.now()
     scope = province_scope()
-    model = collaborative.fit_and_save(scope)
+    everything = interactions.load(scope, course_of_activity(scope))
+    model = collaborative.fit_and_save(scope, everything)
+    by_teacher = interactions.ByTeacher(everything)
+    del everything
     peers_written = peers_refresh(scope, now=now)
     peers = peer_table()
     cycle = current_cycle(timezone.localdate(now))
@@ -135,7 +141,8 @@ def push_refresh_all(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> d
         if not teachers:
             break
         after = teachers[-1].pk
-        lists = push_compute(scope, teachers, now=now, model=model, open_by_home=open_by_home, peers=peers)
+        lists = push_compute(scope, teachers, now=now, model=model, open_by_home=open_by_home, peers=peers,
+                             studied=by_teacher.histories([t.pk for t in teachers]))
         bases = bases_for(scope, teachers, cycle.pk if cycle else None)
         rows = [TeacherPush(teacher_id=t.pk, items=_items(lists[t.pk]), basis=bases[t.pk], computed_at=now)
                 for t in teachers]

@@ -184,3 +184,19 @@ def test_the_teachers_home_page_shows_the_list_in_a_fixed_number_of_queries(libr
         page = client.get("/home/")
     text = page.content.decode()
     assert "为你推荐的课程" in text and "新时代师德师风建设" in text and "你本周期尚未完成必修的师德师风内容" in text
+
+
+@pytest.mark.pg_only
+def test_the_binary_copy_reads_the_same_history_as_the_rows(library, learner):
+    import numpy as np
+
+    from learning.push import interactions
+
+    for _ in range(3):
+        learner(library["M-1"], library["M-2"])
+    rows = interactions._completions(Scope.division(Course.objects.dangerously_unscoped().first().division))
+    copied = interactions._copy(rows)
+    expected = sorted((t, a, int(at.timestamp())) for t, a, at in rows)
+    assert len(expected) == 6
+    assert sorted(zip(*(part.tolist() for part in copied), strict=True)) == expected
+    assert all(part.dtype in (np.int64, np.float64) for part in copied)
