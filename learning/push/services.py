@@ -92,14 +92,19 @@ def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, mod
         studied = histories(scope, [t.pk for t in teachers], activities=activities)
     needs = teacher_needs(scope, teachers, studied=studied, required_of=required_of_courses(courses_scope),
                           today=timezone.localdate(now))
+    for teacher in teachers:
+        if teacher.division_path not in open_by_home:
+            open_by_home[teacher.division_path] = OpenCourses(course_cards(teacher.division_path), now)
+    similars: dict[int, dict] = {}
+    if model is not None:
+        found = model.similar_many([[s.course_id for s in studied.get(t.pk, [])] for t in teachers],
+                                   [open_by_home[t.division_path].ids for t in teachers])
+        similars = {t.pk: f for t, f in zip(teachers, found, strict=True)}
     lists = {}
     for teacher in teachers:
-        home = teacher.division_path
-        if home not in open_by_home:
-            open_by_home[home] = OpenCourses(course_cards(home), now)
-        courses = open_by_home[home]
+        courses = open_by_home[teacher.division_path]
         need = needs[teacher.pk]
-        similar = model.similar([s.course_id for s in studied.get(teacher.pk, [])], courses.ids) if model else {}
+        similar = similars.get(teacher.pk, {})
         peer = peer_scores(need.stage, need.subjects, table=peers)
         lists[teacher.pk] = rank(need, courses.pool(need, similar, peer), similar=similar, peers=peer, now=now,
                                  k=PUSH_SIZE)
