@@ -24,7 +24,6 @@ from access.policy import visible
 from access.scope import Scope
 from learning.models import Course
 from learning.push.interactions import Interactions
-from learning.push.ranking import Similar
 
 NEIGHBOURS = 50
 
@@ -34,56 +33,10 @@ class Model:
     course_ids: np.ndarray  # model index -> course id
     neighbours: sparse.csr_matrix  # courses × courses, row i: the courses like course i
     titles: dict[int, str]
-    _by_course: dict[int, int] | None = None
 
     @property
     def size(self) -> int:
         return int(self.course_ids.shape[0])
-
-    def similar(self, studied: list[int], candidates: frozenset[int] | set[int], top: int = 40) -> dict[int, Similar]:
-        return self.similar_many([studied], [candidates], top=top)[0]
-
-    def similar_many(self, studied: list[list[int]], candidates: list[frozenset[int] | set[int]], top: int = 40
-                     ) -> list[dict[int, Similar]]:
-        """For each teacher (their studied courses, the courses open to them): the `top` courses most
-        like what they studied, scored in [0, 1] (their best = 1), each with the studied course that
-        contributed most. A chunk of teachers is one sparse product; only each teacher's head is
-        looked at in Python."""
-        index = self._index()
-        rows = [[index[c] for c in courses if c in index] for courses in studied]
-        indptr = np.cumsum([0] + [len(r) for r in rows])
-        block = sparse.csr_matrix((np.ones(int(indptr[-1]), dtype=np.float32),
-                                   np.asarray([i for r in rows for i in r], dtype=np.int64), indptr),
-                                  shape=(len(rows), self.size))
-        scores = (block @ self.neighbours).tocsr()
-        found: list[dict[int, Similar]] = []
-        for n, history in enumerate(rows):
-            cols = scores.indices[scores.indptr[n]:scores.indptr[n + 1]]
-            values = scores.data[scores.indptr[n]:scores.indptr[n + 1]]
-            keep = ~np.isin(cols, history) & (values > 0)
-            cols, values = cols[keep], values[keep]
-            if len(cols) > 3 * top:  # a margin for courses not open to this teacher
-                head = np.argpartition(-values, 3 * top)[: 3 * top]
-                cols, values = cols[head], values[head]
-            order = np.lexsort((cols, -values))
-            chosen = [(int(c), float(v)) for c, v in zip(cols[order], values[order], strict=True)
-                      if int(self.course_ids[c]) in candidates[n]][:top]
-            if not chosen:
-                found.append({})
-                continue
-            # Which studied course gave each chosen course most of its score.
-            parts = self.neighbours[history][:, [c for c, _ in chosen]].toarray()
-            sources = parts.argmax(axis=0)
-            best = chosen[0][1]
-            found.append({int(self.course_ids[c]): Similar(
-                score=v / best, because=self.titles.get(int(self.course_ids[history[sources[k]]]), ""))
-                for k, (c, v) in enumerate(chosen)})
-        return found
-
-    def _index(self) -> dict[int, int]:
-        if self._by_course is None:
-            self._by_course = {int(c): i for i, c in enumerate(self.course_ids)}
-        return self._by_course
 
 
 def fit(teachers: np.ndarray, courses: np.ndarray, titles: dict[int, str]) -> Model:
@@ -155,6 +108,14 @@ def fit_and_save(scope: Scope, found: Interactions) -> Model | None:
 
 _loaded: dict[str, tuple[float, Model | None]] = {}
 _lock = threading.Lock()
+
+
+def stamp() -> float | None:
+    """When the saved model was written (None: no model yet)."""
+    try:
+        return model_path().stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def current() -> Model | None:

@@ -27,7 +27,7 @@ from credits.models import CycleTotal
 from credits.selectors import current_cycle, required_hours, rule_set_in_force
 from learning.constants import CourseState, RequiredContent
 from learning.models import Course, PeerPopularity
-from learning.push.interactions import Studied
+from learning.push.interactions import History
 from learning.push.ranking import CourseCard, TeacherNeeds
 from lrs.models import CreditState, StatementCredit
 from people.models import Teacher, TeacherSubject
@@ -36,10 +36,15 @@ PEER_WINDOW_DAYS = 365
 PEER_HEAD = 200  # courses kept per stage and subject
 
 
-def course_cards(home_path: str) -> list[CourseCard]:
-    """The published courses open to a teacher of the division at `home_path`."""
+def open_course_ids(home_path: str) -> frozenset[int]:
+    """The published courses open to a teacher of the division at `home_path` (the teacher's own view)."""
     viewer = Scope(role="teacher", home_path=home_path, label="本人")
-    rows = visible(viewer, Course).filter(state=CourseState.PUBLISHED).values_list(
+    return frozenset(visible(viewer, Course).filter(state=CourseState.PUBLISHED).values_list("id", flat=True))
+
+
+def course_cards(scope: Scope) -> list[CourseCard]:
+    """The published courses `scope` sees (the province: all of them)."""
+    rows = visible(scope, Course).filter(state=CourseState.PUBLISHED).values_list(
         "id", "title", "stages", "subjects", "topics", "required_content", "category", "provider_id", "is_featured",
         "published_at").order_by("id")
     return [CourseCard(id=pk, title=title, stages=frozenset(stages or ()), subjects=frozenset(subjects or ()),
@@ -60,16 +65,15 @@ def required_of_courses(scope: Scope) -> dict[int, frozenset[str]]:
     return {pk: frozenset(codes or ()) for pk, codes in rows}
 
 
-def histories(scope: Scope, teacher_ids: Iterable[int], *, activities: dict[int, int]) -> dict[int, list[Studied]]:
-    """Each teacher's studied courses, oldest first (a course once, at its first time)."""
-    found: dict[int, dict[int, dt.datetime]] = defaultdict(dict)
+def histories(scope: Scope, teacher_ids: Iterable[int], *, activities: dict[int, int]) -> dict[int, History]:
+    """A few teachers' histories, read from the database (one teacher on demand)."""
+    found: dict[int, list[tuple[int, float]]] = defaultdict(list)
     credits = visible(scope, StatementCredit).filter(teacher_id__in=list(teacher_ids), state=CreditState.CREDITED)
     for teacher_id, activity_id, at in credits.values_list("teacher_id", "credited_activity_id", "created_at"):
         course_id = activities.get(activity_id)
-        if course_id is not None and (course_id not in found[teacher_id] or at < found[teacher_id][course_id]):
-            found[teacher_id][course_id] = at
-    return {teacher_id: sorted((Studied(c, at) for c, at in courses.items()), key=lambda s: (s.at, s.course_id))
-            for teacher_id, courses in found.items()}
+        if course_id is not None:
+            found[teacher_id].append((course_id, at.timestamp()))
+    return {teacher_id: History.of(pairs) for teacher_id, pairs in found.items()}
 
 
 def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> dict[int, str]:
@@ -89,7 +93,7 @@ def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> di
     return bases
 
 
-def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, list[Studied]],
+def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, History],
                   required_of: dict[int, frozenset[str]], today: dt.date) -> dict[int, TeacherNeeds]:
     """Each teacher's needs this cycle, in a fixed number of queries for the whole list."""
     ids = [teacher.pk for teacher in teachers]
@@ -107,22 +111,24 @@ def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, l
                 teacher_id__in=ids, cycle=cycle).values_list("teacher_id", "category", "approved_hours"):
             totals[teacher_id][category] = approved
     needs = {}
+    nothing = History.of([])
     for teacher in teachers:
-        history = studied.get(teacher.pk, [])
+        history = studied.get(teacher.pk, nothing)
         short: dict[str, Decimal] = {}
         owed_total = Decimal(0)
         filled: set[str] = set()
         missing: frozenset[str] = frozenset()
         if cycle is not None and rule_set is not None:
-            since = dt.datetime.combine(cycle.starts_on, dt.time.min, tzinfo=dt.UTC)
-            covered = set().union(*(required_of.get(s.course_id, frozenset()) for s in history if s.at >= since))
+            since = dt.datetime.combine(cycle.starts_on, dt.time.min, tzinfo=dt.UTC).timestamp()
+            this_cycle = history.courses[history.times >= since].tolist() if required_of else []
+            covered = set().union(*(required_of.get(c, frozenset()) for c in this_cycle))
             missing = frozenset(RequiredContent.values) - covered
             short, owed_total, filled = _owed(totals.get(teacher.pk, {}), rules,
                                               required_hours(rule_set=rule_set, cycle=cycle, hire_date=teacher.hire_date))
         needs[teacher.pk] = TeacherNeeds(
             teacher_id=teacher.pk, stage=teacher.stage, subjects=frozenset(subjects.get(teacher.pk, ())),
             short=short, owed_total=owed_total, filled=frozenset(filled), missing_required=missing,
-            seen=frozenset(s.course_id for s in history))
+            seen=frozenset(history.courses.tolist()))
     return needs
 
 
@@ -143,21 +149,6 @@ def _owed(approved: dict[str, Decimal], rules: dict, required: Decimal) -> tuple
         if lacking > 0:
             short[category] = lacking
     return short, max(Decimal(0), required - sum(counted.values(), Decimal(0))), filled
-
-
-def peer_scores(stage: str, subjects: Iterable[str], *, table: dict[tuple[str, str], dict[int, int]] | None = None
-                ) -> dict[int, float]:
-    """Courses the teachers of this stage and these subjects study most, scored in [0, 1] within their group."""
-    groups = [(stage, subject) for subject in subjects]
-    if table is None:
-        table = peer_table(groups)
-    scores: dict[int, float] = {}
-    for group in groups:
-        counts = table.get(group, {})
-        top = max(counts.values(), default=0)
-        for course_id, learners in counts.items():
-            scores[course_id] = max(scores.get(course_id, 0.0), learners / top)
-    return scores
 
 
 def peer_table(groups: list[tuple[str, str]] | None = None) -> dict[tuple[str, str], dict[int, int]]:

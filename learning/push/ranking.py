@@ -1,6 +1,7 @@
 """Blending the signals into one teacher's list, with reasons.
 
-Pure functions over plain values, so the rules are tested without a database. The learned
+Pure functions over plain values, so the rules are tested without a database; `engine.score`
+hands each teacher's short head of the library to `rank` with scores computed in bulk. The learned
 signal (courses like the ones the teacher studied, and what their peers study) orders the
 list; the policy's needs reserve room in it: required content not yet taken this cycle gets
 up to `REQUIRED_SLOTS` places, courses whose ledger category the teacher has already filled
@@ -11,7 +12,9 @@ filling the list.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -66,6 +69,10 @@ class Similar:
 
     score: float
     because: str = ""  # the title of the teacher's course that contributed most
+    explain: Callable[[], str] | None = None  # or how to find it, when it is costly
+
+    def source(self) -> str:
+        return self.because or (self.explain() if self.explain else "")
 
 
 @dataclass(frozen=True)
@@ -117,8 +124,8 @@ def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peer
         main, signal = f"你本周期尚未完成必修的{REQUIRED_LABELS.get(missing[0], missing[0])}内容", "required"
     else:
         learned = WEIGHTS["similar"] * (similar.score if similar else 0.0)
-        if similar and similar.because and learned >= WEIGHTS["peers"] * peers and learned > 0:
-            main, signal = f"与你学过的《{similar.because}》相关", "similar"
+        if similar and learned >= WEIGHTS["peers"] * peers and learned > 0 and similar.source():
+            main, signal = f"与你学过的《{similar.source()}》相关", "similar"
         elif peers > 0:
             main, signal = f"与你同学段同学科的老师常学（{_peers_label(needs)}）", "peers"
         elif card.category in needs.short or (needs.owed_total and card.category not in needs.filled):
@@ -138,47 +145,13 @@ def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peer
     return text, signal
 
 
-class OpenCourses:
-    """The courses open to the teachers of one division, indexed so that a teacher's candidates are
-    a short pool (what the signals name, plus a few well-fitting, required and fresh courses), not
-    the whole library: ranking one teacher stays cheap however large the library grows."""
-
-    FIT_HEAD = 30
-
-    def __init__(self, cards: list[CourseCard], now: dt.datetime):
-        self.by_id = {card.id: card for card in cards}
-        self.ids = frozenset(self.by_id)
-        # Featured first, then newest: the order a course of the teacher's stage and subject
-        # with no other signal is offered in.
-        ordered = sorted(cards, key=lambda c: (not c.featured, -(c.published_at.timestamp() if c.published_at else 0),
-                                               c.id))
-        self.requiring = {content: [c for c in ordered if content in c.required] for content in REQUIRED_LABELS}
-        self.fresh = [c for c in ordered if _is_fresh(c, now)][: self.FIT_HEAD]
-        self._ordered = ordered
-        self._fitting: dict[tuple[str, frozenset[str]], list[CourseCard]] = {}
-
-    def fitting(self, needs: TeacherNeeds) -> list[CourseCard]:
-        key = (needs.stage, needs.subjects)
-        if key not in self._fitting:
-            probe = TeacherNeeds(teacher_id=0, stage=needs.stage, subjects=needs.subjects)
-            self._fitting[key] = [c for c in self._ordered if _fit(probe, c) >= 0.6][: self.FIT_HEAD * 2]
-        return self._fitting[key]
-
-    def pool(self, needs: TeacherNeeds, similar: dict[int, Similar], peers: dict[int, float]) -> list[CourseCard]:
-        chosen = {pk for pk in similar if pk in self.by_id} | {pk for pk in peers if pk in self.by_id}
-        chosen.update(c.id for c in self.fitting(needs))
-        chosen.update(c.id for c in self.fresh)
-        for content in needs.missing_required:
-            chosen.update(c.id for c in self.requiring.get(content, [])[: self.FIT_HEAD])
-        return [self.by_id[pk] for pk in sorted(chosen)]
-
-
 def rank(needs: TeacherNeeds, cards: list[CourseCard], *, similar: dict[int, Similar], peers: dict[int, float],
-         now: dt.datetime, k: int = 10) -> list[Pick]:
-    """The teacher's top `k` among `cards` (the courses open to them), never one they have seen."""
+         now: dt.datetime, k: int = 10, scores: dict[int, float] | None = None) -> list[Pick]:
+    """The teacher's top `k` among `cards` (the courses open to them), never one they have seen.
+    `scores` are the base scores when the caller computed them in bulk (`engine.score`)."""
     open_cards = [card for card in cards if card.id not in needs.seen]
-    scored = {card.id: base_score(needs, card, similar.get(card.id), peers.get(card.id, 0.0), now)
-              for card in open_cards}
+    scored = {card.id: scores[card.id] if scores is not None else
+              base_score(needs, card, similar.get(card.id), peers.get(card.id, 0.0), now) for card in open_cards}
     by_id = {card.id: card for card in open_cards}
     chosen: list[CourseCard] = []
     # Required content first: the best-scored course for each missing content, in up to REQUIRED_SLOTS places.
@@ -191,17 +164,23 @@ def rank(needs: TeacherNeeds, cards: list[CourseCard], *, similar: dict[int, Sim
             chosen.append(max(covering, key=lambda card: (scored[card.id], -card.id)))
     topics: Counter[str] = Counter(card.topics[0] for card in chosen if card.topics)
     providers: Counter[int] = Counter(card.provider_id for card in chosen)
-    remaining = sorted((card for card in open_cards if card not in chosen), key=lambda c: (-scored[c.id], c.id))
-    # Greedy diversity: only the head of the list competes, so this stays linear in practice.
-    pool = remaining[: max(4 * k, 40)]
-    while len(chosen) < k and pool:
-        def adjusted(card: CourseCard) -> float:
-            topic_repeats = topics[card.topics[0]] if card.topics else 0
-            provider_repeats = max(0, providers[card.provider_id] - 2)
-            return scored[card.id] - SAME_TOPIC_PENALTY * topic_repeats - SAME_PROVIDER_PENALTY * provider_repeats
 
-        best = max(pool, key=lambda card: (adjusted(card), -card.id))
-        pool.remove(best)
+    def adjusted(card: CourseCard) -> float:
+        topic_repeats = topics[card.topics[0]] if card.topics else 0
+        provider_repeats = max(0, providers[card.provider_id] - 2)
+        return scored[card.id] - SAME_TOPIC_PENALTY * topic_repeats - SAME_PROVIDER_PENALTY * provider_repeats
+
+    # Greedy diversity, lazily: penalties only grow, so a course whose penalised score is still the
+    # best of the heap's stored scores is the best of all; others go back with their new score.
+    heap = [(-scored[card.id], card.id) for card in open_cards if card not in chosen]
+    heapq.heapify(heap)
+    while len(chosen) < k and heap:
+        _, pk = heapq.heappop(heap)
+        key = (-adjusted(by_id[pk]), pk)
+        if heap and key > heap[0]:
+            heapq.heappush(heap, key)
+            continue
+        best = by_id[pk]
         chosen.append(best)
         if best.topics:
             topics[best.topics[0]] += 1

@@ -1,26 +1,33 @@
 """Computing and storing the pushed lists: the nightly batch for every teacher, and one teacher
 on demand when their list is stale (see `selectors.push_for`).
 
-The batch reads as the province: it fits the learned model on every history once, refreshes
-the peer table, then walks the teachers in id order in chunks — each chunk is a fixed number of
-queries and one bulk upsert, so memory and time grow with the chunk, not the province.
+Both score against a `Library`: the published courses as arrays with the learned links and the
+peer table (`engine.Catalogue`), and the course facts the needs are read with. The batch builds
+it once; web processes keep one and rebuild it when the library, the peer table or the model
+changed. The batch reads as the province: it reads every history once, fits the model, refreshes
+the peer table, then walks the teachers in id order in chunks — a fixed number of queries and one
+bulk write per chunk, so memory and time grow with the chunk, not the province.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections import defaultdict
+from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import Count
+import orjson
+from django.db import connection, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from access.policy import visible
 from access.scope import Scope
 from credits.selectors import current_cycle
-from learning.models import PeerPopularity, TeacherPush
-from learning.push import collaborative, interactions
+from learning.constants import CourseState
+from learning.models import Course, PeerPopularity, TeacherPush
+from learning.push import collaborative, engine, interactions
 from learning.push.inputs import (
     PEER_HEAD,
     PEER_WINDOW_DAYS,
@@ -28,13 +35,13 @@ from learning.push.inputs import (
     course_cards,
     course_of_activity,
     histories,
-    peer_scores,
+    open_course_ids,
     peer_table,
     required_of_courses,
     teacher_needs,
 )
-from learning.push.interactions import Studied
-from learning.push.ranking import OpenCourses, Pick, rank
+from learning.push.interactions import History
+from learning.push.ranking import Pick, rank
 from lrs.models import CreditState, StatementCredit
 from org.models import Division
 from people.constants import Status
@@ -42,7 +49,7 @@ from people.models import Teacher
 
 log = logging.getLogger(__name__)
 PUSH_SIZE = 10
-CHUNK = 2000
+CHUNK = 500
 
 
 def province_scope() -> Scope:
@@ -73,53 +80,79 @@ def peers_refresh(scope: Scope, *, now: dt.datetime | None = None) -> int:
     return len(fresh)
 
 
+@dataclass
+class Library:
+    """What every list is scored against (see the module's docstring)."""
+
+    catalogue: engine.Catalogue
+    activities: dict[int, int]  # credited activity -> course
+    required_of: dict[int, frozenset[str]]
+    built_on: dt.date
+    open_by_home: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def open_ids(self, home: str) -> frozenset[int]:
+        if home not in self.open_by_home:
+            self.open_by_home[home] = open_course_ids(home)
+        return self.open_by_home[home]
+
+
+def library_build(*, now: dt.datetime, model: collaborative.Model | None) -> Library:
+    scope = province_scope()
+    cards = course_cards(scope)
+    titles = {card.id: card.title for card in cards} | (model.titles if model else {})
+    catalogue = engine.Catalogue.build(cards, now=now, model_ids=model.course_ids if model else None,
+                                       model_links=model.neighbours if model else None, titles=titles,
+                                       peer_counts=peer_table())
+    return Library(catalogue=catalogue, activities=course_of_activity(scope), required_of=required_of_courses(scope),
+                   built_on=timezone.localdate(now))
+
+
+_current: dict[str, tuple[tuple, Library]] = {}
+_lock = threading.Lock()
+
+
+def library_current(*, now: dt.datetime) -> Library:
+    """This process's library, rebuilt when the published courses, the peer table or the saved
+    model changed (two small aggregate queries and a file stamp to find out), or the day turned."""
+    scope = province_scope()
+    courses = visible(scope, Course).filter(state=CourseState.PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
+    peers = PeerPopularity.objects.aggregate(n=Count("id"), last=Max("id"))
+    key = (courses["n"], courses["last"], peers["n"], peers["last"], collaborative.stamp(), timezone.localdate(now))
+    with _lock:
+        held = _current.get("library")
+        if held is None or held[0] != key:
+            _current["library"] = (key, library_build(now=now, model=collaborative.current()))
+        return _current["library"][1]
+
+
+def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, library: Library,
+                 studied: dict[int, History] | None = None) -> dict[int, list[Pick]]:
+    """Each teacher's list. `scope` reads the teachers' own rows (their history, hours, subjects);
+    facts about courses come from the library, read province-wide, so a list does not depend on
+    who asked for it."""
+    if studied is None:
+        studied = histories(scope, [t.pk for t in teachers], activities=library.activities)
+    needs = teacher_needs(scope, teachers, studied=studied, required_of=library.required_of,
+                          today=timezone.localdate(now))
+    nothing = History.of([])
+    scored = engine.score(library.catalogue, [engine.Teacher(
+        stage=needs[t.pk].stage, subjects=needs[t.pk].subjects, home=t.division_path,
+        open_ids=library.open_ids(t.division_path), history=studied.get(t.pk, nothing).courses.tolist(),
+        filled=needs[t.pk].filled, missing_required=needs[t.pk].missing_required) for t in teachers])
+    return {t.pk: rank(needs[t.pk], found.pool, similar=found.similar, peers=found.peers, scores=found.scores, now=now,
+                       k=PUSH_SIZE) for t, found in zip(teachers, scored, strict=True)}
+
+
 def _items(picks: list[Pick]) -> list[dict]:
     return [{"course": p.course_id, "score": p.score, "reason": p.reason, "signal": p.signal} for p in picks]
 
 
-def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, model: collaborative.Model | None,
-                 open_by_home: dict[str, OpenCourses] | None = None,
-                 peers: dict[tuple[str, str], dict[int, int]] | None = None,
-                 studied: dict[int, list[Studied]] | None = None) -> dict[int, list[Pick]]:
-    """Each teacher's list, from inputs read in bulk (a fixed number of queries for the whole list).
-    `scope` reads the teachers' own rows (their history, hours, subjects); facts about courses
-    (which course an activity is, its required content) are read province-wide, so a list does not
-    depend on who asked for it."""
-    open_by_home = open_by_home if open_by_home is not None else {}
-    courses_scope = province_scope()
-    activities = course_of_activity(courses_scope)
-    if studied is None:
-        studied = histories(scope, [t.pk for t in teachers], activities=activities)
-    needs = teacher_needs(scope, teachers, studied=studied, required_of=required_of_courses(courses_scope),
-                          today=timezone.localdate(now))
-    for teacher in teachers:
-        if teacher.division_path not in open_by_home:
-            open_by_home[teacher.division_path] = OpenCourses(course_cards(teacher.division_path), now)
-    similars: dict[int, dict] = {}
-    if model is not None:
-        found = model.similar_many([[s.course_id for s in studied.get(t.pk, [])] for t in teachers],
-                                   [open_by_home[t.division_path].ids for t in teachers])
-        similars = {t.pk: f for t, f in zip(teachers, found, strict=True)}
-    lists = {}
-    for teacher in teachers:
-        courses = open_by_home[teacher.division_path]
-        need = needs[teacher.pk]
-        similar = similars.get(teacher.pk, {})
-        peer = peer_scores(need.stage, need.subjects, table=peers)
-        lists[teacher.pk] = rank(need, courses.pool(need, similar, peer), similar=similar, peers=peer, now=now,
-                                 k=PUSH_SIZE)
-    return lists
-
-
-def push_store(scope: Scope, teacher: Teacher, *, model: collaborative.Model | None = None,
-               now: dt.datetime | None = None) -> TeacherPush:
+def push_store(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None) -> TeacherPush:
     """Compute one teacher's list now and store it (the on-demand path)."""
     now = now or timezone.now()
     cycle = current_cycle(timezone.localdate(now))
     basis = bases_for(scope, [teacher], cycle.pk if cycle else None)[teacher.pk]
-    if model is None:
-        model = collaborative.current()
-    picks = push_compute(scope, [teacher], now=now, model=model)[teacher.pk]
+    picks = push_compute(scope, [teacher], now=now, library=library_current(now=now))[teacher.pk]
     row = TeacherPush(teacher_id=teacher.pk, items=_items(picks), basis=basis, computed_at=now)
     TeacherPush.objects.bulk_create([row], update_conflicts=True, unique_fields=["teacher"],
                                     update_fields=["items", "basis", "computed_at"])
@@ -127,7 +160,7 @@ def push_store(scope: Scope, teacher: Teacher, *, model: collaborative.Model | N
 
 
 def push_refresh_all(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> dict[str, int]:
-    """The nightly batch: fit, refresh the peer table, then every active teacher's list."""
+    """The nightly batch: every history once, the model, the peer table, then every active teacher's list."""
     now = now or timezone.now()
     scope = province_scope()
     everything = interactions.load(scope, course_of_activity(scope))
@@ -135,24 +168,43 @@ def push_refresh_all(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> d
     by_teacher = interactions.ByTeacher(everything)
     del everything
     peers_written = peers_refresh(scope, now=now)
-    peers = peer_table()
+    library = library_build(now=now, model=model)
     cycle = current_cycle(timezone.localdate(now))
-    open_by_home: dict[str, OpenCourses] = {}
     written = 0
     after = 0
-    teachers_seen = visible(scope, Teacher).filter(status=Status.ACTIVE).order_by("id")
+    active = visible(scope, Teacher).filter(status=Status.ACTIVE).order_by("id")
     while True:
-        teachers = list(teachers_seen.filter(pk__gt=after).only("id", "stage", "hire_date", "division_path")[:chunk])
+        teachers = list(active.filter(pk__gt=after).only("id", "stage", "hire_date", "division_path")[:chunk])
         if not teachers:
             break
         after = teachers[-1].pk
-        lists = push_compute(scope, teachers, now=now, model=model, open_by_home=open_by_home, peers=peers,
-                             studied=by_teacher.histories([t.pk for t in teachers]))
+        ids = [t.pk for t in teachers]
+        lists = push_compute(scope, teachers, now=now, library=library, studied=by_teacher.histories(ids))
         bases = bases_for(scope, teachers, cycle.pk if cycle else None)
-        rows = [TeacherPush(teacher_id=t.pk, items=_items(lists[t.pk]), basis=bases[t.pk], computed_at=now)
-                for t in teachers]
-        TeacherPush.objects.bulk_create(rows, update_conflicts=True, unique_fields=["teacher"],
-                                        update_fields=["items", "basis", "computed_at"], batch_size=1000)
-        written += len(rows)
+        _store([(pk, _items(lists[pk]), bases[pk]) for pk in ids], now=now)
+        written += len(ids)
     log.info("push refreshed: %s teachers, %s peer rows", written, peers_written)
     return {"teachers": written, "peer_rows": peers_written, "courses_in_model": model.size if model else 0}
+
+
+def _store(rows: list[tuple[int, list[dict], str]], *, now: dt.datetime) -> None:
+    """Upsert a chunk's lists: on PostgreSQL one COPY into a temporary table and one INSERT … ON
+    CONFLICT (the ORM's multi-row insert spends most of its time quoting JSON); elsewhere the ORM."""
+    if connection.vendor != "postgresql":
+        TeacherPush.objects.bulk_create(
+            [TeacherPush(teacher_id=pk, items=items, basis=basis, computed_at=now) for pk, items, basis in rows],
+            update_conflicts=True, unique_fields=["teacher"], update_fields=["items", "basis", "computed_at"],
+            batch_size=1000)
+        return
+    table = TeacherPush._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS push_chunk (teacher_id bigint, items jsonb, basis text) "
+                       "ON COMMIT DELETE ROWS")
+        with cursor.cursor.copy("COPY push_chunk (teacher_id, items, basis) FROM STDIN") as copy:
+            for pk, items, basis in rows:
+                copy.write_row((pk, orjson.dumps(items).decode(), basis))
+        cursor.execute(
+            f"INSERT INTO {table} (teacher_id, items, basis, computed_at) "  # noqa: S608 - the model's own table
+            "SELECT teacher_id, items, basis, %s FROM push_chunk "
+            "ON CONFLICT (teacher_id) DO UPDATE SET items = EXCLUDED.items, basis = EXCLUDED.basis, "
+            "computed_at = EXCLUDED.computed_at", [now])

@@ -187,13 +187,15 @@ def test_the_teachers_home_page_shows_the_list_in_a_fixed_number_of_queries(libr
 
 
 @pytest.mark.pg_only
-def test_the_binary_copy_reads_the_same_history_as_the_rows(library, learner):
+def test_the_binary_copy_reads_the_same_history_as_the_rows(library, learner, province, monkeypatch):
     import numpy as np
 
     from learning.push import interactions
 
     for _ in range(3):
         learner(library["M-1"], library["M-2"])
+        TeacherFactory(school=province.school)  # a teacher with no history between them: an empty range
+    monkeypatch.setattr(interactions, "_BUCKET", 1)
     rows = interactions._completions(Scope.division(Course.objects.dangerously_unscoped().first().division))
     copied = interactions._copy(rows)
     expected = sorted((t, a, int(at.timestamp())) for t, a, at in rows)

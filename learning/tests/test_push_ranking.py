@@ -71,16 +71,53 @@ def test_the_list_is_short_distinct_and_never_holds_a_seen_course(n, seen, k, mi
     assert all(p.reason for p in picks)
 
 
-def test_a_teachers_candidates_are_a_short_pool_that_still_holds_what_the_needs_call_for():
-    from learning.push.ranking import OpenCourses
+def test_the_engine_hands_on_a_short_pool_that_still_holds_what_the_needs_call_for():
+    import numpy as np
+    from scipy import sparse
+
+    from learning.push import engine
 
     cards = [card(i, provider=i % 9, topic=f"t{i % 5}") for i in range(1, 2001)]
     cards += [card(5000, required=("ethics",), subjects=(), published_days_ago=900),
-              card(5001, stages=("senior",), subjects=("physics",)), card(5002, published_days_ago=2, subjects=())]
-    courses = OpenCourses(cards, NOW)
-    need = needs(missing_required=frozenset({"ethics"}))
-    pool = courses.pool(need, {1999: Similar(1.0, "甲")}, {1500: 1.0})
-    ids = {c.id for c in pool}
-    assert len(pool) <= 100
-    assert {5000, 5002, 1999, 1500} <= ids and 5001 not in ids
-    assert rank(need, pool, similar={1999: Similar(1.0, "甲")}, peers={1500: 1.0}, now=NOW)[0].course_id == 5000
+              card(5001, stages=("senior",), subjects=("physics",), required=("ethics",)),
+              card(5002, published_days_ago=2, subjects=())]
+    # The model knows courses 1..2000; course 7 points strongly at course 1999.
+    model_ids = np.arange(1, 2001, dtype=np.int64)
+    links = sparse.csr_matrix(([0.9], ([6], [1998])), shape=(2000, 2000), dtype=np.float32)
+    catalogue = engine.Catalogue.build(cards, now=NOW, model_ids=model_ids, model_links=links,
+                                       titles={7: "甲课程"}, peer_counts={("primary", "math"): {1500: 30, 1501: 3}})
+    teacher = engine.Teacher(stage="primary", subjects=frozenset({"math"}), home="410000.",
+                             open_ids=frozenset(c.id for c in cards) - {1501}, history=[7, 8],
+                             filled=frozenset(), missing_required=frozenset({"ethics"}))
+    found = engine.score(catalogue, [teacher])[0]
+    ids = {c.id for c in found.pool}
+    assert len(found.pool) <= engine.POOL + 1
+    assert {5000, 1999, 1500} <= ids
+    assert not {7, 8, 1501, 5001} & ids  # studied, not open, another stage's required course
+    assert found.similar[1999].source() == "甲课程" and found.peers[1500] == 1.0
+    picks = rank(needs(missing_required=frozenset({"ethics"})), found.pool, similar=found.similar, peers=found.peers,
+                 scores=found.scores, now=NOW)
+    assert picks[0].course_id == 5000 and picks[1].course_id == 1999
+
+
+@settings(max_examples=80, deadline=None)
+@given(scores=st.lists(st.integers(0, 20), min_size=1, max_size=30), k=st.integers(1, 12))
+def test_the_lazy_diversity_pass_picks_what_the_plain_greedy_pass_picks(scores, k):
+    from learning.push.ranking import SAME_PROVIDER_PENALTY, SAME_TOPIC_PENALTY
+
+    cards = [card(i + 1, topic=f"t{i % 3}", provider=i % 4) for i in range(len(scores))]
+    given_scores = {c.id: s / 20 for c, s in zip(cards, scores, strict=True)}
+    picks = rank(needs(), cards, similar={}, peers={}, now=NOW, k=k, scores=given_scores)
+    # The plain pass: every time, the best penalised score (ties to the lower id).
+    chosen: list = []
+    left = list(cards)
+    while len(chosen) < k and left:
+        def worth(c):
+            topic = sum(1 for x in chosen if x.topics[0] == c.topics[0])
+            provider = max(0, sum(1 for x in chosen if x.provider_id == c.provider_id) - 2)
+            return given_scores[c.id] - SAME_TOPIC_PENALTY * topic - SAME_PROVIDER_PENALTY * provider
+
+        best = max(left, key=lambda c: (worth(c), -c.id))
+        left.remove(best)
+        chosen.append(best)
+    assert [p.course_id for p in picks] == [c.id for c in chosen]

@@ -1,0 +1,180 @@
+"""The personalised push through the database: the nightly batch over every teacher of a real
+(synthetic) province, and one teacher on demand.
+
+    .venv/bin/python bench/push_batch.py --scale M --database yanxiu_push_bench          # fill, then run
+    .venv/bin/python bench/push_batch.py --database yanxiu_push_bench --keep             # run again
+
+Fills a fresh PostgreSQL database: `yanxiu synth` at the given scale (teachers with stages and
+subjects, no ledger), `--courses` published province courses with stage/subject tags and
+credited activities, and about `--per-teacher` credited completions per teacher written in SQL
+with structure (each stage × subject group has its own long-tailed favourites, plus a
+province-wide long tail). Then runs `push_refresh_all` in this process (wall time, peak RSS,
+its phases) and `push_store` / `push_for` for `--sample` random teachers (p50/p95). Prints one
+JSON object. Databases must be named `yanxiu_push_…`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = "postgres://postgres@127.0.0.1:5432"
+
+STAGES = ["primary", "junior", "senior", "kindergarten", "special", "vocational"]
+SUBJECTS = ["chinese", "math", "english", "physics", "chemistry", "biology", "history", "geography", "politics",
+            "morality_law", "science", "it", "pe", "music", "art", "labour", "practice", "psychology", "preschool",
+            "special_ed"]
+
+COMPLETIONS_SQL = """
+INSERT INTO lrs_statementcredit (statement_id, client_id, credited_activity_id, activity_hash, agent_key, agent_hash,
+                                 teacher_id, division_path, state, reason, created_at)
+SELECT row_number() OVER () + %(first)s, %(client)s, picks.activity, 0, 'bench', 0, picks.teacher_id,
+       picks.division_path, 'credited', '', now() - (random() * 700) * interval '1 day'
+FROM (
+  SELECT DISTINCT ON (t.id, c.course_no) t.id AS teacher_id, t.division_path, c.course_no,
+         (%(activity_base)s + c.course_no) AS activity
+  FROM people_teacher t
+  LEFT JOIN people_teachersubject s ON s.teacher_id = t.id AND s.is_main
+  JOIN LATERAL (
+    SELECT CASE WHEN random() < 0.6
+                -- the group's own favourites: a long tail starting at the group's offset
+                THEN (abs(hashtext(t.stage || coalesce(s.subject, ''))) + floor(%(courses)s * power(random(), 3))::int)
+                     %% %(courses)s
+                -- the province's long tail
+                ELSE floor(%(courses)s * power(random(), 4))::int END AS course_no
+    FROM generate_series(1, 20 + floor(random() * (2 * %(per_teacher)s - 40))::int)
+  ) c ON true
+  WHERE t.id BETWEEN %(low)s AND %(high)s
+) picks
+"""
+
+
+def run(command: list[str], env: dict) -> str:
+    return subprocess.run(command, check=True, env=env, capture_output=True, text=True).stdout
+
+
+def fill(args, env: dict) -> dict:
+    started = time.monotonic()
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.database], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    run([*manage, "migrate", "-v0"], env)
+    run([*manage, "synth", "--scale", args.scale, "--seed", "1", "--no-ledger", "--no-training"], env)
+    synthesized = time.monotonic() - started
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from access.scope import Scope
+    from learning.models import Course, Provider
+    from lrs.clients import client_create
+    from lrs.keys import value_hash
+    from lrs.models import CreditedActivity
+    from org.models import Division
+
+    province = Division.objects.get(level="province")
+    scope = Scope.division(province)
+    with transaction.atomic():
+        provider = Provider.objects.create(code="bench", name="基准课程平台", kind="provincial", division=province,
+                                           division_path=province.path)
+        base = "https://bench.example.org/course/"
+        activities = CreditedActivity.objects.bulk_create([CreditedActivity(
+            activity_iri=f"{base}{n}", activity_hash=value_hash(f"{base}{n}"), title=f"基准课程{n}", hours=2,
+            division=province, division_path=province.path) for n in range(args.courses)], batch_size=5000)
+        now = timezone.now()
+        Course.objects.bulk_create([Course(
+            provider=provider, code=f"B-{n}", title=f"基准课程{n}", hours=2, level="province",
+            stages=[STAGES[n % len(STAGES)]] if n % 5 else [], subjects=[SUBJECTS[(n // 6) % len(SUBJECTS)]] if n % 7 else [],
+            topics=["classroom" if n % 2 else "homework"], required_content=["ethics"] if n % 97 == 0 else [],
+            activity_iri=f"{base}{n}", state="published", published_at=now, division=province,
+            division_path=province.path, credited_activity=activities[n]) for n in range(args.courses)],
+            batch_size=5000)
+        client, _ = client_create(scope=scope, actor=None, name="基准客户端", division=province,
+                                  activity_prefixes=[base], reads_all=True)
+    first_activity = activities[0].pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM people_teacher")
+        low, high = cursor.fetchone()
+        step, first = 20000, 0
+        for start in range(low, high + 1, step):
+            cursor.execute(COMPLETIONS_SQL, {"first": first, "client": client.pk, "activity_base": first_activity,
+                                             "courses": args.courses, "per_teacher": args.per_teacher,
+                                             "low": start, "high": start + step - 1})
+            first += cursor.rowcount
+        cursor.execute("ANALYZE")
+    return {"synth_seconds": round(synthesized, 1), "fill_seconds": round(time.monotonic() - started - synthesized, 1),
+            "completions": first}
+
+
+def measure(args) -> dict:
+    from django.db import connection
+
+    from access.scope import Scope
+    from learning.push.selectors import push_for
+    from learning.push.services import push_refresh_all, push_store
+    from people.models import Teacher
+
+    started = time.monotonic()
+    result = push_refresh_all()
+    batch = time.monotonic() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM people_teacher WHERE status = 'active'")
+        ids = [row[0] for row in cursor.fetchall()]
+    chosen = random.Random(1).sample(ids, min(args.sample, len(ids)))
+
+    def timed(call) -> dict:
+        samples = []
+        for pk in chosen:
+            teacher = Teacher.objects.dangerously_unscoped().get(pk=pk)
+            began = time.perf_counter()
+            call(teacher)
+            samples.append((time.perf_counter() - began) * 1000)
+        samples.sort()
+        return {"p50_ms": round(samples[len(samples) // 2], 1), "p95_ms": round(samples[int(len(samples) * 0.95)], 1),
+                "max_ms": round(samples[-1], 1), "n": len(samples)}
+
+    on_demand = timed(lambda t: push_store(Scope.for_teacher(t), t))
+    stored = timed(lambda t: push_for(Scope.for_teacher(t), t))
+    return {"batch_seconds": round(batch, 1), "batch_peak_rss_mb": round(peak), **result,
+            "teachers_per_second": round(result["teachers"] / batch), "on_demand": on_demand, "read_fresh": stored}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="M")
+    parser.add_argument("--database", default="yanxiu_push_bench")
+    parser.add_argument("--courses", type=int, default=20000)
+    parser.add_argument("--per-teacher", type=int, default=77)
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="reuse the filled database")
+    args = parser.parse_args()
+    if not args.database.startswith("yanxiu_push_"):
+        raise SystemExit("the benchmark database must be named yanxiu_push_…")
+    env = {**os.environ, "DATABASE_URL": f"{SERVER}/{args.database}", "YANXIU_DEMO_PASSWORD": "Qiuyue-Lianxi-2026",
+           "LEARNING_PUSH_MODEL": str(ROOT / "var" / "bench" / f"{args.database}-model.npz")}
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    if args.keep:
+        django.setup()
+        filled: dict = {"reused": True}
+    else:
+        django.setup()
+        filled = fill(args, env)
+    print(json.dumps({"scale": args.scale, "courses": args.courses, "cpus": os.cpu_count(), **filled,
+                      **measure(args)}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""Scoring teachers in bulk: the whole library for a chunk of teachers as a few numpy operations.
+
+For a chunk of teachers, every open course gets
+
+    0.6 · learned + 0.25 · peers + 0.1 · fit + 0.03 · fresh + 0.02 · featured
+
+(the weights of `ranking.WEIGHTS`), where `learned` is the item-item model's score of the
+teacher's history (one sparse product for the chunk, normalised to each teacher's best),
+`peers` and `fit` are vectors of the teacher's stage and subjects, computed once per such group.
+A course of a category the teacher has filled sinks; a course already studied or not open to
+the teacher is out. Only each teacher's short head (`POOL`, plus the best course for each
+required content they lack) goes on to `ranking.rank`, which reserves the required places,
+keeps the list diverse and writes the reasons: Python touches a few dozen courses per teacher,
+never the library. The batch and one teacher on demand run this same code, so they agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+from scipy import sparse
+
+from credits.constants import Category
+from learning.constants import RequiredContent
+from learning.push.ranking import (
+    FILLED_CATEGORY_FACTOR,
+    WEIGHTS,
+    CourseCard,
+    Similar,
+    _fit,
+    _is_fresh,
+)
+
+POOL = 20
+REQUIRED_BITS = {code: 1 << n for n, code in enumerate(RequiredContent.values)}
+CATEGORY_INDEX = {code: n for n, code in enumerate(Category.values)}
+
+
+@dataclass
+class Catalogue:
+    """The published courses as arrays (index i ↔ cards[i]), with the learned links re-indexed
+    from the model's courses (rows: anything a teacher may have studied) to these (columns)."""
+
+    cards: list[CourseCard]
+    ids: np.ndarray
+    category: np.ndarray
+    required: np.ndarray
+    fresh: np.ndarray
+    featured: np.ndarray
+    model_index: dict[int, int]  # course id -> model row (history side)
+    model_ids: np.ndarray  # model row -> course id
+    links: sparse.csr_matrix  # model rows × catalogue columns
+    sources: sparse.csr_matrix  # catalogue columns × model rows (links transposed): who points at a course
+    titles: dict[int, str]
+    peer_counts: dict[tuple[str, str], dict[int, int]]
+    _fit: dict[tuple, np.ndarray] = field(default_factory=dict)
+    _peers: dict[tuple, np.ndarray] = field(default_factory=dict)
+    _open: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.cards)
+
+    @classmethod
+    def build(cls, cards: list[CourseCard], *, now: dt.datetime, model_ids: np.ndarray | None,
+              model_links: sparse.csr_matrix | None, titles: dict[int, str],
+              peer_counts: dict[tuple[str, str], dict[int, int]]) -> Catalogue:
+        ids = np.asarray([c.id for c in cards], dtype=np.int64)
+        position = {int(pk): n for n, pk in enumerate(ids)}
+        if model_ids is None or model_links is None:
+            model_ids = np.zeros(0, dtype=np.int64)
+            links = sparse.csr_matrix((0, len(cards)), dtype=np.float32)
+        else:
+            # Keep the model's columns that are catalogue courses, placed at their catalogue index.
+            rows = [n for n, pk in enumerate(model_ids.tolist()) if pk in position]
+            select = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32),
+                                        (rows, [position[int(model_ids[n])] for n in rows])),
+                                       shape=(len(model_ids), len(cards)))
+            links = (model_links @ select).tocsr()
+        return cls(
+            cards=cards, ids=ids,
+            category=np.asarray([CATEGORY_INDEX.get(c.category, 0) for c in cards], dtype=np.int8),
+            required=np.asarray([sum(REQUIRED_BITS.get(r, 0) for r in c.required) for c in cards], dtype=np.int16),
+            fresh=np.asarray([_is_fresh(c, now) for c in cards], dtype=np.float32),
+            featured=np.asarray([c.featured for c in cards], dtype=np.float32),
+            model_index={int(pk): n for n, pk in enumerate(model_ids.tolist())}, model_ids=model_ids,
+            links=links, sources=links.T.tocsr(), titles=titles, peer_counts=peer_counts)
+
+    def fit_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
+        key = (stage, subjects)
+        if key not in self._fit:
+            from learning.push.ranking import TeacherNeeds
+
+            probe = TeacherNeeds(teacher_id=0, stage=stage, subjects=subjects)
+            self._fit[key] = np.asarray([_fit(probe, c) for c in self.cards], dtype=np.float32)
+        return self._fit[key]
+
+    def peer_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
+        key = (stage, subjects)
+        if key not in self._peers:
+            vector = np.zeros(self.size, dtype=np.float32)
+            position = {int(pk): n for n, pk in enumerate(self.ids)} if subjects else {}
+            for subject in subjects:
+                counts = self.peer_counts.get((stage, subject), {})
+                top = max(counts.values(), default=0)
+                for course_id, learners in counts.items():
+                    n = position.get(course_id)
+                    if n is not None:
+                        vector[n] = max(vector[n], learners / top)
+            self._peers[key] = vector
+        return self._peers[key]
+
+    def open_mask(self, home: str, open_ids: frozenset[int]) -> np.ndarray:
+        if home not in self._open:
+            self._open[home] = np.isin(self.ids, np.fromiter(open_ids, dtype=np.int64, count=len(open_ids)))
+        return self._open[home]
+
+    def because(self, column: int, history_rows: frozenset[int]) -> str:
+        """The title of the studied course that gives catalogue course `column` most of its score."""
+        start, end = self.sources.indptr[column], self.sources.indptr[column + 1]
+        best, weight = -1, 0.0
+        for row, value in zip(self.sources.indices[start:end].tolist(), self.sources.data[start:end].tolist(),
+                              strict=True):
+            if value > weight and row in history_rows:
+                best, weight = row, value
+        return self.titles.get(int(self.model_ids[best]), "") if best >= 0 else ""
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """What the scoring needs of one teacher of the chunk."""
+
+    stage: str
+    subjects: frozenset[str]
+    home: str
+    open_ids: frozenset[int]
+    history: list[int]  # course ids studied
+    filled: frozenset[str]
+    missing_required: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Scored:
+    pool: list[CourseCard]
+    scores: dict[int, float]
+    similar: dict[int, Similar]
+    peers: dict[int, float]
+
+
+def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
+    """Each teacher's short head of the library, with the scores and signals `ranking.rank` needs."""
+    n_items, count = catalogue.size, len(teachers)
+    if count == 0:
+        return []
+    if n_items == 0:
+        return [Scored(pool=[], scores={}, similar={}, peers={}) for _ in teachers]
+    rows = [[catalogue.model_index[c] for c in t.history if c in catalogue.model_index] for t in teachers]
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    block = sparse.csr_matrix((np.ones(int(indptr[-1]), dtype=np.float32),
+                               np.asarray([i for r in rows for i in r], dtype=np.int64), indptr),
+                              shape=(count, len(catalogue.model_ids)))
+    learned = (block @ catalogue.links).toarray() if block.nnz else np.zeros((count, n_items), dtype=np.float32)
+    peak = learned.max(axis=1, keepdims=True)
+    peak[peak <= 0] = 1.0
+    learned /= peak
+    peers = np.stack([catalogue.peer_vector(t.stage, t.subjects) for t in teachers])
+    fits = np.stack([catalogue.fit_vector(t.stage, t.subjects) for t in teachers])
+    total = (WEIGHTS["similar"] * learned + WEIGHTS["peers"] * peers + WEIGHTS["fit"] * fits
+             + WEIGHTS["fresh"] * catalogue.fresh + WEIGHTS["featured"] * catalogue.featured)
+    filled = np.zeros((count, len(CATEGORY_INDEX)), dtype=bool)
+    for n, t in enumerate(teachers):
+        for category in t.filled:
+            filled[n, CATEGORY_INDEX[category]] = True
+    total = np.where(filled[:, catalogue.category], total * FILLED_CATEGORY_FACTOR, total)
+    allowed = np.stack([catalogue.open_mask(t.home, t.open_ids) for t in teachers])
+    position = {int(pk): n for n, pk in enumerate(catalogue.ids)}
+    for n, t in enumerate(teachers):
+        studied = [position[c] for c in t.history if c in position]
+        allowed[n, studied] = False
+    total = np.where(allowed, total, -np.inf)
+    take = min(POOL, n_items)
+    head = np.argpartition(-total, take - 1, axis=1)[:, :take]
+    # For each required content: every teacher's best course of it they may take (not another stage's).
+    required_best = {}
+    for content, bit in REQUIRED_BITS.items():
+        if any(content in t.missing_required for t in teachers):
+            covering = allowed & ((catalogue.required & bit) > 0)[None, :] & (fits > 0)
+            best = np.argmax(np.where(covering, total, -np.inf), axis=1)
+            required_best[content] = np.where(covering[np.arange(count), best], best, -1)
+    results = []
+    for n, t in enumerate(teachers):
+        chosen = {int(i) for i in head[n] if np.isfinite(total[n, i])}
+        for content in t.missing_required:
+            if content in required_best and required_best[content][n] >= 0:
+                chosen.add(int(required_best[content][n]))
+        history_rows = frozenset(rows[n])
+        # Which studied course a score comes from is worked out only if a reason shows it.
+        similar = {int(catalogue.ids[i]): Similar(float(learned[n, i]),
+                                                  explain=partial(catalogue.because, i, history_rows))
+                   for i in chosen if learned[n, i] > 0}
+        results.append(Scored(
+            pool=[catalogue.cards[i] for i in sorted(chosen)],
+            scores={int(catalogue.ids[i]): float(total[n, i]) for i in chosen},
+            similar=similar, peers={int(catalogue.ids[i]): float(peers[n, i]) for i in chosen if peers[n, i] > 0}))
+    return results
