@@ -56,6 +56,7 @@ class Catalogue:
     sources: sparse.csr_matrix  # catalogue columns × model rows (links transposed): who points at a course
     titles: dict[int, str]
     peer_counts: dict[tuple[str, str], dict[int, int]]
+    position: dict[int, int]  # course id -> catalogue index
     _fit: dict[tuple, np.ndarray] = field(default_factory=dict)
     _peers: dict[tuple, np.ndarray] = field(default_factory=dict)
     _open: dict[str, np.ndarray] = field(default_factory=dict)
@@ -87,7 +88,7 @@ class Catalogue:
             fresh=np.asarray([_is_fresh(c, now) for c in cards], dtype=np.float32),
             featured=np.asarray([c.featured for c in cards], dtype=np.float32),
             model_index={int(pk): n for n, pk in enumerate(model_ids.tolist())}, model_ids=model_ids,
-            links=links, sources=links.T.tocsr(), titles=titles, peer_counts=peer_counts)
+            links=links, sources=links.T.tocsr(), titles=titles, peer_counts=peer_counts, position=position)
 
     def fit_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
         key = (stage, subjects)
@@ -102,7 +103,7 @@ class Catalogue:
         key = (stage, subjects)
         if key not in self._peers:
             vector = np.zeros(self.size, dtype=np.float32)
-            position = {int(pk): n for n, pk in enumerate(self.ids)} if subjects else {}
+            position = self.position
             for subject in subjects:
                 counts = self.peer_counts.get((stage, subject), {})
                 top = max(counts.values(), default=0)
@@ -117,16 +118,6 @@ class Catalogue:
         if home not in self._open:
             self._open[home] = np.isin(self.ids, np.fromiter(open_ids, dtype=np.int64, count=len(open_ids)))
         return self._open[home]
-
-    def because(self, column: int, history_rows: frozenset[int]) -> str:
-        """The title of the studied course that gives catalogue course `column` most of its score."""
-        start, end = self.sources.indptr[column], self.sources.indptr[column + 1]
-        best, weight = -1, 0.0
-        for row, value in zip(self.sources.indices[start:end].tolist(), self.sources.data[start:end].tolist(),
-                              strict=True):
-            if value > weight and row in history_rows:
-                best, weight = row, value
-        return self.titles.get(int(self.model_ids[best]), "") if best >= 0 else ""
 
 
 @dataclass(frozen=True)
@@ -176,9 +167,8 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
             filled[n, CATEGORY_INDEX[category]] = True
     total = np.where(filled[:, catalogue.category], total * FILLED_CATEGORY_FACTOR, total)
     allowed = np.stack([catalogue.open_mask(t.home, t.open_ids) for t in teachers])
-    position = {int(pk): n for n, pk in enumerate(catalogue.ids)}
     for n, t in enumerate(teachers):
-        studied = [position[c] for c in t.history if c in position]
+        studied = [catalogue.position[c] for c in t.history if c in catalogue.position]
         allowed[n, studied] = False
     total = np.where(allowed, total, -np.inf)
     take = min(POOL, n_items)
@@ -192,17 +182,39 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
             required_best[content] = np.where(covering[np.arange(count), best], best, -1)
     results = []
     for n, t in enumerate(teachers):
-        chosen = {int(i) for i in head[n] if np.isfinite(total[n, i])}
+        chosen = set(head[n][np.isfinite(total[n, head[n]])].tolist())
         for content in t.missing_required:
             if content in required_best and required_best[content][n] >= 0:
                 chosen.add(int(required_best[content][n]))
-        history_rows = frozenset(rows[n])
-        # Which studied course a score comes from is worked out only if a reason shows it.
-        similar = {int(catalogue.ids[i]): Similar(float(learned[n, i]),
-                                                  explain=partial(catalogue.because, i, history_rows))
-                   for i in chosen if learned[n, i] > 0}
+        columns = np.asarray(sorted(chosen), dtype=np.int64)
+        ids = catalogue.ids[columns].tolist()
+        explain = _Explainer(catalogue, rows[n])
+        similar = {pk: Similar(value, explain=partial(explain, column)) for pk, value, column
+                   in zip(ids, learned[n, columns].tolist(), columns.tolist(), strict=True) if value > 0}
         results.append(Scored(
-            pool=[catalogue.cards[i] for i in sorted(chosen)],
-            scores={int(catalogue.ids[i]): float(total[n, i]) for i in chosen},
-            similar=similar, peers={int(catalogue.ids[i]): float(peers[n, i]) for i in chosen if peers[n, i] > 0}))
+            pool=[catalogue.cards[i] for i in columns.tolist()],
+            scores=dict(zip(ids, total[n, columns].tolist(), strict=True)), similar=similar,
+            peers={pk: value for pk, value in zip(ids, peers[n, columns].tolist(), strict=True) if value > 0}))
     return results
+
+
+class _Explainer:
+    """Which studied course gives a catalogue course most of its learned score: worked out only if
+    a reason shows it (most pool courses never reach the list)."""
+
+    def __init__(self, catalogue: Catalogue, history_rows: list[int]):
+        self.catalogue, self.history_rows = catalogue, history_rows
+        self.member: np.ndarray | None = None
+
+    def __call__(self, column: int) -> str:
+        catalogue = self.catalogue
+        if self.member is None:
+            self.member = np.zeros(len(catalogue.model_ids), dtype=bool)
+            self.member[self.history_rows] = True
+        start, end = catalogue.sources.indptr[column], catalogue.sources.indptr[column + 1]
+        rows, weights = catalogue.sources.indices[start:end], catalogue.sources.data[start:end]
+        shared = self.member[rows]
+        if not shared.any():
+            return ""
+        best = rows[shared][np.argmax(weights[shared])]
+        return catalogue.titles.get(int(catalogue.model_ids[best]), "")

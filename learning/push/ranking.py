@@ -12,11 +12,11 @@ filling the list.
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from credits.constants import CATEGORY_LABELS
 from learning.constants import RequiredContent
@@ -111,9 +111,25 @@ def _hours(value: Decimal) -> str:
 
 
 def _peers_label(needs: TeacherNeeds) -> str:
-    stage = STAGE_LABELS.get(needs.stage, "")
-    subjects = "、".join(SUBJECT_LABELS.get(s, s) for s in sorted(needs.subjects)[:2])
-    return f"{stage}{subjects}" if stage or subjects else "同学段同学科"
+    return _group_label(needs.stage, needs.subjects)
+
+
+# The same few phrases are written for millions of teachers: made once each.
+@lru_cache(maxsize=4096)
+def _group_label(stage: str, subjects: frozenset[str]) -> str:
+    stage_label = STAGE_LABELS.get(stage, "")
+    subject_labels = "、".join(SUBJECT_LABELS.get(s, s) for s in sorted(subjects)[:2])
+    return f"{stage_label}{subject_labels}" if stage_label or subject_labels else "同学段同学科"
+
+
+@lru_cache(maxsize=65536)
+def _hours_clause(category: str, short: Decimal | None, owed_total: Decimal, filled: bool) -> str:
+    label = CATEGORY_LABELS.get(category, category)
+    if short:
+        return f"本周期{label}还差 {_hours(short)} 学时"
+    if owed_total and not filled:
+        return f"本周期还差 {_hours(owed_total)} 学时，可计入{label}"
+    return ""
 
 
 def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peers: float,
@@ -124,8 +140,9 @@ def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peer
         main, signal = f"你本周期尚未完成必修的{REQUIRED_LABELS.get(missing[0], missing[0])}内容", "required"
     else:
         learned = WEIGHTS["similar"] * (similar.score if similar else 0.0)
-        if similar and learned >= WEIGHTS["peers"] * peers and learned > 0 and similar.source():
-            main, signal = f"与你学过的《{similar.source()}》相关", "similar"
+        source = similar.source() if similar and learned >= WEIGHTS["peers"] * peers and learned > 0 else ""
+        if source:
+            main, signal = f"与你学过的《{source}》相关", "similar"
         elif peers > 0:
             main, signal = f"与你同学段同学科的老师常学（{_peers_label(needs)}）", "peers"
         elif card.category in needs.short or (needs.owed_total and card.category not in needs.filled):
@@ -136,11 +153,8 @@ def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peer
             main, signal = "精品资源共享课", "featured"
         else:
             main, signal = f"适合{_peers_label(needs)}教师", "fit"
-    extra = ""
-    if needs.short.get(card.category):
-        extra = f"本周期{CATEGORY_LABELS.get(card.category, card.category)}还差 {_hours(needs.short[card.category])} 学时"
-    elif needs.owed_total and card.category not in needs.filled:
-        extra = f"本周期还差 {_hours(needs.owed_total)} 学时，可计入{CATEGORY_LABELS.get(card.category, card.category)}"
+    extra = _hours_clause(card.category, needs.short.get(card.category), needs.owed_total,
+                          card.category in needs.filled)
     text = "；".join(part for part in (main, extra) if part) or f"适合{_peers_label(needs)}教师"
     return text, signal
 
@@ -154,37 +168,36 @@ def rank(needs: TeacherNeeds, cards: list[CourseCard], *, similar: dict[int, Sim
               base_score(needs, card, similar.get(card.id), peers.get(card.id, 0.0), now) for card in open_cards}
     by_id = {card.id: card for card in open_cards}
     chosen: list[CourseCard] = []
+    taken_ids: set[int] = set()
     # Required content first: the best-scored course for each missing content, in up to REQUIRED_SLOTS places.
     for content in sorted(needs.missing_required):
         if len(chosen) >= min(REQUIRED_SLOTS, k):
             break
-        covering = [card for card in open_cards if content in card.required and card not in chosen
+        covering = [card for card in open_cards if content in card.required and card.id not in taken_ids
                     and _fit(needs, card) > 0]
         if covering:
             chosen.append(max(covering, key=lambda card: (scored[card.id], -card.id)))
-    topics: Counter[str] = Counter(card.topics[0] for card in chosen if card.topics)
+            taken_ids.add(chosen[-1].id)
+    topics: Counter[str | None] = Counter(card.topics[0] if card.topics else None for card in chosen)
     providers: Counter[int] = Counter(card.provider_id for card in chosen)
-
-    def adjusted(card: CourseCard) -> float:
-        topic_repeats = topics[card.topics[0]] if card.topics else 0
-        provider_repeats = max(0, providers[card.provider_id] - 2)
-        return scored[card.id] - SAME_TOPIC_PENALTY * topic_repeats - SAME_PROVIDER_PENALTY * provider_repeats
-
-    # Greedy diversity, lazily: penalties only grow, so a course whose penalised score is still the
-    # best of the heap's stored scores is the best of all; others go back with their new score.
-    heap = [(-scored[card.id], card.id) for card in open_cards if card not in chosen]
-    heapq.heapify(heap)
-    while len(chosen) < k and heap:
-        _, pk = heapq.heappop(heap)
-        key = (-adjusted(by_id[pk]), pk)
-        if heap and key > heap[0]:
-            heapq.heappush(heap, key)
-            continue
-        best = by_id[pk]
-        chosen.append(best)
-        if best.topics:
-            topics[best.topics[0]] += 1
-        providers[best.provider_id] += 1
+    # Greedy diversity: each place goes to the best score after penalties for a topic already
+    # listed and for a provider listed more than twice (ties to the lower id). The pool is a few
+    # dozen courses, so a plain pass over plain tuples is cheapest.
+    taken = {card.id for card in chosen}
+    left = [(scored[c.id], c.id, c.topics[0] if c.topics else None, c.provider_id) for c in open_cards
+            if c.id not in taken]
+    while len(chosen) < k and left:
+        best_at, best_key = 0, None
+        for n, (value, pk, topic, provider) in enumerate(left):
+            worth = (value - SAME_TOPIC_PENALTY * (topics[topic] if topic is not None else 0)
+                     - SAME_PROVIDER_PENALTY * max(0, providers[provider] - 2))
+            if best_key is None or worth > best_key[0] or (worth == best_key[0] and pk < best_key[1]):
+                best_at, best_key = n, (worth, pk)
+        _, pk, topic, provider = left.pop(best_at)
+        chosen.append(by_id[pk])
+        if topic is not None:
+            topics[topic] += 1
+        providers[provider] += 1
     picks = []
     for card in chosen:
         text, signal = reasons(needs, by_id[card.id], similar.get(card.id), peers.get(card.id, 0.0), now)

@@ -102,7 +102,7 @@ def test_the_engine_hands_on_a_short_pool_that_still_holds_what_the_needs_call_f
 
 @settings(max_examples=80, deadline=None)
 @given(scores=st.lists(st.integers(0, 20), min_size=1, max_size=30), k=st.integers(1, 12))
-def test_the_lazy_diversity_pass_picks_what_the_plain_greedy_pass_picks(scores, k):
+def test_the_diversity_pass_picks_what_the_greedy_definition_picks(scores, k):
     from learning.push.ranking import SAME_PROVIDER_PENALTY, SAME_TOPIC_PENALTY
 
     cards = [card(i + 1, topic=f"t{i % 3}", provider=i % 4) for i in range(len(scores))]
