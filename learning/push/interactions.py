@@ -57,10 +57,15 @@ def _completions(scope: Scope) -> QuerySet:
             .values_list("t", "a", "created_at"))
 
 
-def load(scope: Scope, course_of_activity: dict[int, int]) -> Interactions:
-    """The history, mapped from credited activities to courses (completions of activities that are
-    no course of the library are left out)."""
-    teachers, activities, times = _read(_completions(scope))
+def load(scope: Scope, course_of_activity: dict[int, int], *, teachers_between: tuple[int, int] | None = None
+         ) -> Interactions:
+    """The history (of the teachers with ids in `teachers_between`, both ends included), mapped
+    from credited activities to courses (completions of activities that are no course of the
+    library are left out)."""
+    rows = _completions(scope)
+    if teachers_between is not None:
+        rows = rows.filter(teacher_id__gte=teachers_between[0], teacher_id__lte=teachers_between[1])
+    teachers, activities, times = _read(rows)
     lookup = np.full(max(course_of_activity, default=0) + 1, -1, dtype=np.int64)
     for activity, course in course_of_activity.items():
         lookup[activity] = course

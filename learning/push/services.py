@@ -49,7 +49,8 @@ from people.models import Teacher
 
 log = logging.getLogger(__name__)
 PUSH_SIZE = 10
-CHUNK = 500
+CHUNK = 500  # teachers scored together (their dense scores: CHUNK × courses floats)
+RANGE = 20_000  # teachers per batch task
 
 
 def province_scope() -> Scope:
@@ -117,7 +118,8 @@ def library_current(*, now: dt.datetime) -> Library:
     scope = province_scope()
     courses = visible(scope, Course).filter(state=CourseState.PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
     peers = PeerPopularity.objects.aggregate(n=Count("id"), last=Max("id"))
-    key = (courses["n"], courses["last"], peers["n"], peers["last"], collaborative.stamp(), timezone.localdate(now))
+    key = (courses["n"], courses["last"], peers["n"], peers["last"], str(collaborative.model_path()),
+           collaborative.stamp(), timezone.localdate(now))
     with _lock:
         held = _current.get("library")
         if held is None or held[0] != key:
@@ -159,32 +161,58 @@ def push_store(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None
     return row
 
 
-def push_refresh_all(*, now: dt.datetime | None = None, chunk: int = CHUNK) -> dict[str, int]:
-    """The nightly batch: every history once, the model, the peer table, then every active teacher's list."""
+def push_refresh_all(*, now: dt.datetime | None = None, teachers_per_task: int = RANGE) -> dict[str, int]:
+    """The nightly batch: every history once to fit the model, the peer table, then the teachers
+    in id ranges, each range a task of its own (`learning.tasks.push_refresh_range_task`), so the
+    workers share them out; inline where Celery runs eagerly."""
+    from learning.tasks import push_refresh_range_task
+
     now = now or timezone.now()
     scope = province_scope()
-    everything = interactions.load(scope, course_of_activity(scope))
-    model = collaborative.fit_and_save(scope, everything)
-    by_teacher = interactions.ByTeacher(everything)
-    del everything
+    model = collaborative.fit_and_save(scope, interactions.load(scope, course_of_activity(scope)))
     peers_written = peers_refresh(scope, now=now)
-    library = library_build(now=now, model=model)
+    ranges = teacher_ranges(scope, teachers_per_task)
+    for low, high, _ in ranges:
+        push_refresh_range_task.delay(low, high, now.isoformat())
+    log.info("push: model of %s courses, %s peer rows, %s ranges queued", model.size if model else 0, peers_written,
+             len(ranges))
+    return {"teachers": sum(count for _, _, count in ranges), "ranges": len(ranges), "peer_rows": peers_written,
+            "courses_in_model": model.size if model else 0}
+
+
+def teacher_ranges(scope: Scope, size: int) -> list[tuple[int, int, int]]:
+    """(first id, last id, active teachers) of consecutive ranges of about `size` active teachers."""
+    ids = visible(scope, Teacher).filter(status=Status.ACTIVE).order_by("id").values_list("id", flat=True)
+    found, batch = [], []
+    for pk in ids.iterator(chunk_size=50000):
+        batch.append(pk)
+        if len(batch) == size:
+            found.append((batch[0], batch[-1], len(batch)))
+            batch = []
+    if batch:
+        found.append((batch[0], batch[-1], len(batch)))
+    return found
+
+
+def push_refresh_range(low: int, high: int, *, now: dt.datetime, chunk: int = CHUNK) -> int:
+    """Every active teacher's list with an id from `low` to `high`: their histories in one read,
+    then chunks of a fixed number of queries and one bulk write each."""
+    scope = province_scope()
+    library = library_current(now=now)
+    by_teacher = interactions.ByTeacher(interactions.load(scope, library.activities, teachers_between=(low, high)))
     cycle = current_cycle(timezone.localdate(now))
-    written = 0
-    after = 0
-    active = visible(scope, Teacher).filter(status=Status.ACTIVE).order_by("id")
+    active = visible(scope, Teacher).filter(status=Status.ACTIVE, pk__gte=low, pk__lte=high).order_by("id")
+    written, after = 0, low - 1
     while True:
         teachers = list(active.filter(pk__gt=after).only("id", "stage", "hire_date", "division_path")[:chunk])
         if not teachers:
-            break
+            return written
         after = teachers[-1].pk
         ids = [t.pk for t in teachers]
         lists = push_compute(scope, teachers, now=now, library=library, studied=by_teacher.histories(ids))
         bases = bases_for(scope, teachers, cycle.pk if cycle else None)
         _store([(pk, _items(lists[pk]), bases[pk]) for pk in ids], now=now)
         written += len(ids)
-    log.info("push refreshed: %s teachers, %s peer rows", written, peers_written)
-    return {"teachers": written, "peer_rows": peers_written, "courses_in_model": model.size if model else 0}
 
 
 def _store(rows: list[tuple[int, list[dict], str]], *, now: dt.datetime) -> None:

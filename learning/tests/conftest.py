@@ -58,3 +58,9 @@ def import_rows(province, users, providers):
                                 source=name, digest=digest)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def push_model_file(settings, tmp_path):
+    """Each test fits and reads its own push model, never the development one under var/."""
+    settings.LEARNING_PUSH_MODEL = tmp_path / "push-model.npz"
