@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, FloatField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from learning.models import Course
@@ -48,7 +48,7 @@ PG_WEIGHTS = {"title": "A", "tags": "B", "provider": "C", "description": "D"}
 # the same ratios as PostgreSQL's default ts_rank weights for A, B, C, D (1.0, 0.4, 0.2, 0.1).
 FTS_WEIGHTS = "10.0, 4.0, 2.0, 1.0, 0.0"
 # Relevance times this: 精品资源共享课 +20 %, completions a little (1,000 completions: +28 %).
-BOOST = "(1.0 + 0.2 * (CASE WHEN c.is_featured THEN 1 ELSE 0 END) + 0.04 * LN(1 + c.completion_count))"
+BOOST = "(1.0 + 0.2 * (CASE WHEN {t}.is_featured THEN 1 ELSE 0 END) + 0.04 * LN(1 + {t}.completion_count))"
 # Tag kind in filter tokens -> the course's list of codes.
 TAG_FIELDS = {"stage": "stages", "subject": "subjects", "topic": "topics", "required": "required_content"}
 # One-character words a query can do without (数学与作业 means 数学 作业); kept in the index.
@@ -250,6 +250,14 @@ def fts_match(query: Query) -> str:
     return "{" + " ".join(FIELDS) + "} : (" + _render(query, _fts_quote, " AND ", " OR ") + ")"
 
 
+def _pg_matches(tsquery_text: str) -> RawSQL:
+    return RawSQL(MATCH_POSTGRES, [tsquery_text], output_field=BooleanField())  # noqa: S611 - fixed SQL, a parameter
+
+
+def _pg_rank(tsquery_text: str) -> RawSQL:
+    return RawSQL(RANK_POSTGRES, [tsquery_text], output_field=FloatField())  # noqa: S611 - fixed SQL, a parameter
+
+
 def with_tags(rows: QuerySet[Course], tags: dict[str, str]) -> QuerySet[Course]:
     """Only courses carrying every one of these tags (kind -> code), through the index."""
     tokens = [filter_token(kind, code) for kind, code in tags.items() if code]
@@ -257,18 +265,16 @@ def with_tags(rows: QuerySet[Course], tags: dict[str, str]) -> QuerySet[Course]:
         return rows
     if _postgres():
         condition = " & ".join(_pg_quote(token) for token in tokens)
-        return rows.filter(RawSQL("learning_course.search_vector @@ %s::tsquery", [condition],
-                                  output_field=BooleanField()))
+        return rows.filter(_pg_matches(condition))
     match = "filters : (" + " AND ".join(_fts_quote(token) for token in tokens) + ")"
     return rows.filter(id__in=RawSQL(TAGGED_SQLITE, [match]))  # noqa: S611 - fixed SQL, the tokens are a parameter
 
 
+RANK_POSTGRES = "ts_rank_cd(learning_course.search_vector, %s::tsquery) * " + BOOST.format(t="learning_course")
+MATCH_POSTGRES = "learning_course.search_vector @@ %s::tsquery"
 # {allowed}: the SQL Django compiled for the caller's queryset (its values are parameters).
-RANKED_POSTGRES = (
-    f"SELECT c.id, ts_rank_cd(c.search_vector, %s::tsquery) * {BOOST} AS score FROM learning_course c"  # noqa: S608
-    " WHERE c.search_vector @@ %s::tsquery AND c.id IN ({allowed}) ORDER BY score DESC, c.id LIMIT %s OFFSET %s")
 RANKED_SQLITE = (
-    f"SELECT c.id, -bm25({FTS_TABLE}, {FTS_WEIGHTS}) * {BOOST} AS score"  # noqa: S608 - fixed SQL text
+    f"SELECT c.id, -bm25({FTS_TABLE}, {FTS_WEIGHTS}) * {BOOST.format(t='c')} AS score"  # noqa: S608 - fixed SQL
     f" FROM {FTS_TABLE} JOIN learning_course c ON c.id = {FTS_TABLE}.rowid"
     f" WHERE {FTS_TABLE} MATCH %s AND c.id IN ({{allowed}}) ORDER BY score DESC, c.id LIMIT %s OFFSET %s")
 TAGGED_SQLITE = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 - fixed SQL text
@@ -279,12 +285,17 @@ def ranked(rows: QuerySet[Course], query: Query, *, offset: int, limit: int) -> 
     caller's scoped and filtered queryset: the engine only ranks what it already allows."""
     if not query:
         return []
-    allowed, allowed_params = rows.order_by().values("id").query.sql_with_params()
     if _postgres():
+        # One scan of the course table with every condition in it, so the sort keeps only the
+        # best `limit` rows (id and score) however many match.
         text = tsquery(query)
-        sql, params = RANKED_POSTGRES.format(allowed=allowed), [text, text, *allowed_params, limit, offset]
-    else:
-        sql, params = RANKED_SQLITE.format(allowed=allowed), [fts_match(query), *allowed_params, limit, offset]
+        best = (rows.filter(_pg_matches(text)).annotate(score=_pg_rank(text))
+                .order_by("-score", "id").values_list("id", "score")[offset:offset + limit])
+        return [(pk, float(score)) for pk, score in best]
+    # FTS5's bm25() is only known inside a query on its table: the caller's queryset joins in
+    # as an IN list.
+    allowed, allowed_params = rows.order_by().values("id").query.sql_with_params()
+    sql, params = RANKED_SQLITE.format(allowed=allowed), [fts_match(query), *allowed_params, limit, offset]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(pk, float(score)) for pk, score in cursor.fetchall()]
