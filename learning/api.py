@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 
 from access.policy import Action, can
 from access.scope import scope_for_user
-from accounts.decorators import division_admin_scope
+from accounts.decorators import DIVISION_ADMIN_ROLES, division_admin_scope
 from core.requests import client_ip
 from learning import selectors
 from learning.catalogue import ImportReport, catalogue_import
@@ -68,33 +68,44 @@ def _course_out(course: Course, may_change: bool) -> CourseOut:
         merged_into_id=course.merged_into_id, published_at=course.published_at, may_change=may_change)
 
 
+class CourseHitOut(CourseOut):
+    score: float | None = Field(None, description="相关度（有搜索词 q 时；结果按它从高到低排列）")
+
+
 class CoursePageOut(Schema):
-    items: list[CourseOut]
-    next_after: int | None = Field(None, description="下一页：以此值作为 after 参数")
+    items: list[CourseHitOut]
+    next_after: int | None = Field(None, description="无搜索词时的下一页：以此值作为 after 参数")
+    next_page: int | None = Field(None, description="有搜索词时的下一页：以此值作为 page 参数（最多前 1000 条）")
 
 
 class CourseQuery(Schema):
+    q: str = Field("", description="搜索词（中文分词检索课程名称、标签、提供方与简介；不超过 100 字）")
     stage: str = ""
     subject: str = ""
     topic: str = ""
     required: str = Field("", description="必修内容代码")
     provider: str = Field("", description="提供方代码")
-    state: CourseState | None = Field(None, description="管理员可按状态筛选；教师只看到已发布的")
+    state: str = Field("", description="管理员可按状态筛选（draft / published / retired）；教师只看到已发布的")
     featured: bool = False
-    q: str = Field("", description="课程名称包含")
-    after: int | None = Field(None, ge=0, le=2**62)
+    hours_min: str = Field("", description="最低学时（含）")
+    hours_max: str = Field("", description="最高学时（含）")
+    after: int | None = Field(None, ge=0, le=2**62, description="无搜索词时：按编号游标翻页")
+    page: int = Field(1, ge=1, le=1000, description="有搜索词时：按相关度的第几页")
     limit: int = Field(50, ge=1, le=200)
 
 
-@router.get("/learning/courses", response=CoursePageOut, summary="课程资源库（按编号游标翻页）")
+@router.get("/learning/courses", response=CoursePageOut,
+            summary="课程资源库：搜索与筛选（有 q 时按相关度排序并按页码翻页，否则按编号游标翻页）")
 def courses(request, query: Query[CourseQuery]):
     scope = scope_for_user(request.auth)
-    filters = selectors.CourseFilters(
-        stage=query.stage[:20], subject=query.subject[:20], topic=query.topic[:30], required=query.required[:30],
-        provider=query.provider[:40], state=query.state or "", featured=query.featured, q=query.q.strip()[:100])
-    page = selectors.course_page(scope, filters, after=query.after, size=query.limit)
-    return CoursePageOut(items=[_course_out(c, can(scope, Action.CHANGE, c)) for c in page.courses],
-                         next_after=page.next_after)
+    params = {name: str(value) for name, value in query.dict().items() if value is not None}
+    params["featured"] = "1" if query.featured else ""
+    filters = selectors.course_filters_from(params, admin=request.auth.role in DIVISION_ADMIN_ROLES)
+    page = selectors.course_page(scope, filters, after=query.after, page=query.page, size=query.limit)
+    return CoursePageOut(
+        items=[CourseHitOut(**_course_out(c, can(scope, Action.CHANGE, c)).dict(), score=page.scores.get(c.pk))
+               for c in page.courses],
+        next_after=page.next_after, next_page=page.next_page)
 
 
 @router.get("/learning/courses/{int:course_id}", response=CourseOut, summary="一门课程")

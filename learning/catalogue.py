@@ -33,6 +33,7 @@ from catalog.constants import Level, Topic
 from credits.constants import Category
 from learning.constants import CourseFormat, CourseState, RequiredContent
 from learning.models import Course, Provider
+from learning.search import index_courses
 from lrs.credited import ABSOLUTE_IRI, MAX_HOURS
 from org.constants import Stage
 from org.models import Division
@@ -216,12 +217,6 @@ def _clean(raw: dict, providers: dict[str, Provider], default_level: str) -> tup
     return provider, code, values
 
 
-def tag_text(values: dict) -> str:
-    tokens = ([f"stage:{c}" for c in values["stages"]] + [f"subject:{c}" for c in values["subjects"]]
-              + [f"topic:{c}" for c in values["topics"]] + [f"required:{c}" for c in values["required_content"]])
-    return f" {' '.join(tokens)} " if tokens else ""
-
-
 def _provider_lookup(scope: Scope) -> dict[str, Provider]:
     found: dict[str, Provider] = {}
     for provider in visible(scope, Provider):
@@ -309,17 +304,19 @@ def _write(scope: Scope, actor, division: Division, cleaned, existing) -> None:
     new, changed, now = [], [], timezone.now()
     for result, provider, code, values in cleaned:
         if result.status == Status.CREATED:
-            new.append(Course(provider=provider, code=code, **values, tag_text=tag_text(values), division=division,
+            new.append(Course(provider=provider, code=code, **values, division=division,
                               division_path=division.path, created_by=actor if actor is not None and actor.pk else None))
         elif result.status == Status.UPDATED:
             course = existing[(provider.pk, code)]
             for name, value in values.items():
                 setattr(course, name, value)
-            course.tag_text, course.updated_at = tag_text(values), now
+            course.provider, course.updated_at = provider, now
             changed.append(course)
     created = Course.objects.bulk_create(new, batch_size=500)
     if changed:
-        Course.objects.bulk_update(changed, [*FIELDS, "tag_text", "updated_at"], batch_size=500)
+        Course.objects.bulk_update(changed, [*FIELDS, "updated_at"], batch_size=500)
+    # The search index follows in the same transaction, a batch per statement.
+    index_courses([*created, *changed])
     made = iter(created)
     for result, *_ in cleaned:
         if result.status == Status.CREATED:

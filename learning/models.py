@@ -9,9 +9,9 @@
   credited activity of the LRS (`credited_activity`), so a completion reported to /xapi/
   earns its hours in its ledger category.
 
-Tags are lists of codes of the project's vocabularies; `tag_text` repeats them as
-" stage:primary subject:math topic:classroom required:ethics " so that a filter is one
-`contains` on every database (the search engine of a later increment replaces it).
+Tags are lists of codes of the project's vocabularies. Search and the tag filters go through
+the course search index (learning.search): a tsvector column on PostgreSQL, an FTS5 table on
+SQLite, both created by migration 0002 outside the model (neither is an ORM field).
 """
 
 from django.db import models
@@ -54,7 +54,6 @@ class Course(models.Model):
     subjects = models.JSONField("学科", default=list, blank=True)
     topics = models.JSONField("专题/能力", default=list, blank=True)
     required_content = models.JSONField("必修内容", default=list, blank=True)
-    tag_text = models.TextField(editable=False, default="")
     hours = models.DecimalField("学时", max_digits=5, decimal_places=1)
     category = models.CharField("学时类别", max_length=20, choices=Category.choices, default=Category.ONLINE)
     format = models.CharField("形式", max_length=20, choices=CourseFormat.choices, default=CourseFormat.VIDEO)

@@ -28,29 +28,29 @@ from people.constants import Subject
 from people.roster.files import RosterFileError
 
 
-def _filters(request, *, admin: bool) -> selectors.CourseFilters:
-    get = request.GET
-    return selectors.CourseFilters(
-        stage=get.get("stage", "")[:20], subject=get.get("subject", "")[:20], topic=get.get("topic", "")[:30],
-        required=get.get("required", "")[:30], provider=get.get("provider", "")[:40],
-        state=get.get("state", "")[:20] if admin else CourseState.PUBLISHED, featured=get.get("featured") == "1",
-        q=get.get("q", "").strip()[:100])
-
-
 @scoped_view
 @require_GET
 def course_list(request, scope):
     admin = request.user.role in DIVISION_ADMIN_ROLES
-    filters = _filters(request, admin=admin)
-    page = selectors.course_page(scope, filters, after=object_id(request.GET.get("after")))
+    error, status = "", 200
+    try:
+        filters = selectors.course_filters_from(request.GET, admin=admin)
+    except ValidationError as problem:
+        error, status = error_text(problem), 400
+        filters = selectors.CourseFilters(q=request.GET.get("q", "")[: selectors.MAX_QUERY_LENGTH])
+        page = selectors.CoursePage(courses=[])
+    else:
+        page = selectors.course_page(scope, filters, after=object_id(request.GET.get("after")) or None,
+                                     page=object_id(request.GET.get("page")) or 1)
     query = request.GET.copy()
     query.pop("after", None)
+    query.pop("page", None)
     return render(request, "learning/course_list.html", {
-        "page": page, "filters": filters, "admin": admin, "query": query.urlencode(),
+        "page": page, "filters": filters, "admin": admin, "query": query.urlencode(), "error": error,
         "stages": Stage.choices, "subjects": Subject.choices, "topics": Topic.choices,
         "required": RequiredContent.choices, "states": CourseState.choices,
-        "providers": selectors.providers_list(scope) if admin else [],
-    })
+        "providers": selectors.course_providers(scope),
+    }, status=status)
 
 
 @scoped_view

@@ -131,3 +131,84 @@ def courses_synthesize(*, seed: int, county_code: str | None = None) -> CoursesR
             result.courses += 3
             result.published += 2
     return result
+
+
+# --- a large library (bench/learning_search.py): varied titles and descriptions ----------------
+
+LIBRARY_STEMS = [
+    (["kindergarten"], ["preschool"], "学前教育"), (["kindergarten"], ["preschool"], "幼儿园"),
+    (["primary"], ["chinese"], "小学语文"), (["primary"], ["math"], "小学数学"), (["primary"], ["english"], "小学英语"),
+    (["primary"], ["science"], "小学科学"), (["primary"], ["morality_law"], "小学道德与法治"),
+    (["primary"], ["music"], "小学音乐"), (["primary"], ["art"], "小学美术"), (["primary"], ["pe"], "小学体育与健康"),
+    (["primary"], ["it"], "小学信息科技"), (["primary"], ["labour"], "小学劳动"),
+    (["junior"], ["chinese"], "初中语文"), (["junior"], ["math"], "初中数学"), (["junior"], ["english"], "初中英语"),
+    (["junior"], ["physics"], "初中物理"), (["junior"], ["chemistry"], "初中化学"), (["junior"], ["biology"], "初中生物学"),
+    (["junior"], ["history"], "初中历史"), (["junior"], ["geography"], "初中地理"),
+    (["junior"], ["morality_law"], "初中道德与法治"), (["junior"], ["psychology"], "初中心理健康"),
+    (["senior"], ["chinese"], "高中语文"), (["senior"], ["math"], "高中数学"), (["senior"], ["english"], "高中英语"),
+    (["senior"], ["physics"], "高中物理"), (["senior"], ["chemistry"], "高中化学"), (["senior"], ["biology"], "高中生物学"),
+    (["senior"], ["politics"], "高中思想政治"), (["senior"], ["history"], "高中历史"), (["senior"], ["geography"], "高中地理"),
+    (["special"], ["special_ed"], "特殊教育"), (["primary", "junior"], ["practice"], "中小学综合实践活动"),
+    (["primary", "junior"], ["pe"], "中小学体育与健康"), (["primary", "junior"], ["psychology"], "中小学心理健康"),
+]
+# (practice, its topic or capability or None)
+PRACTICES = [
+    ("大单元教学设计", Topic.CLASSROOM), ("核心素养导向的课堂教学", Topic.CLASSROOM), ("跨学科主题学习", Topic.CLASSROOM),
+    ("项目式学习", Topic.CLASSROOM), ("情境教学", Topic.CLASSROOM), ("课堂提问与追问", Topic.CLASSROOM),
+    ("教学评一体化", Topic.CLASSROOM), ("学习任务群设计", Topic.CLASSROOM), ("课堂观察与诊断", Topic.CLASSROOM),
+    ("整本书阅读指导", None), ("深度学习", None), ("新课标解读", None), ("说课与评课", Topic.CLASSROOM),
+    ("分层作业设计", Topic.HOMEWORK), ("“双减”背景下的作业设计", Topic.HOMEWORK), ("作业评价与反馈", Topic.HOMEWORK),
+    ("实验教学创新", Topic.EXPERIMENT), ("实验操作规范", Topic.EXPERIMENT), ("探究实验设计", Topic.EXPERIMENT),
+    ("家校共育", Topic.FAMILY), ("家庭教育指导", Topic.FAMILY), ("家长会的组织与沟通", Topic.FAMILY),
+    ("学科育德", Topic.MORAL_IN_SUBJECT), ("课程思政", Topic.MORAL_IN_SUBJECT), ("价值引领与立德树人", Topic.MORAL_IN_SUBJECT),
+    ("信息技术与学科融合", Topic.IT), ("人工智能辅助教学", Topic.IT), ("智慧课堂建设", Topic.IT), ("微课制作", Topic.IT),
+    ("学生心理健康教育", Topic.MENTAL_HEALTH), ("防欺凌与班级管理", Topic.ANTI_BULLYING), ("生涯规划指导", Topic.CAREER),
+    ("法治教育", Topic.RULE_OF_LAW), ("生态文明教育", Topic.ECOLOGY), ("国家安全教育", Topic.NATIONAL_SECURITY),
+    ("少先队活动设计", Topic.YOUNG_PIONEERS), ("规范办学与教学常规", Topic.STANDARD_SCHOOLING),
+]
+FORMS = [
+    "{stem}{practice}", "{practice}：{stem}案例研究", "{stem}{practice}的实践与反思", "新课标下的{stem}{practice}",
+    "{practice}在{stem}中的应用", "{stem}名师课堂：{practice}", "{stem}{practice}专题讲座（第{n}讲）",
+    "{place}{stem}{practice}经验分享", "{stem}{practice}工作坊", "走进{practice}：{stem}课例精析",
+]
+PLACES = ["郑州", "开封", "洛阳", "平顶山", "安阳", "新乡", "焦作", "濮阳", "许昌", "漯河", "三门峡", "南阳", "商丘", "信阳",
+          "周口", "驻马店", "济源", "兰考", "固始", "乡村学校", "城区学校"]
+CONCEPTS = ["核心素养", "学习任务群", "大概念", "深度学习", "评价改革", "学习共同体", "差异化教学", "学生主体", "问题链",
+            "思维可视化", "真实情境", "单元整体", "学习进阶", "表现性评价", "课堂生成"]
+DESCRIPTIONS = [
+    "围绕{practice}，结合{stem}典型课例，帮助教师理解{concept}的内涵与实施路径。",
+    "本课程面向{stem}教师，从{concept}出发，讲解{practice}的基本方法与常见误区。",
+    "通过{place}一线教师的真实课堂，分析{practice}中的{concept}，提供可迁移的设计模板。",
+    "课程包括专家讲座、课例观摩与研讨任务，引导教师在{stem}教学中落实{concept}。",
+    "聚焦{concept}，梳理{practice}的关键环节，附教学设计与评价量表。",
+]
+
+
+def library_rows(rng: random.Random, count: int, *, prefix: str = "L") -> list[dict]:
+    """`count` catalogue rows with varied Chinese titles and descriptions over the stages,
+    subjects, practices (their topics and capabilities) and required content; long-tailed
+    providers, about 8 % 精品. Codes are `{prefix}-00001` … (unique per provider)."""
+    rows: list[dict] = []
+    providers = [p[0] for p in PROVIDERS]
+    for n in range(1, count + 1):
+        provider = rng.choices(providers, weights=[5, 6, 2, 2, 1])[0]
+        if rng.random() < 0.06:
+            content, titles = rng.choice(list(REQUIRED_TITLES.items()))
+            title = f"{rng.choice(titles)}（{rng.choice(PLACES)}专场）"
+            row = {"stages": [], "subjects": [], "topics": [], "required_content": [content],
+                   "description": f"{content.label}专题学习，结合{rng.choice(PLACES)}教师的案例。"}
+        else:
+            stages, subjects, stem = rng.choice(LIBRARY_STEMS)
+            practice, topic = rng.choice(PRACTICES)
+            values = {"stem": stem, "practice": practice, "n": rng.randint(1, 12), "place": rng.choice(PLACES),
+                      "concept": rng.choice(CONCEPTS)}
+            title = rng.choice(FORMS).format(**values)
+            description = "".join(rng.sample(DESCRIPTIONS, rng.randint(1, 3))).format(**values)
+            row = {"stages": stages, "subjects": subjects, "topics": [topic] if topic else [],
+                   "required_content": [RequiredContent.ETHICS] if topic == Topic.MORAL_IN_SUBJECT else [],
+                   "description": description}
+        rows.append({**row, "provider": provider, "code": f"{prefix}-{n:05d}", "title": title[:200],
+                     "hours": rng.choice([1, 2, 2, 3, 3, 4, 6, 8, 12, 24]),
+                     "format": rng.choices(["video", "live", "blended", "reading"], weights=[6, 2, 2, 1])[0],
+                     "featured": rng.random() < 0.08})
+    return rows

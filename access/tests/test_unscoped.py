@@ -72,9 +72,13 @@ ALLOWED = {
     "lrs/attachments.py": 1,  # the sending client's own day counters
     # (provider, course code) is unique province-wide: an import finds a key another division holds
     "learning/catalogue.py": 1,
-    # the push reads every teacher's history (a scoped query) as one binary COPY: ~100 M rows at scale
+    # the push reads every teacher's history (a scoped query) by binary COPY in id ranges: ~100 M rows at scale
     "learning/push/interactions.py": 1,
     "learning/push/services.py": 1,  # the batch writes a chunk of lists by COPY (its own rows, after computing them)
+    # the search index: its own column / FTS5 table written for courses a service just wrote, `reindex`
+    # over every course (an operator's command), and the ranked query, run only within the caller's
+    # scoped queryset (its compiled SQL is the query's IN list)
+    "learning/search.py": 4,
     "synth/management/commands/synth.py": 1,
     "synth/management/commands/demo_logins.py": 1,  # whether the demo LRS client exists  # the synthetic province generator (refused in prod)
     "synth/services.py": 9,

@@ -2,6 +2,8 @@
 capabilities and required content, mostly published (credited), a county's own courses, a
 merged duplicate; made once."""
 
+from access.scope import Scope
+from learning import selectors
 from learning.constants import CAPABILITIES, ProviderKind, RequiredContent
 from learning.models import Course, Provider
 from synth.courses import courses_synthesize
@@ -25,3 +27,8 @@ def test_the_demo_library_is_varied_curated_and_made_once(province):
     assert next(c for c in county if c.state == "retired").merged_into is not None
     assert courses_synthesize(seed=7, county_code=province.county.code).courses == 0
     assert Course.objects.dangerously_unscoped().count() == len(courses)
+    # the demo library is searchable as imported (its index written by the import)
+    teacher_view = Scope(teacher_id=province.teacher.pk, role="teacher", home_path=province.county.path)
+    ethics = selectors.course_page(teacher_view, selectors.CourseFilters(q="师德", state="published"))
+    assert ethics.ranked and ethics.courses and all(c.state == "published" for c in ethics.courses)
+    assert all("ethics" in c.required_content or "师德" in c.title for c in ethics.courses)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learning', '0001_course_library'),
+        ('learning', '0002_course_search'),
         ('people', '0004_teacher_scoped_manager_export_request_school'),
     ]
 
