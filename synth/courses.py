@@ -71,9 +71,9 @@ def _reading_text(row: dict) -> str:
 def _playable(rows: list[dict]) -> list[dict]:
     """Video courses play the demo clip, reading courses get a text: the player has something."""
     for row in rows:
-        if row["format"] == "video":
+        if row.get("format", "video") == "video":
             row.update(media_url=DEMO_CLIP, duration_minutes=DEMO_CLIP_MINUTES)
-        elif row["format"] == "reading":
+        elif row.get("format") == "reading":
             row.update(content=_reading_text(row), duration_minutes=READING_MINUTES)
     return rows
 
@@ -150,7 +150,7 @@ def courses_synthesize(*, seed: int, county_code: str | None = None) -> CoursesR
              "hours": 2, "required_content": [RequiredContent.ETHICS], "level": "county"},
         ]
         county_report = catalogue_import(scope=county_scope, actor=None, division=county,
-                                         rows=list(enumerate(county_rows, start=1)), source="synth")
+                                         rows=list(enumerate(_playable(county_rows), start=1)), source="synth")
         ids = [r.course_id for r in county_report.rows if r.course_id is not None]
         if county_report.applied and len(ids) == 3:
             course_publish(scope=county_scope, actor=None, course_id=ids[0])

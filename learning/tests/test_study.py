@@ -318,3 +318,12 @@ def test_a_malformed_beat_is_a_clear_refusal(video, users, client_for, clock):
     response = client.post(url, data=json.dumps(body), content_type="application/json")
     assert response.status_code == 409 and response.json()["code"] == "bad_input"
     assert client.get(url).status_code == 405
+
+
+def test_the_player_endpoints_need_the_csrf_token(video, users, clock):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(users["teacher"])
+    assert strict.post(f"/learning/courses/{video.pk}/study/start/").status_code == 403
+    assert strict.post(f"/learning/courses/{video.pk}/study/beat/", data="{}",
+                       content_type="application/json").status_code == 403
+    assert not StudySession.objects.dangerously_unscoped().exists()
