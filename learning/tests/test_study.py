@@ -327,3 +327,23 @@ def test_the_player_endpoints_need_the_csrf_token(video, users, clock):
     assert strict.post(f"/learning/courses/{video.pk}/study/beat/", data="{}",
                        content_type="application/json").status_code == 403
     assert not StudySession.objects.dangerously_unscoped().exists()
+
+
+def test_the_players_statements_are_read_back_through_get_xapi_statements(video, users, province, client_for, clock):
+    from access.scope import Scope
+    from lrs.clients import client_create
+    from lrs.tests.conftest import Xapi
+
+    player = Player(client_for(users["teacher"]), video, clock)
+    player.beat()
+    lrs_client, secret = client_create(scope=Scope.division(province.province), actor=None, name="报表工具",
+                                       division=province.province, activity_prefixes=["*"], may_write=False,
+                                       reads_all=True)
+    reader = Xapi(Client(), lrs_client.key, secret)
+    registration = str(_enrolment(province.teacher).registration)
+    response = reader.get("statements", {"registration": registration, "activity": video.activity_iri})
+    assert response.status_code == 200
+    found = response.json()["statements"]
+    assert [s["verb"]["id"].rsplit("/", 1)[1] for s in found] == ["launched"]
+    assert found[0]["authority"]["name"] == "本平台播放器"
+    assert found[0]["actor"]["account"]["name"] == users["teacher"].username
