@@ -230,6 +230,17 @@ COURSE: Rules = {
     Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
 }
 
+# A teacher's own study of a course on the platform's player: the teacher (who alone studies),
+# and the administrators who see the teacher.
+COURSE_ENROLMENT: Rules = {
+    Action.VIEW: Through("teacher", TEACHER_VIEW),
+    Action.CHANGE: Own("teacher_id"),
+}
+STUDY_SESSION: Rules = {
+    Action.VIEW: Through("teacher", TEACHER_VIEW),
+    Action.CHANGE: Own("teacher_id"),
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -255,7 +266,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         LedgerSeal,
         SchoolCompliance,
     )
-    from learning.models import Course, Provider, TeacherPush
+    from learning.models import Course, CourseEnrolment, Provider, StudySession, TeacherPush
     from lrs.models import (
         CreditedActivity,
         LearnerIdentity,
@@ -292,7 +303,8 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         StatementAttachment: STATEMENT_ATTACHMENT, LrsDocument: LRS_DOCUMENT,
         CreditedActivity: CREDITED_ACTIVITY, LearnerIdentity: LEARNER_IDENTITY, StatementCredit: STATEMENT_CREDIT,
         LrsClientDay: LRS_CLIENT_CHILD, LrsRejection: LRS_CLIENT_CHILD,
-        Provider: PROVIDER, Course: COURSE, TeacherPush: TEACHER_CHILD,
+        Provider: PROVIDER, Course: COURSE, CourseEnrolment: COURSE_ENROLMENT, StudySession: STUDY_SESSION,
+        TeacherPush: TEACHER_CHILD,
         **_later_models(),
     }
 

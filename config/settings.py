@@ -242,6 +242,13 @@ LRS_ACCOUNT_HOMEPAGE = env_str("LRS_ACCOUNT_HOMEPAGE", "https://yanxiu.example.o
 LRS_CREDIT_CLOCK_SKEW_SECONDS = env_int("LRS_CREDIT_CLOCK_SKEW_SECONDS", 300)
 LRS_CREDIT_MAX_LAG_DAYS = env_int("LRS_CREDIT_MAX_LAG_DAYS", 30)
 LRS_CREDIT_MIN_SPAN_PERCENT = env_int("LRS_CREDIT_MIN_SPAN_PERCENT", 25)
+# The platform's player (learning.study): a beat every LEARNING_BEAT_SECONDS; a session with no
+# accepted beat for LEARNING_SESSION_EXPIRY_SECONDS is over; reading counts as idle after
+# LEARNING_IDLE_SECONDS without input; media plays at most LEARNING_MAX_RATE times real time.
+LEARNING_BEAT_SECONDS = env_int("LEARNING_BEAT_SECONDS", 15)
+LEARNING_SESSION_EXPIRY_SECONDS = env_int("LEARNING_SESSION_EXPIRY_SECONDS", 600)
+LEARNING_IDLE_SECONDS = env_int("LEARNING_IDLE_SECONDS", 300)
+LEARNING_MAX_RATE = 2.0
 # Keyed checkpoints of the audit log and the ledger (core.checkpoints): copy them off this host.
 INTEGRITY_CHECKPOINT_DIR = Path(env_str("INTEGRITY_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")) or VAR_DIR / "checkpoints")
 # The push's learned model, written by the nightly batch and read by every web process.

@@ -38,6 +38,7 @@ def navigation(request):
         items += [
             ("我的学时", reverse("credits:my_hours")),
             ("学时申报", reverse("credits:claim_new")),
+            ("我的学习", reverse("courses:my_study")),
             ("学习记录", reverse("learning:my_records")),
             ("向我开放", reverse("catalog:open_to_me")),
             ("我的培训", reverse("catalog:my_enrolments")),

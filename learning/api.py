@@ -16,11 +16,12 @@ from access.policy import Action, can
 from access.scope import scope_for_user
 from accounts.decorators import DIVISION_ADMIN_ROLES, division_admin_scope
 from core.requests import client_ip
-from learning import selectors
+from learning import selectors, study_selectors
 from learning.catalogue import ImportReport, catalogue_import
 from learning.constants import CourseState, ProviderKind
 from learning.models import Course, Provider
 from learning.services import course_merge, course_publish, course_retire, provider_create
+from learning.study import course_enrol
 
 router = Router(tags=["课程资源库"])
 MAX_IMPORT_ROWS = 5000
@@ -47,6 +48,8 @@ class CourseOut(Schema):
     level: str
     is_featured: bool = Field(..., description="精品资源共享课")
     activity_iri: str
+    media_url: str
+    duration_seconds: int = Field(..., description="学习时长（秒）：视频长度或阅读时间")
     state: CourseState
     division: str = Field(..., description="所属区划代码")
     rating: float | None
@@ -63,6 +66,7 @@ def _course_out(course: Course, may_change: bool) -> CourseOut:
         title=course.title, description=course.description, stages=course.stages, subjects=course.subjects,
         topics=course.topics, required_content=course.required_content, hours=float(course.hours), category=course.category,
         format=course.format, level=course.level, is_featured=course.is_featured, activity_iri=course.activity_iri,
+        media_url=course.media_url, duration_seconds=course.duration_seconds,
         state=CourseState(course.state), division=course.division.code, rating=course.rating,
         rating_count=course.rating_count, completion_count=course.completion_count,
         merged_into_id=course.merged_into_id, published_at=course.published_at, may_change=may_change)
@@ -132,6 +136,9 @@ class CatalogueRowIn(Schema):
     featured: bool | str = False
     activity_iri: str = ""
     description: str = ""
+    media_url: str = Field("", description="本平台播放器播放的视频地址（本平台上的路径，以 / 开头）")
+    duration_minutes: Decimal | str = Field("", description="学习时长（分钟）：视频长度或阅读时间")
+    content: str = Field("", description="阅读材料的正文")
 
 
 class CatalogueIn(Schema):
@@ -238,3 +245,37 @@ def providers_create(request, payload: ProviderIn):
                           code=payload.code, name=payload.name, kind=payload.kind, iri_base=payload.iri_base,
                           ip=client_ip(request))
     return 201, _provider_out(row)
+
+
+class EnrolmentOut(Schema):
+    id: int
+    course_id: int
+    course_title: str
+    state: str = Field(..., description="enrolled（已选学）/ in_progress（学习中）/ completed（已完成）")
+    percent: int = Field(..., description="进度（服务器核验：视频为已观看比例，阅读为核验时间比例）")
+    verified_seconds: int = Field(..., description="服务器核验的学习时间（秒）")
+    position_seconds: float = Field(..., description="续播位置")
+    registration: str = Field(..., description="xAPI context.registration")
+    rating: int | None
+    enrolled_at: dt.datetime
+    last_studied_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+
+def _enrolment_out(row) -> EnrolmentOut:
+    return EnrolmentOut(id=row.pk, course_id=row.course_id, course_title=row.course.title, state=row.state,
+                        percent=row.percent, verified_seconds=row.verified_seconds,
+                        position_seconds=row.position_seconds, registration=str(row.registration), rating=row.rating,
+                        enrolled_at=row.enrolled_at, last_studied_at=row.last_studied_at, completed_at=row.completed_at)
+
+
+@router.post("/learning/courses/{int:course_id}/enrol", response={200: EnrolmentOut, 201: EnrolmentOut},
+             summary="选学课程（教师本人；已选学时返回原记录）")
+def courses_enrol(request, course_id: int):
+    row, created = course_enrol(scope=scope_for_user(request.auth), course_id=course_id)
+    return (201 if created else 200), _enrolment_out(row)
+
+
+@router.get("/me/enrolments", response=list[EnrolmentOut], summary="我的学习（本人选学的课程与进度）")
+def my_enrolments(request):
+    return [_enrolment_out(row) for row in study_selectors.enrolments_of(scope_for_user(request.auth))]

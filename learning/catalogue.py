@@ -32,7 +32,7 @@ from audit.services import audit_record
 from catalog.constants import Level, Topic
 from credits.constants import Category
 from learning.constants import CourseFormat, CourseState, RequiredContent
-from learning.models import Course, Provider
+from learning.models import MAX_STUDY_SECONDS, Course, Provider
 from learning.search import index_courses
 from lrs.credited import ABSOLUTE_IRI, MAX_HOURS
 from org.constants import Stage
@@ -45,6 +45,8 @@ COLUMNS = {
     "提供方": "provider", "课程编号": "code", "课程名称": "title", "学段": "stages", "学科": "subjects",
     "专题/能力": "topics", "必修内容": "required_content", "学时": "hours", "学时类别": "category", "形式": "format",
     "层级": "level", "精品资源共享课": "featured", "活动IRI": "activity_iri", "简介": "description",
+    # What the platform's own player plays (optional): a video's address, the study time, a reading's text.
+    "媒体地址": "media_url", "学习时长（分钟）": "duration_minutes", "阅读内容": "content",
 }
 REQUIRED_COLUMNS = ("提供方", "课程编号", "课程名称", "学时")
 LIST_SEPARATORS = re.compile(r"[、,，;；/|\s]+")
@@ -53,7 +55,7 @@ YES = {"是", "精品", "true", "1", "yes", "y"}
 NO = {"", "否", "false", "0", "no", "n"}
 # Fields compared to tell "updated" from "unchanged", and those a published course keeps.
 FIELDS = ("title", "description", "stages", "subjects", "topics", "required_content", "hours", "category",
-          "format", "level", "is_featured", "activity_iri")
+          "format", "level", "is_featured", "activity_iri", "media_url", "duration_seconds", "content")
 CREDITED_FIELDS = {"hours": "学时", "category": "学时类别", "activity_iri": "活动 IRI"}
 
 
@@ -169,6 +171,27 @@ def _hours(value: Any) -> Decimal:
     return hours
 
 
+def _study_seconds(value: Any) -> int:
+    text = _text(value)
+    if not text:
+        return 0
+    try:
+        minutes = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise RowRefused(f"学习时长应为分钟数：{text[:20]}") from None
+    if not minutes.is_finite() or minutes < 0 or minutes * 60 > MAX_STUDY_SECONDS:
+        raise RowRefused(f"学习时长 {text[:20]} 分钟不合常理（0 到 {MAX_STUDY_SECONDS // 60} 分钟）")
+    return int(minutes * 60)
+
+
+def _media_url(value: Any) -> str:
+    url = _text(value)
+    # A path on this platform: the pages' content policy plays media from the platform's own host only.
+    if url and (len(url) > 500 or not url.startswith("/") or url.startswith("//") or any(c.isspace() for c in url)):
+        raise RowRefused("媒体地址应为本平台上的路径（以 / 开头，如 /static/learning/…）")
+    return url
+
+
 def _featured(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -213,6 +236,9 @@ def _clean(raw: dict, providers: dict[str, Provider], default_level: str) -> tup
         "level": _one(raw.get("level"), LEVELS, "层级", default_level),
         "is_featured": _featured(raw.get("featured")),
         "activity_iri": activity_iri,
+        "media_url": _media_url(raw.get("media_url")),
+        "duration_seconds": _study_seconds(raw.get("duration_minutes")),
+        "content": _text(raw.get("content"))[:100_000],
     }
     return provider, code, values
 

@@ -40,3 +40,20 @@ class CourseState(models.TextChoices):
 
 # The five capabilities among the topics (the rest are the policy's topics).
 CAPABILITIES = (Topic.MORAL_IN_SUBJECT, Topic.CLASSROOM, Topic.HOMEWORK, Topic.EXPERIMENT, Topic.FAMILY)
+
+
+class StudyState(models.TextChoices):
+    ENROLLED = "enrolled", "已选学"
+    IN_PROGRESS = "in_progress", "学习中"
+    COMPLETED = "completed", "已完成"
+
+
+class SessionEnd(models.TextChoices):
+    """Why a study session stopped taking beats."""
+
+    SUPERSEDED = "superseded", "已在其他页面学习"
+    EXPIRED = "expired", "学习会话已超时"
+
+
+# Formats the platform's own player plays (live and blended courses are studied elsewhere).
+PLAYABLE_FORMATS = ("video", "reading")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from learning import views
+from learning import study_views, views
 
 app_name = "courses"
 urlpatterns = [
@@ -13,4 +13,10 @@ urlpatterns = [
     path("<int:course_id>/merge/", views.course_merge_view, name="course_merge"),
     path("import/", views.catalogue_import_view, name="catalogue_import"),
     path("providers/", views.provider_list, name="provider_list"),
+    path("mine/", study_views.my_study, name="my_study"),
+    path("<int:course_id>/enrol/", study_views.course_enrol_view, name="course_enrol"),
+    path("<int:course_id>/study/", study_views.course_study, name="course_study"),
+    path("<int:course_id>/study/start/", study_views.study_start_view, name="study_start"),
+    path("<int:course_id>/study/beat/", study_views.study_beat_view, name="study_beat"),
+    path("<int:course_id>/rate/", study_views.course_rate_view, name="course_rate"),
 ]

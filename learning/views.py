@@ -19,10 +19,11 @@ from accounts.decorators import (
 )
 from catalog.constants import Topic
 from core.requests import client_ip, error_text, object_id
-from learning import selectors
+from learning import selectors, study_selectors
 from learning.catalogue import COLUMNS, catalogue_import, file_rows
 from learning.constants import CourseState, ProviderKind, RequiredContent
 from learning.services import course_merge, course_publish, course_retire, provider_create
+from learning.study import playable
 from org.constants import Stage
 from people.constants import Subject
 from people.roster.files import RosterFileError
@@ -61,6 +62,8 @@ def course_detail(request, scope, course_id: int):
         raise Http404("课程不存在或未向您开放")
     return render(request, "learning/course_detail.html", {
         "course": course, "may_change": can(scope, Action.CHANGE, course),
+        "studies": scope.teacher_id is not None, "enrolment": study_selectors.enrolment_for(scope, course_id),
+        "unplayable": playable(course), "stars": range(1, 6),
     })
 
 

@@ -47,6 +47,37 @@ REQUIRED_TITLES = {
 }
 
 
+# What the platform's player plays in the demo: one short clip served from static/ (a real VP8
+# .webm), and a reading text. A clip of 96 s for a course of hours: the LRS holds such a quick
+# completion for an administrator's look; the demo course below (0.1 h) is credited outright.
+DEMO_CLIP, DEMO_CLIP_MINUTES = "/static/learning/demo-lesson.webm", "1.6"
+READING_MINUTES = "3"
+DEMO_COURSE = {"provider": "henan-study", "code": "DEMO-PLAYER", "title": "本平台播放器演示课：课堂提问的层次",
+               "hours": "0.1", "stages": [], "subjects": [], "topics": [Topic.CLASSROOM], "required_content": [],
+               "format": "video", "level": "province", "featured": False,
+               "description": "一段 96 秒的演示视频：看完即完成，学时由学习记录系统计入学时账本。"}
+
+
+def _reading_text(row: dict) -> str:
+    return "\n\n".join([
+        f"《{row['title']}》学习材料",
+        row.get("description") or "本材料围绕课程主题，梳理政策要求、核心概念与课堂实践要点。",
+        "一、学习目标：理解主题的政策背景与基本要求，结合本校实际形成改进思路。",
+        "二、要点梳理：请逐段阅读，在关键处做批注；遇到与自身教学相关的案例，记下可借鉴之处。",
+        "三、反思与实践：阅读结束后，写下一条可以在下周课堂中尝试的具体做法。",
+    ])
+
+
+def _playable(rows: list[dict]) -> list[dict]:
+    """Video courses play the demo clip, reading courses get a text: the player has something."""
+    for row in rows:
+        if row.get("format", "video") == "video":
+            row.update(media_url=DEMO_CLIP, duration_minutes=DEMO_CLIP_MINUTES)
+        elif row.get("format") == "reading":
+            row.update(content=_reading_text(row), duration_minutes=READING_MINUTES)
+    return rows
+
+
 @dataclass
 class CoursesResult:
     providers: int = 0
@@ -90,14 +121,14 @@ def courses_synthesize(*, seed: int, county_code: str | None = None) -> CoursesR
     for code, name, kind, iri_base in PROVIDERS:
         provider_create(scope=scope, actor=None, division=province, code=code, name=name, kind=kind, iri_base=iri_base)
         result.providers += 1
-    rows = _catalogue(rng)
+    rows = _playable([*_catalogue(rng), dict(DEMO_COURSE)])
     report = catalogue_import(scope=scope, actor=None, division=province, rows=list(enumerate(rows, start=1)),
                               source="synth")
     if not report.applied:  # the generator's own rows: a refusal is a bug here
         raise RuntimeError("; ".join(f"{r.row}: {r.reason}" for r in report.refused))
     counters = []
     for row_result in report.rows:
-        if row_result.course_id is not None and rng.random() < 0.9:
+        if row_result.course_id is not None and (rng.random() < 0.9 or row_result.code == DEMO_COURSE["code"]):
             course_publish(scope=scope, actor=None, course_id=row_result.course_id)
             result.published += 1
         ratings = rng.randint(0, 60)
@@ -119,7 +150,7 @@ def courses_synthesize(*, seed: int, county_code: str | None = None) -> CoursesR
              "hours": 2, "required_content": [RequiredContent.ETHICS], "level": "county"},
         ]
         county_report = catalogue_import(scope=county_scope, actor=None, division=county,
-                                         rows=list(enumerate(county_rows, start=1)), source="synth")
+                                         rows=list(enumerate(_playable(county_rows), start=1)), source="synth")
         ids = [r.course_id for r in county_report.rows if r.course_id is not None]
         if county_report.applied and len(ids) == 3:
             course_publish(scope=county_scope, actor=None, course_id=ids[0])

@@ -170,6 +170,24 @@ def _course_library(world: World, p) -> None:
 
     for teacher in (p.teacher, p.sibling_teacher):
         TeacherPush.objects.create(teacher=teacher, items=[], basis="x", computed_at=timezone.now())
+    _study(p)
+
+
+def _study(p) -> None:
+    """Teachers of 杞县, 通许县 and 兰考县 studying the province's course on the player, one
+    session ended by a newer one."""
+    from django.utils import timezone
+
+    from learning.models import Course, CourseEnrolment, StudySession
+
+    course = Course.objects.dangerously_unscoped().get(code="HN-PUB")
+    now = timezone.now()
+    for teacher in (p.teacher, p.sibling_teacher, p.direct_teacher):
+        enrolment = CourseEnrolment.objects.create(teacher=teacher, course=course, state="in_progress")
+        StudySession.objects.create(enrolment=enrolment, teacher=teacher, session_digest="x", started_at=now,
+                                    last_beat_at=now, active=False, ended_reason="superseded")
+        StudySession.objects.create(enrolment=enrolment, teacher=teacher, session_digest="y", started_at=now,
+                                    last_beat_at=now)
 
 
 def _learning_records(world: World, p) -> None:

@@ -165,6 +165,17 @@ def _course_library(p) -> dict[str, Any]:
     from learning.services import course_publish
 
     course_publish(scope=Scope.division(p.sibling), actor=None, course_id=made["tx_published"].pk)
+    # a course 通许县's teachers study on the player, and one 李四 has finished (to rate)
+    made["tx_video"] = Course.objects.create(
+        provider=provider, code="TX-V", title="通许视频课", hours=1, level="county", format="video",
+        media_url="/static/learning/short-clip.webm", duration_seconds=600,
+        activity_iri="https://smartedu.example.org/c/TX-V", state="draft", division=p.sibling,
+        division_path=p.sibling.path)
+    course_publish(scope=Scope.division(p.sibling), actor=None, course_id=made["tx_video"].pk)
+    from learning.models import CourseEnrolment
+
+    CourseEnrolment.objects.create(teacher=p.sibling_teacher, course=made["tx_published"], state="completed",
+                                   completed_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
     return made
 
 
@@ -279,6 +290,13 @@ def identities(t):
 def courses_state(t):
     from learning.models import Course
     return tuple(Course.objects.dangerously_unscoped().order_by("pk").values_list("code", "state", "merged_into_id"))
+
+
+def studies(t):
+    from learning.models import CourseEnrolment, StudySession
+    return (tuple(CourseEnrolment.objects.dangerously_unscoped().order_by("pk").values_list("teacher_id", "course_id",
+                                                                                           "state", "rating")),
+            tuple(StudySession.objects.dangerously_unscoped().order_by("pk").values_list("pk", "active", "last_seq")))
 
 
 def providers_of(t):
@@ -596,6 +614,21 @@ CASES = [
     Case("register a provider through the API", "json", lambda t: "/api/v1/learning/providers",
          _f(code="qx-centre", name="杞县教师发展中心课程", kind="institution"), providers_of,
          ok={"county_admin": 201}, no={"school_admin": 403, "teacher": 403}),
+    # --- study on the platform's player (teachers only; the course must be open to them) ----
+    Case("choose 通许县's video course", "post", lambda t: f"/learning/courses/{t.tx_video.pk}/enrol/", _f(), studies,
+         ok={"sibling_teacher_user": 302},
+         no={"teacher": 404, "sibling_admin": 403, "province_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("choose it through the API", "json", lambda t: f"/api/v1/learning/courses/{t.tx_video.pk}/enrol", _f(),
+         studies, ok={"sibling_teacher_user": 201}, no={"teacher": 404, "sibling_admin": 403, "staff": 403}),
+    Case("open the player", "json", lambda t: f"/learning/courses/{t.tx_video.pk}/study/start/", _f(), studies,
+         ok={"sibling_teacher_user": 200}, no={"teacher": 404, "sibling_admin": 403, "city_admin": 403}),
+    # a beat without the token its page was given: refused whoever sends it (learning/tests/test_study.py
+    # covers beats with tokens of other users, sessions and courses)
+    Case("send a beat without a token", "json", lambda t: f"/learning/courses/{t.tx_video.pk}/study/beat/",
+         _f(seq=1, position=0, ranges=[]), studies, ok={},
+         no={"sibling_teacher_user": 409, "teacher": 409, "sibling_admin": 403, "staff": 403}),
+    Case("rate a finished course", "post", lambda t: f"/learning/courses/{t.tx_published.pk}/rate/", _f(rating="4"),
+         studies, ok={"sibling_teacher_user": 302}, no={"teacher": 302, "sibling_admin": 403, "staff": 403}),
     # --- annual plans ---------------------------------------------------------------------
     Case("open a plan", "post", lambda t: "/projects/plans/", _f(year="2028"), plans_of,
          ok={"county_admin": 302, "school_admin": 302}, no={"teacher": 403, "staff": 403}),

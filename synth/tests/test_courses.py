@@ -25,6 +25,13 @@ def test_the_demo_library_is_varied_curated_and_made_once(province):
     county = [c for c in courses if c.division_id == province.county.pk]
     assert sorted(c.state for c in county) == ["draft", "published", "retired"]
     assert next(c for c in county if c.state == "retired").merged_into is not None
+    # the platform's player has something to play: a real clip or a text for every video and reading course
+    from learning.study import playable
+
+    on_player = [c for c in published if c.format in ("video", "reading")]
+    assert on_player and all(playable(c) == "" for c in on_player)
+    demo = next(c for c in courses if c.code == "DEMO-PLAYER")
+    assert demo.state == "published" and demo.duration_seconds == 96 and demo.media_url.endswith(".webm")
     assert courses_synthesize(seed=7, county_code=province.county.code).courses == 0
     assert Course.objects.dangerously_unscoped().count() == len(courses)
     # the demo library is searchable as imported (its index written by the import)
