@@ -26,7 +26,7 @@ from credits.constants import Category
 from credits.models import CycleTotal
 from credits.selectors import current_cycle, required_hours, rule_set_in_force
 from learning.constants import CourseState, RequiredContent
-from learning.models import Course, PeerPopularity
+from learning.models import Course, CourseEnrolment, PeerPopularity
 from learning.push.interactions import History
 from learning.push.ranking import CourseCard, TeacherNeeds
 from lrs.models import CreditState, StatementCredit
@@ -73,22 +73,29 @@ def histories(scope: Scope, teacher_ids: Iterable[int], *, activities: dict[int,
         course_id = activities.get(activity_id)
         if course_id is not None:
             found[teacher_id].append((course_id, at.timestamp()))
+    taken = visible(scope, CourseEnrolment).filter(teacher_id__in=list(teacher_ids))
+    for teacher_id, course_id, at in taken.values_list("teacher_id", "course_id", "enrolled_at"):
+        found[teacher_id].append((course_id, at.timestamp()))
     return {teacher_id: History.of(pairs) for teacher_id, pairs in found.items()}
 
 
 def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> dict[int, str]:
-    """A fingerprint of what each teacher's list depends on (their completions and their hours this
-    cycle), in two grouped queries: a list whose fingerprint changed is stale."""
+    """A fingerprint of what each teacher's list depends on (their completions, the courses they took
+    up on the player, their hours this cycle), in three grouped queries: a list whose fingerprint
+    changed is stale."""
     ids = [teacher.pk for teacher in teachers]
     done = {teacher_id: (n, last) for teacher_id, n, last in (
         visible(scope, StatementCredit).filter(teacher_id__in=ids, state=CreditState.CREDITED)
         .values("teacher_id").annotate(n=Count("id"), last=Max("id")).values_list("teacher_id", "n", "last"))}
     hours = dict(visible(scope, CycleTotal).filter(teacher_id__in=ids, cycle_id=cycle_id)
                  .values("teacher_id").annotate(h=Sum("approved_hours")).values_list("teacher_id", "h"))
+    taken = {teacher_id: (n, last) for teacher_id, n, last in (
+        visible(scope, CourseEnrolment).filter(teacher_id__in=ids)
+        .values("teacher_id").annotate(n=Count("id"), last=Max("id")).values_list("teacher_id", "n", "last"))}
     bases = {}
     for teacher_id in ids:
         n, last = done.get(teacher_id, (0, None))
-        text = f"{n}:{last}:{cycle_id}:{hours.get(teacher_id)}"
+        text = f"{n}:{last}:{taken.get(teacher_id, (0, None))}:{cycle_id}:{hours.get(teacher_id)}"
         bases[teacher_id] = hashlib.sha256(text.encode()).hexdigest()[:32]
     return bases
 

@@ -1,7 +1,8 @@
 """Every teacher's study history as three arrays, for fitting the model and scoring in bulk.
 
 A pair (teacher, course) with the time it was studied: each credited completion of a course's
-activity through the LRS. At the province's scale that is ~100 M rows, so on PostgreSQL they
+activity through the LRS (from the platform's player or any provider), and each course taken up
+on the player. At the province's scale that is ~100 M rows, so on PostgreSQL they
 are read with one binary COPY of the scoped query and parsed by numpy, never as Python objects;
 SQLite (small installations, tests) reads the same query row by row.
 """
@@ -17,6 +18,7 @@ from django.db.models.functions import Cast
 
 from access.policy import visible
 from access.scope import Scope
+from learning.models import CourseEnrolment
 from lrs.models import CreditState, StatementCredit
 
 _HEADER = 19  # "PGCOPY\n\377\r\n\0" + flags (4) + header extension length (4)
@@ -52,19 +54,30 @@ class Interactions:
 
 
 def _completions(scope: Scope) -> QuerySet:
+    """Credited completions: (teacher, credited activity, when)."""
     return (visible(scope, StatementCredit).filter(state=CreditState.CREDITED, teacher__isnull=False)
-            .annotate(t=Cast(F("teacher_id"), IntegerField()), a=Cast(F("credited_activity_id"), IntegerField()))
-            .values_list("t", "a", "created_at"))
+            .annotate(t=Cast(F("teacher_id"), IntegerField()), a=Cast(F("credited_activity_id"), IntegerField()),
+                      at=F("created_at"))
+            .values_list("t", "a", "at"))
+
+
+def _enrolments(scope: Scope) -> QuerySet:
+    """Courses taken up on the platform's player: (teacher, course, when enrolled)."""
+    return (visible(scope, CourseEnrolment)
+            .annotate(t=Cast(F("teacher_id"), IntegerField()), a=Cast(F("course_id"), IntegerField()),
+                      at=F("enrolled_at"))
+            .values_list("t", "a", "at"))
 
 
 def load(scope: Scope, course_of_activity: dict[int, int], *, teachers_between: tuple[int, int] | None = None
          ) -> Interactions:
-    """The history (of the teachers with ids in `teachers_between`, both ends included), mapped
-    from credited activities to courses (completions of activities that are no course of the
-    library are left out)."""
-    rows = _completions(scope)
+    """The history (of the teachers with ids in `teachers_between`, both ends included): credited
+    completions mapped from their activities to courses (activities that are no course of the
+    library are left out), and the courses taken up on the player."""
+    rows, taken = _completions(scope), _enrolments(scope)
     if teachers_between is not None:
         rows = rows.filter(teacher_id__gte=teachers_between[0], teacher_id__lte=teachers_between[1])
+        taken = taken.filter(teacher_id__gte=teachers_between[0], teacher_id__lte=teachers_between[1])
     teachers, activities, times = _read(rows)
     lookup = np.full(max(course_of_activity, default=0) + 1, -1, dtype=np.int64)
     for activity, course in course_of_activity.items():
@@ -73,7 +86,10 @@ def load(scope: Scope, course_of_activity: dict[int, int], *, teachers_between: 
     courses = np.full(len(activities), -1, dtype=np.int64)
     courses[known] = lookup[activities[known]]
     keep = courses >= 0
-    return Interactions(teachers=teachers[keep], courses=courses[keep], times=times[keep])
+    enrolled_by, enrolled_in, enrolled_at = _read(taken)
+    return Interactions(teachers=np.concatenate([teachers[keep], enrolled_by]),
+                        courses=np.concatenate([courses[keep], enrolled_in]),
+                        times=np.concatenate([times[keep], enrolled_at]))
 
 
 def _read(rows: QuerySet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,7 +112,7 @@ def _copy(rows: QuerySet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for start in range(bounds["low"], bounds["high"] + 1, _BUCKET):
         sql, params = rows.filter(teacher_id__gte=start, teacher_id__lt=start + _BUCKET).query.sql_with_params()
         # The ORM's SQL (its params apart) inside an aggregate.
-        outer = f"SELECT array_agg(q.t), array_agg(q.a), array_agg(floor(extract(epoch FROM q.created_at))::int4) FROM ({sql}) AS q"  # noqa: S608, E501
+        outer = f"SELECT array_agg(q.t), array_agg(q.a), array_agg(floor(extract(epoch FROM q.at))::int4) FROM ({sql}) AS q"  # noqa: S608, E501
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({outer}) TO STDOUT (FORMAT binary)",
                                                                 params) as copy:
             data = b"".join(bytes(block) for block in copy)

@@ -25,8 +25,8 @@ from django.utils import timezone
 from access.policy import visible
 from access.scope import Scope
 from credits.selectors import current_cycle
-from learning.constants import CourseState
-from learning.models import Course, PeerPopularity, TeacherPush
+from learning.constants import CourseState, StudyState
+from learning.models import Course, CourseEnrolment, PeerPopularity, TeacherPush
 from learning.push import collaborative, engine, interactions
 from learning.push.inputs import (
     PEER_HEAD,
@@ -59,7 +59,8 @@ def province_scope() -> Scope:
 
 def peers_refresh(scope: Scope, *, now: dt.datetime | None = None) -> int:
     """Rebuild the peer table: per stage and subject, the PEER_HEAD courses most teachers of that
-    group completed in the last year. One grouped query; the table is replaced in one transaction."""
+    group completed or took up in the last year. Two grouped queries; the table is replaced in one
+    transaction."""
     now = now or timezone.now()
     activities = course_of_activity(scope)
     counts: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -71,6 +72,14 @@ def peers_refresh(scope: Scope, *, now: dt.datetime | None = None) -> int:
     for stage, subject, activity_id, learners in rows:
         course_id = activities.get(activity_id)
         if subject and course_id is not None:
+            counts[(stage, subject)][course_id] += learners
+    # Courses taken up on the player and not yet finished (a finished one is a credited completion above).
+    taken = (visible(scope, CourseEnrolment)
+             .filter(enrolled_at__gte=now - dt.timedelta(days=PEER_WINDOW_DAYS)).exclude(state=StudyState.COMPLETED)
+             .values_list("teacher__stage", "teacher__subjects__subject", "course_id")
+             .annotate(learners=Count("teacher_id", distinct=True)).order_by())
+    for stage, subject, course_id, learners in taken:
+        if subject:
             counts[(stage, subject)][course_id] += learners
     fresh = [PeerPopularity(stage=stage, subject=subject, course_id=course_id, learners=learners)
              for (stage, subject), by_course in counts.items()
@@ -228,6 +237,7 @@ def _store(rows: list[tuple[int, list[dict], str]], *, now: dt.datetime) -> None
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS push_chunk (teacher_id bigint, items jsonb, basis text) "
                        "ON COMMIT DELETE ROWS")
+        cursor.execute("TRUNCATE push_chunk")  # an outer transaction may still hold the last chunk
         with cursor.cursor.copy("COPY push_chunk (teacher_id, items, basis) FROM STDIN") as copy:
             for pk, items, basis in rows:
                 copy.write_row((pk, orjson.dumps(items).decode(), basis))

@@ -131,6 +131,21 @@ def test_courses_studied_together_are_pushed_as_related(library, learner):
     assert _codes(found).index("M-4") < _codes(found).index("M-3")  # above a course nobody paired with M-1
 
 
+def test_a_course_taken_up_on_the_player_is_no_longer_pushed(library, learner):
+    from learning.study import course_enrol
+
+    teacher = learner(library["M-1"])
+    Course.objects.dangerously_unscoped().filter(pk=library["M-2"].pk).update(
+        format="reading", duration_seconds=600, content="大单元教学的阅读材料。")
+    push_refresh_all()
+    assert "M-2" in _codes(push_for(Scope.for_teacher(teacher), teacher))
+    course_enrol(scope=Scope.for_teacher(teacher), course_id=library["M-2"].pk)
+    again = push_for(Scope.for_teacher(teacher), teacher)
+    assert again.recomputed and "M-2" not in _codes(again)
+    push_refresh_all()  # the batch reads enrolments too
+    assert "M-2" not in _codes(push_for(Scope.for_teacher(teacher), teacher))
+
+
 def test_the_nightly_batch_writes_every_active_teachers_list(library, learner, province):
     learner(library["M-1"])
     TeacherFactory(school=province.school, status="left")
