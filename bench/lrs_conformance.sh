@@ -11,6 +11,8 @@
 #   LRS_CODE_DIR         project copy to serve (default: this checkout; e.g. a snapshot
 #                        from `bench/lrs_harness.py snapshot`)
 #   LRS_BENCH_PORT, LRS_BENCH_DB, LRS_BENCH_THREADS   see bench/lrs_harness.py
+#   LRS_BENCH_DEFAULT_VERSION  the server's LRS_DEFAULT_XAPI_VERSION (default 1.0.3): the version
+#                        header on answers to requests naming none; each suite checks it is its own
 #   CONFORMANCE_MODE, CONFORMANCE_GREP, CONFORMANCE_STALL_S, ...   passed to run_conformance.sh
 #   LRS_CONFORMANCE_CHAI_THINGS  1 (default): preload chai-things in per-file mode (see below)
 #

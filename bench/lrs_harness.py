@@ -137,6 +137,7 @@ def server_env(args, database_url: str, state: Path) -> dict[str, str]:
         "LOG_LEVEL": args.log_level,
         # No task of the LRS goes through Celery; eager keeps anything else off the broker.
         "CELERY_TASK_ALWAYS_EAGER": "1",
+        "LRS_DEFAULT_XAPI_VERSION": args.default_version,
     })
     if args.redis_url:
         # The rate counters live in the cache: Redis (as in production) so both workers share them.
@@ -422,6 +423,8 @@ def main() -> None:
     serving.add_argument("--client-name", default="lrs-bench")
     serving.add_argument("--path", default="/xapi", help="the xAPI base path")
     serving.add_argument("--log-level", default="WARNING", help="Django's LOG_LEVEL")
+    serving.add_argument("--default-version", default=os.environ.get("LRS_BENCH_DEFAULT_VERSION", "1.0.3"),
+                         help="LRS_DEFAULT_XAPI_VERSION: the version answered to requests naming none")
     serving.add_argument("--access-log", action="store_true", help="write STATE/access.log")
     serving.add_argument("--keep-data", action="store_true", default=os.environ.get("LRS_BENCH_KEEP") == "1",
                          help="serve the database as it is (e.g. filled by bench/lrs_fill.py) instead of dropping it; "

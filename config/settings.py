@@ -223,8 +223,11 @@ STORAGES = {
         )
     },
 }
-# The learning-record store (xAPI 1.0.3 at /xapi/).
+# The learning-record store (xAPI 1.0.3 and 2.0.0 at /xapi/).
 LRS_PATH = "/xapi"
+# The X-Experience-API-Version of answers to requests that name no valid version (refusals,
+# About without the header): "1.0.3", or "2.0.0" where clients mainly speak 2.0.
+LRS_DEFAULT_XAPI_VERSION = env_str("LRS_DEFAULT_XAPI_VERSION", "1.0.3") or "1.0.3"
 # The authority stamped on stored statements names the client under this home page.
 LRS_AUTHORITY_HOMEPAGE = env_str("LRS_AUTHORITY_HOMEPAGE", "https://yanxiu.example.org/xapi/clients") or ""
 LRS_MAX_BATCH = env_int("LRS_MAX_BATCH", 1000)  # statements in one POST

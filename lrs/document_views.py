@@ -24,7 +24,7 @@ from lrs.documents import (
     person_get,
     refuse_unknown,
 )
-from lrs.http import XapiRequest, json_response, xapi_endpoint
+from lrs.http import XAPI_VERSION_2, XapiRequest, json_response, xapi_endpoint
 from lrs.models import DocumentKind
 
 DOCUMENT_METHODS = {"GET", "PUT", "POST", "DELETE"}
@@ -63,7 +63,8 @@ def _document_resource(xapi: XapiRequest, kind: str) -> HttpResponse:
     target = document_request(kind, method, xapi.params)
     if method == "GET":
         return _get(xapi, target)
-    preconditions = Preconditions.from_headers(xapi.headers.get("if-match"), xapi.headers.get("if-none-match"))
+    preconditions = Preconditions.from_headers(xapi.headers.get("if-match"), xapi.headers.get("if-none-match"),
+                                               state_guarded=xapi.version == XAPI_VERSION_2)
     if method == "DELETE":
         document_delete(xapi.scope, context=target.context, document_id=target.document_id,
                         preconditions=preconditions)

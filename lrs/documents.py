@@ -17,7 +17,8 @@ Agents resources: parameters, selectors and services.
 - Concurrency (If-Match / If-None-Match) is checked whenever a header is sent; a profile
   PUT without either is refused (409 if the document exists, 400 otherwise). State
   documents, and POST and DELETE anywhere, may be written without them, as the
-  specification allows and the conformance suite expects.
+  specification allows and the conformance suite expects — except that in an xAPI 2.0
+  request a State PUT without either over an existing document is 409 as well.
 """
 
 from __future__ import annotations
@@ -91,14 +92,18 @@ class DocumentRequest:
 
 @dataclass(frozen=True)
 class Preconditions:
-    """If-Match / If-None-Match as sent: None when absent, else the entity tags ("*": any)."""
+    """If-Match / If-None-Match as sent: None when absent, else the entity tags ("*": any).
+    `state_guarded` (xAPI 2.0 requests): a PUT without either over an existing State document
+    is 409 too, as for profiles; 1.0.3 lets it overwrite."""
 
     if_match: frozenset[str] | None = None
     if_none_match: frozenset[str] | None = None
+    state_guarded: bool = False
 
     @classmethod
-    def from_headers(cls, if_match: str | None, if_none_match: str | None) -> Preconditions:
-        return cls(_etags(if_match), _etags(if_none_match))
+    def from_headers(cls, if_match: str | None, if_none_match: str | None, *,
+                     state_guarded: bool = False) -> Preconditions:
+        return cls(_etags(if_match), _etags(if_none_match), state_guarded)
 
     @property
     def given(self) -> bool:
@@ -433,6 +438,9 @@ def _check_preconditions(kind: str, method: str, row: LrsDocument | None, precon
     if preconditions.if_none_match is not None and etag is not None and (
             "*" in preconditions.if_none_match or etag in preconditions.if_none_match):
         raise XapiError(412, "If-None-Match 不满足：文档已存在")
+    if method == "PUT" and kind == DocumentKind.STATE and preconditions.state_guarded and not preconditions.given \
+            and row is not None:
+        raise XapiError(409, "状态文档已存在：请先获取其当前状态，再以 If-Match 请求头带上当前 ETag 重新提交")
     if method == "PUT" and kind != DocumentKind.STATE and not preconditions.given:
         if row is not None:
             raise XapiError(409, "文档已存在：请先获取其当前状态，再以 If-Match 请求头带上当前 ETag 重新提交"

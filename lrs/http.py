@@ -3,11 +3,14 @@
 - The alternate request syntax (a POST with `?method=PUT` and the real request as form
   fields: `content`, header fields, query parameters) is turned back into the request it
   stands for, so views see one shape of request.
-- The `X-Experience-API-Version` header is required (1.0.x; `1.0` counts as 1.0.0), except
+- The `X-Experience-API-Version` header is required (1.0.x or 2.0.x; `1.0` counts as 1.0.0), except
   on the About resource.
 - HTTP Basic credentials name a client (lrs.clients); unknown, wrong or revoked: 401.
   Each client has a rate limit per minute (429).
-- Every response carries `X-Experience-API-Version: 1.0.3`; every refusal a JSON body
+- xAPI 2.0.0 (IEEE 9274.1.1) is accepted beside 1.0.3, keyed on that header: the request's
+  `version` (1.0.3 or 2.0.0) decides which rules apply (validation, documents) and is the
+  `X-Experience-API-Version` of the answer. 2.0 has no alternate request syntax: refused.
+- Every response carries `X-Experience-API-Version`; every refusal a JSON body
   `{"error": <status name>, "message": <what was wrong>}`.
 """
 
@@ -31,7 +34,9 @@ from django.views.decorators.csrf import csrf_exempt
 from access.scope import Scope
 
 XAPI_VERSION = "1.0.3"
-VERSION_PATTERN = re.compile(r"^1\.0(\.\d+)?$")
+XAPI_VERSION_2 = "2.0.0"
+# The versions a request may name: 1.0.x (`1.0` is 1.0.0) or 2.0.x (IEEE 9274.1.1).
+VERSION_PATTERN = re.compile(r"^(?P<major>[12])\.0(\.\d+)?$")
 METHODS = {"GET", "HEAD", "PUT", "POST", "DELETE"}
 # Form fields of the alternate syntax that stand for headers (the spec's list).
 HEADER_FIELDS = {"authorization", "x-experience-api-version", "content-type", "content-length", "if-match",
@@ -61,6 +66,8 @@ class XapiRequest:
     client: Any = None
     scope: Scope = field(default_factory=Scope.nothing)
     alternate: bool = False
+    # The version the request named: XAPI_VERSION (any 1.0.x) or XAPI_VERSION_2 (any 2.0.x).
+    version: str = XAPI_VERSION
     django: HttpRequest | None = None
 
     def header(self, name: str, default: str = "") -> str:
@@ -145,12 +152,31 @@ def parse_request(request: HttpRequest) -> XapiRequest:
                        content_type=_media_type(headers.get("content-type", "")), django=request)
 
 
+def unnamed_version() -> str:
+    """The version answered to a request that names none (or no valid one): 1.0.3 unless the
+    deployment mainly serves 2.0 clients (LRS_DEFAULT_XAPI_VERSION)."""
+    return XAPI_VERSION_2 if settings.LRS_DEFAULT_XAPI_VERSION.startswith("2.") else XAPI_VERSION
+
+
+def version_named(header: str) -> str | None:
+    """The version an X-Experience-API-Version value names (1.0.3 or 2.0.0), None if none."""
+    match = VERSION_PATTERN.match(header.strip())
+    if match is None:
+        return None
+    return XAPI_VERSION_2 if match["major"] == "2" else XAPI_VERSION
+
+
 def _check_version(xapi: XapiRequest) -> None:
+    """Refuse (400) a request whose header names no version we speak, and 2.0's refusals of
+    request shapes it dropped."""
     version = xapi.header("x-experience-api-version").strip()
     if not version:
         raise XapiError(400, "缺少 X-Experience-API-Version 请求头")
-    if not VERSION_PATTERN.match(version):
-        raise XapiError(400, f"不支持的 xAPI 版本：{version}（支持 1.0.x）")
+    if version_named(version) is None:
+        raise XapiError(400, f"不支持的 xAPI 版本：{version}（支持 1.0.x 与 2.0.x）")
+    if xapi.alternate and xapi.version == XAPI_VERSION_2:
+        # IEEE 9274.1.1 dropped the alternate request syntax (the version may sit in the form).
+        raise XapiError(400, "xAPI 2.0 不支持替代请求语法（?method=）：请直接使用对应的 HTTP 方法")
 
 
 def consistent_through() -> str:
@@ -172,6 +198,8 @@ def xapi_endpoint(*, methods: set[str], versioned: bool = True, authenticated: b
             xapi: XapiRequest | None = None
             try:
                 xapi = parse_request(request)
+                # The version the answer speaks; About answers without one in the unnamed version.
+                xapi.version = version_named(xapi.header("x-experience-api-version")) or unnamed_version()
                 allowed = methods | ({"HEAD"} if "GET" in methods else set())
                 if xapi.method not in allowed:
                     raise XapiError(405, f"该资源不支持 {xapi.method}", {"Allow": ", ".join(sorted(allowed))})
@@ -194,7 +222,10 @@ def xapi_endpoint(*, methods: set[str], versioned: bool = True, authenticated: b
                                      message=error.message)
             if request.method == "HEAD":
                 response.content = b""
-            response["X-Experience-API-Version"] = XAPI_VERSION
+            # A request refused before its version was read (413, a bad form) is answered in the
+            # version its header names, if any.
+            response["X-Experience-API-Version"] = xapi.version if xapi is not None else (
+                version_named(request.headers.get("x-experience-api-version", "")) or unnamed_version())
             if statements:
                 response["X-Experience-API-Consistent-Through"] = consistent_through()
             response.setdefault("Cache-Control", "no-store")

@@ -251,6 +251,11 @@ def _context_ids(context: Any) -> Any:
     for name in ("instructor", "team"):
         if name in context:
             context[name] = _agent_ids(context[name])
+    # xAPI 2.0: the agent or group of each contextAgents / contextGroups entry, reduced alike.
+    for name, member in (("contextAgents", "agent"), ("contextGroups", "group")):
+        if isinstance(context.get(name), list):
+            context[name] = [{**entry, member: _agent_ids(entry.get(member))} if isinstance(entry, dict) else entry
+                             for entry in context[name]]
     if isinstance(context.get("contextActivities"), dict):
         context["contextActivities"] = {
             name: [{"id": a.get("id")} if isinstance(a, dict) else a

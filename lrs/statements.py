@@ -23,7 +23,7 @@ from access.policy import Action, can, visible
 from access.scope import Scope
 from lrs.attachments import attachments_check, attachments_store
 from lrs.crediting import credits_note, credits_void
-from lrs.http import XapiError
+from lrs.http import XAPI_VERSION, XAPI_VERSION_2, XapiError
 from lrs.keys import agent_key, learner_key, value_hash
 from lrs.learners import teachers_for_agents
 from lrs.models import IndexKind, LrsActivity, LrsClient, Statement, StatementIndex, StatementKey
@@ -59,6 +59,18 @@ def _agents(agent: Any) -> Iterable[str]:
                 yield member_key
 
 
+def _context_agents(context: dict) -> Iterable[str]:
+    """Instructor, team and (xAPI 2.0) each contextAgents agent and contextGroups group."""
+    yield from _agents(context.get("instructor"))
+    yield from _agents(context.get("team"))
+    for entry in context.get("contextAgents") or []:
+        if isinstance(entry, dict):
+            yield from _agents(entry.get("agent"))
+    for entry in context.get("contextGroups") or []:
+        if isinstance(entry, dict):
+            yield from _agents(entry.get("group"))
+
+
 def _context_activities(context: Any) -> Iterable[str]:
     if not isinstance(context, dict):
         return
@@ -89,7 +101,7 @@ def index_values(statement: dict) -> set[tuple[int, str]]:
     related = set(direct_agents)
     related |= set(_agents(statement.get("authority")))
     context = statement.get("context") or {}
-    related |= set(_agents(context.get("instructor"))) | set(_agents(context.get("team")))
+    related |= set(_context_agents(context))
     activities: set[str] = set()
     activity = _object_activity(statement)
     if activity:
@@ -100,7 +112,7 @@ def index_values(statement: dict) -> set[tuple[int, str]]:
     if target.get("objectType") == "SubStatement":
         related |= {*_agents(target.get("actor")), *_object_agents(target)}
         sub_context = target.get("context") or {}
-        related |= set(_agents(sub_context.get("instructor"))) | set(_agents(sub_context.get("team")))
+        related |= set(_context_agents(sub_context))
         sub_activity = _object_activity(target)
         if sub_activity:
             activities.add(sub_activity)
@@ -132,20 +144,21 @@ def _covered(scope: Scope, statement: dict) -> bool:
     return bool(named) and all(any(a.startswith(prefix) for prefix in scope.client_prefixes) for a in named)
 
 
-def _complete(statement: dict, *, client: LrsClient, stored: dt.datetime) -> dict:
-    """The statement as the LRS stores it: its id, stored, authority, version, timestamp set."""
+def _complete(statement: dict, *, client: LrsClient, stored: dt.datetime, version: str = XAPI_VERSION) -> dict:
+    """The statement as the LRS stores it: its id, stored, authority, version, timestamp set.
+    A statement without a version gets 1.0.0 from a 1.0 request, 2.0.0 from a 2.0 one."""
     full = dict(statement)
     full["id"] = str(full["id"]).lower()
     stored_text = stored.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     full["stored"] = stored_text
     full["authority"] = authority_of(client)
-    full.setdefault("version", "1.0.0")
+    full.setdefault("version", XAPI_VERSION_2 if version == XAPI_VERSION_2 else "1.0.0")
     full.setdefault("timestamp", stored_text)
     return full
 
 
 def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], statement_id: str | None = None,
-                     attachments: dict[str, Any] | None = None) -> list[str]:
+                     attachments: dict[str, Any] | None = None, version: str = XAPI_VERSION) -> list[str]:
     """Store a batch (or the one statement of a PUT with `statement_id`): ids in order. All or
     nothing; replays of statements already held change nothing."""
     if not statements:
@@ -154,7 +167,7 @@ def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], 
         raise XapiError(413, f"一次最多提交 {settings.LRS_MAX_BATCH} 条语句")
     for position, statement in enumerate(statements):
         try:
-            statements[position] = validate_statement(statement)
+            statements[position] = validate_statement(statement, version=version)
         except StatementInvalid as error:
             where = f"第 {position + 1} 条语句：" if len(statements) > 1 else ""
             raise XapiError(400, f"{where}{error}") from None
@@ -186,13 +199,14 @@ def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], 
             if held is not None and not statements_equal(held.full, statement):
                 raise XapiError(409, f"语句 {statement['id']} 已存在且内容不同")
         if new:
-            _insert(scope=scope, client=client, statements=new, stored=stored)
+            _insert(scope=scope, client=client, statements=new, stored=stored, version=version)
             if attachments:
                 attachments_store(attachments)
     return ids
 
 
-def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: dt.datetime) -> None:
+def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: dt.datetime,
+            version: str = XAPI_VERSION) -> None:
     voiding_targets = {}
     for statement in statements:
         if statement["verb"]["id"] == VOIDED_VERB:
@@ -221,7 +235,7 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
     actor_keys = {key for statement in statements if (key := learner_key(statement["actor"]))}
     teachers = teachers_for_agents(actor_keys)
     for statement in statements:
-        full = _complete(statement, client=client, stored=stored)
+        full = _complete(statement, client=client, stored=stored, version=version)
         actor = learner_key(full["actor"])
         actor_hash = value_hash(actor) if actor else None
         row = Statement(statement_id=full["id"], stored=stored, timestamp=parse_timestamp(full["timestamp"]),

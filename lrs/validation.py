@@ -1,4 +1,4 @@
-"""Statement validation (xAPI 1.0.3, Data part): every rule the specification gives a
+"""Statement validation (xAPI 1.0.3 and 2.0.0, Data part): every rule the specification gives a
 statement, so that an invalid one is refused with 400 and a message naming what is wrong.
 
 `validate_statement` walks the statement once, property by property: each function below
@@ -8,6 +8,10 @@ inside extensions), wrong types, badly formed IRIs, UUIDs, language tags, timest
 durations, and the NUL character anywhere (PostgreSQL cannot store it). The one change it
 makes is the one the specification asks for: a single contextActivities object becomes a
 list of one.
+
+One module for both versions: `validate_statement(statement, version=...)` applies 2.0's
+changes only to statements that came in a 2.0 request — timestamps must carry a time
+zone; `context.contextAgents` / `context.contextGroups` exist; `version` may be 2.0.x.
 
 `statements_equal` decides whether a statement received with a known id is the stored one,
 ignoring what the specification lists as exceptions to immutability (section 2.3.1).
@@ -41,6 +45,9 @@ _QUOTED = r'"(?:[^"\\\x00-\x1f]|\\.)*"'
 MEDIA_TYPE_PATTERN = re.compile(rf"{_TCHARS}/{_TCHARS}(?:[ \t]*;[ \t]*{_TCHARS}=(?:{_TCHARS}|{_QUOTED}))*\Z")
 # Semantic Versioning 1.0.0 within 1.0.x ("1.0" is how the version header may name 1.0.0).
 VERSION_PATTERN = re.compile(r"1\.0(?:\.\d+(?:-[0-9A-Za-z-]+)?)?\Z", re.ASCII)
+# What a statement sent in a 2.0 request may say: 1.0.x still, or 2.0.x.
+VERSION_PATTERN_2 = re.compile(r"[12]\.0(?:\.\d+(?:-[0-9A-Za-z-]+)?)?\Z", re.ASCII)
+XAPI_2 = "2.0.0"
 
 # RFC 5646 language tag: langtag, private use or grandfathered (case-insensitive).
 _LANGTAG = (r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
@@ -62,6 +69,8 @@ TIMESTAMP_PATTERNS = (
     re.compile(r"(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})[Tt](?P<h>\d{2})(?P<mi>\d{2})"
                r"(?:(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?(?P<offset>[Zz]|[+-]\d{2}(?:\d{2})?)?\Z", re.ASCII),
 )
+# The offset ending a timestamp that has one (what xAPI 2.0 requires).
+ZONE_SUFFIX = re.compile(r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)\Z", re.ASCII)
 # "-00", "-0000", "-00:00" mean "offset unknown" (RFC 3339) and are not ISO 8601 offsets.
 UNKNOWN_OFFSETS = frozenset({"-00", "-0000", "-00:00"})
 # ISO 8601 duration (format with designators): weeks alone, or date and time components.
@@ -100,6 +109,9 @@ RESULT_KEYS = frozenset({"score", "success", "completion", "response", "duration
 SCORE_KEYS = frozenset({"scaled", "raw", "min", "max"})
 CONTEXT_KEYS = frozenset({"registration", "instructor", "team", "contextActivities", "revision", "platform",
                           "language", "statement", "extensions"})
+CONTEXT_KEYS_2 = CONTEXT_KEYS | {"contextAgents", "contextGroups"}
+CONTEXT_AGENT_KEYS = frozenset({"objectType", "agent", "relevantTypes"})
+CONTEXT_GROUP_KEYS = frozenset({"objectType", "group", "relevantTypes"})
 CONTEXT_ACTIVITY_KEYS = frozenset({"parent", "grouping", "category", "other"})
 ATTACHMENT_KEYS = frozenset({"usageType", "display", "description", "contentType", "length", "sha2", "fileUrl"})
 ATTACHMENT_REQUIRED = ("usageType", "display", "contentType", "length", "sha2")
@@ -236,12 +248,15 @@ def _extensions(value: Any, path: str) -> None:
         _free_json(inner, f"{path}[{_shown(key)}]")
 
 
-def _timestamp(value: Any, path: str) -> None:
+def _timestamp(value: Any, path: str, *, zoned: bool = False) -> None:
+    """`zoned` (xAPI 2.0): the time zone (Z or an offset) is required."""
     _string(value, path)
     try:
         parse_timestamp(value)
     except StatementInvalid:
         _fail(path, f"不是 ISO 8601 时间戳：{_shown(value)}")
+    if zoned and not ZONE_SUFFIX.search(value):
+        _fail(path, f"须注明时区（Z 或 ±hh:mm），收到 {_shown(value)}")
 
 
 def _duration(value: Any, path: str) -> None:
@@ -483,7 +498,7 @@ def _statement_ref(obj: dict, path: str) -> None:
     _uuid(obj["id"], f"{path}.id")
 
 
-def _object(value: Any, path: str, *, in_substatement: bool) -> bool:
+def _object(value: Any, path: str, *, in_substatement: bool, v2: bool = False) -> bool:
     """Check a statement's object; whether it is an Activity."""
     obj = _dict(value, path)
     kind = obj.get("objectType", "Activity")
@@ -499,18 +514,18 @@ def _object(value: Any, path: str, *, in_substatement: bool) -> bool:
     elif kind == "SubStatement":
         if in_substatement:
             _fail(f"{path}.objectType", "SubStatement 不能嵌套 SubStatement")
-        _substatement(obj, path)
+        _substatement(obj, path, v2=v2)
     else:
         _fail(f"{path}.objectType", "应为 Activity、Agent、Group、SubStatement 或 StatementRef（区分大小写）")
     return False
 
 
-def _substatement(obj: dict, path: str) -> None:
+def _substatement(obj: dict, path: str, *, v2: bool) -> None:
     for name in NOT_IN_SUBSTATEMENT:
         if name in obj:
             _fail(f"{path}.{name}", "SubStatement 不能有此属性")
     _keys(obj, SUBSTATEMENT_KEYS, path)
-    _statement_body(obj, path, in_substatement=True)
+    _statement_body(obj, path, in_substatement=True, v2=v2)
 
 
 # --- result, context, attachments -------------------------------------------------------------
@@ -551,9 +566,43 @@ def _context_activities(value: Any, path: str) -> None:
             _activity(_dict(activity, where), where)
 
 
-def _context(value: Any, path: str, *, object_is_activity: bool) -> None:
+def _relevant_types(value: Any, path: str) -> None:
+    types = _list(value, path)
+    if not types:
+        _fail(path, "不能为空数组")
+    for position, iri in enumerate(types):
+        _iri(iri, f"{path}[{position}]")
+
+
+def _context_members(value: Any, path: str, *, kind: str) -> None:
+    """xAPI 2.0 contextAgents / contextGroups: a list of {objectType: contextAgent|contextGroup,
+    agent|group, relevantTypes (a non-empty list of IRIs, optional)}."""
+    for position, item in enumerate(_list(value, path)):
+        where = f"{path}[{position}]"
+        entry = _dict(item, where)
+        _keys(entry, CONTEXT_AGENT_KEYS if kind == "agent" else CONTEXT_GROUP_KEYS, where)
+        expected = "contextAgent" if kind == "agent" else "contextGroup"
+        _required(entry, ("objectType", kind), where)
+        if entry["objectType"] != expected:
+            _fail(f"{where}.objectType", f"应为 {expected}")
+        if kind == "agent":
+            actor = _dict(entry["agent"], f"{where}.agent")
+            if actor.get("objectType", "Agent") != "Agent":
+                _fail(f"{where}.agent.objectType", "应为 Agent")
+            _agent(actor, f"{where}.agent")
+        elif _actor(entry["group"], f"{where}.group", type_required=True) != "Group":
+            _fail(f"{where}.group.objectType", "应为 Group")
+        if "relevantTypes" in entry:
+            _relevant_types(entry["relevantTypes"], f"{where}.relevantTypes")
+
+
+def _context(value: Any, path: str, *, object_is_activity: bool, v2: bool = False) -> None:
     context = _dict(value, path)
-    _keys(context, CONTEXT_KEYS, path)
+    _keys(context, CONTEXT_KEYS_2 if v2 else CONTEXT_KEYS, path)
+    if "contextAgents" in context:
+        _context_members(context["contextAgents"], f"{path}.contextAgents", kind="agent")
+    if "contextGroups" in context:
+        _context_members(context["contextGroups"], f"{path}.contextGroups", kind="group")
     if "registration" in context:
         _uuid(context["registration"], f"{path}.registration")
     if "instructor" in context:
@@ -599,44 +648,47 @@ def _attachment(value: Any, path: str) -> None:
 
 # --- statements -------------------------------------------------------------------------------
 
-def _statement_body(statement: dict, path: str, *, in_substatement: bool) -> None:
+def _statement_body(statement: dict, path: str, *, in_substatement: bool, v2: bool) -> None:
     """What a Statement and a SubStatement share."""
     _required(statement, ("actor", "verb", "object"), path)
     _actor(statement["actor"], _join(path, "actor"))
     _verb(statement["verb"], _join(path, "verb"))
-    is_activity = _object(statement["object"], _join(path, "object"), in_substatement=in_substatement)
+    is_activity = _object(statement["object"], _join(path, "object"), in_substatement=in_substatement, v2=v2)
     if "result" in statement:
         _result(statement["result"], _join(path, "result"))
     if "context" in statement:
-        _context(statement["context"], _join(path, "context"), object_is_activity=is_activity)
+        _context(statement["context"], _join(path, "context"), object_is_activity=is_activity, v2=v2)
     if "timestamp" in statement:
-        _timestamp(statement["timestamp"], _join(path, "timestamp"))
+        _timestamp(statement["timestamp"], _join(path, "timestamp"), zoned=v2)
     if "attachments" in statement:
         where = _join(path, "attachments")
         for position, attachment in enumerate(_list(statement["attachments"], where)):
             _attachment(attachment, f"{where}[{position}]")
 
 
-def validate_statement(statement: Any) -> dict:
-    """Check a statement against every rule of xAPI 1.0.3; raise StatementInvalid naming the
-    offending property. Normalises in place (contextActivities values become lists) and
-    returns the statement."""
+def validate_statement(statement: Any, *, version: str = "1.0.3") -> dict:
+    """Check a statement against every rule of xAPI 1.0.3 (or, `version` 2.0.0, of xAPI 2.0);
+    raise StatementInvalid naming the offending property. Normalises in place
+    (contextActivities values become lists) and returns the statement."""
     if type(statement) is not dict:
         raise StatementInvalid("语句应为 JSON 对象")
+    v2 = version == XAPI_2
     _keys(statement, STATEMENT_KEYS, "")
     if "id" in statement:
         _uuid(statement["id"], "id")
-    _statement_body(statement, "", in_substatement=False)
+    _statement_body(statement, "", in_substatement=False, v2=v2)
     if statement["verb"]["id"] == VOIDED_VERB and statement["object"].get("objectType") != "StatementRef":
         _fail("object.objectType", "作废语句（verb 为 voided）的 object 须为 StatementRef")
     if "stored" in statement:
-        _timestamp(statement["stored"], "stored")
+        _timestamp(statement["stored"], "stored", zoned=v2)
     if "authority" in statement:
         _authority(statement["authority"], "authority")
     if "version" in statement:
-        version = _string(statement["version"], "version")
-        if not VERSION_PATTERN.match(version):
-            _fail("version", f"应以 1.0. 开头（如 1.0.0），收到 {_shown(version)}")
+        stated = _string(statement["version"], "version")
+        if v2 and not VERSION_PATTERN_2.match(stated):
+            _fail("version", f"应以 1.0. 或 2.0. 开头（如 2.0.0），收到 {_shown(stated)}")
+        if not v2 and not VERSION_PATTERN.match(stated):
+            _fail("version", f"应以 1.0. 开头（如 1.0.0），收到 {_shown(stated)}")
     return statement
 
 
@@ -714,6 +766,10 @@ def _canonical_context(value: Any) -> Any:
     for name in ("instructor", "team"):
         if name in context:
             context[name] = _canonical_agent(context[name])
+    for name, member in (("contextAgents", "agent"), ("contextGroups", "group")):
+        if isinstance(context.get(name), list):
+            context[name] = [{**entry, member: _canonical_agent(entry.get(member))} if isinstance(entry, dict)
+                             else entry for entry in context[name]]
     if isinstance(context.get("contextActivities"), dict):
         context["contextActivities"] = {
             kind: [_canonical_activity(a) for a in (listed if isinstance(listed, list) else [listed])]

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import orjson
 from django.http import HttpResponse
+from django.utils.http import http_date
 
-from lrs.http import XAPI_VERSION, XapiError, XapiRequest, json_response, xapi_endpoint
+from lrs.http import (
+    XAPI_VERSION,
+    XAPI_VERSION_2,
+    XapiError,
+    XapiRequest,
+    json_response,
+    xapi_endpoint,
+)
 from lrs.statement_query import query_options, statement_list, statement_single
 from lrs.statements import statements_store
+from lrs.validation import parse_timestamp
 
 
 def _json_body(xapi: XapiRequest):
@@ -23,7 +32,7 @@ def _json_body(xapi: XapiRequest):
 
 @xapi_endpoint(methods={"GET"}, versioned=False, authenticated=False)
 def about(xapi: XapiRequest) -> HttpResponse:
-    return json_response({"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0"]})
+    return json_response({"version": ["1.0.3", "1.0.2", "1.0.1", "1.0.0", XAPI_VERSION_2]})
 
 
 @xapi_endpoint(methods={"GET", "PUT", "POST"}, statements=True)
@@ -41,14 +50,15 @@ def statements(xapi: XapiRequest) -> HttpResponse:
         if not isinstance(body, dict):
             raise XapiError(400, "PUT 只能提交一条语句")
         statements_store(scope=xapi.scope, client=xapi.client, statements=[body], statement_id=statement_id,
-                         attachments=attachments)
+                         attachments=attachments, version=xapi.version)
         response = HttpResponse(status=204)
     elif xapi.method == "POST":
         if xapi.params:
             raise XapiError(400, f"POST 语句不能带查询参数：{'、'.join(sorted(xapi.params))}")
         body, attachments = _statement_content(xapi)
         batch = body if isinstance(body, list) else [body]
-        ids = statements_store(scope=xapi.scope, client=xapi.client, statements=batch, attachments=attachments)
+        ids = statements_store(scope=xapi.scope, client=xapi.client, statements=batch, attachments=attachments,
+                               version=xapi.version)
         response = json_response(ids)
     else:
         response = _statements_get(xapi)
@@ -78,7 +88,7 @@ def _statements_get(xapi: XapiRequest) -> HttpResponse:
             response = multipart_response(body, [row])
         else:
             response = json_response(body)
-        response["Last-Modified"] = row.full["stored"]
+        response["Last-Modified"] = _last_modified(row.full["stored"], xapi.version)
         return response
     page = statement_list(xapi.scope, params, accept_language=xapi.header("accept-language"))
     result = {"statements": page.statements, "more": page.more}
@@ -87,6 +97,14 @@ def _statements_get(xapi: XapiRequest) -> HttpResponse:
 
         return multipart_response(result, page.rows)
     return json_response(result)
+
+
+def _last_modified(stored: str, version: str) -> str:
+    """The statement's `stored` time: as an HTTP-date (RFC 9110) for a 2.0 request; 1.0.3
+    answers keep sending the ISO 8601 value they always did."""
+    if version != XAPI_VERSION_2:
+        return stored
+    return http_date(parse_timestamp(stored).timestamp())
 
 
 __all__ = ["about", "statements", "XAPI_VERSION"]

@@ -26,8 +26,9 @@ def test_about_needs_no_credentials_and_every_answer_names_the_version(client, x
 
 
 @pytest.mark.parametrize(("version", "status"), [("1.0.3", 200), ("1.0", 200), ("1.0.9", 200), ("", 400),
-                                                  ("0.95", 400), ("1.1.0", 400), ("2.0.0", 400)])
-def test_the_version_header_is_required_and_must_be_1_0_x(xapi, version, status):
+                                                  ("0.95", 400), ("1.1.0", 400), ("2.0.0", 200), ("2.1.0", 400),
+                                                  ("3.0.0", 400)])
+def test_the_version_header_is_required_and_must_be_1_0_x_or_2_0_x(xapi, version, status):
     response = xapi.get("statements", HTTP_X_EXPERIENCE_API_VERSION=version)
     assert response.status_code == status
 
