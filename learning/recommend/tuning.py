@@ -1,0 +1,87 @@
+"""Choosing the ranking's parameters on the training period alone.
+
+The last fifth of the training period (by timestamps, exactly as the evaluation splits the
+whole log) is held out for validation; parameters are chosen there, one at a time (λ, then the
+history half-life, then the trend prior), and the model is refitted on the whole training
+period. The test period is never looked at. Time-based parameters are fractions of the
+training span, so logs in seconds, days or sequence numbers are treated alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from learning.recommend.model import NeighbourModel, RankerParams, item_gram, weighted_histories
+from learning.recommend.protocol import TrainingLog, ranking_metrics, split_at
+
+L2_GRID = (25.0, 100.0, 400.0, 1600.0)
+HALF_LIFE_FRACTIONS = (None, 0.01, 0.05, 0.2)
+TREND_WEIGHTS = (0.0, 0.1, 0.3, 1.0, 3.0)
+TREND_WINDOW_FRACTIONS = (0.02, 0.1)
+VALIDATION_K = 10
+
+
+@dataclass
+class Tuning:
+    params: RankerParams
+    validation_ndcg: float
+    tried: list[dict] = field(default_factory=list)
+
+
+def tune(train: TrainingLog, neighbours: int = 200) -> Tuning:
+    span = float(train.timestamps.max() - train.timestamps.min()) or 1.0
+    cutoff = float(np.quantile(train.timestamps, 0.8))
+    split = split_at(train.users, train.items, train.timestamps, train.weights, train.timestamps > cutoff, cutoff)
+    inner = split.train
+    if len(split.test_users) == 0 or inner.n_items < 2:
+        return Tuning(RankerParams(neighbours=neighbours), 0.0)
+    gram = item_gram(inner.users, inner.items, inner.n_users, inner.n_items)
+    tried: list[dict] = []
+
+    def score(model: NeighbourModel) -> float:
+        weighted = weighted_histories(inner.users, inner.items, inner.timestamps, inner.n_users, inner.n_items,
+                                      model.params.half_life)[split.test_users]
+        best, _ = model.recommend_batch(weighted, VALIDATION_K)
+        ndcg = ranking_metrics(best, split.test_items, VALIDATION_K, inner.n_items)[f"ndcg@{VALIDATION_K}"]
+        tried.append({"l2": model.params.l2, "half_life_fraction": _fraction(model.params.half_life, span),
+                      "trend_weight": model.params.trend_weight,
+                      "trend_window_fraction": _fraction(model.params.trend_window, span), "ndcg@10": ndcg})
+        return ndcg
+
+    # λ: one EASE solve each.
+    fitted = {l2: NeighbourModel.fit_from_gram(gram, inner.items, inner.timestamps,
+                                               RankerParams(l2=l2, neighbours=neighbours)) for l2 in L2_GRID}
+    best_l2 = max(L2_GRID, key=lambda l2: score(fitted[l2]))
+    base = fitted[best_l2]
+    best_params, best_ndcg = base.params, score(base)
+    # Recency, then the trend prior: serving parameters only, the links stay.
+    for fraction in HALF_LIFE_FRACTIONS[1:]:
+        candidate = replace(best_params, half_life=fraction * span)
+        ndcg = score(base.with_params(inner.items, inner.timestamps, candidate))
+        if ndcg > best_ndcg:
+            best_params, best_ndcg = candidate, ndcg
+    chosen_recency = best_params
+    for window in TREND_WINDOW_FRACTIONS:
+        for weight in TREND_WEIGHTS[1:]:
+            candidate = replace(chosen_recency, trend_weight=weight, trend_window=window * span)
+            ndcg = score(base.with_params(inner.items, inner.timestamps, candidate))
+            if ndcg > best_ndcg:
+                best_params, best_ndcg = candidate, ndcg
+    return Tuning(best_params, best_ndcg, tried)
+
+
+def _fraction(seconds: float | None, span: float) -> float | None:
+    return None if seconds is None else round(seconds / span, 4)
+
+
+def platform_ranker(train: TrainingLog, users: np.ndarray, k: int, tuning: Tuning | None = None) -> np.ndarray:
+    """The evaluated ranking: tuned on the training period, refitted on all of it, then served."""
+    chosen = tuning or tune(train)
+    model = NeighbourModel.fit(train.users, train.items, train.timestamps, train.n_users, train.n_items,
+                               chosen.params)
+    weighted = weighted_histories(train.users, train.items, train.timestamps, train.n_users, train.n_items,
+                                  chosen.params.half_life)[users]
+    best, _ = model.recommend_batch(weighted, k)
+    return best
