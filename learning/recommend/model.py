@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from learning.recommend.scoring import top_k_unseen
 
@@ -35,6 +36,7 @@ class RankerParams:
     l2: float = 200.0  # EASE's λ: larger pulls weights towards popular co-occurrence
     neighbours: int = 200  # links kept per item
     half_life: float | None = None  # seconds; None = the whole history weighs the same
+    fit_half_life: float | None = None  # seconds; co-occurrences fade with age before the end of training
     trend_weight: float = 0.0  # β
     trend_window: float = 0.0  # seconds before the end of training that count as "recent"
 
@@ -63,7 +65,7 @@ class NeighbourModel:
     @classmethod
     def fit(cls, users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, n_users: int, n_items: int,
             params: RankerParams) -> NeighbourModel:
-        gram = item_gram(users, items, n_users, n_items)
+        gram = item_gram(users, items, n_users, n_items, timestamps, params.fit_half_life)
         return cls.fit_from_gram(gram, items, timestamps, params, overwrite=True)
 
     @classmethod
@@ -75,7 +77,8 @@ class NeighbourModel:
     def with_params(self, items: np.ndarray, timestamps: np.ndarray, params: RankerParams) -> NeighbourModel:
         """The same links with other serving parameters (recency, trend): no refit needed."""
         return NeighbourModel(self.links, trend_share(items, timestamps, self.n_items, params.trend_window),
-                              replace(params, l2=self.params.l2, neighbours=self.params.neighbours))
+                              replace(params, l2=self.params.l2, neighbours=self.params.neighbours,
+                                      fit_half_life=self.params.fit_half_life))
 
     # ---- serving -------------------------------------------------------------------------
 
@@ -96,7 +99,7 @@ class NeighbourModel:
         history, weights = _latest_per_item(history, weights)
         rows = self.links[history]
         contributions = sp.csr_matrix(rows.multiply(weights[:, None]))
-        scores = np.asarray(contributions.sum(axis=0)).ravel()
+        scores = np.asarray(contributions.sum(axis=0), dtype=np.float32).ravel()
         scores = self._blend(scores[None, :])[0]
         blocked = history if exclude is None else np.union1d(history, np.asarray(exclude, dtype=np.int64))
         seen = sp.csr_matrix((np.ones(len(blocked), dtype=np.float32), (np.zeros(len(blocked), dtype=np.int64),
@@ -128,11 +131,14 @@ class NeighbourModel:
         return best, because
 
     def _blend(self, scores: np.ndarray) -> np.ndarray:
+        """Adds the trend prior to scores normalised per user (in place: batch blocks are large)."""
         if self.params.trend_weight <= 0:
             return scores
         peak = np.abs(scores).max(axis=1, keepdims=True)
         peak[peak == 0] = 1.0
-        return scores / peak + self.params.trend_weight * self.trend[None, :]
+        scores /= peak
+        scores += self.params.trend_weight * self.trend[None, :]
+        return scores
 
     def _strongest_sources(self, block: sp.csr_matrix, top: np.ndarray) -> np.ndarray:
         """For each (user, slot) the history item j with the largest w_j · B[j, top]; -1 if none > 0."""
@@ -184,9 +190,20 @@ def binary_matrix(users: np.ndarray, items: np.ndarray, n_users: int, n_items: i
     return matrix
 
 
-def item_gram(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> np.ndarray:
-    """XᵀX (float32, dense) accumulated over chunks of users, so no huge sparse product is held."""
-    matrix = binary_matrix(users, items, n_users, n_items)
+def item_gram(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int, timestamps: np.ndarray | None = None,
+              half_life: float | None = None) -> np.ndarray:
+    """XᵀX (float32, dense) accumulated over chunks of users, so no huge sparse product is held.
+
+    With a half-life, X holds 2^(−age / 2·half_life) of each pair's latest event (age before the
+    end of training), so a co-occurrence fades with the ages of both events: item relations
+    drift as courses come and go.
+    """
+    if half_life is None or timestamps is None:
+        matrix = binary_matrix(users, items, n_users, n_items)
+    else:
+        end = float(timestamps.max())
+        matrix = latest_pair_matrix(users, items, timestamps, n_users, n_items)
+        matrix.data = np.exp2(-(end - matrix.data) / (2 * half_life)).astype(np.float32)
     gram = np.zeros((n_items, n_items), dtype=np.float32)
     for start in range(0, n_users, GRAM_CHUNK_USERS):
         block = matrix[start:start + GRAM_CHUNK_USERS]
@@ -194,11 +211,16 @@ def item_gram(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) 
     return gram
 
 
-def ease_links(gram: np.ndarray, l2: float, neighbours: int) -> sp.csr_matrix:
-    """EASE's B from the Gram matrix (overwritten), pruned to each item's strongest links."""
+def ease_links(gram: np.ndarray, l2: float, neighbours: int, blas_threads: int | None = None) -> sp.csr_matrix:
+    """EASE's B from the Gram matrix (overwritten), pruned to each item's strongest links.
+
+    `blas_threads` caps the solver's threads: on a busy machine OpenBLAS's inversion with more
+    threads than free cores is several times slower than with one.
+    """
     n_items = gram.shape[0]
     gram[np.diag_indices(n_items)] += l2
-    precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+    with threadpool_limits(blas_threads):
+        precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
     diagonal = np.diag(precision).copy()
     precision /= -diagonal[None, :]  # B_ij = -P_ij / P_jj
     precision[np.diag_indices(n_items)] = 0.0
@@ -236,14 +258,25 @@ def trend_share(items: np.ndarray, timestamps: np.ndarray, n_items: int, window:
     return counts / max(float(counts.max()), 1.0)
 
 
-def weighted_histories(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, n_users: int, n_items: int,
-                       half_life: float | None) -> sp.csr_matrix:
-    """Users × items history weights w_j (latest event of each pair, aged from the user's latest event)."""
+def latest_pair_matrix(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, n_users: int,
+                       n_items: int) -> sp.csr_matrix:
+    """Users × items holding the time of each pair's latest event (float64)."""
+    users, items, timestamps = _latest_events(users, items, timestamps)
+    return sp.csr_matrix((timestamps, (users, items)), shape=(n_users, n_items))
+
+
+def _latest_events(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray):
     order = np.lexsort((timestamps, items, users))
     users, items, timestamps = users[order], items[order], timestamps[order]
     last_of_pair = np.ones(len(users), dtype=bool)
     last_of_pair[:-1] = (users[1:] != users[:-1]) | (items[1:] != items[:-1])
-    users, items, timestamps = users[last_of_pair], items[last_of_pair], timestamps[last_of_pair]
+    return users[last_of_pair], items[last_of_pair], timestamps[last_of_pair]
+
+
+def weighted_histories(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, n_users: int, n_items: int,
+                       half_life: float | None) -> sp.csr_matrix:
+    """Users × items history weights w_j (latest event of each pair, aged from the user's latest event)."""
+    users, items, timestamps = _latest_events(users, items, timestamps)
     if half_life is None:
         weights = np.ones(len(users), dtype=np.float32)
     else:

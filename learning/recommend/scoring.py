@@ -17,8 +17,8 @@ def top_k_unseen(scores: np.ndarray, seen: sp.csr_matrix, k: int) -> np.ndarray:
     scores[rows, seen.indices] = -np.inf
     take = min(k, n_items)
     if take < n_items:
-        # Stable tie-break by index: argpartition on the negated scores, then a stable sort.
-        candidates = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+        # The `take` largest per row (no negated copy of a large block), in a fixed order.
+        candidates = np.argpartition(scores, n_items - take, axis=1)[:, n_items - take:]
         candidates.sort(axis=1)
     else:
         candidates = np.tile(np.arange(n_items), (n_rows, 1))

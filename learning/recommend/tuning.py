@@ -1,9 +1,11 @@
 """Choosing the ranking's parameters on the training period alone.
 
 The last fifth of the training period (by timestamps, exactly as the evaluation splits the
-whole log) is held out for validation; parameters are chosen there, one at a time (λ, then the
-history half-life, then the trend prior), and the model is refitted on the whole training
-period. The test period is never looked at. Time-based parameters are fractions of the
+whole log) is held out for validation; parameters are chosen there, one at a time (λ, then how
+fast co-occurrences fade, then the history half-life, then the trend prior), and the model is
+refitted on the whole training period. The test period is never looked at. An addition is
+kept only when it gains at least 1 % on validation: the simpler model wins ties, since gains
+smaller than that do not survive the move to the test period. Time-based parameters are fractions of the
 training span, so logs in seconds, days or sequence numbers are treated alike.
 """
 
@@ -18,6 +20,8 @@ from learning.recommend.protocol import TrainingLog, ranking_metrics, split_at
 
 L2_GRID = (25.0, 100.0, 400.0, 1600.0)
 HALF_LIFE_FRACTIONS = (None, 0.01, 0.05, 0.2)
+FIT_HALF_LIFE_FRACTIONS = (0.3, 1.0)
+MARGIN = 1.01
 TREND_WEIGHTS = (0.0, 0.1, 0.3, 1.0, 3.0)
 TREND_WINDOW_FRACTIONS = (0.02, 0.1)
 VALIDATION_K = 10
@@ -46,6 +50,7 @@ def tune(train: TrainingLog, neighbours: int = 200) -> Tuning:
         best, _ = model.recommend_batch(weighted, VALIDATION_K)
         ndcg = ranking_metrics(best, split.test_items, VALIDATION_K, inner.n_items)[f"ndcg@{VALIDATION_K}"]
         tried.append({"l2": model.params.l2, "half_life_fraction": _fraction(model.params.half_life, span),
+                      "fit_half_life_fraction": _fraction(model.params.fit_half_life, span),
                       "trend_weight": model.params.trend_weight,
                       "trend_window_fraction": _fraction(model.params.trend_window, span), "ndcg@10": ndcg})
         return ndcg
@@ -56,18 +61,27 @@ def tune(train: TrainingLog, neighbours: int = 200) -> Tuning:
     best_l2 = max(L2_GRID, key=lambda l2: score(fitted[l2]))
     base = fitted[best_l2]
     best_params, best_ndcg = base.params, score(base)
+    # Fading co-occurrences: a refit each.
+    for fraction in FIT_HALF_LIFE_FRACTIONS:
+        candidate = replace(best_params, fit_half_life=fraction * span)
+        model = NeighbourModel.fit(inner.users, inner.items, inner.timestamps, inner.n_users, inner.n_items,
+                                   candidate)
+        ndcg = score(model)
+        if ndcg > best_ndcg * MARGIN:
+            base, best_params, best_ndcg = model, candidate, ndcg
     # Recency, then the trend prior: serving parameters only, the links stay.
+    chosen_links = best_params
     for fraction in HALF_LIFE_FRACTIONS[1:]:
-        candidate = replace(best_params, half_life=fraction * span)
+        candidate = replace(chosen_links, half_life=fraction * span)
         ndcg = score(base.with_params(inner.items, inner.timestamps, candidate))
-        if ndcg > best_ndcg:
+        if ndcg > best_ndcg * MARGIN:
             best_params, best_ndcg = candidate, ndcg
     chosen_recency = best_params
     for window in TREND_WINDOW_FRACTIONS:
         for weight in TREND_WEIGHTS[1:]:
             candidate = replace(chosen_recency, trend_weight=weight, trend_window=window * span)
             ndcg = score(base.with_params(inner.items, inner.timestamps, candidate))
-            if ndcg > best_ndcg:
+            if ndcg > best_ndcg * MARGIN:
                 best_params, best_ndcg = candidate, ndcg
     return Tuning(best_params, best_ndcg, tried)
 

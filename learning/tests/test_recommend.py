@@ -272,3 +272,18 @@ def test_a_malformed_file_fails_the_command_with_its_reason(tmp_path):
     finished = subprocess.run([sys.executable, str(ROOT / "manage.py"), "recommend", "evaluate", "--interactions",
                                str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert finished.returncode != 0 and "缺少列 timestamp" in finished.stderr and finished.stdout == ""
+
+
+def test_fading_co_occurrences_follow_drifting_tastes():
+    # Early on 30 learners took courses 0 and 1 together; lately 20 learners take 0 with 2.
+    users, items, times = [], [], []
+    for user in range(50):
+        partner, moment = (1, 10.0 + user) if user < 30 else (2, 1000.0 + user)
+        users += [user, user]
+        items += [0, partner]
+        times += [moment, moment]
+    arrays = np.array(users), np.array(items), np.array(times)
+    steady = NeighbourModel.fit(*arrays, 50, 3, RankerParams(l2=1.0, neighbours=2))
+    fading = NeighbourModel.fit(*arrays, 50, 3, RankerParams(l2=1.0, neighbours=2, fit_half_life=100.0))
+    assert steady.recommend(np.array([0]), k=1)[0].item == 1
+    assert fading.recommend(np.array([0]), k=1)[0].item == 2
