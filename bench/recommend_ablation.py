@@ -3,8 +3,9 @@
     .venv/bin/python bench/recommend_ablation.py FILE.csv
 
 Prints one JSON object: ndcg@10 / recall@10 / coverage of plain EASE (λ chosen on the
-validation part of training, every history item weighing the same, no trend prior), EASE +
-recency, EASE + trend, and the full ranking as `yanxiu recommend evaluate` reports it.
+validation part of training, binary co-occurrences, every history item weighing the same, no
+trend prior), plain RP3beta, the chosen links alone (blend and fading, no recency or trend),
+and the full ranking as `yanxiu recommend evaluate` reports it.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ def main() -> None:
     chosen = tune(split.train)
     full = chosen.params
     variants = {
-        "ease": replace(full, half_life=None, trend_weight=0.0),
-        "ease_recency": replace(full, trend_weight=0.0),
-        "ease_trend": replace(full, half_life=None),
+        "ease": replace(full, walk_share=0.0, fit_half_life=None, half_life=None, trend_weight=0.0),
+        "rp3beta": replace(full, walk_share=1.0, fit_half_life=None, half_life=None, trend_weight=0.0),
+        "links_only": replace(full, half_life=None, trend_weight=0.0),
         "platform": full,
     }
     report = {}
@@ -37,7 +38,8 @@ def main() -> None:
         result = evaluate_ranker(lambda train, users, k, t=tuning: platform_ranker(train, users, k, t), split, 10)
         result.pop("seconds")
         report[name] = result
-    report["params"] = {"l2": full.l2, "half_life_s": full.half_life, "trend_weight": full.trend_weight,
+    report["params"] = {"l2": full.l2, "walk_share": full.walk_share, "fit_half_life_s": full.fit_half_life,
+                        "half_life_s": full.half_life, "trend_weight": full.trend_weight,
                         "trend_window_s": full.trend_window}
     print(json.dumps(report))
 

@@ -6,7 +6,7 @@
 over --items courses. Interactions are generated chunk by chunk from the seed (teachers of a
 stage × subject group prefer their group's courses; course appeal is log-normal) and never all
 held at once, as the nightly task reads teachers from the database a chunk at a time. Prints one
-JSON object: fit time (Gram, EASE solve, pruning), batch time and rate, peak RSS of the whole
+JSON object: fit time (co-occurrence sums, EASE solve, random walk, pruning), batch time and rate, peak RSS of the whole
 process tree (sampled from /proc, shared pages counted in each process, so an upper bound), and
 the on-demand p50/p95 for single teachers. No Django needed.
 """
@@ -24,17 +24,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from threadpoolctl import threadpool_info
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from learning.recommend.model import (  # noqa: E402
-    NeighbourModel,
-    RankerParams,
-    ease_links,
-    weighted_histories,
-)
+from learning.recommend.fitting import binary_matrix, item_statistics, weighted_histories  # noqa: E402
+from learning.recommend.model import NeighbourModel, RankerParams, links_from_statistics  # noqa: E402
 
 L_USERS = 1_300_000
 L_EVENTS_PER_USER = 77.0
@@ -44,7 +39,8 @@ CHUNK_USERS = 50_000
 DAY = 86400.0
 PERIOD = 365 * DAY
 ORIGIN = 1_756_684_800.0  # 2025-09-01
-PARAMS = RankerParams(l2=400.0, neighbours=200, half_life=60 * DAY, trend_weight=0.3, trend_window=30 * DAY)
+PARAMS = RankerParams(l2=400.0, walk_share=0.5, neighbours=200, half_life=60 * DAY, trend_weight=0.3,
+                      trend_window=30 * DAY)
 
 _MODEL: NeighbourModel | None = None  # shared with forked workers
 
@@ -118,23 +114,21 @@ def _rss_kb(pid: int) -> int:
 def fit(population: Population, blas_threads: int | None) -> tuple[NeighbourModel, dict]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    gram = np.zeros((population.n_items, population.n_items), dtype=np.float32)
+    statistics = None
     recent = np.zeros(population.n_items, dtype=np.float64)
     events = 0
     for index in population.chunks():
         users, items, times, _ = population.chunk(index)
         events += len(users)
-        block = sp.csr_matrix((np.ones(len(users), dtype=np.float32), (users, items)),
-                              shape=(int(users.max()) + 1, population.n_items))
-        block.sum_duplicates()
-        block.data[:] = 1.0
-        gram += (block.T @ block).toarray()
+        block = binary_matrix(users, items, int(users.max()) + 1, population.n_items)
+        statistics = item_statistics(block, walk=PARAMS.walk_share > 0, statistics=statistics)
         recent += np.bincount(items[times > ORIGIN + PERIOD - PARAMS.trend_window], minlength=population.n_items)
-    timings["gram_s"] = time.perf_counter() - started
+    timings["sums_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    links = ease_links(gram, PARAMS.l2, PARAMS.neighbours, blas_threads)
-    del gram
-    timings["ease_and_prune_s"] = time.perf_counter() - started
+    assert statistics is not None
+    links = links_from_statistics(statistics, PARAMS, blas_threads, overwrite=True)
+    del statistics
+    timings["solve_and_prune_s"] = time.perf_counter() - started
     model = NeighbourModel(links, (recent / max(recent.max(), 1.0)).astype(np.float32), PARAMS)
     return model, {key: round(value, 1) for key, value in timings.items()} | {"events": events,
                                                                                  "links": int(links.nnz)}
@@ -204,7 +198,7 @@ def main() -> None:
     users = sum(part["users"] for part in parts)
     print(json.dumps({
         "scale": options.scale, "teachers": population.n_users, "courses": population.n_items,
-        "interactions": fit_report["events"], "params": {"l2": PARAMS.l2, "neighbours": PARAMS.neighbours,
+        "interactions": fit_report["events"], "params": {"l2": PARAMS.l2, "walk_share": PARAMS.walk_share, "neighbours": PARAMS.neighbours,
                                                          "half_life_days": PARAMS.half_life / DAY if PARAMS.half_life else None,
                                                          "trend_weight": PARAMS.trend_weight},
         "fit_s": round(fit_seconds, 1), "fit": fit_report,

@@ -43,8 +43,8 @@ def evaluate_log(log: Interactions, k: int = 10, seed: int = 0) -> dict:
         "log": {"events": len(log), "users": len(log.user_ids), "items": len(log.item_ids),
                 "test_after": _moment(split.cutoff)},
         "timings": {"tune_s": round(tune_seconds, 3), "fit_and_rank_s": platform["seconds"]},
-        "model": {"method": "EASE (co-occurrences fading with age), pruned item neighbours, history recency, trend prior",
-                  "l2": params.l2, "neighbours": params.neighbours,
+        "model": {"method": "EASE + RP3beta item links (pruned), fading co-occurrences, history recency, trend prior",
+                  "l2": params.l2, "walk_share": params.walk_share, "neighbours": params.neighbours,
                   "half_life_fraction": None if params.half_life is None else round(params.half_life / span, 4),
                   "fit_half_life_fraction": (None if params.fit_half_life is None
                                              else round(params.fit_half_life / span, 4)),

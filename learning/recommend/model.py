@@ -1,8 +1,7 @@
-"""The platform's course ranking: a pruned item-to-item model that explains itself.
+"""The platform's course ranking: pruned item-to-item links that explain themselves.
 
-Fit: EASE (Steck 2019), the closed-form item × item regression B = I - P·diag(1/diag P) with
-P = (XᵀX + λI)⁻¹ over the binary user × item matrix X, then each item keeps only its
-`neighbours` strongest positive links, so B is sparse. Score for a user with history H:
+The links (see `fitting`: EASE blended with a RP3beta random walk, each course keeping only its
+`neighbours` strongest links, so the matrix is sparse) score a user with history H as
 
     s_i = Σ_{j ∈ H} w_j · B[j, i]  (normalised to the user's best score)  + β · trend_i
 
@@ -12,8 +11,8 @@ last window of training (courses that are taking off; 0…1). Items the user has
 ranked. Every score is a sum of named history items, so each recommendation can say which
 of the user's courses it comes from (`because`), the item with the largest w_j · B[j, i].
 
-Serving: one user on demand is a handful of sparse row reads (well under a millisecond at
-20 k items); the whole population is scored in chunks as sparse × sparse products.
+Serving: one user on demand is a handful of sparse row reads (about a millisecond at 20 k
+items); the whole population is scored in chunks as sparse × sparse products.
 """
 
 from __future__ import annotations
@@ -21,19 +20,24 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
+from learning.recommend.fitting import (
+    ItemStatistics,
+    blended_links,
+    ease_weights,
+    interaction_matrix,
+    item_statistics,
+    trend_share,
+    walk_weights,
+)
 from learning.recommend.scoring import top_k_unseen
-
-GRAM_CHUNK_USERS = 100_000
-PRUNE_CHUNK_ROWS = 1024
 
 
 @dataclass(frozen=True)
 class RankerParams:
     l2: float = 200.0  # EASE's λ: larger pulls weights towards popular co-occurrence
+    walk_share: float = 0.0  # share of the RP3beta random walk in the links (0 = EASE alone, 1 = walk alone)
     neighbours: int = 200  # links kept per item
     half_life: float | None = None  # seconds; None = the whole history weighs the same
     fit_half_life: float | None = None  # seconds; co-occurrences fade with age before the end of training
@@ -64,21 +68,17 @@ class NeighbourModel:
 
     @classmethod
     def fit(cls, users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, n_users: int, n_items: int,
-            params: RankerParams) -> NeighbourModel:
-        gram = item_gram(users, items, n_users, n_items, timestamps, params.fit_half_life)
-        return cls.fit_from_gram(gram, items, timestamps, params, overwrite=True)
-
-    @classmethod
-    def fit_from_gram(cls, gram: np.ndarray, items: np.ndarray, timestamps: np.ndarray, params: RankerParams,
-                      overwrite: bool = False) -> NeighbourModel:
-        links = ease_links(gram if overwrite else gram.copy(), params.l2, params.neighbours)
-        return cls(links, trend_share(items, timestamps, gram.shape[0], params.trend_window), params)
+            params: RankerParams, blas_threads: int | None = None) -> NeighbourModel:
+        matrix = interaction_matrix(users, items, n_users, n_items, timestamps, params.fit_half_life)
+        statistics = item_statistics(matrix, walk=params.walk_share > 0)
+        links = links_from_statistics(statistics, params, blas_threads, overwrite=True)
+        return cls(links, trend_share(items, timestamps, n_items, params.trend_window), params)
 
     def with_params(self, items: np.ndarray, timestamps: np.ndarray, params: RankerParams) -> NeighbourModel:
         """The same links with other serving parameters (recency, trend): no refit needed."""
         return NeighbourModel(self.links, trend_share(items, timestamps, self.n_items, params.trend_window),
                               replace(params, l2=self.params.l2, neighbours=self.params.neighbours,
-                                      fit_half_life=self.params.fit_half_life))
+                                      fit_half_life=self.params.fit_half_life, walk_share=self.params.walk_share))
 
     # ---- serving -------------------------------------------------------------------------
 
@@ -180,110 +180,17 @@ class NeighbourModel:
         return result
 
 
-# ---- building blocks ---------------------------------------------------------------------
-
-
-def binary_matrix(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> sp.csr_matrix:
-    matrix = sp.csr_matrix((np.ones(len(users), dtype=np.float32), (users, items)), shape=(n_users, n_items))
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
-
-
-def item_gram(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int, timestamps: np.ndarray | None = None,
-              half_life: float | None = None) -> np.ndarray:
-    """XᵀX (float32, dense) accumulated over chunks of users, so no huge sparse product is held.
-
-    With a half-life, X holds 2^(−age / 2·half_life) of each pair's latest event (age before the
-    end of training), so a co-occurrence fades with the ages of both events: item relations
-    drift as courses come and go.
-    """
-    if half_life is None or timestamps is None:
-        matrix = binary_matrix(users, items, n_users, n_items)
-    else:
-        end = float(timestamps.max())
-        matrix = latest_pair_matrix(users, items, timestamps, n_users, n_items)
-        matrix.data = np.exp2(-(end - matrix.data) / (2 * half_life)).astype(np.float32)
-    gram = np.zeros((n_items, n_items), dtype=np.float32)
-    for start in range(0, n_users, GRAM_CHUNK_USERS):
-        block = matrix[start:start + GRAM_CHUNK_USERS]
-        gram += (block.T @ block).toarray()
-    return gram
-
-
-def ease_links(gram: np.ndarray, l2: float, neighbours: int, blas_threads: int | None = None) -> sp.csr_matrix:
-    """EASE's B from the Gram matrix (overwritten), pruned to each item's strongest links.
-
-    `blas_threads` caps the solver's threads: on a busy machine OpenBLAS's inversion with more
-    threads than free cores is several times slower than with one.
-    """
-    n_items = gram.shape[0]
-    gram[np.diag_indices(n_items)] += l2
-    with threadpool_limits(blas_threads):
-        precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
-    diagonal = np.diag(precision).copy()
-    precision /= -diagonal[None, :]  # B_ij = -P_ij / P_jj
-    precision[np.diag_indices(n_items)] = 0.0
-    return prune_rows(precision, neighbours)
-
-
-def prune_rows(dense: np.ndarray, keep: int) -> sp.csr_matrix:
-    n_rows, n_cols = dense.shape
-    keep = min(keep, n_cols)
-    indptr = [0]
-    indices: list[np.ndarray] = []
-    data: list[np.ndarray] = []
-    for start in range(0, n_rows, PRUNE_CHUNK_ROWS):
-        block = dense[start:start + PRUNE_CHUNK_ROWS]
-        top = np.argpartition(-block, keep - 1, axis=1)[:, :keep] if keep < n_cols else \
-            np.tile(np.arange(n_cols), (len(block), 1))
-        values = np.take_along_axis(block, top, axis=1)
-        positive = values > 0
-        for row in range(len(block)):
-            chosen = np.sort(top[row][positive[row]])
-            indices.append(chosen)
-            data.append(block[row, chosen])
-            indptr.append(indptr[-1] + len(chosen))
-    return sp.csr_matrix((np.concatenate(data).astype(np.float32) if data else np.zeros(0, np.float32),
-                          np.concatenate(indices) if indices else np.zeros(0, np.int64), np.asarray(indptr)),
-                         shape=(n_rows, n_cols))
-
-
-def trend_share(items: np.ndarray, timestamps: np.ndarray, n_items: int, window: float) -> np.ndarray:
-    """Each item's enrolments in the last `window` seconds of the log, scaled so the top item is 1."""
-    if window <= 0 or len(timestamps) == 0:
-        return np.zeros(n_items, dtype=np.float32)
-    recent = timestamps > timestamps.max() - window
-    counts = np.bincount(items[recent], minlength=n_items).astype(np.float32)
-    return counts / max(float(counts.max()), 1.0)
-
-
-def latest_pair_matrix(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, n_users: int,
-                       n_items: int) -> sp.csr_matrix:
-    """Users × items holding the time of each pair's latest event (float64)."""
-    users, items, timestamps = _latest_events(users, items, timestamps)
-    return sp.csr_matrix((timestamps, (users, items)), shape=(n_users, n_items))
-
-
-def _latest_events(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray):
-    order = np.lexsort((timestamps, items, users))
-    users, items, timestamps = users[order], items[order], timestamps[order]
-    last_of_pair = np.ones(len(users), dtype=bool)
-    last_of_pair[:-1] = (users[1:] != users[:-1]) | (items[1:] != items[:-1])
-    return users[last_of_pair], items[last_of_pair], timestamps[last_of_pair]
-
-
-def weighted_histories(users: np.ndarray, items: np.ndarray, timestamps: np.ndarray, n_users: int, n_items: int,
-                       half_life: float | None) -> sp.csr_matrix:
-    """Users × items history weights w_j (latest event of each pair, aged from the user's latest event)."""
-    users, items, timestamps = _latest_events(users, items, timestamps)
-    if half_life is None:
-        weights = np.ones(len(users), dtype=np.float32)
-    else:
-        latest = np.full(n_users, -np.inf)
-        np.maximum.at(latest, users, timestamps)
-        weights = np.exp2(-(latest[users] - timestamps) / half_life).astype(np.float32)
-    return sp.csr_matrix((weights, (users, items)), shape=(n_users, n_items))
+def links_from_statistics(statistics: ItemStatistics, params: RankerParams, blas_threads: int | None = None,
+                          overwrite: bool = False) -> sp.csr_matrix:
+    """The pruned blend of EASE and the random walk (`overwrite` lets the solve reuse the sums' memory)."""
+    degree = np.diag(statistics.gram).copy()
+    walk = None
+    if params.walk_share > 0:
+        assert statistics.walk is not None
+        walk = walk_weights(statistics.walk, degree, overwrite=overwrite)
+    ease = ease_weights(statistics.gram, params.l2, blas_threads, overwrite=overwrite) if params.walk_share < 1 \
+        else None
+    return blended_links(ease, walk, params.walk_share, params.neighbours)
 
 
 def _latest_per_item(history: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

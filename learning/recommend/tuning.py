@@ -1,8 +1,9 @@
 """Choosing the ranking's parameters on the training period alone.
 
 The last fifth of the training period (by timestamps, exactly as the evaluation splits the
-whole log) is held out for validation; parameters are chosen there, one at a time (λ, then how
-fast co-occurrences fade, then the history half-life, then the trend prior), and the model is
+whole log) is held out for validation; parameters are chosen there, one at a time (EASE's λ,
+the random walk's share, how fast co-occurrences fade, the history half-life, the trend
+prior), and the model is
 refitted on the whole training period. The test period is never looked at. An addition is
 kept only when it gains at least 1 % on validation: the simpler model wins ties, since gains
 smaller than that do not survive the move to the test period. Time-based parameters are fractions of the
@@ -15,10 +16,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from learning.recommend.model import NeighbourModel, RankerParams, item_gram, weighted_histories
+from learning.recommend.fitting import (
+    blended_links,
+    ease_weights,
+    interaction_matrix,
+    item_statistics,
+    trend_share,
+    walk_weights,
+    weighted_histories,
+)
+from learning.recommend.model import NeighbourModel, RankerParams, links_from_statistics
 from learning.recommend.protocol import TrainingLog, ranking_metrics, split_at
 
 L2_GRID = (25.0, 100.0, 400.0, 1600.0)
+WALK_SHARES = (0.25, 0.5, 0.75, 1.0)
 HALF_LIFE_FRACTIONS = (None, 0.01, 0.05, 0.2)
 FIT_HALF_LIFE_FRACTIONS = (0.3, 1.0)
 MARGIN = 1.01
@@ -41,7 +52,9 @@ def tune(train: TrainingLog, neighbours: int = 200) -> Tuning:
     inner = split.train
     if len(split.test_users) == 0 or inner.n_items < 2:
         return Tuning(RankerParams(neighbours=neighbours), 0.0)
-    gram = item_gram(inner.users, inner.items, inner.n_users, inner.n_items)
+    statistics = item_statistics(interaction_matrix(inner.users, inner.items, inner.n_users, inner.n_items),
+                                 walk=True)
+    trend_none = trend_share(inner.items, inner.timestamps, inner.n_items, 0.0)
     tried: list[dict] = []
 
     def score(model: NeighbourModel) -> float:
@@ -49,19 +62,31 @@ def tune(train: TrainingLog, neighbours: int = 200) -> Tuning:
                                       model.params.half_life)[split.test_users]
         best, _ = model.recommend_batch(weighted, VALIDATION_K)
         ndcg = ranking_metrics(best, split.test_items, VALIDATION_K, inner.n_items)[f"ndcg@{VALIDATION_K}"]
-        tried.append({"l2": model.params.l2, "half_life_fraction": _fraction(model.params.half_life, span),
+        tried.append({"l2": model.params.l2, "walk_share": model.params.walk_share,
+                      "half_life_fraction": _fraction(model.params.half_life, span),
                       "fit_half_life_fraction": _fraction(model.params.fit_half_life, span),
                       "trend_weight": model.params.trend_weight,
                       "trend_window_fraction": _fraction(model.params.trend_window, span), "ndcg@10": ndcg})
         return ndcg
 
-    # λ: one EASE solve each.
-    fitted = {l2: NeighbourModel.fit_from_gram(gram, inner.items, inner.timestamps,
-                                               RankerParams(l2=l2, neighbours=neighbours)) for l2 in L2_GRID}
-    best_l2 = max(L2_GRID, key=lambda l2: score(fitted[l2]))
-    base = fitted[best_l2]
-    best_params, best_ndcg = base.params, score(base)
-    # Fading co-occurrences: a refit each.
+    # EASE's λ: one solve each.
+    best_ndcg, best_params, ease = -1.0, RankerParams(neighbours=neighbours), None
+    for l2 in L2_GRID:
+        candidate = RankerParams(l2=l2, neighbours=neighbours)
+        weights = ease_weights(statistics.gram, l2)
+        ndcg = score(NeighbourModel(blended_links(weights, None, 0.0, neighbours), trend_none, candidate))
+        if ndcg > best_ndcg:
+            best_ndcg, best_params, ease = ndcg, candidate, weights
+    # The random walk's share: the same two dense matrices, mixed.
+    walk = walk_weights(statistics.walk, np.diag(statistics.gram).copy())  # type: ignore[arg-type]
+    for share in WALK_SHARES:
+        candidate = replace(best_params, walk_share=share)
+        ndcg = score(NeighbourModel(blended_links(ease, walk, share, neighbours), trend_none, candidate))
+        if ndcg > best_ndcg * MARGIN:
+            best_ndcg, best_params = ndcg, candidate
+    del ease, walk
+    base = NeighbourModel(links_from_statistics(statistics, best_params), trend_none, best_params)
+    # Fading co-occurrences: new sums each.
     for fraction in FIT_HALF_LIFE_FRACTIONS:
         candidate = replace(best_params, fit_half_life=fraction * span)
         model = NeighbourModel.fit(inner.users, inner.items, inner.timestamps, inner.n_users, inner.n_items,

@@ -18,13 +18,14 @@ from hypothesis import strategies as st
 
 from learning.recommend.baselines import als_ranker, popularity_ranker
 from learning.recommend.evaluation import evaluate_log
+from learning.recommend.fitting import weighted_histories
 from learning.recommend.interactions import (
     InteractionFileError,
     Interactions,
     read_interactions,
     read_interactions_from,
 )
-from learning.recommend.model import NeighbourModel, RankerParams, weighted_histories
+from learning.recommend.model import NeighbourModel, RankerParams
 from learning.recommend.protocol import ranking_metrics, temporal_split
 from synth.histories import CourseProfile, TeacherProfile, generate_histories
 
