@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/recommend_data.py xuetangx SRC_DIR OUT.csv
     .venv/bin/python bench/recommend_data.py movielens ratings.dat OUT.csv
+    .venv/bin/python bench/recommend_data.py movielens-100k u.data OUT.csv
     .venv/bin/python bench/recommend_data.py xuetangx-enrollment course_enrollment.csv OUT.csv
 
 - `xuetangx`: the XuetangX (学堂在线) learner × course log prepared in the public repository
@@ -12,6 +13,7 @@
   the split are those of the real log.
 - `movielens`: ratings.dat of MovieLens 1M (UserID::MovieID::Rating::Timestamp), every rating an
   event (a check that the ranking generalises beyond courses).
+- `movielens-100k`: u.data of MovieLens 100K (user, item, rating, timestamp; tab-separated).
 - `xuetangx-enrollment`: course_enrollment.csv of the XuetangX WSDM 2016 release (userid,
   courseid, created).
 
@@ -50,6 +52,17 @@ def movielens(source: Path, out: csv.writer) -> int:
     return rows
 
 
+def movielens_100k(source: Path, out: csv.writer) -> int:
+    rows = 0
+    with open(source, encoding="latin-1") as handle:
+        for line in handle:
+            if line.strip():
+                user, movie, rating, moment = line.split("\t")
+                out.writerow([user, movie, moment.strip(), rating])
+                rows += 1
+    return rows
+
+
 def xuetangx_enrollment(source: Path, out: csv.writer) -> int:
     rows = 0
     with open(source, encoding="utf-8-sig", newline="") as handle:
@@ -59,7 +72,8 @@ def xuetangx_enrollment(source: Path, out: csv.writer) -> int:
     return rows
 
 
-CONVERTERS = {"xuetangx": xuetangx, "movielens": movielens, "xuetangx-enrollment": xuetangx_enrollment}
+CONVERTERS = {"xuetangx": xuetangx, "movielens": movielens, "movielens-100k": movielens_100k,
+              "xuetangx-enrollment": xuetangx_enrollment}
 
 
 def main() -> None:

@@ -64,11 +64,18 @@ def item_statistics(matrix: sp.csr_matrix, walk: bool = False,
     inverse = np.divide(1.0, degrees, out=np.zeros_like(degrees), where=degrees > 0)
     for start in range(0, matrix.shape[0], GRAM_CHUNK_USERS):
         block = matrix[start:start + GRAM_CHUNK_USERS]
-        statistics.gram += (block.T @ block).toarray()
+        _add_into(statistics.gram, block.T @ block)
         if statistics.walk is not None:
             scaled = sp.diags(inverse[start:start + GRAM_CHUNK_USERS]) @ block
-            statistics.walk += (block.T @ scaled).toarray()
+            _add_into(statistics.walk, block.T @ scaled)
     return statistics
+
+
+def _add_into(dense: np.ndarray, product: sp.spmatrix) -> None:
+    """dense += product, touching only its entries (no dense temporary of n × n)."""
+    entries = sp.coo_matrix(product)
+    entries.sum_duplicates()  # a product is canonical already; this makes the fancy += safe regardless
+    dense[entries.row, entries.col] += entries.data.astype(dense.dtype, copy=False)
 
 
 def ease_weights(gram: np.ndarray, l2: float, blas_threads: int | None = None,
