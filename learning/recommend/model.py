@@ -110,11 +110,14 @@ class NeighbourModel:
         return [Recommendation(int(item), float(scores[item]), int(source)) for item, source in zip(best, because,
                                                                                                      strict=True)]
 
-    def recommend_batch(self, weighted: sp.csr_matrix, k: int, chunk: int = 2048,
-                        explain: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    def recommend_batch(self, weighted: sp.csr_matrix, k: int, chunk: int = 2048, explain: bool = False,
+                        excluded: sp.csr_matrix | None = None,
+                        closed_items: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Top k for every row of `weighted` (users × items, the history weights w_j).
 
-        Returns (items, because), each users × k with -1 padding; `because` only when asked.
+        `excluded` (users × items, any nonzero) rules out items per user (completed, not open to
+        them); `closed_items` rules items out for everyone (retired). Returns (items, because),
+        each users × k with -1 padding; `because` only when asked.
         """
         weighted = weighted.tocsr()
         n_users = weighted.shape[0]
@@ -128,7 +131,10 @@ class NeighbourModel:
             scores = buffer[:block.shape[0]]
             (block @ self.links).astype(np.float32).toarray(out=scores)
             scores = self._blend(scores)
-            top = top_k_unseen(scores, block, k)
+            if closed_items is not None:
+                scores[:, closed_items] = -np.inf
+            ruled_out = block if excluded is None else (abs(block) + abs(excluded[start:start + chunk])).tocsr()
+            top = top_k_unseen(scores, ruled_out, k)
             best[start:start + len(top)] = top
             if because is not None:
                 because[start:start + len(top)] = self._strongest_sources(block, top)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from hypothesis import given, settings
@@ -288,3 +289,14 @@ def test_fading_co_occurrences_follow_drifting_tastes():
     fading = NeighbourModel.fit(*arrays, 50, 3, RankerParams(l2=1.0, neighbours=2, fit_half_life=100.0))
     assert steady.recommend(np.array([0]), k=1)[0].item == 1
     assert fading.recommend(np.array([0]), k=1)[0].item == 2
+
+
+def test_the_batch_rules_out_what_the_caller_excludes_per_user_and_for_everyone():
+    model, users, items, times = small_model()
+    weighted = weighted_histories(users, items, times, 200, 10, None)[:4]
+    excluded = sp.csr_matrix((np.ones(4), (np.arange(4), [2, 3, 7, 8])), shape=(4, 10))
+    best, _ = model.recommend_batch(weighted, 10, excluded=excluded, closed_items=np.array([4, 9]))
+    for user in range(4):
+        ranked = set(best[user][best[user] >= 0].tolist())
+        assert not ranked & ({4, 9, excluded[user].indices[0]} | set(weighted[user].indices.tolist()))
+        assert len(ranked) == 10 - len({4, 9, excluded[user].indices[0]} | set(weighted[user].indices.tolist()))
