@@ -8,7 +8,9 @@ stage × subject group prefer their group's courses; course appeal is log-normal
 held at once, as the nightly task reads teachers from the database a chunk at a time. Prints one
 JSON object: fit time (co-occurrence sums, EASE solve, random walk, pruning), batch time and rate, peak RSS of the whole
 process tree (sampled from /proc, shared pages counted in each process, so an upper bound), and
-the on-demand p50/p95 for single teachers. No Django needed.
+the on-demand p50/p95 for single teachers. Each phase also reports the CPU seconds it used
+(`*_cpu_s`, all workers together): on a shared machine wall time is mostly waiting for a core.
+No Django needed.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def _rss_kb(pid: int) -> int:
 
 def fit(population: Population, blas_threads: int | None) -> tuple[NeighbourModel, dict]:
     timings: dict[str, float] = {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     statistics = None
     recent = np.zeros(population.n_items, dtype=np.float64)
     events = 0
@@ -124,11 +126,13 @@ def fit(population: Population, blas_threads: int | None) -> tuple[NeighbourMode
         statistics = item_statistics(block, walk=PARAMS.walk_share > 0, statistics=statistics)
         recent += np.bincount(items[times > ORIGIN + PERIOD - PARAMS.trend_window], minlength=population.n_items)
     timings["sums_s"] = time.perf_counter() - started
-    started = time.perf_counter()
+    timings["sums_cpu_s"] = time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
     assert statistics is not None
     links = links_from_statistics(statistics, PARAMS, blas_threads, overwrite=True)
     del statistics
     timings["solve_and_prune_s"] = time.perf_counter() - started
+    timings["solve_and_prune_cpu_s"] = time.process_time() - cpu
     model = NeighbourModel(links, (recent / max(recent.max(), 1.0)).astype(np.float32), PARAMS)
     return model, {key: round(value, 1) for key, value in timings.items()} | {"events": events,
                                                                                  "links": int(links.nnz)}
@@ -139,6 +143,7 @@ def score_chunks(args: tuple[int, int, int, list[int]]) -> dict:
     population = Population(n_users, n_items, seed)
     assert _MODEL is not None
     users_done, filled, explained = 0, 0, 0
+    cpu = time.process_time()
     for index in indices:
         users, items, times, _ = population.chunk(index)
         weighted = weighted_histories(users, items, times, int(users.max()) + 1, n_items, PARAMS.half_life)
@@ -146,7 +151,7 @@ def score_chunks(args: tuple[int, int, int, list[int]]) -> dict:
         users_done += len(best)
         filled += int((best >= 0).sum())
         explained += int((because >= 0).sum()) if because is not None else 0
-    return {"users": users_done, "filled": filled, "explained": explained}
+    return {"users": users_done, "filled": filled, "explained": explained, "cpu_s": time.process_time() - cpu}
 
 
 def on_demand(model: NeighbourModel, population: Population, samples: int) -> dict:
@@ -203,6 +208,7 @@ def main() -> None:
                                                          "trend_weight": PARAMS.trend_weight},
         "fit_s": round(fit_seconds, 1), "fit": fit_report,
         "batch_s": round(batch_seconds, 1), "batch_teachers_per_s": round(users / batch_seconds),
+        "batch_cpu_s": round(sum(part["cpu_s"] for part in parts), 1),
         "batch_filled_slots": sum(part["filled"] for part in parts),
         "batch_explained_slots": sum(part["explained"] for part in parts),
         "total_s": round(fit_seconds + batch_seconds, 1),

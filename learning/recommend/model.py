@@ -11,8 +11,9 @@ last window of training (courses that are taking off; 0…1). Items the user has
 ranked. Every score is a sum of named history items, so each recommendation can say which
 of the user's courses it comes from (`because`), the item with the largest w_j · B[j, i].
 
-Serving: one user on demand is a handful of sparse row reads (about a millisecond at 20 k
-items); the whole population is scored in chunks as sparse × sparse products.
+Serving: one user on demand is a handful of sparse row reads and one pass over the items
+(a few milliseconds at 20 k); the whole population is scored in chunks as sparse × sparse
+products.
 """
 
 from __future__ import annotations
