@@ -57,6 +57,9 @@ class Catalogue:
     titles: dict[int, str]
     peer_counts: dict[tuple[str, str], dict[int, int]]
     position: dict[int, int]  # course id -> catalogue index
+    trend: np.ndarray  # per catalogue course, 0…1 (the model's "taking off" prior)
+    trend_weight: float
+    half_life: float | None  # seconds; history courses this much older than the latest weigh half
     _fit: dict[tuple, np.ndarray] = field(default_factory=dict)
     _peers: dict[tuple, np.ndarray] = field(default_factory=dict)
     _open: dict[str, np.ndarray] = field(default_factory=dict)
@@ -68,13 +71,19 @@ class Catalogue:
     @classmethod
     def build(cls, cards: list[CourseCard], *, now: dt.datetime, model_ids: np.ndarray | None,
               model_links: sparse.csr_matrix | None, titles: dict[int, str],
-              peer_counts: dict[tuple[str, str], dict[int, int]]) -> Catalogue:
+              peer_counts: dict[tuple[str, str], dict[int, int]], model_trend: np.ndarray | None = None,
+              trend_weight: float = 0.0, half_life: float | None = None) -> Catalogue:
         ids = np.asarray([c.id for c in cards], dtype=np.int64)
         position = {int(pk): n for n, pk in enumerate(ids)}
+        trend = np.zeros(len(cards), dtype=np.float32)
         if model_ids is None or model_links is None:
             model_ids = np.zeros(0, dtype=np.int64)
             links = sparse.csr_matrix((0, len(cards)), dtype=np.float32)
         else:
+            if model_trend is not None:
+                for n, pk in enumerate(model_ids.tolist()):
+                    if pk in position:
+                        trend[position[pk]] = model_trend[n]
             # Keep the model's columns that are catalogue courses, placed at their catalogue index.
             rows = [n for n, pk in enumerate(model_ids.tolist()) if pk in position]
             select = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32),
@@ -88,7 +97,8 @@ class Catalogue:
             fresh=np.asarray([_is_fresh(c, now) for c in cards], dtype=np.float32),
             featured=np.asarray([c.featured for c in cards], dtype=np.float32),
             model_index={int(pk): n for n, pk in enumerate(model_ids.tolist())}, model_ids=model_ids,
-            links=links, sources=links.T.tocsr(), titles=titles, peer_counts=peer_counts, position=position)
+            links=links, sources=links.T.tocsr(), titles=titles, peer_counts=peer_counts, position=position,
+            trend=trend, trend_weight=trend_weight if trend.any() else 0.0, half_life=half_life)
 
     def fit_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
         key = (stage, subjects)
@@ -131,6 +141,7 @@ class Teacher:
     history: list[int]  # course ids studied
     filled: frozenset[str]
     missing_required: frozenset[str]
+    history_times: list[float] = field(default_factory=list)  # epoch seconds, with `history`
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,21 @@ class Scored:
     scores: dict[int, float]
     similar: dict[int, Similar]
     peers: dict[int, float]
+
+
+def _history_weights(catalogue: Catalogue, teachers: list[Teacher]) -> np.ndarray:
+    """Each history course's weight, in the order of the rows: 1, or 2^(−age / half-life) with the
+    age counted back from the teacher's latest course (tastes drift)."""
+    weights: list[float] = []
+    for t in teachers:
+        known = [(c, at) for c, at in zip(t.history, t.history_times or [0.0] * len(t.history), strict=True)
+                 if c in catalogue.model_index]
+        if catalogue.half_life and known:
+            latest = max(at for _, at in known)
+            weights.extend(2.0 ** (-(latest - at) / catalogue.half_life) for _, at in known)
+        else:
+            weights.extend(1.0 for _ in known)
+    return np.asarray(weights, dtype=np.float32)
 
 
 def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
@@ -150,13 +176,18 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         return [Scored(pool=[], scores={}, similar={}, peers={}) for _ in teachers]
     rows = [[catalogue.model_index[c] for c in t.history if c in catalogue.model_index] for t in teachers]
     indptr = np.cumsum([0] + [len(r) for r in rows])
-    block = sparse.csr_matrix((np.ones(int(indptr[-1]), dtype=np.float32),
+    block = sparse.csr_matrix((_history_weights(catalogue, teachers),
                                np.asarray([i for r in rows for i in r], dtype=np.int64), indptr),
                               shape=(count, len(catalogue.model_ids)))
     learned = (block @ catalogue.links).toarray() if block.nnz else np.zeros((count, n_items), dtype=np.float32)
     peak = learned.max(axis=1, keepdims=True)
     peak[peak <= 0] = 1.0
     learned /= peak
+    if catalogue.trend_weight > 0:  # as the evaluated ranking does: the prior added to the normalised score
+        learned += catalogue.trend_weight * catalogue.trend
+        peak = learned.max(axis=1, keepdims=True)
+        peak[peak <= 0] = 1.0
+        learned /= peak
     peers = np.stack([catalogue.peer_vector(t.stage, t.subjects) for t in teachers])
     fits = np.stack([catalogue.fit_vector(t.stage, t.subjects) for t in teachers])
     total = (WEIGHTS["similar"] * learned + WEIGHTS["peers"] * peers + WEIGHTS["fit"] * fits

@@ -112,7 +112,9 @@ def library_build(*, now: dt.datetime, model: collaborative.Model | None) -> Lib
     titles = {card.id: card.title for card in cards} | (model.titles if model else {})
     catalogue = engine.Catalogue.build(cards, now=now, model_ids=model.course_ids if model else None,
                                        model_links=model.neighbours if model else None, titles=titles,
-                                       peer_counts=peer_table())
+                                       peer_counts=peer_table(), model_trend=model.trend if model else None,
+                                       trend_weight=model.trend_weight if model else 0.0,
+                                       half_life=model.half_life if model else None)
     return Library(catalogue=catalogue, activities=course_of_activity(scope), required_of=required_of_courses(scope),
                    built_on=timezone.localdate(now))
 
@@ -149,6 +151,7 @@ def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, lib
     scored = engine.score(library.catalogue, [engine.Teacher(
         stage=needs[t.pk].stage, subjects=needs[t.pk].subjects, home=t.division_path,
         open_ids=library.open_ids(t.division_path), history=studied.get(t.pk, nothing).courses.tolist(),
+        history_times=studied.get(t.pk, nothing).times.tolist(),
         filled=needs[t.pk].filled, missing_required=needs[t.pk].missing_required) for t in teachers])
     return {t.pk: rank(needs[t.pk], found.pool, similar=found.similar, peers=found.peers, scores=found.scores, now=now,
                        k=PUSH_SIZE) for t, found in zip(teachers, scored, strict=True)}

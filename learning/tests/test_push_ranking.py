@@ -121,3 +121,25 @@ def test_the_diversity_pass_picks_what_the_greedy_definition_picks(scores, k):
         left.remove(best)
         chosen.append(best)
     assert [p.course_id for p in picks] == [c.id for c in chosen]
+
+
+def test_older_history_weighs_less_and_a_rising_course_is_lifted_when_the_model_says_so():
+    import numpy as np
+    from scipy import sparse
+
+    from learning.push import engine
+
+    cards = [card(i) for i in range(1, 5)]
+    # Course 1 points at 3, course 2 at 4, equally strongly; course 4 is taking off.
+    links = sparse.csr_matrix(([1.0, 1.0], ([0, 1], [2, 3])), shape=(4, 4), dtype=np.float32)
+    common = {"now": NOW, "model_ids": np.arange(1, 5), "model_links": links, "titles": {}, "peer_counts": {}}
+    teacher = engine.Teacher(stage="primary", subjects=frozenset({"math"}), home="410000.",
+                             open_ids=frozenset({1, 2, 3, 4}), history=[1, 2], history_times=[0.0, 100.0],
+                             filled=frozenset(), missing_required=frozenset())
+    flat = engine.score(engine.Catalogue.build(cards, **common), [teacher])[0]
+    assert flat.similar[3].score == flat.similar[4].score == 1.0
+    drifting = engine.score(engine.Catalogue.build(cards, **common, half_life=100.0), [teacher])[0]
+    assert drifting.similar[3].score == 0.5 and drifting.similar[4].score == 1.0  # course 1 is a half-life older
+    trend = np.asarray([0, 0, 0, 1.0], dtype=np.float32)
+    rising = engine.score(engine.Catalogue.build(cards, **common, model_trend=trend, trend_weight=1.0), [teacher])[0]
+    assert rising.similar[4].score == 1.0 and rising.similar[3].score == 0.5
