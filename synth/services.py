@@ -57,6 +57,7 @@ class SynthResult:
     accounts: int = 0
     statements: int = 0
     courses: int = 0
+    course_enrolments: int = 0  # demo study histories for the personalised push
     seconds: float = 0.0
 
     def as_json(self) -> str:
@@ -135,6 +136,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         from synth.courses import courses_synthesize
 
         result.courses = courses_synthesize(seed=seed, county_code=plans[0].code).courses
+        from synth.push import push_synthesize
+
+        result.course_enrolments = push_synthesize(seed=seed, county_code=plans[0].code)["enrolments"]
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

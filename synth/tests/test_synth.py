@@ -38,6 +38,10 @@ def _wipe() -> None:
 
     for model in (Attendance, Enrolment, ProjectSession, PlanConflict, Project, AnnualPlan):
         model.objects.dangerously_unscoped().all().delete()
+    from learning.models import CourseEnrolment, StudySession
+
+    for model in (StudySession, CourseEnrolment):  # the demo study histories
+        model.objects.dangerously_unscoped().all().delete()
     TeacherHonour.objects.dangerously_unscoped().all().delete()
     TeacherSubject.objects.dangerously_unscoped().all().delete()
     ResearchCommunity.objects.dangerously_unscoped().update(chief_teacher=None)
