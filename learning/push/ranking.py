@@ -134,7 +134,7 @@ def _hours_clause(category: str, short: Decimal | None, owed_total: Decimal, fil
 
 def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peers: float,
             now: dt.datetime) -> tuple[str, str]:
-    """The main reason (and its signal code), followed by the hours it would earn where that is owed."""
+    """The main reason (and its signal code), with the hours the course's category still lacks."""
     missing = sorted(card.required & needs.missing_required)
     if missing:
         main, signal = f"你本周期尚未完成必修的{REQUIRED_LABELS.get(missing[0], missing[0])}内容", "required"
@@ -153,8 +153,11 @@ def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peer
             main, signal = "精品资源共享课", "featured"
         else:
             main, signal = f"适合{_peers_label(needs)}教师", "fit"
-    extra = _hours_clause(card.category, needs.short.get(card.category), needs.owed_total,
-                          card.category in needs.filled)
+    # The category's own shortfall is always worth saying; the cycle's overall shortfall only when
+    # nothing else explains the course (on every line it would be noise).
+    short = needs.short.get(card.category)
+    extra = _hours_clause(card.category, short, needs.owed_total, card.category in needs.filled) \
+        if short or not main else ""
     text = "；".join(part for part in (main, extra) if part) or f"适合{_peers_label(needs)}教师"
     return text, signal
 
