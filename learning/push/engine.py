@@ -30,7 +30,6 @@ from learning.push.ranking import (
     WEIGHTS,
     CourseCard,
     Similar,
-    _fit,
     _is_fresh,
 )
 
@@ -101,12 +100,28 @@ class Catalogue:
             trend=trend, trend_weight=trend_weight if trend.any() else 0.0, half_life=half_life)
 
     def fit_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
+        """`ranking._fit` for every course at once: 1 made for the stage and a subject, 0.6 general,
+        0.2 another subject's, 0 another stage's."""
         key = (stage, subjects)
         if key not in self._fit:
-            from learning.push.ranking import TeacherNeeds
+            stage_ok = self._marks("stage", stage)
+            general = self._marks("subject", "")
+            matches = np.zeros(self.size, dtype=bool)
+            for subject in subjects:
+                matches |= self._marks("subject", subject)
+            self._fit[key] = np.where(stage_ok, np.where(general, 0.6, np.where(matches, 1.0, 0.2)), 0.0).astype(
+                np.float32)
+        return self._fit[key]
 
-            probe = TeacherNeeds(teacher_id=0, stage=stage, subjects=subjects)
-            self._fit[key] = np.asarray([_fit(probe, c) for c in self.cards], dtype=np.float32)
+    def _marks(self, kind: str, code: str) -> np.ndarray:
+        """Courses open to a stage (made for it, or for every stage) / made for a subject ("" = for none)."""
+        key = (kind, code)
+        if key not in self._fit:
+            if kind == "stage":
+                marks = [not c.stages or code in c.stages for c in self.cards]
+            else:
+                marks = [(not c.subjects) if code == "" else code in c.subjects for c in self.cards]
+            self._fit[key] = np.asarray(marks, dtype=bool)
         return self._fit[key]
 
     def peer_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
@@ -188,20 +203,22 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         peak = learned.max(axis=1, keepdims=True)
         peak[peak <= 0] = 1.0
         learned /= peak
+    # float32 throughout, in place: a chunk is CHUNK × courses, the largest arrays of the batch.
     peers = np.stack([catalogue.peer_vector(t.stage, t.subjects) for t in teachers])
     fits = np.stack([catalogue.fit_vector(t.stage, t.subjects) for t in teachers])
-    total = (WEIGHTS["similar"] * learned + WEIGHTS["peers"] * peers + WEIGHTS["fit"] * fits
-             + WEIGHTS["fresh"] * catalogue.fresh + WEIGHTS["featured"] * catalogue.featured)
-    filled = np.zeros((count, len(CATEGORY_INDEX)), dtype=bool)
+    total = learned * np.float32(WEIGHTS["similar"])
+    total += np.float32(WEIGHTS["peers"]) * peers
+    total += np.float32(WEIGHTS["fit"]) * fits
+    total += (np.float32(WEIGHTS["fresh"]) * catalogue.fresh + np.float32(WEIGHTS["featured"]) * catalogue.featured)
     for n, t in enumerate(teachers):
-        for category in t.filled:
-            filled[n, CATEGORY_INDEX[category]] = True
-    total = np.where(filled[:, catalogue.category], total * FILLED_CATEGORY_FACTOR, total)
+        if t.filled:
+            sink = np.isin(catalogue.category, [CATEGORY_INDEX[c] for c in t.filled])
+            total[n, sink] *= np.float32(FILLED_CATEGORY_FACTOR)
     allowed = np.stack([catalogue.open_mask(t.home, t.open_ids) for t in teachers])
     for n, t in enumerate(teachers):
         studied = [catalogue.position[c] for c in t.history if c in catalogue.position]
         allowed[n, studied] = False
-    total = np.where(allowed, total, -np.inf)
+    total[~allowed] = -np.inf
     take = min(POOL, n_items)
     head = np.argpartition(-total, take - 1, axis=1)[:, :take]
     # For each required content: every teacher's best course of it they may take (not another stage's).
@@ -209,7 +226,7 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
     for content, bit in REQUIRED_BITS.items():
         if any(content in t.missing_required for t in teachers):
             covering = allowed & ((catalogue.required & bit) > 0)[None, :] & (fits > 0)
-            best = np.argmax(np.where(covering, total, -np.inf), axis=1)
+            best = np.argmax(np.where(covering, total, np.float32(-np.inf)), axis=1)
             required_best[content] = np.where(covering[np.arange(count), best], best, -1)
     results = []
     for n, t in enumerate(teachers):
