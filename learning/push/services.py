@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -119,23 +120,33 @@ def library_build(*, now: dt.datetime, model: collaborative.Model | None) -> Lib
                    built_on=timezone.localdate(now))
 
 
-_current: dict[str, tuple[tuple, Library]] = {}
+_current: dict[str, tuple[tuple, Library, float]] = {}
 _lock = threading.Lock()
+LIBRARY_CHECK_SECONDS = 30  # how long a process trusts its library before asking whether it changed
 
 
 def library_current(*, now: dt.datetime) -> Library:
     """This process's library, rebuilt when the published courses, the peer table or the saved
-    model changed (two small aggregate queries and a file stamp to find out), or the day turned."""
+    model changed (two aggregate queries and a file stamp find out, at most every
+    LIBRARY_CHECK_SECONDS: a course published a moment ago may wait that long), or the day turned."""
+    path, written, today = str(collaborative.model_path()), collaborative.stamp(), timezone.localdate(now)
+    held = _current.get("library")
+    if held is not None and time.monotonic() - held[2] < LIBRARY_CHECK_SECONDS and held[0][-3:] == (path, written, today):
+        return held[1]
     scope = province_scope()
     courses = visible(scope, Course).filter(state=CourseState.PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
     peers = PeerPopularity.objects.aggregate(n=Count("id"), last=Max("id"))
-    key = (courses["n"], courses["last"], peers["n"], peers["last"], str(collaborative.model_path()),
-           collaborative.stamp(), timezone.localdate(now))
+    key = (courses["n"], courses["last"], peers["n"], peers["last"], path, written, today)
     with _lock:
         held = _current.get("library")
-        if held is None or held[0] != key:
-            _current["library"] = (key, library_build(now=now, model=collaborative.current()))
-        return _current["library"][1]
+        library = held[1] if held is not None and held[0] == key else library_build(now=now, model=collaborative.current())
+        _current["library"] = (key, library, time.monotonic())
+        return library
+
+
+def library_forget() -> None:
+    """Drop this process's library (tests that change courses within the trust window)."""
+    _current.clear()
 
 
 def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, library: Library,

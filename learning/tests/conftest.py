@@ -63,4 +63,7 @@ def import_rows(province, users, providers):
 @pytest.fixture(autouse=True)
 def push_model_file(settings, tmp_path):
     """Each test fits and reads its own push model, never the development one under var/."""
+    from learning.push.services import library_forget
+
     settings.LEARNING_PUSH_MODEL = tmp_path / "push-model.npz"
+    library_forget()

@@ -13,7 +13,10 @@ from synth.push import push_synthesize
 
 @pytest.fixture(autouse=True)
 def push_model_file(settings, tmp_path):
+    from learning.push.services import library_forget
+
     settings.LEARNING_PUSH_MODEL = tmp_path / "push-model.npz"
+    library_forget()
 
 
 def test_the_demo_histories_give_every_teacher_a_list_with_reasons(province):
