@@ -143,7 +143,7 @@ def measure(args) -> dict:
     queued: list[tuple[int, int, str]] = []
     tasks.push_refresh_range_task.delay = lambda low, high, now: queued.append((low, high, now))  # type: ignore[method-assign]
     started = time.monotonic()
-    result = push_refresh_all()
+    result = push_refresh_all(refit=True)
     fitted = time.monotonic() - started
     fit_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     connections.close_all()

@@ -256,6 +256,8 @@ LEARNING_MAX_RATE = 2.0
 INTEGRITY_CHECKPOINT_DIR = Path(env_str("INTEGRITY_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")) or VAR_DIR / "checkpoints")
 # The push's learned model, written by the nightly batch and read by every web process.
 LEARNING_PUSH_MODEL = Path(env_str("LEARNING_PUSH_MODEL", str(VAR_DIR / "push" / "model.npz")) or VAR_DIR / "push" / "model.npz")
+# The push model (links between courses) is refitted by the nightly batch when older than this.
+LEARNING_PUSH_REFIT_DAYS = env_int("LEARNING_PUSH_REFIT_DAYS", 7)
 # Choosing the push model's parameters refits it several times: done for histories up to this size.
 LEARNING_PUSH_TUNE_MAX_EVENTS = env_int("LEARNING_PUSH_TUNE_MAX_EVENTS", 5_000_000)
 # The model's links are fitted on at most this many teachers' histories (a fixed sample by id).

@@ -54,5 +54,5 @@ def push_synthesize(*, seed: int, county_code: str) -> dict[str, int]:
             visible(scope, CourseEnrolment).filter(pk__in=[r.pk for r in chunk]).update(
                 enrolled_at=Case(*(When(pk=r.pk, then=Value(dt.datetime.fromtimestamp(
                     first[(r.teacher_id, r.course_id)], dt.UTC))) for r in chunk), output_field=DateTimeField()))
-    refreshed = push_refresh_all(now=now)
+    refreshed = push_refresh_all(now=now, refit=True)
     return {"enrolments": len(rows), "teachers": refreshed["teachers"]}

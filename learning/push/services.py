@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -184,7 +185,8 @@ def push_store(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None
     return row
 
 
-def push_refresh_all(*, now: dt.datetime | None = None, teachers_per_task: int = RANGE) -> dict[str, int]:
+def push_refresh_all(*, now: dt.datetime | None = None, teachers_per_task: int = RANGE, refit: bool = False
+                     ) -> dict[str, int]:
     """The nightly batch: every history once to fit the model, the peer table, then the teachers
     in id ranges, each range a task of its own (`learning.tasks.push_refresh_range_task`), so the
     workers share them out; inline where Celery runs eagerly."""
@@ -192,7 +194,12 @@ def push_refresh_all(*, now: dt.datetime | None = None, teachers_per_task: int =
 
     now = now or timezone.now()
     scope = province_scope()
-    model = collaborative.fit_and_save(scope, interactions.load(scope, course_of_activity(scope)))
+    model = collaborative.current()
+    written = collaborative.stamp()
+    # Links between courses change slowly: the model is refitted every LEARNING_PUSH_REFIT_DAYS
+    # (or when there is none yet); every night scores every teacher with the current one.
+    if model is None or written is None or time.time() - written > settings.LEARNING_PUSH_REFIT_DAYS * 86400 or refit:
+        model = collaborative.fit_and_save(scope, interactions.load(scope, course_of_activity(scope)))
     peers_written = peers_refresh(scope, now=now)
     ranges = teacher_ranges(scope, teachers_per_task)
     for low, high, _ in ranges:

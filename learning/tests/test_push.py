@@ -219,3 +219,21 @@ def test_the_binary_copy_reads_the_same_history_as_the_rows(library, learner, pr
     assert len(expected) == 6
     assert sorted(zip(*(part.tolist() for part in copied), strict=True)) == expected
     assert all(part.dtype in (np.int64, np.float64) for part in copied)
+
+
+def test_the_nightly_batch_refits_the_model_only_when_it_is_old(library, learner, settings):
+    import os
+
+    from learning.push import collaborative
+
+    for _ in range(2):
+        learner(library["M-1"], library["M-4"])
+    push_refresh_all()
+    first = collaborative.stamp()
+    assert first is not None
+    push_refresh_all()
+    assert collaborative.stamp() == first  # a day-old model is used as it is
+    path = collaborative.model_path()
+    os.utime(path, (first - 8 * 86400, first - 8 * 86400))
+    push_refresh_all()
+    assert collaborative.stamp() > first - 8 * 86400  # older than LEARNING_PUSH_REFIT_DAYS: refitted
