@@ -143,7 +143,7 @@ def measure(args) -> dict:
     queued: list[tuple[int, int, str]] = []
     tasks.push_refresh_range_task.delay = lambda low, high, now: queued.append((low, high, now))  # type: ignore[method-assign]
     started = time.monotonic()
-    result = push_refresh_all(refit=True)
+    result = push_refresh_all(refit=not args.no_refit)
     fitted = time.monotonic() - started
     fit_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     connections.close_all()
@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="processes sharing the ranges (as Celery workers)")
     parser.add_argument("--keep", action="store_true", help="reuse the filled database")
+    parser.add_argument("--no-refit", action="store_true", help="score with the model saved by the last run")
     args = parser.parse_args()
     if not args.database.startswith("yanxiu_push_"):
         raise SystemExit("the benchmark database must be named yanxiu_push_…")

@@ -113,6 +113,13 @@ class Catalogue:
                 np.float32)
         return self._fit[key]
 
+    @property
+    def always_required(self) -> np.ndarray:
+        """The columns of courses that carry some required content."""
+        if ("required",) not in self._fit:
+            self._fit[("required",)] = np.flatnonzero(self.required > 0)
+        return self._fit[("required",)]
+
     def _marks(self, kind: str, code: str) -> np.ndarray:
         """Courses open to a stage (made for it, or for every stage) / made for a subject ("" = for none)."""
         key = (kind, code)
@@ -165,6 +172,23 @@ class Scored:
     scores: dict[int, float]
     similar: dict[int, Similar]
     peers: dict[int, float]
+
+
+def top_columns(scores: np.ndarray, take: int, block: int = 128) -> np.ndarray:
+    """Each row's `take` best columns (in no order; ties broken arbitrarily). A row's best values lie
+    in the `take` blocks of columns with the highest maxima, so only those are partitioned: a
+    block maximum is a cheap reduction, a full partition of 20,000 columns is not."""
+    rows, width = scores.shape
+    if take >= width or width <= 4 * take * block:
+        return np.argpartition(scores, width - take, axis=1)[:, width - take:]
+    blocks = -(-width // block)
+    padded = np.full((rows, blocks * block), -np.inf, dtype=scores.dtype)
+    padded[:, :width] = scores
+    tiles = padded.reshape(rows, blocks, block)
+    best_blocks = np.argpartition(tiles.max(axis=2), blocks - take, axis=1)[:, blocks - take:]
+    gathered = np.take_along_axis(tiles, best_blocks[:, :, None], axis=1).reshape(rows, take * block)
+    within = np.argpartition(gathered, take * block - take, axis=1)[:, take * block - take:]
+    return best_blocks[np.arange(rows)[:, None], within // block] * block + within % block
 
 
 def _history_weights(catalogue: Catalogue, teachers: list[Teacher]) -> np.ndarray:
@@ -220,14 +244,18 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         allowed[n, studied] = False
     total[~allowed] = -np.inf
     take = min(POOL, n_items)
-    head = np.argpartition(-total, take - 1, axis=1)[:, :take]
-    # For each required content: every teacher's best course of it they may take (not another stage's).
+    head = top_columns(total, take)
+    # For each required content: every teacher's best course of it they may take (not another
+    # stage's), looked for among the few required-content columns only.
     required_best = {}
-    for content, bit in REQUIRED_BITS.items():
-        if any(content in t.missing_required for t in teachers):
-            covering = allowed & ((catalogue.required & bit) > 0)[None, :] & (fits > 0)
-            best = np.argmax(np.where(covering, total, np.float32(-np.inf)), axis=1)
-            required_best[content] = np.where(covering[np.arange(count), best], best, -1)
+    carrying = catalogue.always_required
+    if len(carrying):
+        sub_total, sub_allowed, sub_fits = total[:, carrying], allowed[:, carrying], fits[:, carrying]
+        for content, bit in REQUIRED_BITS.items():
+            if any(content in t.missing_required for t in teachers):
+                covering = sub_allowed & ((catalogue.required[carrying] & bit) > 0)[None, :] & (sub_fits > 0)
+                best = np.argmax(np.where(covering, sub_total, np.float32(-np.inf)), axis=1)
+                required_best[content] = np.where(covering[np.arange(count), best], carrying[best], -1)
     results = []
     for n, t in enumerate(teachers):
         chosen = set(head[n][np.isfinite(total[n, head[n]])].tolist())

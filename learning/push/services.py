@@ -51,7 +51,7 @@ from people.models import Teacher
 
 log = logging.getLogger(__name__)
 PUSH_SIZE = 10
-CHUNK = 500  # teachers scored together (their dense scores: CHUNK × courses floats)
+CHUNK = 250  # teachers scored together (their dense scores: CHUNK × courses floats)
 RANGE = 20_000  # teachers per batch task
 
 

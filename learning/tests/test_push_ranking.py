@@ -147,3 +147,23 @@ def test_older_history_weighs_less_and_a_rising_course_is_lifted_when_the_model_
     trend = np.asarray([0, 0, 0, 1.0], dtype=np.float32)
     rising = engine.score(engine.Catalogue.build(cards, **common, model_trend=trend, trend_weight=1.0), [teacher])[0]
     assert rising.similar[4].score == 1.0 and rising.similar[3].score == 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), width=st.integers(1, 30_000), take=st.integers(1, 25),
+       distinct=st.integers(1, 50))
+def test_the_block_top_k_finds_the_same_values_as_a_full_partition(seed, width, take, distinct):
+    import numpy as np
+
+    from learning.push.engine import top_columns
+
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, distinct, size=(3, width)).astype(np.float32)  # many ties, as baselines have
+    scores[:, rng.random(width) < 0.1] = -np.inf
+    take = min(take, width)
+    found = top_columns(scores, take)
+    assert found.shape == (3, take)
+    for row in range(3):
+        assert len(set(found[row].tolist())) == take
+        expected = np.sort(scores[row])[::-1][:take]
+        assert np.array_equal(np.sort(scores[row, found[row]])[::-1], expected)
