@@ -91,10 +91,14 @@ def teacher_detail(request, scope, teacher_id: int):
     if teacher is None:
         raise Http404("教师不存在或不在本辖区")
     history = audit_event_list(scope=scope, object_type="teacher", object_id=str(teacher.pk))[:20] if scope.teacher_id is None else []
+    from learning.push.selectors import push_for
+
     return render(request, "people/teacher_detail.html", {
         "teacher": teacher, "may_reveal": teacher_may_reveal_id(scope=scope, teacher=teacher),
         "may_edit": can(scope, Action.CHANGE, teacher),
         "history": history,
+        # The teacher's own pushed courses, for the administrators over them (the teacher sees them at home).
+        "push": push_for(scope, teacher) if scope.teacher_id is None else None,
     })
 
 

@@ -237,3 +237,12 @@ def test_the_nightly_batch_refits_the_model_only_when_it_is_old(library, learner
     os.utime(path, (first - 8 * 86400, first - 8 * 86400))
     push_refresh_all()
     assert collaborative.stamp() > first - 8 * 86400  # older than LEARNING_PUSH_REFIT_DAYS: refitted
+
+
+def test_an_administrator_sees_the_teachers_list_on_the_teachers_page(library, learner, users, client_for, province):
+    learner(library["M-1"], teacher=province.teacher)
+    page = client_for(users["school_admin"]).get(f"/teachers/{province.teacher.pk}/").content.decode()
+    assert "课程推送" in page and "新时代师德师风建设" in page and "你本周期尚未完成必修的师德师风内容" in page
+    own = client_for(users["teacher"]).get(f"/teachers/{province.teacher.pk}/").content.decode()
+    assert "课程推送" not in own  # the teacher has it on the home page
+    assert client_for(users["sibling_admin"]).get(f"/teachers/{province.teacher.pk}/").status_code == 404
