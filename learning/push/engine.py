@@ -59,7 +59,9 @@ class Catalogue:
     trend: np.ndarray  # per catalogue course, 0…1 (the model's "taking off" prior)
     trend_weight: float
     half_life: float | None  # seconds; history courses this much older than the latest weigh half
-    _fit: dict[tuple, np.ndarray] = field(default_factory=dict)
+    required_columns: np.ndarray  # the courses that carry some required content
+    _fit: dict[tuple[str, frozenset[str]], np.ndarray] = field(default_factory=dict)
+    _marked: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     _peers: dict[tuple, np.ndarray] = field(default_factory=dict)
     _open: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -75,6 +77,7 @@ class Catalogue:
         ids = np.asarray([c.id for c in cards], dtype=np.int64)
         position = {int(pk): n for n, pk in enumerate(ids)}
         trend = np.zeros(len(cards), dtype=np.float32)
+        required = np.asarray([sum(REQUIRED_BITS.get(r, 0) for r in c.required) for c in cards], dtype=np.int16)
         if model_ids is None or model_links is None:
             model_ids = np.zeros(0, dtype=np.int64)
             links = sparse.csr_matrix((0, len(cards)), dtype=np.float32)
@@ -92,7 +95,7 @@ class Catalogue:
         return cls(
             cards=cards, ids=ids,
             category=np.asarray([CATEGORY_INDEX.get(c.category, 0) for c in cards], dtype=np.int8),
-            required=np.asarray([sum(REQUIRED_BITS.get(r, 0) for r in c.required) for c in cards], dtype=np.int16),
+            required=required, required_columns=np.flatnonzero(required > 0),
             fresh=np.asarray([_is_fresh(c, now) for c in cards], dtype=np.float32),
             featured=np.asarray([c.featured for c in cards], dtype=np.float32),
             model_index={int(pk): n for n, pk in enumerate(model_ids.tolist())}, model_ids=model_ids,
@@ -113,23 +116,16 @@ class Catalogue:
                 np.float32)
         return self._fit[key]
 
-    @property
-    def always_required(self) -> np.ndarray:
-        """The columns of courses that carry some required content."""
-        if ("required",) not in self._fit:
-            self._fit[("required",)] = np.flatnonzero(self.required > 0)
-        return self._fit[("required",)]
-
     def _marks(self, kind: str, code: str) -> np.ndarray:
         """Courses open to a stage (made for it, or for every stage) / made for a subject ("" = for none)."""
         key = (kind, code)
-        if key not in self._fit:
+        if key not in self._marked:
             if kind == "stage":
                 marks = [not c.stages or code in c.stages for c in self.cards]
             else:
                 marks = [(not c.subjects) if code == "" else code in c.subjects for c in self.cards]
-            self._fit[key] = np.asarray(marks, dtype=bool)
-        return self._fit[key]
+            self._marked[key] = np.asarray(marks, dtype=bool)
+        return self._marked[key]
 
     def peer_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
         key = (stage, subjects)
@@ -248,7 +244,7 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
     # For each required content: every teacher's best course of it they may take (not another
     # stage's), looked for among the few required-content columns only.
     required_best = {}
-    carrying = catalogue.always_required
+    carrying = catalogue.required_columns
     if len(carrying):
         sub_total, sub_allowed, sub_fits = total[:, carrying], allowed[:, carrying], fits[:, carrying]
         for content, bit in REQUIRED_BITS.items():

@@ -48,9 +48,10 @@ def push_for(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None) 
     own = Scope.for_teacher(teacher)
     recomputed = False
     cycle = current_cycle(timezone.localdate(now))
+    basis = bases_for(own, [teacher], cycle.pk if cycle else None)[teacher.pk]
     if (row is None or now - row.computed_at > dt.timedelta(hours=settings.LEARNING_PUSH_MAX_AGE_HOURS)
-            or row.basis != bases_for(own, [teacher], cycle.pk if cycle else None)[teacher.pk]):
-        row = push_store(own, teacher, now=now)
+            or row.basis != basis):
+        row = push_store(own, teacher, now=now, basis=basis)
         recomputed = True
     ids = [item["course"] for item in row.items]
     open_to_teacher = visible(own, Course).filter(pk__in=ids, state=CourseState.PUBLISHED)

@@ -173,15 +173,17 @@ def _items(picks: list[Pick]) -> list[dict]:
     return [{"course": p.course_id, "score": p.score, "reason": p.reason, "signal": p.signal} for p in picks]
 
 
-def push_store(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None) -> TeacherPush:
-    """Compute one teacher's list now and store it (the on-demand path)."""
+def push_store(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None, basis: str | None = None
+               ) -> TeacherPush:
+    """Compute one teacher's list now and store it (the on-demand path). `basis`: the teacher's
+    fingerprint when the caller has just read it (`selectors.push_for`), so it is not read twice."""
     now = now or timezone.now()
-    cycle = current_cycle(timezone.localdate(now))
-    basis = bases_for(scope, [teacher], cycle.pk if cycle else None)[teacher.pk]
+    if basis is None:
+        cycle = current_cycle(timezone.localdate(now))
+        basis = bases_for(scope, [teacher], cycle.pk if cycle else None)[teacher.pk]
     picks = push_compute(scope, [teacher], now=now, library=library_current(now=now))[teacher.pk]
     row = TeacherPush(teacher_id=teacher.pk, items=_items(picks), basis=basis, computed_at=now)
-    TeacherPush.objects.bulk_create([row], update_conflicts=True, unique_fields=["teacher"],
-                                    update_fields=["items", "basis", "computed_at"])
+    _store([(teacher.pk, row.items, basis)], now=now)
     return row
 
 
