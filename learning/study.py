@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -149,7 +150,7 @@ def study_start(*, scope: Scope, user, course_id: int, session_key: str) -> Stud
     bound to this Django session, send `launched`."""
     enrolment, _ = course_enrol(scope=scope, course_id=course_id)
     # The teacher's row lock orders two tabs opening at once: each ends the other's session in turn.
-    Teacher.objects.visible_to(scope).select_for_update().filter(pk=scope.teacher_id).first()
+    fetch(scope, Teacher, scope.teacher_id, Action.ENROL_SELF, lock=True)
     now = timezone.now()
     visible(scope, StudySession, Action.CHANGE).filter(active=True).update(active=False,
                                                                            ended_reason=SessionEnd.SUPERSEDED)
@@ -169,11 +170,14 @@ def _report(payload: dict) -> BeatReport | None:
     """The beat's body as numbers, or None when it is not what the player sends."""
     try:
         ranges = tuple((float(start), float(end)) for start, end in (payload.get("ranges") or [])[:50])
-        return BeatReport(position=float(payload.get("position") or 0), ranges=ranges,
-                          visible=payload.get("visible") is True, playing=payload.get("playing") is True,
-                          active=payload.get("active") is True)
+        position = float(payload.get("position") or 0)
     except (TypeError, ValueError):
         return None
+    # JSON lets NaN and Infinity through float(); no player sends them, and they would be stored.
+    if not all(math.isfinite(value) for value in (position, *(v for pair in ranges for v in pair))):
+        return None
+    return BeatReport(position=position, ranges=ranges, visible=payload.get("visible") is True,
+                      playing=payload.get("playing") is True, active=payload.get("active") is True)
 
 
 def _count(session: StudySession, reason: str) -> None:
@@ -284,10 +288,12 @@ def course_rate(*, scope: Scope, course_id: int, stars: int) -> CourseEnrolment:
         raise ValidationError({"rating": "完成课程后才能评分"})
     if enrolment.rating is not None:
         raise ValidationError({"rating": "已评过分"})
+    # The course's totals first: a course retired since is not rated (nothing written, not half).
+    if not visible(scope, Course).filter(pk=course_id).update(rating_sum=F("rating_sum") + stars,
+                                                              rating_count=F("rating_count") + 1):
+        raise ValidationError({"rating": "课程已下架，不能评分"})
     enrolment.rating = stars
     enrolment.save(update_fields=["rating"])
-    Course.objects.visible_to(scope).filter(pk=course_id).update(rating_sum=F("rating_sum") + stars,
-                                                                rating_count=F("rating_count") + 1)
     return enrolment
 
 

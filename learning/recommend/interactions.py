@@ -83,6 +83,10 @@ def read_interactions(path: str | Path) -> Interactions:
         raise InteractionFileError(f"文件不存在：{path}") from None
     except UnicodeDecodeError as error:
         raise InteractionFileError(f"文件不是 UTF-8 文本：{error.reason}（第 {error.start} 字节附近）") from None
+    except csv.Error as error:  # e.g. a cell over the csv module's field limit
+        raise InteractionFileError(f"CSV 格式错误：{error}") from None
+    except OSError as error:  # a directory, no permission …
+        raise InteractionFileError(f"无法读取文件：{path}（{error.strerror}）") from None
 
 
 def read_interactions_from(handle: io.TextIOBase | Iterable[str]) -> Interactions:

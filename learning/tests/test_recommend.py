@@ -300,3 +300,12 @@ def test_the_batch_rules_out_what_the_caller_excludes_per_user_and_for_everyone(
         ranked = set(best[user][best[user] >= 0].tolist())
         assert not ranked & ({4, 9, excluded[user].indices[0]} | set(weighted[user].indices.tolist()))
         assert len(ranked) == 10 - len({4, 9, excluded[user].indices[0]} | set(weighted[user].indices.tolist()))
+
+
+def test_a_cell_over_the_csv_limit_or_a_directory_is_refused_not_a_traceback(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("user,item,timestamp\n" + "u," + "x" * 200_000 + ",1\n", encoding="utf-8")
+    with pytest.raises(InteractionFileError, match="CSV"):
+        read_interactions(path)
+    with pytest.raises(InteractionFileError, match="无法读取"):
+        read_interactions(tmp_path)

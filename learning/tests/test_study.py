@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from access.scope import scope_for_user
@@ -347,3 +348,34 @@ def test_the_players_statements_are_read_back_through_get_xapi_statements(video,
     assert [s["verb"]["id"].rsplit("/", 1)[1] for s in found] == ["launched"]
     assert found[0]["authority"]["name"] == "本平台播放器"
     assert found[0]["actor"]["account"]["name"] == users["teacher"].username
+
+
+def test_a_beat_with_nan_or_infinity_is_refused_and_nothing_is_stored(video, users, province, client_for, clock):
+    player = Player(client_for(users["teacher"]), video, clock)
+
+    def send(position, ranges, constant: str) -> int:
+        clock.shift(dt.timedelta(seconds=15))
+        player.seq += 1
+        body = json.dumps({"token": player.token, "seq": player.seq, "position": position, "ranges": ranges,
+                           "visible": True, "playing": True}).replace('"X"', constant)  # JSON's NaN, Infinity
+        return player.client.post(f"/learning/courses/{video.pk}/study/beat/", data=body,
+                                  content_type="application/json").status_code
+
+    assert send("X", [[0, 15]], "NaN") == 409
+    assert send("X", [[0, 15]], "Infinity") == 409
+    assert send(15, [[0, "X"]], "NaN") == 409
+    enrolment = _enrolment(province.teacher)
+    assert enrolment.verified_seconds == 0 and enrolment.watched == [] and enrolment.position_seconds == 0
+
+
+def test_a_course_retired_since_completion_is_not_rated_at_all(video, users, province, client_for, clock):
+    from learning.services import course_retire
+    from learning.study import course_rate
+
+    client_for(users["teacher"]).post(f"/api/v1/learning/courses/{video.pk}/enrol")
+    CourseEnrolment.objects.dangerously_unscoped().filter(teacher=province.teacher).update(
+        state="completed", completed_at=START)
+    course_retire(scope=scope_for_user(users["province_admin"]), actor=users["province_admin"], course_id=video.pk)
+    with pytest.raises(ValidationError, match="已下架"):
+        course_rate(scope=scope_for_user(users["teacher"]), course_id=video.pk, stars=5)
+    assert _enrolment(province.teacher).rating is None  # not half: no rating kept without the course's totals
