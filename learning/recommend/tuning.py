@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from learning.recommend.fitting import (
     blended_links,
@@ -25,7 +26,7 @@ from learning.recommend.fitting import (
     walk_weights,
     weighted_histories,
 )
-from learning.recommend.model import NeighbourModel, RankerParams, links_from_statistics
+from learning.recommend.model import NeighbourModel, RankerParams
 from learning.recommend.protocol import TrainingLog, ranking_metrics, split_at
 
 L2_GRID = (25.0, 100.0, 400.0, 1600.0)
@@ -57,9 +58,14 @@ def tune(train: TrainingLog, neighbours: int = 200) -> Tuning:
     trend_none = trend_share(inner.items, inner.timestamps, inner.n_items, 0.0)
     tried: list[dict] = []
 
+    histories: dict[float | None, sp.csr_matrix] = {}  # by half-life: the validation users' weighted histories
+
     def score(model: NeighbourModel) -> float:
-        weighted = weighted_histories(inner.users, inner.items, inner.timestamps, inner.n_users, inner.n_items,
-                                      model.params.half_life)[split.test_users]
+        half_life = model.params.half_life
+        if half_life not in histories:
+            histories[half_life] = weighted_histories(inner.users, inner.items, inner.timestamps, inner.n_users,
+                                                      inner.n_items, half_life)[split.test_users]
+        weighted = histories[half_life]
         best, _ = model.recommend_batch(weighted, VALIDATION_K)
         ndcg = ranking_metrics(best, split.test_items, VALIDATION_K, inner.n_items)[f"ndcg@{VALIDATION_K}"]
         tried.append({"l2": model.params.l2, "walk_share": model.params.walk_share,
@@ -70,22 +76,25 @@ def tune(train: TrainingLog, neighbours: int = 200) -> Tuning:
         return ndcg
 
     # EASE's λ: one solve each.
-    best_ndcg, best_params, ease = -1.0, RankerParams(neighbours=neighbours), None
+    best_ndcg, best_params, ease, best_links = -1.0, RankerParams(neighbours=neighbours), None, None
     for l2 in L2_GRID:
         candidate = RankerParams(l2=l2, neighbours=neighbours)
         weights = ease_weights(statistics.gram, l2)
-        ndcg = score(NeighbourModel(blended_links(weights, None, 0.0, neighbours), trend_none, candidate))
+        links = blended_links(weights, None, 0.0, neighbours)
+        ndcg = score(NeighbourModel(links, trend_none, candidate))
         if ndcg > best_ndcg:
-            best_ndcg, best_params, ease = ndcg, candidate, weights
+            best_ndcg, best_params, ease, best_links = ndcg, candidate, weights, links
     # The random walk's share: the same two dense matrices, mixed.
     walk = walk_weights(statistics.walk, np.diag(statistics.gram).copy())  # type: ignore[arg-type]
     for share in WALK_SHARES:
         candidate = replace(best_params, walk_share=share)
-        ndcg = score(NeighbourModel(blended_links(ease, walk, share, neighbours), trend_none, candidate))
+        links = blended_links(ease, walk, share, neighbours)
+        ndcg = score(NeighbourModel(links, trend_none, candidate))
         if ndcg > best_ndcg * MARGIN:
-            best_ndcg, best_params = ndcg, candidate
+            best_ndcg, best_params, best_links = ndcg, candidate, links
     del ease, walk
-    base = NeighbourModel(links_from_statistics(statistics, best_params), trend_none, best_params)
+    # The best links were built above: no second dense solve for them.
+    base = NeighbourModel(best_links, trend_none, best_params)
     # Fading co-occurrences: new sums each.
     for fraction in FIT_HALF_LIFE_FRACTIONS:
         candidate = replace(best_params, fit_half_life=fraction * span)
