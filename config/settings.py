@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "catalog",
     "lrs",
     "learning",
+    "guidance",
     "synth",
 ]
 
