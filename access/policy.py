@@ -24,6 +24,7 @@ from access.rules import (
     ClientReadsAll,
     EnrolledIn,
     InJurisdiction,
+    MemberOf,
     OfClient,
     OfInstitution,
     OpenTo,
@@ -58,7 +59,9 @@ class Action:
     WITHDRAW = "withdraw"
     DOWNLOAD = "download"  # an approved export
     REVOKE_TOKEN = "revoke_token"  # noqa: S105 - an action name, not a secret
-    ASSIGN = "assign"  # name an institution as a project's implementer
+    ASSIGN = "assign"  # name an institution as a project's implementer; hand a question to an expert
+    ANSWER = "answer"  # an expert of the team replies to a teacher's question
+    CONSULT = "consult"  # read an answered question, anonymously, as an instant answer
 
 
 ADMINS = RoleIn({"school_admin", "county_admin", "city_admin", "province_admin"})
@@ -241,6 +244,39 @@ STUDY_SESSION: Rules = {
     Action.CHANGE: Own("teacher_id"),
 }
 
+# --- expert guidance -------------------------------------------------------------------------
+
+# Teams: administrators of the owning division and above see and manage them; members see theirs.
+TEAM_CHANGE = DIVISION_ADMINS & InJurisdiction("division_path", write=True)
+TEAM_VIEW = (DIVISION_ADMINS & InJurisdiction("division_path")) | MemberOf("members")
+GUIDANCE_TEAM: Rules = {Action.VIEW: TEAM_VIEW, Action.CHANGE: TEAM_CHANGE}
+GUIDANCE_TEAM_CHILD: Rules = {Action.VIEW: Through("team", TEAM_VIEW), Action.CHANGE: Through("team", TEAM_CHANGE)}
+# Questions: the asker; the experts of the team it went to; administrators over the asker (a
+# school its teachers', a county its county's, whichever team answers). Only the asker follows
+# up, resolves and rates; only the team's experts answer; the team's lead or its administrators
+# hand it to another member. Answered questions the asker let be shared are read by teachers and
+# experts as instant answers, never with the asker's name (guidance.selectors).
+QUESTION_VIEW = (Own("teacher_id") | MemberOf("team__members")
+                 | (ADMINS & InJurisdiction("division_path", "school_id")))
+QUESTION: Rules = {
+    Action.VIEW: QUESTION_VIEW,
+    Action.CHANGE: Own("teacher_id"),
+    Action.ANSWER: MemberOf("team__members"),
+    Action.ASSIGN: MemberOf("team__members", lead=True) | Through("team", TEAM_CHANGE),
+    Action.CONSULT: (RoleIn({"teacher", "expert"})
+                     & Where(state__in=["answered", "resolved"], shareable=True, matched__isnull=True)),
+}
+QUESTION_MESSAGE: Rules = {
+    Action.VIEW: Through("question", QUESTION_VIEW),
+    Action.CONSULT: Where(is_answer=True) & Through("question", QUESTION[Action.CONSULT]),
+}
+PROBLEM_CLUSTER: Rules = {
+    Action.VIEW: DIVISION_ADMINS & InJurisdiction("division_path"),
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+# In-site messages: each account its own.
+NOTIFICATION: Rules = {Action.VIEW: OwnAccount("recipient_id"), Action.CHANGE: OwnAccount("recipient_id")}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -266,6 +302,14 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         LedgerSeal,
         SchoolCompliance,
     )
+    from guidance.models import (
+        GuidanceTeam,
+        ProblemCluster,
+        Question,
+        QuestionMessage,
+        TeamMember,
+        TeamSchool,
+    )
     from learning.models import Course, CourseEnrolment, Provider, StudySession, TeacherPush
     from lrs.models import (
         CreditedActivity,
@@ -279,6 +323,7 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         StatementCredit,
         StatementIndex,
     )
+    from notifications.models import Notification
     from org.models import Division, Institution, ResearchCommunity, School
     from people.models import (
         ExportRequest,
@@ -305,6 +350,9 @@ def _registry() -> dict[type[models.Model], dict[str, Rule]]:
         LrsClientDay: LRS_CLIENT_CHILD, LrsRejection: LRS_CLIENT_CHILD,
         Provider: PROVIDER, Course: COURSE, CourseEnrolment: COURSE_ENROLMENT, StudySession: STUDY_SESSION,
         TeacherPush: TEACHER_CHILD,
+        GuidanceTeam: GUIDANCE_TEAM, TeamMember: GUIDANCE_TEAM_CHILD, TeamSchool: GUIDANCE_TEAM_CHILD,
+        Question: QUESTION, QuestionMessage: QUESTION_MESSAGE, ProblemCluster: PROBLEM_CLUSTER,
+        Notification: NOTIFICATION,
         **_later_models(),
     }
 

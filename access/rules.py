@@ -234,6 +234,29 @@ class EnrolledIn(Rule):
                 and project.enrolments.filter(teacher_id=scope.teacher_id).exists())
 
 
+class MemberOf(Rule):
+    """The teacher is on the row's expert team (`members` leads from the row to the team's
+    members); with `lead=True`, its lead."""
+
+    def __init__(self, members: str, *, lead: bool = False):
+        self.members, self.lead = members, lead
+
+    def _q(self, scope):
+        if scope.teacher_id is None:
+            return False
+        condition = {f"{self.members}__teacher_id": scope.teacher_id}
+        if self.lead:
+            condition[f"{self.members}__is_lead"] = True
+        return Q(**condition)
+
+    def test(self, scope, row):
+        members = value_at(row, self.members)
+        if scope.teacher_id is None or members is None:
+            return False
+        found = members.filter(teacher_id=scope.teacher_id)
+        return (found.filter(is_lead=True) if self.lead else found).exists()
+
+
 class OwnAccount(Rule):
     """The row was made by, or belongs to, the signed-in account itself."""
 

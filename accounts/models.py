@@ -39,6 +39,8 @@ class User(AbstractUser):
     teacher = models.OneToOneField(
         "people.Teacher", null=True, blank=True, on_delete=models.SET_NULL, related_name="account"
     )
+    # Kept by notifications.services, so every page's header shows it without a query.
+    unread_notices = models.PositiveIntegerField("未读站内信", default=0, editable=False)
 
     class Meta:
         verbose_name = "用户"

@@ -22,9 +22,11 @@ from catalog.plan_api import router as plan_router
 from credits.api import router as credits_router
 from credits.compliance_api import router as compliance_router
 from credits.external_api import router as external_router
+from guidance.api import router as guidance_router
 from learning.api import router as learning_router
 from learning.push.api import router as push_router
 from lrs.api import router as lrs_router
+from notifications.api import router as notifications_router
 from org.api import router as org_router
 from people.api import router as people_router
 
@@ -95,6 +97,8 @@ api.add_router("/", plan_router)
 api.add_router("/", lrs_router)
 api.add_router("/", learning_router)
 api.add_router("/", push_router)
+api.add_router("/", guidance_router)
+api.add_router("/", notifications_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "lrs",
     "learning",
     "guidance",
+    "notifications",
     "synth",
 ]
 
@@ -135,7 +136,13 @@ CELERY_BEAT_SCHEDULE = {
     "lrs-statement-partitions-daily": {"task": "lrs.tasks.statement_partitions_task", "schedule": 24 * 3600},
     # Every teacher's pushed courses, from a model fitted on every study history.
     "learning-push-nightly": {"task": "learning.tasks.push_refresh_all_task", "schedule": 24 * 3600},
+    # Questions past their first-answer deadline go to the team lead, then to the level above.
+    "guidance-escalate": {"task": "guidance.tasks.escalate_overdue_task", "schedule": 15 * 60},
 }
+# Expert guidance: the first answer is due this many hours after a question is asked; a question
+# still unanswered this many hours after its lead was told goes to the administrators above.
+GUIDANCE_FIRST_ANSWER_HOURS = env_int("GUIDANCE_FIRST_ANSWER_HOURS", 48)
+GUIDANCE_ESCALATE_ABOVE_HOURS = env_int("GUIDANCE_ESCALATE_ABOVE_HOURS", 24)
 COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
 # Projects of different organisers scoring at least this (0–1) are shown to planners as overlaps.
 CATALOG_OVERLAP_THRESHOLD = float(env_str("CATALOG_OVERLAP_THRESHOLD") or "0.5")

@@ -27,4 +27,6 @@ urlpatterns = [
     path("xapi/", include("lrs.urls")),
     path("learning/courses/", include("learning.urls")),
     path("learning/", include("lrs.page_urls")),
+    path("guidance/", include("guidance.urls")),
+    path("notifications/", include("notifications.urls")),
 ]

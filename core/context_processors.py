@@ -20,12 +20,14 @@ def navigation(request):
             ("学时审核", reverse("credits:claims")),
             ("学时达标", reverse("credits:compliance")),
             ("年度计划", reverse("catalog:plan_list")),
+            ("指导问题", reverse("guidance:question_list")),
         ]
     if user.role in {Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN}:
         items += [
             ("区划", reverse("org:division_list")),
             ("机构", reverse("org:institution_list")),
             ("教研共同体", reverse("org:community_list")),
+            ("专家指导团队", reverse("guidance:team_list")),
             ("学时规则", reverse("credits:rules")),
             ("外部学时导入", reverse("credits:external_import")),
             ("学习记录接入", reverse("learning:client_list")),
@@ -44,7 +46,11 @@ def navigation(request):
             ("我的培训", reverse("catalog:my_enrolments")),
             ("我的日程", reverse("catalog:my_schedule")),
             ("我的档案", reverse("people:teacher_detail", args=[user.teacher_id])),
+            ("向专家提问", reverse("guidance:ask")),
+            ("我的提问", reverse("guidance:my_questions")),
         ]
+        if user.role == Role.EXPERT:
+            items += [("指导工作台", reverse("guidance:expert_inbox"))]
     if user.role in ADMIN_ROLES:
         items += [("API 令牌", reverse("accounts:token_list"))]
     return {"nav_items": items}

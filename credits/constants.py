@@ -27,6 +27,7 @@ class SourceType(models.TextChoices):
     EXTERNAL = "external", "外部平台导入"
     CORRECTION = "correction", "更正（冲销）"
     SYNTH = "synth", "模拟数据"
+    GUIDANCE = "guidance", "专家指导问答"
     INTEGRATION = "integration", "接口写入"
 
 

@@ -20,7 +20,7 @@ from access.policy import policies
 
 ROOT = Path(settings.BASE_DIR)
 PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs",
-                "learning"}
+                "learning", "guidance", "notifications"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
@@ -33,6 +33,7 @@ REFERENCE_MODELS = {
     "lrs.StatementKey",  # which statement ids the LRS holds: the writer's bookkeeping, never listed
     "learning.PeerPopularity",  # how many teachers of a stage and subject took a course: counts, no person
     "lrs.LrsActivity",  # the LRS's canonical activity definitions: public to every client (the Activities resource)
+    "guidance.HoursRule",  # the province's rule for guidance hours, read by all
 }
 
 HATCH = re.compile(r"dangerously_unscoped\(|_default_manager|_base_manager|connection\.cursor\(|\.raw\(|\.extra\(")
@@ -79,6 +80,13 @@ ALLOWED = {
     # over every course (an operator's command), and the ranked query, run only within the caller's
     # scoped queryset (its compiled SQL is the query's IN list)
     "learning/search.py": 4,
+    # routing is the platform's step for a teacher already allowed to ask: the school's pairing, the
+    # fallback teams of the divisions above, the chosen team and its row lock (a teacher sees no team)
+    "guidance/routing.py": 4,
+    "guidance/escalation.py": 1,  # the quarter-hourly sweep of overdue questions over every division
+    "guidance/hours.py": 1,  # the guidance hours a teacher earned this cycle, read to apply the rule's cap
+    "guidance/selectors.py": 1,  # coverage: the pairings of schools in scope, whichever division's team holds them
+    "guidance/teams.py": 1,  # pairing: a school already paired with another team (named in the refusal)
     "synth/management/commands/synth.py": 1,
     "synth/management/commands/demo_logins.py": 1,  # whether the demo LRS client exists  # the synthetic province generator (refused in prod)
     "synth/services.py": 9,

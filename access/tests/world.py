@@ -144,7 +144,49 @@ def build_world(province, users, make_user) -> World:
         audit_record(action="teacher.update", scope_path=path, object_type="probe")
     _learning_records(world, p)
     _course_library(world, p)
+    _guidance(p, people, neighbour)
     return world
+
+
+def _guidance(p, people, expert_teacher) -> None:
+    """杞县's primary-Chinese team (the expert its lead, paired with 杞县第一小学) and 通许县's; a
+    question of 张三 answered and shared, one of 李四 waiting; a common problem of each county;
+    in-site messages for the expert and the county."""
+    from django.utils import timezone
+
+    from guidance.models import GuidanceTeam, ProblemCluster, Question, TeamSchool
+    from notifications.models import Notification
+
+    now = timezone.now()
+    teams = {}
+    for key, division, school, member in (("qx", p.county, p.school, expert_teacher),
+                                          ("tx", p.sibling, p.sibling_school, p.sibling_teacher)):
+        team = GuidanceTeam.objects.create(name=f"{division.name}小学语文团队", division=division,
+                                           division_path=division.path, stage="primary", subject="chinese")
+        team.members.create(teacher=member, role="master_teacher", is_lead=True)
+        TeamSchool.objects.create(team=team, school=school, stage="primary", subject="chinese",
+                                  division_path=division.path)
+        teams[key] = team
+    answered = Question.objects.create(
+        teacher=p.teacher, division_path=p.teacher.division_path, school=p.school, stage="primary", subject="chinese",
+        text="作文教学怎样指导学生写具体？", team=teams["qx"], assignee=teams["qx"].members.get(),
+        state="answered", due_at=now, first_answered_at=now)
+    answered.messages.create(author=people["expert"], is_answer=True, member=teams["qx"].members.get(), body="先观察")
+    answered.messages.create(author=people["teacher"], is_answer=False, body="低年级呢？")
+    Question.objects.create(teacher=p.teacher, division_path=p.teacher.division_path, school=p.school, stage="primary",
+                            subject="chinese", text="作文写具体的办法？", state="resolved", resolved_at=now,
+                            matched=answered)
+    Question.objects.create(
+        teacher=p.sibling_teacher, division_path=p.sibling_teacher.division_path, school=p.sibling_school,
+        stage="primary", subject="chinese", text="识字教学怎样设计游戏？", team=teams["tx"],
+        assignee=teams["tx"].members.get(), due_at=now)
+    for division in (p.county, p.sibling):
+        ProblemCluster.objects.create(division=division, division_path=division.path, stage="primary",
+                                      subject="chinese", period_start=now.date(), period_end=now.date(), size=5,
+                                      keywords=["作文"], examples=[], question_ids=[])
+    for name in ("expert", "county_admin", "teacher"):
+        Notification.objects.create(recipient=people[name], kind="question.assigned", title="新的指导问题",
+                                    event_key=f"world:{name}")
 
 
 def _course_library(world: World, p) -> None:

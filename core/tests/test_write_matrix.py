@@ -67,8 +67,10 @@ def people(users, province, make_user):
                                         division=province.county)
     tx_centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
                                            division=province.sibling)
+    tx_expert = TeacherFactory(school=province.sibling_school, name="吴专家")
     return {**users, "staff": make_user("staff-410221", Role.INSTITUTION_STAFF, institution=centre),
             "tx_staff": make_user("staff-410222", Role.INSTITUTION_STAFF, institution=tx_centre),
+            "tx_expert": make_user("expert-410222", Role.EXPERT, teacher=tx_expert),
             "_centre": centre, "_tx_centre": tx_centre}
 
 
@@ -114,6 +116,7 @@ def targets(province, people) -> Targets:
     OrganiserAlias.objects.create(name="通许县教师进修学校", institution=people["_tx_centre"])
     t.objects.update(_learning_records(p))
     t.objects.update(_course_library(p))
+    t.objects.update(_guidance(p, people))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -180,6 +183,46 @@ def _course_library(p) -> dict[str, Any]:
 
 
 # --- probes: the state a case may change ---------------------------------------------------
+
+def _guidance(p, people) -> dict[str, Any]:
+    """通许县's primary-Chinese team (吴专家 its lead, a second member), paired with its first school;
+    李四's questions: one waiting, one answered, one resolved; a common problem; a message to 李四."""
+    from django.utils import timezone
+
+    from guidance.models import GuidanceTeam, ProblemCluster, Question, TeamSchool
+    from notifications.models import Notification
+    from org.models import School
+
+    now = timezone.now()
+    team = GuidanceTeam.objects.create(name="通许县小学语文团队", division=p.sibling, division_path=p.sibling.path,
+                                       stage="primary", subject="chinese")
+    lead = team.members.create(teacher=people["tx_expert"].teacher, role="research_staff", is_lead=True)
+    second = team.members.create(teacher=TeacherFactory(school=p.sibling_school, name="冯专家"), role="master_teacher")
+    TeamSchool.objects.create(team=team, school=p.sibling_school, stage="primary", subject="chinese",
+                              division_path=p.sibling.path)
+    other_school = School.objects.create(code="4102220002", name="通许县第二小学", division=p.sibling)
+
+    def question(text, **extra):
+        return Question.objects.create(teacher=p.sibling_teacher, division_path=p.sibling.path,
+                                       school=p.sibling_school, stage="primary", subject="chinese", text=text,
+                                       team=team, assignee=lead, due_at=now, **extra)
+
+    waiting = question("识字教学怎样设计游戏？")
+    answered = question("作文怎样写具体？", state="answered", first_answered_at=now)
+    answered.messages.create(author=people["tx_expert"], is_answer=True, member=lead, body="先观察")
+    resolved = question("古诗怎样教？", state="resolved", first_answered_at=now, resolved_at=now)
+    cluster = ProblemCluster.objects.create(division=p.sibling, division_path=p.sibling.path, stage="primary",
+                                            subject="chinese", period_start=now.date(), period_end=now.date(), size=6,
+                                            keywords=["识字", "游戏"], examples=[], question_ids=[])
+    notice = Notification.objects.create(recipient=people["sibling_teacher_user"], kind="question.answered",
+                                         title="您的问题有了解答", event_key="m:1")
+    from accounts.models import User
+
+    User.objects.filter(pk=people["sibling_teacher_user"].pk).update(unread_notices=1)
+    return {"tx_team": team, "tx_lead": lead, "tx_second": second, "tx_other_school": other_school,
+            "tx_waiting": waiting, "tx_answered": answered, "tx_resolved": resolved, "tx_cluster": cluster,
+            "tx_notice": notice}
+
 
 def _row(model, pk, *fields):
     return tuple(model.objects.dangerously_unscoped().filter(pk=pk).values_list(*fields).first() or ())
@@ -285,6 +328,37 @@ def credit_state(t):
 def identities(t):
     from lrs.models import LearnerIdentity
     return tuple(LearnerIdentity.objects.dangerously_unscoped().values_list("teacher_id", "agent_key").order_by("pk"))
+
+
+def questions_state(t):
+    from guidance.models import Question, QuestionMessage
+    return (tuple(Question.objects.dangerously_unscoped().order_by("pk").values_list(
+                "pk", "state", "assignee_id", "rating", "matched_id")),
+            QuestionMessage.objects.dangerously_unscoped().count())
+
+
+def teams_state(t):
+    from guidance.models import GuidanceTeam, TeamMember, TeamSchool
+    return (tuple(GuidanceTeam.objects.dangerously_unscoped().order_by("pk").values_list("name", "is_active")),
+            tuple(TeamMember.objects.dangerously_unscoped().order_by("pk").values_list(
+                "teacher_id", "role", "is_lead", "is_available")),
+            tuple(TeamSchool.objects.dangerously_unscoped().order_by("pk").values_list("team_id", "school_id")))
+
+
+def clusters_state(t):
+    from guidance.models import ProblemCluster
+    return (tuple(ProblemCluster.objects.dangerously_unscoped().order_by("pk").values_list("pk", "project_id")),
+            Project.objects.dangerously_unscoped().count())
+
+
+def hours_rules(t):
+    from guidance.models import HoursRule
+    return tuple(HoursRule.objects.order_by("pk").values_list("effective_from", "expert_hours"))
+
+
+def notices_state(t):
+    from notifications.models import Notification
+    return tuple(Notification.objects.dangerously_unscoped().order_by("pk").values_list("pk", "read_at"))
 
 
 def courses_state(t):
@@ -629,6 +703,95 @@ CASES = [
          no={"sibling_teacher_user": 409, "teacher": 409, "sibling_admin": 403, "staff": 403}),
     Case("rate a finished course", "post", lambda t: f"/learning/courses/{t.tx_published.pk}/rate/", _f(rating="4"),
          studies, ok={"sibling_teacher_user": 302}, no={"teacher": 302, "sibling_admin": 403, "staff": 403}),
+    # --- expert guidance ------------------------------------------------------------------
+    Case("ask 通许县's team", "post", lambda t: "/guidance/ask/",
+         _f(subject="chinese", text="怎样让低年级学生爱上阅读？请专家指点一下方法", confirm="1"), questions_state,
+         ok={"sibling_teacher_user": 302},
+         # 张三's school has no team here: refused with the reason; administrators do not ask
+         no={"teacher": 400, "county_admin": 403, "sibling_admin": 403, "staff": 403}),
+    Case("answer 李四's question", "post", lambda t: f"/guidance/questions/{t.tx_waiting.pk}/answer/",
+         _f(body="可以这样做"), questions_state, ok={"tx_expert": 302},
+         no={"teacher": 404, "county_admin": 404, "school_admin": 404, "sibling_admin": 403,
+             "sibling_teacher_user": 403, "city_admin": 403}),
+    Case("follow up 李四's question", "post", lambda t: f"/guidance/questions/{t.tx_answered.pk}/follow-up/",
+         _f(body="还有一个问题"), questions_state, ok={"sibling_teacher_user": 302},
+         no={"tx_expert": 403, "sibling_admin": 403, "teacher": 404, "county_admin": 404}),
+    Case("resolve 李四's question", "post", lambda t: f"/guidance/questions/{t.tx_answered.pk}/resolve/",
+         _f(rating="5"), questions_state, ok={"sibling_teacher_user": 302},
+         no={"tx_expert": 403, "sibling_admin": 403, "city_admin": 403, "teacher": 404, "county_admin": 404}),
+    Case("rate 李四's resolved question", "post", lambda t: f"/guidance/questions/{t.tx_resolved.pk}/rate/",
+         _f(rating="4"), questions_state, ok={"sibling_teacher_user": 302},
+         no={"tx_expert": 403, "sibling_admin": 403, "teacher": 404}),
+    Case("reassign 李四's question", "post", lambda t: f"/guidance/questions/{t.tx_waiting.pk}/reassign/",
+         lambda t: {"member": t.tx_second.pk}, questions_state,
+         ok={"tx_expert": 302, "sibling_admin": 302, "city_admin": 302},
+         no={"county_admin": 404, "school_admin": 404, "other_city_admin": 404, "sibling_teacher_user": 403}),
+    Case("build a team for 通许县", "post", lambda t: "/guidance/teams/",
+         lambda t: {"division": t.province.sibling.pk, "name": "通许县初中数学团队", "stage": "junior",
+                    "subject": "math"}, teams_state, ok={"sibling_admin": 302, "city_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403, "tx_expert": 403}),
+    Case("rename 通许县's team", "post", lambda t: f"/guidance/teams/{t.tx_team.pk}/update/",
+         _f(name="改名团队", is_active="1"), teams_state, ok={"sibling_admin": 302, "city_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "tx_expert": 403}),
+    Case("add a member to 通许县's team", "post", lambda t: f"/guidance/teams/{t.tx_team.pk}/members/",
+         lambda t: {"teacher": t.province.sibling_teacher.pk, "role": "master_teacher"}, teams_state,
+         ok={"sibling_admin": 302, "province_admin": 302},
+         no={"county_admin": 404, "school_admin": 403, "tx_expert": 403, "teacher": 403}),
+    Case("remove a member of 通许县's team", "post",
+         lambda t: f"/guidance/teams/{t.tx_team.pk}/members/{t.tx_second.pk}/remove/", _f(), teams_state,
+         ok={"sibling_admin": 302}, no={"county_admin": 404, "school_admin": 403, "tx_expert": 403}),
+    Case("pair 通许县's team with a school", "post", lambda t: f"/guidance/teams/{t.tx_team.pk}/schools/",
+         lambda t: {"school": t.tx_other_school.pk}, teams_state, ok={"sibling_admin": 302, "city_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403}),
+    Case("unpair 通许县's school", "post",
+         lambda t: f"/guidance/teams/{t.tx_team.pk}/schools/{t.province.sibling_school.pk}/remove/", _f(),
+         teams_state, ok={"sibling_admin": 302}, no={"county_admin": 404, "school_admin": 403}),
+    Case("find 通许县's common problems", "post", lambda t: "/guidance/problems/",
+         lambda t: {"division": t.province.sibling.pk, "stage": "primary", "subject": "chinese"}, clusters_state,
+         ok={"sibling_admin": 302}, no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403}),
+    Case("turn 通许县's common problem into a project", "post",
+         lambda t: f"/guidance/problems/{t.tx_cluster.pk}/project/", _f(), clusters_state,
+         ok={"sibling_admin": 302, "city_admin": 302}, no={"county_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("revise the guidance hours rule", "post", lambda t: "/guidance/hours-rule/",
+         _f(effective_from="2026-12-01", expert_hours="1", expert_cap="30", asker_hours="0.5", asker_cap="10"),
+         hours_rules, ok={"province_admin": 302}, no={"city_admin": 403, "sibling_admin": 403, "teacher": 403}),
+    Case("open 李四's in-site message", "post", lambda t: f"/notifications/{t.tx_notice.pk}/open/", _f(),
+         notices_state, ok={"sibling_teacher_user": 302}, no={"teacher": 404, "sibling_admin": 404}),
+    Case("mark all messages read", "post", lambda t: "/notifications/read-all/", _f(), notices_state,
+         ok={"sibling_teacher_user": 302}, no={"teacher": 302, "sibling_admin": 302}),
+    Case("build a team through the API", "json", lambda t: "/api/v1/guidance/teams",
+         _f(division="410222", name="通许县初中数学团队", stage="junior", subject="math"), teams_state,
+         ok={"sibling_admin": 201}, no={"county_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("add a member through the API", "json", lambda t: f"/api/v1/guidance/teams/{t.tx_team.pk}/members",
+         lambda t: {"teacher_id": t.province.sibling_teacher.pk, "role": "master_teacher"}, teams_state,
+         ok={"sibling_admin": 200}, no={"county_admin": 404, "school_admin": 403, "tx_expert": 403}),
+    Case("pair a school through the API", "json", lambda t: f"/api/v1/guidance/teams/{t.tx_team.pk}/schools",
+         lambda t: {"school_ids": [t.tx_other_school.pk]}, teams_state, ok={"sibling_admin": 200},
+         no={"county_admin": 404, "school_admin": 403}),
+    Case("ask through the API", "json", lambda t: "/api/v1/guidance/questions",
+         _f(subject="chinese", text="怎样让低年级学生爱上阅读？请专家指点一下方法"), questions_state,
+         ok={"sibling_teacher_user": 201}, no={"county_admin": 403, "staff": 403, "teacher": 422}),
+    Case("answer through the API", "json", lambda t: f"/api/v1/guidance/questions/{t.tx_waiting.pk}/answer",
+         _f(body="可以这样做"), questions_state, ok={"tx_expert": 201},
+         no={"teacher": 404, "sibling_admin": 403, "sibling_teacher_user": 403}),
+    Case("follow up through the API", "json", lambda t: f"/api/v1/guidance/questions/{t.tx_answered.pk}/follow-up",
+         _f(body="还有一个问题"), questions_state, ok={"sibling_teacher_user": 201},
+         no={"tx_expert": 403, "county_admin": 404}),
+    Case("resolve through the API", "json", lambda t: f"/api/v1/guidance/questions/{t.tx_answered.pk}/resolve",
+         _f(rating=5), questions_state, ok={"sibling_teacher_user": 200}, no={"sibling_admin": 403, "teacher": 404}),
+    Case("reassign through the API", "json", lambda t: f"/api/v1/guidance/questions/{t.tx_waiting.pk}/reassign",
+         lambda t: {"member_id": t.tx_second.pk}, questions_state, ok={"sibling_admin": 200},
+         no={"county_admin": 404, "sibling_teacher_user": 403}),
+    Case("find common problems through the API", "json", lambda t: "/api/v1/guidance/problems/refresh",
+         _f(division="410222", stage="primary", subject="chinese", start="2026-10-01", end="2026-11-28"),
+         clusters_state, ok={"sibling_admin": 200}, no={"county_admin": 403, "school_admin": 403}),
+    Case("a common problem into a project through the API", "json",
+         lambda t: f"/api/v1/guidance/problems/{t.tx_cluster.pk}/project", _f(), clusters_state,
+         ok={"sibling_admin": 201}, no={"county_admin": 404, "school_admin": 403}),
+    Case("read a message through the API", "json", lambda t: f"/api/v1/me/notifications/{t.tx_notice.pk}/read",
+         _f(), notices_state, ok={"sibling_teacher_user": 200}, no={"teacher": 404, "sibling_admin": 404}),
+    Case("read all through the API", "json", lambda t: "/api/v1/me/notifications/read-all", _f(), notices_state,
+         ok={"sibling_teacher_user": 200}, no={"teacher": 200}),
     # --- annual plans ---------------------------------------------------------------------
     Case("open a plan", "post", lambda t: "/projects/plans/", _f(year="2028"), plans_of,
          ok={"county_admin": 302, "school_admin": 302}, no={"teacher": 403, "staff": 403}),

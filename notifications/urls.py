@@ -1,0 +1,11 @@
+from django.urls import path
+
+from notifications import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("<int:notification_id>/open/", views.notice_open, name="open"),
+    path("read-all/", views.read_all, name="read_all"),
+]
