@@ -145,12 +145,13 @@ class Question(models.Model):
 
 class QuestionMessage(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    # The account that wrote it (none for imported or demo threads; the member says who answered).
+    author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # An expert's reply (counts as an answer) rather than the asker's follow-up.
     is_answer = models.BooleanField(default=False)
     member = models.ForeignKey(TeamMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField("内容")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     objects = ScopedManager()
 

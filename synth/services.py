@@ -58,6 +58,7 @@ class SynthResult:
     statements: int = 0
     courses: int = 0
     course_enrolments: int = 0  # demo study histories for the personalised push
+    guidance_questions: int = 0  # demo questions to the first county's expert teams
     seconds: float = 0.0
 
     def as_json(self) -> str:
@@ -139,6 +140,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         from synth.push import push_synthesize
 
         result.course_enrolments = push_synthesize(seed=seed, county_code=plans[0].code)["enrolments"]
+        from synth.guidance import guidance_synthesize
+
+        result.guidance_questions = guidance_synthesize(seed=seed, county_code=plans[0].code)["questions"]
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

@@ -26,6 +26,10 @@ def _digest() -> str:
 
 
 def _wipe() -> None:
+    from guidance.models import GuidanceTeam, ProblemCluster, Question, QuestionMessage, TeamMember, TeamSchool
+
+    for model in (QuestionMessage, Question, ProblemCluster, TeamSchool, TeamMember, GuidanceTeam):  # demo guidance
+        model.objects.dangerously_unscoped().all().delete()
     User.objects.all().delete()
     from catalog.models import (
         AnnualPlan,
