@@ -26,7 +26,14 @@ def _digest() -> str:
 
 
 def _wipe() -> None:
-    from guidance.models import GuidanceTeam, ProblemCluster, Question, QuestionMessage, TeamMember, TeamSchool
+    from guidance.models import (
+        GuidanceTeam,
+        ProblemCluster,
+        Question,
+        QuestionMessage,
+        TeamMember,
+        TeamSchool,
+    )
 
     for model in (QuestionMessage, Question, ProblemCluster, TeamSchool, TeamMember, GuidanceTeam):  # demo guidance
         model.objects.dangerously_unscoped().all().delete()
