@@ -126,6 +126,9 @@ class Question(models.Model):
             path_index("guidance_question_path", "division_path", "created_at"),
             models.Index(fields=["team", "state"], name="guidance_question_team_state"),
             models.Index(fields=["assignee", "state"], name="guidance_question_assignee"),
+            # Assignment counts each member's open questions: a small index of open ones only.
+            models.Index(fields=["assignee"], condition=models.Q(state__in=["waiting", "answered"]),
+                         name="guidance_question_open"),
             models.Index(fields=["state", "due_at"], name="guidance_question_due"),
             models.Index(fields=["stage", "subject", "state"], name="guidance_question_bank"),
             models.Index(fields=["teacher", "-created_at"], name="guidance_question_teacher"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from access.policy import visible
 from access.scope import Scope
@@ -21,11 +22,18 @@ from people.models import TeacherSubject
 PAGE_SIZE = 50
 
 
+def _count(model, **match) -> Coalesce:
+    """A correlated count per team: a join would be narrowed by the policy's own join (an expert
+    sees their teams through their membership row) and multiplied by the other counts."""
+    rows = (model.objects.dangerously_unscoped().filter(team=OuterRef("pk"), **match).order_by()
+            .values("team").annotate(n=Count("id")).values("n"))
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
 def teams(scope: Scope) -> QuerySet[GuidanceTeam]:
     return (visible(scope, GuidanceTeam).select_related("division")
-            .annotate(member_count=Count("members", distinct=True),
-                      school_count=Count("pairings", distinct=True),
-                      open_count=Count("questions", filter=Q(questions__state__in=OPEN_STATES), distinct=True))
+            .annotate(member_count=_count(TeamMember), school_count=_count(TeamSchool),
+                      open_count=_count(Question, state__in=OPEN_STATES))
             .order_by("division_path", "stage", "subject", "name"))
 
 

@@ -81,11 +81,13 @@ ALLOWED = {
     # scoped queryset (its compiled SQL is the query's IN list)
     "learning/search.py": 4,
     # routing is the platform's step for a teacher already allowed to ask: the school's pairing, the
-    # fallback teams of the divisions above, the chosen team and its row lock (a teacher sees no team)
-    "guidance/routing.py": 4,
+    # fallback teams of the divisions above, the chosen team, its row lock and its members' open questions
+    "guidance/routing.py": 5,
     "guidance/escalation.py": 1,  # the quarter-hourly sweep of overdue questions over every division
     "guidance/hours.py": 1,  # the guidance hours a teacher earned this cycle, read to apply the rule's cap
-    "guidance/selectors.py": 1,  # coverage: the pairings of schools in scope, whichever division's team holds them
+    # coverage: the pairings of schools in scope, whichever division's team holds them; the counts of teams
+    # already in scope (members, schools, open questions) as correlated subqueries
+    "guidance/selectors.py": 2,
     "guidance/teams.py": 1,  # pairing: a school already paired with another team (named in the refusal)
     "synth/management/commands/synth.py": 1,
     "synth/management/commands/demo_logins.py": 1,  # whether the demo LRS client exists  # the synthetic province generator (refused in prod)

@@ -176,6 +176,7 @@ def test_team_pages_are_the_jurisdictions(teams, users, client_for):
     # The lead sees their own team through the API, not the other county's.
     mine = client_for(teams.lead_user).get("/api/v1/guidance/teams").json()
     assert [t["id"] for t in mine] == [teams.team.pk]
+    assert mine[0]["members"] == 2 and mine[0]["schools"] == 1  # counted whole, not through the lead's own row
 
 
 @pytest.mark.parametrize(("url", "persona"), [("/guidance/questions/", "county_admin"), ("/guidance/mine/", "teacher"),
