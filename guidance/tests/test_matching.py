@@ -183,3 +183,12 @@ def test_an_index_from_stored_blobs_skips_vectors_of_another_dimension():
             (4, None)]
     index = VectorIndex.from_blobs(rows, dimension=3)
     assert len(index) == 2 and index.search(np.array([0, 1, 0], dtype=np.float32), 1) == [(2, 1.0)]
+
+
+def test_the_fit_command_needs_enough_questions(tmp_path):
+    path = tmp_path / "questions.txt"
+    path.write_text("怎样上好复习课\n如何设计分层作业\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="至少需要 300 个"):
+        call_command("questions", "fit", "--questions", str(path))
+    with pytest.raises(CommandError, match="无法读取文件"):
+        call_command("questions", "fit", "--questions", str(tmp_path))
