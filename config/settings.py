@@ -143,6 +143,9 @@ CELERY_BEAT_SCHEDULE = {
 # still unanswered this many hours after its lead was told goes to the administrators above.
 GUIDANCE_FIRST_ANSWER_HOURS = env_int("GUIDANCE_FIRST_ANSWER_HOURS", 48)
 GUIDANCE_ESCALATE_ABOVE_HOURS = env_int("GUIDANCE_ESCALATE_ABOVE_HOURS", 24)
+# Similar-question matching: the projection fitted on past questions (`yanxiu questions fit`);
+# without the file the plain e5 vectors are used (guidance.matching, docs/MATCHING.md).
+GUIDANCE_MATCHER_MODEL = Path(env_str("GUIDANCE_MATCHER_MODEL", str(VAR_DIR / "guidance" / "matcher.npz")) or VAR_DIR / "guidance" / "matcher.npz")
 COMPLIANCE_MAX_AGE_MINUTES = env_int("COMPLIANCE_MAX_AGE_MINUTES", 60)
 # Projects of different organisers scoring at least this (0–1) are shown to planners as overlaps.
 CATALOG_OVERLAP_THRESHOLD = float(env_str("CATALOG_OVERLAP_THRESHOLD") or "0.5")

@@ -31,7 +31,9 @@ class Teams:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_bank():
+def _fresh_bank(settings, tmp_path):
+    # No fitted matcher unless a test fits one: a developer's var/ must not change results.
+    settings.GUIDANCE_MATCHER_MODEL = tmp_path / "matcher.npz"
     bank.forget()
     yield
     bank.forget()
