@@ -34,6 +34,7 @@ class _Group:
     vectors: np.ndarray
     watermark: object  # the latest first_answered_at included
     checked: float
+    fingerprint: str  # the matcher whose vectors these are (a refit starts the group again)
 
 
 _groups: dict[tuple[str, str], _Group] = {}
@@ -47,32 +48,35 @@ def _rows(scope: Scope, stage: str, subject: str, since=None):
     return rows.order_by("first_answered_at").values_list("id", "vector", "first_answered_at")
 
 
-def _stack(rows) -> tuple[np.ndarray, np.ndarray, object]:
-    ids, vectors, watermark = [], [], None
+def _stack(rows, dimension: int) -> tuple[np.ndarray, np.ndarray, object]:
+    """The rows' vectors as one matrix; vectors of another dimension (an older matcher's, waiting
+    for `yanxiu questions reindex`) are left out."""
+    found: list[tuple[int, bytes]] = []
+    watermark = None
     for pk, blob, answered in rows.iterator(chunk_size=5000):
-        ids.append(pk)
-        vectors.append(matching.from_bytes(bytes(blob)))
+        found.append((pk, bytes(blob)))
         watermark = answered
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), None
-    return np.asarray(ids, dtype=np.int64), np.vstack(vectors), watermark
+    index = matching.VectorIndex.from_blobs(found, dimension)
+    return index.ids, index.matrix, watermark
 
 
 def _group(scope: Scope, stage: str, subject: str) -> _Group:
     """The index of a stage and subject (consultable rows are the same for every teacher and expert:
     the rule reads only the row and the role, and hits are re-read through the policy)."""
     key = (stage, subject)
+    matcher = matching.get_matcher()
     with _lock:
         group = _groups.get(key)
         now = time.monotonic()
-        if group is None:
-            ids, vectors, watermark = _stack(_rows(scope, stage, subject))
-            group = _groups[key] = _Group(ids, vectors, watermark, now)
+        if group is None or group.fingerprint != matcher.fingerprint:
+            ids, vectors, watermark = _stack(_rows(scope, stage, subject), matcher.dimension)
+            group = _groups[key] = _Group(ids, vectors, watermark, now, matcher.fingerprint)
         elif now - group.checked > REFRESH_SECONDS:
-            ids, vectors, watermark = _stack(_rows(scope, stage, subject, since=group.watermark))
+            ids, vectors, watermark = _stack(_rows(scope, stage, subject, since=group.watermark), matcher.dimension)
             if len(ids):
                 group.ids = np.concatenate([group.ids, ids])
-                group.vectors = vectors if group.vectors.size == 0 else np.vstack([group.vectors, vectors])
+                group.vectors = np.vstack([group.vectors, vectors])
+            if watermark is not None:
                 group.watermark = watermark
             group.checked = now
         return group
@@ -116,3 +120,27 @@ def similar_questions(scope: Scope, *, stage: str, subject: str, text: str, k: i
         answers.setdefault(question_id, body)
     ranked = sorted((pk for pk in scores if pk in rows), key=lambda pk: -scores[pk])[:k]
     return [Similar(pk, rows[pk].text, answers.get(pk, ""), scores[pk], rows[pk].first_answered_at) for pk in ranked]
+
+
+def bank_reindex(*, fit: bool = False, batch: int = 2000) -> dict:
+    """An operator's command (`yanxiu questions reindex [--fit]`): optionally fit the matcher on
+    every stored question (no labels; at least 300 distinct), then encode every question again
+    with the matcher in force, so stored vectors and lookups agree."""
+    rows = Question.objects.dangerously_unscoped().order_by("id")
+    fitted = None
+    if fit:
+        fitted = matching.fit_matcher(rows.values_list("text", flat=True).distinct().iterator(chunk_size=5000))
+    matcher = matching.get_matcher()
+    done, after = 0, 0
+    while True:
+        chunk = list(rows.filter(id__gt=after).only("id", "text")[:batch])
+        if not chunk:
+            break
+        for question, vector in zip(chunk, matcher.encode([q.text for q in chunk]), strict=True):
+            question.vector = matching.to_bytes(vector)
+        Question.objects.bulk_update(chunk, ["vector"])
+        done += len(chunk)
+        after = chunk[-1].pk
+    forget()
+    return {"questions": done, "fingerprint": matcher.fingerprint, "dimension": matcher.dimension,
+            "fitted": fitted is not None, "method": matcher.method}

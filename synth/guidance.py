@@ -134,9 +134,9 @@ def _questions(rng, teams, by_combo, teachers, with_accounts, now) -> int:
             rows.append(row)
             if answered is not None:
                 answers.append((len(rows) - 1, member.pk, synthetic.answer, answered))
-    vectors = matching.get_matcher().encode([row.text for row in rows]) if rows else []
-    for row, vector in zip(rows, vectors, strict=True):
-        row.vector = matching.to_bytes(vector)
+    if rows:
+        for row, vector in zip(rows, matching.get_matcher().encode([row.text for row in rows]), strict=True):
+            row.vector = matching.to_bytes(vector)
     Question.objects.bulk_create(rows, batch_size=500)
     users = dict(User.objects.filter(teacher_id__in=list(TeamMember.objects.dangerously_unscoped().filter(
         team__in=teams.values()).values_list("teacher_id", flat=True))).values_list("teacher_id", "pk"))

@@ -83,6 +83,7 @@ ALLOWED = {
     # routing is the platform's step for a teacher already allowed to ask: the school's pairing, the
     # fallback teams of the divisions above, the chosen team, its row lock and its members' open questions
     "guidance/routing.py": 5,
+    "guidance/bank.py": 1,  # `questions reindex` re-encodes every stored question (an operator's command)
     "guidance/escalation.py": 1,  # the quarter-hourly sweep of overdue questions over every division
     "guidance/hours.py": 1,  # the guidance hours a teacher earned this cycle, read to apply the rule's cap
     # coverage: the pairings of schools in scope, whichever division's team holds them; the counts of teams
