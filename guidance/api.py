@@ -18,7 +18,7 @@ from accounts.decorators import division_admin_scope
 from core.requests import client_ip
 from guidance import bank, clusters, questions, selectors, teams
 from guidance.constants import QUESTION_MAX_CHARS, MemberRole, QuestionState
-from guidance.dashboard import dashboard
+from guidance.dashboard import clean_period, dashboard
 from guidance.models import Question
 from org.models import Division
 from people.models import Teacher
@@ -337,8 +337,7 @@ def dashboard_api(request, start: dt.date | None = None, end: dt.date | None = N
     scope = scope_for_user(request.auth)
     if scope.path is None:
         raise PermissionDenied("只有管理员可以查看统计")
-    end = end or timezone.localdate()
-    start = start or end - dt.timedelta(days=29)
+    start, end = clean_period(start, end, timezone.localdate())
     board = dashboard(scope, start=start, end=end)
     return DashboardOut(start=board.start, end=board.end, asked=board.asked, answered=board.answered,
                         resolved=board.resolved, instant=board.instant, overdue=board.overdue, rated=board.rated,

@@ -38,7 +38,7 @@ def clusters_refresh(*, scope: Scope, division: Division, stage: str, subject: s
                            period_start=start, period_end=end, size=0)
     if not can(scope, Action.CHANGE, probe):
         raise Forbidden("只能分析本辖区的问题")
-    if end < start or (end - start).days > 366:
+    if end < start or (end - start).days > 366 or start < dt.date(2000, 1, 1) or end.year > 2100:
         raise ValidationError({"end": "时间段须在一年以内，且结束不早于开始"})
     tz = timezone.get_current_timezone()
     rows = list(visible(scope, Question)

@@ -42,6 +42,25 @@ class Dashboard:
         return round(100 * self.answered / self.asked, 1) if self.asked else 0.0
 
 
+EARLIEST = dt.date(2000, 1, 1)
+LONGEST_DAYS = 5 * 366  # a five-year cycle
+
+
+def clean_period(start: dt.date | None, end: dt.date | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The period asked for (default: the last 30 days), or ValidationError in Chinese."""
+    from django.core.exceptions import ValidationError
+
+    end = end or today
+    if not EARLIEST <= end <= today + dt.timedelta(days=366):
+        raise ValidationError({"end": "结束日期超出范围"})
+    start = start or end - dt.timedelta(days=29)
+    if not EARLIEST <= start <= end:
+        raise ValidationError({"start": "开始日期须在 2000 年以后且不晚于结束日期"})
+    if (end - start).days > LONGEST_DAYS:
+        raise ValidationError({"start": "时间段不能超过五年"})
+    return start, end
+
+
 def _bucket_labels() -> list[str]:
     labels, low = [], 0
     for high in BUCKETS:

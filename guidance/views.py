@@ -28,7 +28,7 @@ from audit.services import audit_record
 from core.requests import client_ip, error_text
 from guidance import bank, clusters, hours, questions, selectors, teams
 from guidance.constants import MEMBER_ROLE_LABELS, MemberRole, QuestionState
-from guidance.dashboard import dashboard
+from guidance.dashboard import clean_period, dashboard
 from guidance.export import dashboard_workbook
 from guidance.models import GuidanceTeam, HoursRule, Question
 from org.constants import Stage
@@ -52,7 +52,7 @@ def _int(value, default=None):
         return default
 
 
-def _date(value: str | None, default: dt.date) -> dt.date:
+def _date(value: str | None, default):
     try:
         return dt.date.fromisoformat(value) if value else default
     except ValueError:
@@ -362,19 +362,15 @@ def question_list(request, scope):
         "questions": rows[:200], "state": state, "overdue": overdue, "states": QuestionState.choices})
 
 
-def _period(request) -> tuple[dt.date, dt.date]:
-    today = timezone.localdate()
-    end = _date(request.GET.get("end"), today)
-    start = _date(request.GET.get("start"), end - dt.timedelta(days=29))
-    if start > end:
-        start, end = end, start
-    return start, end
-
-
 @admin_required
 @require_GET
 def dashboard_view(request, scope):
-    start, end = _period(request)
+    today = timezone.localdate()
+    try:
+        start, end = clean_period(_date(request.GET.get("start"), None), _date(request.GET.get("end"), None), today)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        start, end = clean_period(None, None, today)
     board = dashboard(scope, start=start, end=end)
     if request.GET.get("format") == "xlsx":
         audit_record(action=Audit.GUIDANCE_EXPORT, actor=request.user, ip=client_ip(request),

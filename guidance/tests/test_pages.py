@@ -140,6 +140,10 @@ def test_the_dashboard_counts_and_exports(teams, users, client_for):
     assert AuditEvent.objects.dangerously_unscoped().filter(action="guidance.export").count() == audited + 1
     assert client_for(users["teacher"]).get("/guidance/dashboard/").status_code == 403
     assert client_for(users["county_admin"]).get("/api/v1/guidance/dashboard").json()["asked"] == 4
+    bad = client_for(users["county_admin"]).get("/api/v1/guidance/dashboard?end=0001-01-04")
+    assert bad.status_code == 422 and "end" in bad.json()["errors"]
+    page = client_for(users["county_admin"]).get("/guidance/dashboard/?start=2026-11-30&end=2020-01-01")
+    assert page.status_code == 200 and "开始日期" in page.content.decode()
 
 
 PAGES = {
