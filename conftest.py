@@ -56,7 +56,7 @@ def _reference_data_back() -> None:
     from django.apps import apps
 
     for module in ("org.migrations.0003_load_henan_divisions", "credits.migrations.0002_cycles_and_rules",
-                   "credits.migrations.0009_seal_existing_ledger"):
+                   "credits.migrations.0009_seal_existing_ledger", "institutions.migrations.0002_criteria_v1"):
         import_module(module).load(apps, None)
 
 

@@ -277,6 +277,28 @@ PROBLEM_CLUSTER: Rules = {
 # In-site messages: each account its own.
 NOTIFICATION: Rules = {Action.VIEW: OwnAccount("recipient_id"), Action.CHANGE: OwnAccount("recipient_id")}
 
+# --- training-institution accreditation (准入) ------------------------------------------------
+
+# An institution's staff see and apply for their own institution's accreditations; division
+# administrators see those of the institutions in their jurisdiction (a city its 省直管县's, read
+# only) and may apply for one of them (write jurisdiction).
+ACCREDITATION_VIEW = (STAFF & OfInstitution("institution_id")) | (DIVISION_ADMINS & InJurisdiction("division_path"))
+ACCREDITATION_CHANGE = ((STAFF & OfInstitution("institution_id"))
+                        | (DIVISION_ADMINS & InJurisdiction("division_path", write=True)))
+# The accrediting division decides, with four eyes: never the account that applied or submitted,
+# never an administrator of the unit that applied for the institution.
+ACCREDITATION_DECIDE = (DIVISION_ADMINS & PathIs("accrediting_path") & ~OwnAccount("applied_by_id")
+                        & ~OwnAccount("submitted_by_id") & ~PathIs("applicant_path"))
+ACCREDITATION: Rules = {
+    Action.VIEW: ACCREDITATION_VIEW,
+    Action.CHANGE: ACCREDITATION_CHANGE,
+    Action.DECIDE: ACCREDITATION_DECIDE,
+}
+ACCREDITATION_CHILD: Rules = {
+    Action.VIEW: Through("accreditation", ACCREDITATION_VIEW),
+    Action.CHANGE: Through("accreditation", ACCREDITATION_CHANGE),
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -368,7 +390,12 @@ def _later_models() -> dict[type[models.Model], dict[str, Rule]]:
 
 
 # "app_label.ModelName" -> rules, for models whose app comes after this module was written.
-EXTRA_POLICIES: dict[str, dict[str, Rule]] = {}
+EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
+    "institutions.Accreditation": ACCREDITATION,
+    "institutions.AccreditationEvidence": ACCREDITATION_CHILD,
+    "institutions.AccreditationScore": ACCREDITATION_CHILD,
+    "institutions.AccreditationEvent": ACCREDITATION_CHILD,
+}
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "lrs",
     "learning",
     "guidance",
+    "institutions",
     "notifications",
     "synth",
 ]
@@ -138,6 +139,8 @@ CELERY_BEAT_SCHEDULE = {
     "learning-push-nightly": {"task": "learning.tasks.push_refresh_all_task", "schedule": 24 * 3600},
     # Questions past their first-answer deadline go to the team lead, then to the level above.
     "guidance-escalate": {"task": "guidance.tasks.escalate_overdue_task", "schedule": 15 * 60},
+    # Accreditations past their end date expire (institutions.machine, transition "expire").
+    "institutions-expire-daily": {"task": "institutions.tasks.accreditations_expire_task", "schedule": 24 * 3600},
 }
 # Expert guidance: the first answer is due this many hours after a question is asked; a question
 # still unanswered this many hours after its lead was told goes to the administrators above.

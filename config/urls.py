@@ -28,5 +28,6 @@ urlpatterns = [
     path("learning/courses/", include("learning.urls")),
     path("learning/", include("lrs.page_urls")),
     path("guidance/", include("guidance.urls")),
+    path("institutions/", include("institutions.urls")),
     path("notifications/", include("notifications.urls")),
 ]

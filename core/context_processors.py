@@ -28,6 +28,7 @@ def navigation(request):
             ("机构", reverse("org:institution_list")),
             ("教研共同体", reverse("org:community_list")),
             ("专家指导团队", reverse("guidance:team_list")),
+            ("机构准入", reverse("institutions:list")),
             ("学时规则", reverse("credits:rules")),
             ("外部学时导入", reverse("credits:external_import")),
             ("学习记录接入", reverse("learning:client_list")),
@@ -51,6 +52,8 @@ def navigation(request):
         ]
         if user.role == Role.EXPERT:
             items += [("指导工作台", reverse("guidance:expert_inbox"))]
+    if user.role == Role.INSTITUTION_STAFF:
+        items += [("机构准入", reverse("institutions:list"))]
     if user.role in ADMIN_ROLES:
         items += [("API 令牌", reverse("accounts:token_list"))]
     return {"nav_items": items}

@@ -20,7 +20,7 @@ from access.policy import policies
 
 ROOT = Path(settings.BASE_DIR)
 PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs",
-                "learning", "guidance", "notifications"}
+                "learning", "guidance", "notifications", "institutions"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
@@ -34,6 +34,7 @@ REFERENCE_MODELS = {
     "learning.PeerPopularity",  # how many teachers of a stage and subject took a course: counts, no person
     "lrs.LrsActivity",  # the LRS's canonical activity definitions: public to every client (the Activities resource)
     "guidance.HoursRule",  # the province's rule for guidance hours, read by all
+    "institutions.CriteriaSet", "institutions.Criterion",  # the province's versioned accreditation criteria
 }
 
 HATCH = re.compile(r"dangerously_unscoped\(|_default_manager|_base_manager|connection\.cursor\(|\.raw\(|\.extra\(")
@@ -90,6 +91,7 @@ ALLOWED = {
     # already in scope (members, schools, open questions) as correlated subqueries
     "guidance/selectors.py": 2,
     "guidance/teams.py": 1,  # pairing: a school already paired with another team (named in the refusal)
+    "institutions/services.py": 2,  # the daily expiry sweeps every division's accreditations (the system)
     "synth/management/commands/synth.py": 1,
     "synth/management/commands/demo_logins.py": 1,  # whether the demo LRS client exists  # the synthetic province generator (refused in prod)
     "synth/services.py": 9,
