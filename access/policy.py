@@ -281,10 +281,11 @@ NOTIFICATION: Rules = {Action.VIEW: OwnAccount("recipient_id"), Action.CHANGE: O
 
 # An institution's staff see and apply for their own institution's accreditations; division
 # administrators see those of the institutions in their jurisdiction (a city its 省直管县's, read
-# only) and may apply for one of them (write jurisdiction).
+# only) and may act for one of them (write jurisdiction) — but never the accrediting division
+# itself: the side that decides does not also apply, submit or renew (four eyes).
 ACCREDITATION_VIEW = (STAFF & OfInstitution("institution_id")) | (DIVISION_ADMINS & InJurisdiction("division_path"))
 ACCREDITATION_CHANGE = ((STAFF & OfInstitution("institution_id"))
-                        | (DIVISION_ADMINS & InJurisdiction("division_path", write=True)))
+                        | (DIVISION_ADMINS & InJurisdiction("division_path", write=True) & ~PathIs("accrediting_path")))
 # The accrediting division decides, with four eyes: never the account that applied or submitted,
 # never an administrator of the unit that applied for the institution.
 ACCREDITATION_DECIDE = (DIVISION_ADMINS & PathIs("accrediting_path") & ~OwnAccount("applied_by_id")

@@ -110,11 +110,12 @@ def accreditation_apply(*, scope: Scope, actor, institution_id: int, levels, cat
                         categories=categories, modes=modes, note=note, applied_by=actor,
                         accrediting_division=division, accrediting_path=division.path,
                         applicant_path=scope.path if scope.is_division else "")
-    if not can(scope, Action.CHANGE, row):
-        raise Forbidden("只能为本机构或本辖区（可写）内的机构申请准入")
     if "levels" not in problems and row.applicant_path and row.applicant_path == division.path:
         problems["levels"] = (f"该范围由{division.name}认定，认定单位的管理员不能代机构申请（四眼原则），"
                               "请由机构人员申请")
+        raise ValidationError(problems)
+    if not can(scope, Action.CHANGE, row):
+        raise Forbidden("只能为本机构或本辖区（可写）内的机构申请准入")
     if problems:
         raise ValidationError(problems)
     with transaction.atomic():

@@ -145,7 +145,31 @@ def build_world(province, users, make_user) -> World:
     _learning_records(world, p)
     _course_library(world, p)
     _guidance(p, people, neighbour)
+    _accreditations(p, people, centre, tx_centre)
     return world
+
+
+def _accreditations(p, people, centre, tx_centre) -> None:
+    """杞县教师发展中心's accreditation, applied for by its staff and approved by 杞县 (scores, evidence,
+    history); 通许县教师发展中心's draft, applied for by the city acting for it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from institutions import services
+
+    def pdf():
+        return SimpleUploadedFile("资质.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+
+    scope = {"levels": ["county"], "categories": ["backbone"], "modes": ["online"]}
+    staff = people["staff"]
+    row = services.accreditation_apply(scope=scope_for_user(staff), actor=staff, institution_id=centre.pk,
+                                       files=[pdf()], **scope)
+    services.accreditation_submit(scope=scope_for_user(staff), actor=staff, accreditation_id=row.pk)
+    services.accreditation_decide(
+        scope=scope_for_user(people["county_admin"]), actor=people["county_admin"], accreditation_id=row.pk,
+        decision="approve", scores={"trainers": 25, "sites": 15, "performance": 25, "management": 15},
+        valid_from=dt.date(2026, 12, 1), valid_until=dt.date(2029, 11, 30))
+    services.accreditation_apply(scope=scope_for_user(people["city_admin"]), actor=people["city_admin"],
+                                 institution_id=tx_centre.pk, files=[pdf()], **scope)
 
 
 def _guidance(p, people, expert_teacher) -> None:

@@ -117,6 +117,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_learning_records(p))
     t.objects.update(_course_library(p))
     t.objects.update(_guidance(p, people))
+    t.objects.update(_accreditations(p, people))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -180,6 +181,45 @@ def _course_library(p) -> dict[str, Any]:
     CourseEnrolment.objects.create(teacher=p.sibling_teacher, course=made["tx_published"], state="completed",
                                    completed_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
     return made
+
+
+def _accreditations(p, people) -> dict[str, Any]:
+    """通许县教师发展中心's accreditations, applied for by its staff and decided by 通许县: a draft with
+    evidence, one submitted, one approved, one suspended."""
+    from access.scope import scope_for_user
+    from institutions import services
+
+    staff, county = people["tx_staff"], people["sibling_admin"]
+    made = {}
+    for key in ("tx_accr_draft", "tx_accr_submitted", "tx_accr_approved", "tx_accr_suspended"):
+        row = services.accreditation_apply(scope=scope_for_user(staff), actor=staff,
+                                           institution_id=people["_tx_centre"].pk, levels=["county"],
+                                           categories=["backbone"], modes=["online"], files=[accr_pdf()])
+        if key != "tx_accr_draft":
+            services.accreditation_submit(scope=scope_for_user(staff), actor=staff, accreditation_id=row.pk)
+        if key in ("tx_accr_approved", "tx_accr_suspended"):
+            services.accreditation_decide(scope=scope_for_user(county), actor=county, accreditation_id=row.pk,
+                                          decision="approve", scores=ACCR_SCORES, valid_from=dt.date(2026, 12, 1),
+                                          valid_until=dt.date(2029, 11, 30))
+        if key == "tx_accr_suspended":
+            services.accreditation_suspend(scope=scope_for_user(county), actor=county, accreditation_id=row.pk,
+                                           reason="学员投诉核查中")
+        made[key] = row
+    return made
+
+
+ACCR_SCORES = {"trainers": 25, "sites": 15, "performance": 25, "management": 15}
+
+
+def accr_pdf():
+    return SimpleUploadedFile("资质证明.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+
+
+def accreditations_state(t):
+    from institutions.models import Accreditation, AccreditationEvidence
+    return (tuple(Accreditation.objects.dangerously_unscoped().order_by("pk").values_list(
+                "pk", "state", "valid_until", "decided_by_id")),
+            AccreditationEvidence.objects.dangerously_unscoped().count())
 
 
 # --- probes: the state a case may change ---------------------------------------------------
@@ -792,6 +832,68 @@ CASES = [
          _f(), notices_state, ok={"sibling_teacher_user": 200}, no={"teacher": 404, "sibling_admin": 404}),
     Case("read all through the API", "json", lambda t: "/api/v1/me/notifications/read-all", _f(), notices_state,
          ok={"sibling_teacher_user": 200}, no={"teacher": 200}),
+    # --- training-institution accreditation (准入) ---------------------------------------------
+    Case("apply for 通许县's centre", "upload", lambda t: "/institutions/accreditations/apply/",
+         lambda t: {"institution": t.province.sibling.institutions.get().pk, "levels": "county",
+                    "categories": "backbone", "modes": "online", "evidence": accr_pdf()}, accreditations_state,
+         # the city acts for a county's institution; 通许县 decides it, so may not apply for it (four eyes)
+         ok={"tx_staff": 302, "city_admin": 302},
+         no={"staff": 404, "county_admin": 404, "sibling_admin": 400, "teacher": 403, "school_admin": 403}),
+    Case("add evidence to 通许县's draft", "upload",
+         lambda t: f"/institutions/accreditations/{t.tx_accr_draft.pk}/evidence/", lambda t: {"evidence": accr_pdf()},
+         accreditations_state, ok={"tx_staff": 302, "city_admin": 302},
+         no={"sibling_admin": 403, "staff": 404, "county_admin": 404, "teacher": 403, "school_admin": 403}),
+    Case("submit 通许县's draft", "post", lambda t: f"/institutions/accreditations/{t.tx_accr_draft.pk}/submit/", _f(),
+         accreditations_state, ok={"tx_staff": 302},
+         no={"sibling_admin": 403, "staff": 404, "county_admin": 404, "teacher": 403, "school_admin": 403}),
+    Case("approve 通许县's centre", "post", lambda t: f"/institutions/accreditations/{t.tx_accr_submitted.pk}/decide/",
+         _f(decision="approve", valid_from="2026-12-01", valid_until="2028-11-30",
+            **{f"score_{code}": str(value) for code, value in ACCR_SCORES.items()}), accreditations_state,
+         ok={"sibling_admin": 302},
+         no={"city_admin": 403, "province_admin": 403, "tx_staff": 403, "county_admin": 404, "staff": 404,
+             "teacher": 403}),
+    Case("renew 通许县's accreditation", "upload",
+         lambda t: f"/institutions/accreditations/{t.tx_accr_approved.pk}/renew/",
+         lambda t: {"note": "续期", "evidence": accr_pdf()}, accreditations_state, ok={"tx_staff": 302},
+         no={"staff": 404, "county_admin": 404, "teacher": 403}),
+    Case("suspend 通许县's accreditation", "post",
+         lambda t: f"/institutions/accreditations/{t.tx_accr_approved.pk}/suspend/", _f(reason="学员投诉核查中"),
+         accreditations_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "tx_staff": 403, "county_admin": 404, "teacher": 403}),
+    Case("reinstate 通许县's accreditation", "post",
+         lambda t: f"/institutions/accreditations/{t.tx_accr_suspended.pk}/reinstate/", _f(reason="核查无问题"),
+         accreditations_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "tx_staff": 403, "county_admin": 404, "teacher": 403}),
+    Case("revoke 通许县's accreditation", "post",
+         lambda t: f"/institutions/accreditations/{t.tx_accr_approved.pk}/revoke/", _f(reason="弄虚作假"),
+         accreditations_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "province_admin": 403, "tx_staff": 403, "county_admin": 404}),
+    Case("apply through the API", "json", lambda t: "/api/v1/accreditations",
+         lambda t: {"institution_id": t.province.sibling.institutions.get().pk, "levels": ["county"],
+                    "categories": ["backbone"], "modes": ["online"]}, accreditations_state,
+         ok={"tx_staff": 201}, no={"staff": 404, "county_admin": 404, "sibling_admin": 422, "teacher": 403}),
+    Case("add evidence through the API", "upload",
+         lambda t: f"/api/v1/accreditations/{t.tx_accr_draft.pk}/evidence", lambda t: {"file": accr_pdf()},
+         accreditations_state, ok={"tx_staff": 200}, no={"staff": 404, "county_admin": 404, "teacher": 403}),
+    Case("submit through the API", "json", lambda t: f"/api/v1/accreditations/{t.tx_accr_draft.pk}/submit", _f(),
+         accreditations_state, ok={"tx_staff": 200}, no={"staff": 404, "county_admin": 404, "teacher": 403}),
+    Case("decide an accreditation through the API", "json",
+         lambda t: f"/api/v1/accreditations/{t.tx_accr_submitted.pk}/decision",
+         _f(decision="approve", scores=ACCR_SCORES, valid_from="2026-12-01", valid_until="2028-11-30"),
+         accreditations_state, ok={"sibling_admin": 200},
+         no={"city_admin": 403, "tx_staff": 403, "county_admin": 404, "teacher": 403}),
+    Case("renew through the API", "upload", lambda t: f"/api/v1/accreditations/{t.tx_accr_approved.pk}/renew",
+         lambda t: {"note": "续期", "file": accr_pdf()}, accreditations_state, ok={"tx_staff": 200},
+         no={"staff": 404, "county_admin": 404, "sibling_admin": 403}),
+    Case("suspend through the API", "json", lambda t: f"/api/v1/accreditations/{t.tx_accr_approved.pk}/suspend",
+         _f(reason="学员投诉核查中"), accreditations_state, ok={"sibling_admin": 200},
+         no={"city_admin": 403, "tx_staff": 403, "county_admin": 404}),
+    Case("reinstate through the API", "json",
+         lambda t: f"/api/v1/accreditations/{t.tx_accr_suspended.pk}/reinstate", _f(reason="核查无问题"),
+         accreditations_state, ok={"sibling_admin": 200}, no={"city_admin": 403, "tx_staff": 403, "county_admin": 404}),
+    Case("revoke through the API", "json", lambda t: f"/api/v1/accreditations/{t.tx_accr_approved.pk}/revoke",
+         _f(reason="弄虚作假"), accreditations_state, ok={"sibling_admin": 200},
+         no={"city_admin": 403, "tx_staff": 403, "county_admin": 404}),
     # --- annual plans ---------------------------------------------------------------------
     Case("open a plan", "post", lambda t: "/projects/plans/", _f(year="2028"), plans_of,
          ok={"county_admin": 302, "school_admin": 302}, no={"teacher": 403, "staff": 403}),
