@@ -19,7 +19,7 @@ class AccreditationState(models.TextChoices):
 
 # The levels an accreditation may cover (a school's own 校本研修 needs none).
 SCOPE_LEVELS = (Level.PROVINCE, Level.CITY, Level.COUNTY)
-LEVEL_RANK = {Level.PROVINCE: 3, Level.CITY: 2, Level.COUNTY: 1}
+LEVEL_RANK: dict[str, int] = {Level.PROVINCE: 3, Level.CITY: 2, Level.COUNTY: 1}
 SCOPE_CATEGORIES = tuple(c for c in ProjectCategory if c != ProjectCategory.SCHOOL_BASED)
 SCOPE_MODES = tuple(Mode)
 # The longest validity an accrediting division may grant.

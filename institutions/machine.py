@@ -163,7 +163,7 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
                (_system, _past_expiry)),
 )}
 # What a reviewer's decision on a submitted application or renewal means, by the row's state.
-DECISIONS = {
+DECISIONS: dict[str, dict[str, str]] = {
     S.SUBMITTED: {"approve": "approve", "return": "return", "refuse": "refuse"},
     S.RENEWAL_SUBMITTED: {"approve": "approve_renewal", "refuse": "refuse_renewal"},
 }
@@ -199,8 +199,9 @@ def step(snapshot: Snapshot, name: str, move: Move) -> Snapshot:
 
 
 def _field_of(guard: Guard) -> str:
-    return {_reason: "reason", _term: "valid_until", _renewed_term: "valid_until", _scored: "scores",
-            _evidence: "evidence", _scope: "levels"}.get(guard, "state")
+    fields: dict[Guard, str] = {_reason: "reason", _term: "valid_until", _renewed_term: "valid_until",
+                                _scored: "scores", _evidence: "evidence", _scope: "levels"}
+    return fields.get(guard, "state")
 
 
 def problems(s: Snapshot) -> list[str]:

@@ -36,7 +36,7 @@ from org.constants import DivisionLevel
 from org.models import Division, Institution
 
 ACCREDITATION_KIND = "accreditation.decision"
-DIVISION_RANK = {DivisionLevel.PROVINCE: 3, DivisionLevel.CITY: 2, DivisionLevel.COUNTY: 1}
+DIVISION_RANK: dict[str, int] = {DivisionLevel.PROVINCE: 3, DivisionLevel.CITY: 2, DivisionLevel.COUNTY: 1}
 
 
 # --- who decides ---------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def accreditation_apply(*, scope: Scope, actor, institution_id: int, levels, cat
     row = Accreditation(institution=institution, division_path=institution.division_path, levels=levels,
                         categories=categories, modes=modes, note=note, applied_by=actor,
                         accrediting_division=division, accrediting_path=division.path,
-                        applicant_path=scope.path if scope.is_division else "")
+                        applicant_path=(scope.path or "") if scope.is_division else "")
     if "levels" not in problems and row.applicant_path and row.applicant_path == division.path:
         problems["levels"] = (f"该范围由{division.name}认定，认定单位的管理员不能代机构申请（四眼原则），"
                               "请由机构人员申请")
