@@ -50,8 +50,10 @@ class Matcher:
     def method(self) -> str:
         if self.projection is None:
             return f"{self.encoder.name} cosine"
-        return (f"{self.encoder.name} cosine after centring, dropping {self.projection.dropped} top "
-                f"principal direction(s), keeping {self.projection.dimension} (fitted on "
+        weights = self.projection.weights
+        weight = float(weights[0]) if weights is not None and self.projection.dropped else 0.0
+        return (f"{self.encoder.name} cosine after centring, {self.projection.dropped} top principal "
+                f"direction(s) weighted {weight:g}, keeping {self.projection.dimension} (fitted on "
                 f"{self.projection.fitted_on} questions)")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -143,7 +143,7 @@ def test_a_fitted_matcher_is_saved_picked_up_and_still_ranks_paraphrases_first(t
     assert settings.GUIDANCE_MATCHER_MODEL.exists()
     current = get_matcher()
     assert current is not raw and current.fingerprint == fitted.fingerprint != raw.fingerprint
-    assert current.dimension == 128 and current.encode(["数学作业"]).shape == (1, 128)
+    assert current.dimension == 130 and current.encode(["数学作业"]).shape == (1, 130)
     assert _cosine(PAIRS[0][0], PAIRS[0][1]) > _cosine(PAIRS[0][0], PAIRS[6][1])
     assert 0 < matching.SHOW_THRESHOLD < raw.show_threshold  # centred cosines run lower
     with pytest.raises(ValueError, match="至少需要"):
