@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
+from core.textfiles import read_text_file
 from guidance.matching.matcher import Matcher, get_matcher
 from guidance.matching.projection import MIN_FIT_QUESTIONS, fit_projection
 
@@ -39,17 +40,7 @@ class Pairs:
 
 
 def read_pairs(path: str | Path) -> Pairs:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return _read_rows(handle)
-    except FileNotFoundError:
-        raise PairFileError(f"文件不存在：{path}") from None
-    except UnicodeDecodeError as error:
-        raise PairFileError(f"文件不是 UTF-8 文本：{error.reason}（第 {error.start} 字节附近）") from None
-    except csv.Error as error:  # e.g. a cell over the csv module's field limit
-        raise PairFileError(f"文件格式错误：{error}") from None
-    except OSError as error:  # a directory, no permission …
-        raise PairFileError(f"无法读取文件：{path}（{error.strerror}）") from None
+    return read_text_file(path, _read_rows, PairFileError)
 
 
 def _read_rows(handle) -> Pairs:

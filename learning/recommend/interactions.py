@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.textfiles import read_text_file
+
 REQUIRED_COLUMNS = ("user", "item", "timestamp")
 
 
@@ -76,17 +78,7 @@ def parse_timestamp(text: str) -> float:
 
 
 def read_interactions(path: str | Path) -> Interactions:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return read_interactions_from(handle)
-    except FileNotFoundError:
-        raise InteractionFileError(f"文件不存在：{path}") from None
-    except UnicodeDecodeError as error:
-        raise InteractionFileError(f"文件不是 UTF-8 文本：{error.reason}（第 {error.start} 字节附近）") from None
-    except csv.Error as error:  # e.g. a cell over the csv module's field limit
-        raise InteractionFileError(f"CSV 格式错误：{error}") from None
-    except OSError as error:  # a directory, no permission …
-        raise InteractionFileError(f"无法读取文件：{path}（{error.strerror}）") from None
+    return read_text_file(path, read_interactions_from, InteractionFileError)
 
 
 def read_interactions_from(handle: io.TextIOBase | Iterable[str]) -> Interactions:
