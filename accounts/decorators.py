@@ -49,6 +49,12 @@ def signed_in(view):
     return view
 
 
+def roles_required(roles):
+    """A page for exactly these roles (an app's own set, e.g. institution staff and division
+    administrators); other roles get 403 before the view runs."""
+    return _policy(frozenset(roles))
+
+
 scoped_view = _policy(None)
 admin_required = _policy(ADMIN_ROLES)
 division_admin_required = _policy(DIVISION_ADMIN_ROLES)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access.policy import fetch
-from accounts.decorators import DIVISION_ADMIN_ROLES, scoped_view
+from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import Role
 from catalog.constants import Level, Mode, ProjectCategory
 from core.requests import client_ip, error_text
@@ -24,11 +24,8 @@ from institutions.constants import AccreditationState as S
 from institutions.models import Accreditation, AccreditationEvidence
 
 ROLES = DIVISION_ADMIN_ROLES | {Role.INSTITUTION_STAFF}
-
-
-def _allowed(request) -> None:
-    if request.user.role not in ROLES:
-        raise PermissionDenied("只有培训机构人员和县级及以上管理员可以办理机构准入")
+# Institution staff and division administrators; what each may do to an application is the policy's.
+accreditation_page = roles_required(ROLES)
 
 
 def _int(value, default=None):
@@ -51,10 +48,9 @@ def _choices():
             "modes": [(c, Mode(c).label) for c in SCOPE_MODES]}
 
 
-@scoped_view
+@accreditation_page
 @require_GET
 def accreditation_list(request, scope):
-    _allowed(request)
     state = request.GET.get("state", "")
     q = request.GET.get("q", "").strip()[:50]
     to_decide = request.GET.get("to_decide") == "1"
@@ -64,10 +60,9 @@ def accreditation_list(request, scope):
         "labels": {**dict(Level.choices), **dict(ProjectCategory.choices), **dict(Mode.choices)}})
 
 
-@scoped_view
+@accreditation_page
 @require_http_methods(["GET", "POST"])
 def accreditation_apply(request, scope):
-    _allowed(request)
     institutions = selectors.institutions_to_apply_for(scope)
     values = {"institution": _int(request.POST.get("institution")) or (institutions[0].pk if institutions else None),
               "levels": request.POST.getlist("levels"), "categories": request.POST.getlist("categories"),
@@ -87,10 +82,9 @@ def accreditation_apply(request, scope):
     return render(request, "institutions/apply.html", {"institutions": institutions, "values": values, **_choices()})
 
 
-@scoped_view
+@accreditation_page
 @require_GET
 def accreditation_detail(request, scope, accreditation_id: int):
-    _allowed(request)
     row = selectors.accreditation_get(scope, accreditation_id)
     if row is None:
         raise Http404("准入申请不存在或不在您的范围内")
@@ -117,7 +111,6 @@ def _history(row: Accreditation) -> list[dict]:
 
 
 def _step(request, accreditation_id: int, done: str, call) -> object:
-    _allowed(request)
     try:
         call()
     except ValidationError as error:
@@ -127,7 +120,7 @@ def _step(request, accreditation_id: int, done: str, call) -> object:
     return redirect("institutions:detail", accreditation_id=accreditation_id)
 
 
-@scoped_view
+@accreditation_page
 @require_POST
 def evidence_upload(request, scope, accreditation_id: int):
     return _step(request, accreditation_id, "证明材料已上传", lambda: services.evidence_add(
@@ -135,24 +128,23 @@ def evidence_upload(request, scope, accreditation_id: int):
         files=request.FILES.getlist("evidence"), ip=client_ip(request)))
 
 
-@scoped_view
+@accreditation_page
 @require_GET
 def evidence_download(request, scope, accreditation_id: int, evidence_id: int):
-    _allowed(request)
     evidence = fetch(scope, AccreditationEvidence, evidence_id)
     if evidence.accreditation_id != accreditation_id:
         raise Http404("证明材料不存在")
     return FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.name)
 
 
-@scoped_view
+@accreditation_page
 @require_POST
 def accreditation_submit(request, scope, accreditation_id: int):
     return _step(request, accreditation_id, "已提交审核", lambda: services.accreditation_submit(
         scope=scope, actor=request.user, accreditation_id=accreditation_id, ip=client_ip(request)))
 
 
-@scoped_view
+@accreditation_page
 @require_POST
 def accreditation_renew(request, scope, accreditation_id: int):
     return _step(request, accreditation_id, "续期申请已提交", lambda: services.accreditation_renew(
@@ -160,7 +152,7 @@ def accreditation_renew(request, scope, accreditation_id: int):
         files=request.FILES.getlist("evidence"), ip=client_ip(request)))
 
 
-@scoped_view
+@accreditation_page
 @require_POST
 def accreditation_decide(request, scope, accreditation_id: int):
     def call():
@@ -186,7 +178,7 @@ def accreditation_decide(request, scope, accreditation_id: int):
 
 
 def _reviewer_view(service, done: str):
-    @scoped_view
+    @accreditation_page
     @require_POST
     def view(request, scope, accreditation_id: int):
         return _step(request, accreditation_id, done, lambda: service(
