@@ -389,8 +389,6 @@ def problems_refresh(request, payload: ClusterIn):
         raise ValidationError({"division": "区划代码不存在"})
     made = clusters.clusters_refresh(scope=scope, division=division, stage=payload.stage, subject=payload.subject,
                                      start=payload.start, end=payload.end, min_cluster_size=payload.min_cluster_size)
-    for row in made:
-        row.division = division
     return [_cluster_out(c) for c in made]
 
 

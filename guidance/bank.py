@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from access.policy import Action, visible
+from access.policy import Action, rule_for, visible
 from access.scope import Scope
 from guidance import matching
 from guidance.models import Question, QuestionMessage
@@ -37,7 +37,7 @@ class _Group:
     fingerprint: str  # the matcher whose vectors these are (a refit starts the group again)
 
 
-_groups: dict[tuple[str, str], _Group] = {}
+_groups: dict[tuple[str, str, str], _Group] = {}
 _lock = threading.Lock()
 
 
@@ -61,9 +61,10 @@ def _stack(rows, dimension: int) -> tuple[np.ndarray, np.ndarray, object]:
 
 
 def _group(scope: Scope, stage: str, subject: str) -> _Group:
-    """The index of a stage and subject (consultable rows are the same for every teacher and expert:
-    the rule reads only the row and the role, and hits are re-read through the policy)."""
-    key = (stage, subject)
+    """The index of a stage and subject for the viewers the consult rule treats alike: keyed by the
+    rule's own filter for this viewer (the same for every teacher and expert, nothing for others),
+    so a cached index is never reused across what the policy tells apart."""
+    key = (stage, subject, str(rule_for(Question, Action.CONSULT).q(scope)))
     matcher = matching.get_matcher()
     with _lock:
         group = _groups.get(key)
@@ -100,7 +101,7 @@ class Similar:
 def similar_questions(scope: Scope, *, stage: str, subject: str, text: str, k: int = 5,
                       min_score: float | None = None) -> list[Similar]:
     """Up to `k` consultable questions of the stage and subject most like `text`, best first."""
-    if scope.role not in ("teacher", "expert") or not (text or "").strip():
+    if not (text or "").strip():
         return []
     k = max(1, min(k, MAX_RESULTS))
     group = _group(scope, stage, subject)

@@ -94,8 +94,3 @@ def clusters(scope: Scope, *, stage: str = "", subject: str = ""):
     if subject:
         rows = rows.filter(subject=subject)
     return rows.order_by("division_path", "stage", "subject", "-size", "id")
-
-
-def refuse_outside(scope: Scope, division: Division) -> None:
-    if not can(scope, Action.VIEW, division):
-        raise Forbidden("只能分析本辖区的问题")

@@ -32,7 +32,7 @@ from guidance.constants import (
     QUESTION_MIN_CHARS,
     QuestionState,
 )
-from guidance.models import Question, QuestionMessage, TeamMember
+from guidance.models import Question, QuestionMessage
 from notifications.models import Notification
 from notifications.services import notify
 from people.models import Teacher
@@ -220,8 +220,3 @@ def question_reassign(*, scope: Scope, actor, question_id: int, member_id: int, 
            event_key=f"question:{question.pk}:reassigned:{member.teacher_id}:{timezone.now().timestamp()}")
     return question
 
-
-def member_of(question: Question, scope: Scope) -> TeamMember | None:
-    if question.team is None or scope.teacher_id is None:
-        return None
-    return question.team.members.filter(teacher_id=scope.teacher_id).first()

@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from access.policy import visible
+from access.rules import ancestor_paths
 from access.scope import Scope
 from guidance.constants import OPEN_STATES, QuestionState
 from guidance.models import GuidanceTeam, Question, TeamMember, TeamSchool
@@ -87,10 +88,7 @@ def coverage(scope: Scope) -> Coverage:
     school_ids = {row[0] for row in rows}
     paired = set(TeamSchool.objects.dangerously_unscoped().filter(school_id__in=school_ids, team__is_active=True)
                  .values_list("school_id", "stage", "subject"))
-    paths: set[str] = set()
-    for _, path, _, _, _ in rows:
-        parts = [p for p in path.split(".") if p]
-        paths.update(".".join(parts[: n + 1]) + "." for n in range(len(parts)))
+    paths = {above for _, path, _, _, _ in rows for above in ancestor_paths(path)}
     fallbacks = Fallbacks.load(paths, {row[2] for row in rows}, {row[3] for row in rows})
     result = Coverage()
     gaps_by_school: dict[int, list[tuple[str, str, int]]] = defaultdict(list)

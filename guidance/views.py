@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access.policy import Action, can, fetch, visible
 from accounts.decorators import (
-    DIVISION_ADMIN_ROLES,
     admin_required,
     division_admin_required,
     division_of,
@@ -252,12 +251,11 @@ def team_list(request, scope):
             return redirect("guidance:team_detail", team_id=team.pk)
         except ValidationError as error:
             messages.error(request, error_text(error))
-    home = division_of(request.user)
-    divisions = [home, *Division.objects.filter(path__startswith=home.path, level="county").exclude(pk=home.pk)] \
-        if home.level != "county" else [home]
+    # The divisions whose teams this administrator may build (the policy's, a city's 省直管县 left out).
+    divisions = visible(scope, Division, Action.CHANGE).filter(level__in=("city", "county")).order_by("path")
     return render(request, "guidance/team_list.html", {
         "teams": selectors.teams(scope)[:500], "stages": Stage.choices, "subjects": Subject.choices,
-        "divisions": [d for d in divisions if d.level in ("city", "county")]})
+        "divisions": divisions})
 
 
 @division_admin_required
@@ -422,11 +420,9 @@ def problem_to_project(request, scope, cluster_id: int):
     return redirect("catalog:project_detail", project_id=project.pk)
 
 
-@scoped_view
+@division_admin_required
 @require_http_methods(["GET", "POST"])
 def hours_rule(request, scope):
-    if request.user.role not in DIVISION_ADMIN_ROLES:
-        raise PermissionDenied("只有县级及以上管理员可以查看")
     if request.method == "POST":
         try:
             hours.rule_revise(scope=scope, actor=request.user,

@@ -40,6 +40,13 @@ def test_the_most_similar_answered_question_comes_first(teams, users):
     assert bank.similar_questions(teams.county, stage="primary", subject="chinese", text=ANSWERED) == []
 
 
+def test_an_administrator_looking_first_leaves_the_teachers_index_whole(teams):
+    writing = _answered(teams, ANSWERED)
+    assert bank.similar_questions(teams.county, stage="primary", subject="chinese", text=ANSWERED, min_score=0.0) == []
+    found = bank.similar_questions(teams.teacher, stage="primary", subject="chinese", text=ANSWERED, min_score=0.0)
+    assert [hit.id for hit in found] == [writing.pk]  # the policy told them apart, so did the cache
+
+
 def test_an_asker_who_does_not_share_is_never_shown(teams, users):
     private = _answered(teams, ANSWERED, shareable=False)
     other_teacher = scope_for_user(users["sibling_teacher_user"])
