@@ -22,9 +22,9 @@ from catalog.services import project_create
 from credits.constants import Category
 from guidance.clustering import cluster_questions
 from guidance.models import ProblemCluster, Question
-from org.constants import STAGE_LABELS
+from org.constants import STAGE_LABELS, Stage
 from org.models import Division
-from people.constants import SUBJECT_LABELS
+from people.constants import SUBJECT_LABELS, Subject
 
 MAX_QUESTIONS = 50_000  # a city's month is about 20,000
 EXAMPLES = 3
@@ -38,6 +38,8 @@ def clusters_refresh(*, scope: Scope, division: Division, stage: str, subject: s
                            period_start=start, period_end=end, size=0)
     if not can(scope, Action.CHANGE, probe):
         raise Forbidden("只能分析本辖区的问题")
+    if stage not in Stage.values or subject not in Subject.values:
+        raise ValidationError({"subject": "请选择学段和学科"})
     if end < start or (end - start).days > 366 or start < dt.date(2000, 1, 1) or end.year > 2100:
         raise ValidationError({"end": "时间段须在一年以内，且结束不早于开始"})
     tz = timezone.get_current_timezone()

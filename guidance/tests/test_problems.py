@@ -58,4 +58,7 @@ def test_problems_are_the_divisions_own(teams, province, users):
     with pytest.raises(ValidationError):
         clusters_refresh(scope=teams.county, division=province.county, stage="primary", subject="chinese",
                          start=today, end=today - dt.timedelta(days=1))
+    with pytest.raises(ValidationError, match="学段和学科"):
+        clusters_refresh(scope=teams.county, division=province.county, stage="nursery", subject="chinese",
+                         start=today, end=today)
     assert Project.objects.dangerously_unscoped().count() == 0
