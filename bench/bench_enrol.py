@@ -38,17 +38,19 @@ def main() -> None:
     from accounts.models import Role, User
     from catalog.models import Enrolment
     from catalog.services import project_create, project_open
-    from org.models import Division
+    from org.models import Division, Institution
     from people.models import Teacher
 
     county = Division.objects.get(code=args.county)
     admin = User.objects.get(username=f"admin-{args.county}")
-    project = project_open(project=project_create(
+    # The county's teacher-development centre implements it (synth accredits it for its projects).
+    centre = Institution.objects.dangerously_unscoped().get(code=f"{args.county}-JSFZ")
+    project = project_open(scope=scope_for_user(admin), actor=admin, project_id=project_create(
         scope=scope_for_user(admin), actor=admin, code=f"BENCH-ENROL-{uuid.uuid4().hex[:6]}", title="并发报名压测项目",
-        level="county", category="backbone", mode="online", organiser=county, starts_on=timezone.localdate(),
+        level="county", category="all_staff", mode="online", organiser=county, starts_on=timezone.localdate(),
         ends_on=timezone.localdate() + dt.timedelta(days=3), seats=args.seats, hours=6, hour_category="online",
-        self_enrolment=True, needs_approval=False,
-    ))
+        self_enrolment=True, needs_approval=False, institution=centre,
+    ).pk)
     teachers = list(Teacher.objects.dangerously_unscoped().filter(division_path=county.path, status="active")
                     .order_by("id")[:args.requests])
     users = []

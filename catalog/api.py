@@ -18,6 +18,7 @@ from catalog.services import (
     enrol,
     enrolment_withdraw,
     project_create,
+    project_open,
     project_update,
 )
 from core.requests import client_ip
@@ -43,6 +44,9 @@ class ProjectOut(Schema):
     state: str
     self_enrolment: bool
     is_high_end: bool
+    institution_id: int | None = Field(None, description="实施机构")
+    institution: str = ""
+    blocked: str = Field("", description="准入：不能发布（草稿）或暂停报名和开班（已发布）的原因；空为无")
 
 
 class ProjectFilters(Schema):
@@ -72,27 +76,39 @@ class RefusalOut(Schema):
     errors: Any = None  # a malformed request (422) carries the validation errors instead
 
 
-def _project_out(p) -> ProjectOut:
+def _project_out(p, blocked: dict[int, str] | None = None) -> ProjectOut:
+    if blocked is None:
+        blocked = selectors.blocked_reasons([p])
     return ProjectOut(id=p.pk, code=p.code, title=p.title, level=p.level, category=p.category, mode=p.mode,
                       organiser=p.organiser.name, starts_on=p.starts_on, ends_on=p.ends_on, hours=float(p.hours),
                       hour_category=p.hour_category, seats=p.seats, seats_taken=p.seats_taken, state=p.state,
-                      self_enrolment=p.self_enrolment, is_high_end=p.is_high_end)
+                      self_enrolment=p.self_enrolment, is_high_end=p.is_high_end, institution_id=p.institution_id,
+                      institution=p.institution.name if p.institution_id else "", blocked=blocked.get(p.pk, ""))
 
 
 @router.get("/projects", response=list[ProjectOut], summary="培训项目库（筛选）")
 def project_list(request, filters: Query[ProjectFilters]):
     scope = scope_for_user(request.auth)
-    projects = selectors.project_queryset(scope=scope, level=filters.level, category=filters.category,
-                                          mode=filters.mode, q=filters.q)
-    return [_project_out(p) for p in projects[:filters.limit]]
+    projects = list(selectors.project_queryset(scope=scope, level=filters.level, category=filters.category,
+                                               mode=filters.mode, q=filters.q)[:filters.limit])
+    blocked = selectors.blocked_reasons(projects)
+    return [_project_out(p, blocked) for p in projects]
 
 
-@router.get("/projects/{project_id}", response=ProjectOut, summary="培训项目")
+@router.get("/projects/{project_id}", response=ProjectOut, summary="培训项目（blocked 说明准入为何不能发布或暂停）")
 def project_detail(request, project_id: int = Path(..., ge=1, le=2**62)):
     project = selectors.project_get(scope=scope_for_user(request.auth), project_id=project_id)
     if project is None:
         raise Http404
     return _project_out(project)
+
+
+@router.post("/projects/{project_id}/publish", response=ProjectOut,
+             summary="发布报名（主办单位；所属计划须已批准，实施机构须持有覆盖本项目的有效准入）")
+def project_publish(request, project_id: int = Path(..., ge=1, le=2**62)):
+    scope = scope_for_user(request.auth)
+    project = project_open(scope=scope, actor=request.auth, project_id=project_id, ip=client_ip(request))
+    return _project_out(selectors.project_get(scope=scope, project_id=project.pk))
 
 
 @router.post("/projects/{project_id}/enrolments", response={201: EnrolmentOut, 422: RefusalOut},
@@ -144,6 +160,7 @@ class ProjectIn(Schema):
     needs_approval: bool = True
     is_high_end: bool = False
     audience: dict = Field(default_factory=dict)
+    institution_id: int | None = Field(None, ge=1, le=2**62, description="实施机构（校本研修可不填）")
 
 
 class ProjectPatchIn(Schema):
@@ -204,15 +221,27 @@ def _run(request, project_id: int):
 @router.post("/projects", response={201: ProjectOut}, summary="新建培训项目（草稿，由本级主办）")
 def project_new(request, payload: ProjectIn):
     scope = division_admin_scope(request.auth, "只有县级及以上管理员可以新建项目")
+    values = payload.dict()
+    values["institution"] = _institution(scope, values.pop("institution_id"))
     project = project_create(scope=scope, actor=request.auth, organiser=request.auth.division,
-                             ip=client_ip(request), **payload.dict())
+                             ip=client_ip(request), **values)
     return 201, _project_out(project)
+
+
+def _institution(scope, institution_id: int | None):
+    """The implementing institution the caller may name (access policy ASSIGN), or None."""
+    from org.models import Institution
+
+    if not institution_id:
+        return None
+    institution = visible(scope, Institution, Can.ASSIGN).filter(pk=institution_id).first()
+    if institution is None:
+        raise ValidationError({"institution_id": "实施机构不存在"})
+    return institution
 
 
 @router.patch("/projects/{project_id}", response=ProjectOut, summary="修改培训项目（只改所传字段）")
 def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., ge=1, le=2**62)):
-    from org.models import Institution
-
     scope = scope_for_user(request.auth)
     project = fetch(scope, Project, project_id, Can.CHANGE)
     # null clears the implementing institution; for any other field it is refused, not stored.
@@ -221,11 +250,7 @@ def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., 
     if nulls:
         raise ValidationError({name: "不能为空" for name in nulls})
     if "institution_id" in changes:
-        institution_id = changes.pop("institution_id")
-        changes["institution"] = (visible(scope, Institution, Can.ASSIGN).filter(pk=institution_id).first()
-                                  if institution_id else None)
-        if institution_id and changes["institution"] is None:
-            raise ValidationError({"institution_id": "实施机构不存在"})
+        changes["institution"] = _institution(scope, changes.pop("institution_id"))
     # seats too: checked with the other fields, then moved by project_seats_change, all or nothing
     project, _ = project_update(scope=scope, actor=request.auth, ip=client_ip(request), project_id=project.pk,
                                 changes=changes)

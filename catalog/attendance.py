@@ -31,12 +31,20 @@ from catalog.models import Attendance, Enrolment, Project, ProjectSession
 from catalog.services import outside_served, project_serving_scope
 from credits.constants import MAX_HOURS_PER_DAY, EntryState, SourceType
 from credits.services import ledger_entry_record
+from institutions import gate
 
 
 def may_run_project(*, scope: Scope, project: Project) -> bool:
     """Administrators who may change the project (a school's: its own school's projects only),
     and the staff of its implementing institution."""
     return can(scope, Can.RUN, project)
+
+
+def require_runnable(project: Project, today: dt.date | None = None) -> None:
+    """Sessions run only while the implementing institution's accreditation is in force (the
+    准入 gate); hours already earned stay."""
+    if reason := gate.refusal(project, today=today or timezone.localdate()):
+        raise ValidationError({"session": f"暂停开班：{reason}"})
 
 
 def session_add(*, scope: Scope, project: Project, title: str, held_on: dt.date) -> ProjectSession:
@@ -67,6 +75,7 @@ def attendance_record(*, user, scope: Scope, session_id: int, enrolment_ids: lis
     session = fetch(scope, ProjectSession, session_id, Can.RUN, select_related=("project",))
     if project_id is not None and session.project_id != project_id:
         raise NotVisible("场次不属于本项目")
+    require_runnable(session.project)
     report = AttendanceReport()
     admitted = dict(session.project.enrolments.filter(pk__in=enrolment_ids).values_list("pk", "state"))
     present = set(session.attendance.filter(enrolment_id__in=enrolment_ids).values_list("enrolment_id", flat=True))
@@ -102,6 +111,7 @@ def check_in(*, scope: Scope, teacher, code: str, today: dt.date | None = None) 
     if enrolment is None:
         rate_limited(failures_key, "", limit=settings.CHECK_IN_MAX_FAILURES, seconds=900)
         raise ValidationError({"code": "签到码无效，或今天没有你报名的该场次"})
+    require_runnable(enrolment.project, today)
     session = enrolment.project.sessions.get(check_in_code=code, held_on=today)
     session.attendance.get_or_create(enrolment=enrolment, defaults={"method": "code"})
     return session

@@ -27,6 +27,7 @@ from access.policy import fetch, require
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
+from catalog.attendance import require_runnable
 from catalog.constants import EnrolmentState
 from catalog.models import Attendance, Enrolment, Project
 from core.requests import object_id
@@ -59,6 +60,7 @@ def _text(value) -> str:
 def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO, name: str,
                       ip: str | None = None) -> UploadReport:
     require(scope, Can.RUN, project)
+    require_runnable(project)
     try:
         rows = iter_rows(handle, name)
         header = [_text(cell) for cell in next(rows, [])]

@@ -25,18 +25,23 @@ class ProjectForm(forms.Form):
     is_high_end = forms.BooleanField(label="高端培训", required=False)
     stages = forms.CharField(label="对象学段（逗号分隔代码，留空不限）", required=False)
     new_teachers = forms.BooleanField(label="仅限新教师", required=False)
+    institution: forms.ModelChoiceField = forms.ModelChoiceField(
+        label="实施机构", queryset=None, required=False,
+        help_text="须持有覆盖本项目层级、类别、方式和日期的有效准入，项目才能发布；校本研修可不填")
+
+    def __init__(self, *args, institutions, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The institutions the editor may name (access.policy, ASSIGN), chosen by the view.
+        self.fields["institution"].queryset = institutions.order_by("name")  # type: ignore[attr-defined]
 
 
 class ProjectEditForm(ProjectForm):
     """Editing: code and level stay as created; seats change on the management page."""
 
-    institution: forms.ModelChoiceField = forms.ModelChoiceField(label="实施机构", queryset=None, required=False)
     min_attendance_percent = forms.IntegerField(label="最低出勤率%", min_value=0, max_value=100)
     has_assessment = forms.BooleanField(label="有结业考核", required=False)
 
     def __init__(self, *args, institutions, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, institutions=institutions, **kwargs)
         for name in ("code", "level", "seats"):
             del self.fields[name]
-        # The institutions the editor may name (access.policy, ASSIGN), chosen by the view.
-        self.fields["institution"].queryset = institutions.order_by("name")  # type: ignore[attr-defined]

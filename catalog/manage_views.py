@@ -28,6 +28,7 @@ from catalog.attendance import (
 from catalog.constants import EnrolmentState
 from catalog.forms import ProjectEditForm, ProjectForm
 from catalog.models import Attendance, Project
+from catalog.selectors import blocked_reasons
 from catalog.services import (
     LEVEL_OF_DIVISION,
     enrolment_decide,
@@ -44,7 +45,7 @@ from people.roster.files import write_rows
 @require_http_methods(["GET", "POST"])
 def project_new(request, scope):
     level = LEVEL_OF_DIVISION.get(request.user.division.level, "") if request.user.division_id else ""
-    form = ProjectForm(request.POST or None, initial={"level": level})
+    form = ProjectForm(request.POST or None, initial={"level": level}, institutions=visible(scope, Institution, Can.ASSIGN))
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -56,7 +57,7 @@ def project_new(request, scope):
                 ip=client_ip(request),
                 **{k: data[k] for k in ("code", "title", "outline", "level", "category", "topics", "mode", "starts_on",
                                         "ends_on", "seats", "hours", "hour_category", "budget", "self_enrolment",
-                                        "needs_approval", "is_high_end")},
+                                        "needs_approval", "is_high_end", "institution")},
             )
         except ValidationError as problem:
             error = error_text(problem)
@@ -129,6 +130,7 @@ def project_manage(request, scope, project_id: int):
     return render(request, "catalog/project_manage.html", {
         "project": project, "enrolments": enrolments, "sessions": sessions, "grid": grid,
         "may_decide": can(scope, Can.CHANGE, project),
+        "blocked": blocked_reasons([project]).get(project.pk, ""),
         "counts": {EnrolmentState(state).label: sum(1 for e in enrolments if e.state == state) for state in
                    ("pending", "enrolled", "waiting", "completed", "withdrawn", "rejected")},
     })

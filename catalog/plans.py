@@ -33,6 +33,7 @@ from catalog.constants import (
     ProjectState,
 )
 from catalog.models import AnnualPlan, PlanConflict, Project
+from catalog.selectors import blocked_reasons
 from catalog.services import LEVEL_OF_DIVISION
 from org.models import Division, School
 
@@ -135,6 +136,10 @@ def plan_warnings(scope: Scope, plan: AnnualPlan, projects: list[Project]) -> li
     if share is not None and not share["met"]:
         warnings.append(f"高端培训名额 {share['seats']} 人，占专任教师 {share['percent']}%，"
                         f"低于{Level(plan.level).label}目标 {share['target_percent']}%（需 {share['needed']} 人）")
+    # The 准入 gate: a plan may be approved before its implementers are accredited, but its
+    # projects are published only once they are.
+    blocked = blocked_reasons(projects)
+    warnings += [f"{p.code}《{p.title}》：{blocked[p.pk]}（发布前须解决）" for p in projects if p.pk in blocked]
     return warnings
 
 

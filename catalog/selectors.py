@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from access.policy import visible
 from access.scope import Scope
 from catalog.constants import ProjectState
 from catalog.models import Enrolment, Project
+from institutions import gate
 
 
 def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode: str = "", q: str = "",
@@ -49,3 +54,19 @@ def library_counts(*, scope: Scope, year: int | None = None) -> dict[tuple[str, 
             .annotate(projects=Count("id"), seats=Sum("seats"), taken=Sum("seats_taken"),
                       open=Count("id", filter=Q(state=ProjectState.OPEN))))
     return {(row["level"], row["category"]): dict(row) for row in rows}
+
+
+def blocked_reasons(projects: Iterable[Project], today: dt.date | None = None) -> dict[int, str]:
+    """Why each of these projects is held by the 准入 gate (one query for them all): a draft may
+    not be published, an enrolling one takes no enrolment (both judged on the rest of its dates),
+    one past enrolment runs no session today. Finished projects are past the gate."""
+    today = today or timezone.localdate()
+    projects = [p for p in projects if p.state != ProjectState.FINISHED]
+    rows = gate.held_by(p.institution_id for p in projects if not gate.is_exempt(p))
+    found = {}
+    for project in projects:
+        ahead = project.state in (ProjectState.DRAFT, ProjectState.OPEN)
+        held = rows.get(project.institution_id, []) if project.institution_id is not None else []
+        if reason := gate.judge(project, held, today=today, ahead=ahead):
+            found[project.pk] = reason
+    return found

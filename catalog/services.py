@@ -8,6 +8,7 @@ the lock, and the database refuses any oversubscription that slipped past.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -35,6 +36,7 @@ from catalog.constants import (
 )
 from catalog.models import Enrolment, Project
 from credits.constants import Category
+from institutions import gate
 from org.models import Division, School
 from people.models import Teacher
 
@@ -48,6 +50,9 @@ AUDIENCE_KEYS = {"stages", "subjects", "titles", "honours", "divisions", "new_te
 EDITABLE_FIELDS = ("title", "outline", "category", "topics", "mode", "institution", "audience", "self_enrolment",
                    "needs_approval", "hours", "hour_category", "starts_on", "ends_on", "budget", "is_high_end",
                    "min_attendance_percent", "has_assessment")
+# Published projects (enrolling or running) are held to the 准入 gate when these change.
+GATED_STATES = (ProjectState.OPEN, ProjectState.CLOSED)
+GATE_FIELDS = {"institution", "category", "mode", "starts_on", "ends_on"}
 FLAGS = ("self_enrolment", "needs_approval", "is_high_end", "has_assessment")
 OUTLINE_MAX = 5000
 
@@ -244,6 +249,13 @@ def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: s
                 held_on__gte=clean["starts_on"], held_on__lte=clean["ends_on"]).values_list("number", flat=True))
             if outside:
                 problems["starts_on"] = f"第{'、'.join(str(n) for n in outside)}场不在新的日期之内，请先调整场次"
+        if project.state in GATED_STATES and GATE_FIELDS & set(changed) and not problems:
+            # A published project stays within its institution's accreditation.
+            proposed = copy.copy(project)
+            for name in GATE_FIELDS & set(changed):
+                setattr(proposed, name, clean[name])
+            if reason := gate.refusal(proposed, today=timezone.localdate(), ahead=True):
+                problems["institution"] = f"项目已发布，修改后{reason}"
         plan_state = project.plan.state if project.plan_id else None  # type: ignore[union-attr]
         if changed and plan_state == PlanState.SUBMITTED:
             problems["plan"] = "所属年度计划正在审核，暂不能修改"
@@ -274,6 +286,8 @@ def project_open(*, scope: Scope, actor, project_id: int, ip: str | None = None)
         if plan_state is not None and plan_state != PlanState.APPROVED:
             raise ValidationError({"plan": f"所属年度计划尚未批准（{PlanState(plan_state).label}），暂不能发布"})
         if project.state == ProjectState.DRAFT:
+            if reason := gate.refusal(project, today=timezone.localdate(), ahead=True):
+                raise ValidationError({"institution": f"不能发布：{reason}"})
             project.state = ProjectState.OPEN
             project.save(update_fields=["state"])
             audit_record(action=Action.PROJECT_PUBLISH, actor=actor, ip=ip, scope_path=project.division_path,
@@ -398,6 +412,8 @@ def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nomina
         project = fetch(scope, Project, project_id, lock=True)
         if project.state != ProjectState.OPEN:
             raise ValidationError({"project": "项目未在报名中"})
+        if reason := gate.refusal(project, today=today or timezone.localdate(), ahead=True):
+            raise ValidationError({"project": f"暂停报名：{reason}"})
         if not nominated and not project.self_enrolment:
             raise ValidationError({"project": "本项目不接受自主报名，请由学校或教育局推荐"})
         if project.audience != candidate.audience:  # changed meanwhile: judge again under the lock

@@ -36,6 +36,10 @@ from org.constants import DivisionLevel
 from org.models import Division, Institution
 
 ACCREDITATION_KIND = "accreditation.decision"
+PROJECTS_HELD_KIND = "accreditation.projects_held"
+# Moves that end an institution's right to implement: its published projects stop enrolling and
+# running (the gate, institutions/gate.py) and their organisers are told which.
+STOPS = frozenset({"suspend", "revoke", "expire"})
 DIVISION_RANK: dict[str, int] = {DivisionLevel.PROVINCE: 3, DivisionLevel.CITY: 2, DivisionLevel.COUNTY: 1}
 
 
@@ -309,6 +313,8 @@ def _move(row: Accreditation, name: str, actor, ip: str | None, *, reason: str =
                  object_type="accreditation", object_id=row.pk, detail={**detail, "reason": reason[:200]})
     if transition.side != machine.APPLICANT:
         _tell_applicant(row, transition, event.pk, reason)
+    if name in STOPS:
+        _tell_organisers(row, transition, event.pk, move.today)
 
 
 def _precheck(row: Accreditation, name: str, actor) -> None:
@@ -336,3 +342,36 @@ def _tell_applicant(row: Accreditation, transition: machine.Transition, event_id
     notify(recipients={uid for uid in (row.applied_by_id, row.submitted_by_id) if uid}, kind=ACCREDITATION_KIND,
            title=title, body=body, url=reverse("institutions:detail", args=[row.pk]),
            event_key=f"accreditation:{row.pk}:{event_id}")
+
+
+def _tell_organisers(row: Accreditation, transition: machine.Transition, event_id: int, today: dt.date) -> None:
+    """Each organising unit of the institution's published projects that the move leaves without
+    a covering accreditation hears which of its projects stop taking enrolment and running
+    sessions (hours already earned stay)."""
+    from django.urls import reverse
+
+    from accounts.models import User
+    from catalog.constants import ProjectState
+    from catalog.selectors import blocked_reasons
+
+    # The institution's projects, whoever organises them: the system's rule, not a viewer's read.
+    projects = list(row.institution.projects.filter(state__in=[ProjectState.OPEN, ProjectState.CLOSED])
+                    .order_by("organiser_id", "organiser_school_id", "code"))
+    blocked = blocked_reasons(projects, today)
+    by_unit: dict[tuple[int, int | None], list] = {}
+    for project in projects:
+        if project.pk in blocked:
+            by_unit.setdefault((project.organiser_id, project.organiser_school_id), []).append(project)
+    for (division_id, school_id), held in by_unit.items():
+        admins = (User.objects.filter(role="school_admin", school_id=school_id) if school_id is not None else
+                  User.objects.filter(role__in=["county_admin", "city_admin", "province_admin"], division_id=division_id))
+        recipients = set(admins.filter(is_active=True).values_list("pk", flat=True))
+        recipients |= {p.created_by_id for p in held if p.created_by_id}
+        listing = "；".join(f"{p.code}《{p.title}》" for p in held)
+        url = (reverse("catalog:project_manage", args=[held[0].pk]) if len(held) == 1
+               else reverse("catalog:project_list"))
+        notify(recipients=recipients, kind=PROJECTS_HELD_KIND,
+               title=f"{row.institution.name}准入{transition.label}：{len(held)}个项目暂停报名和开班",
+               body=f"{listing}。已获得的学时不受影响；请更换实施机构或待其恢复准入。", url=url,
+               event_key=f"accreditation:{row.pk}:{event_id}:projects")
+

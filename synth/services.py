@@ -58,6 +58,7 @@ class SynthResult:
     statements: int = 0
     courses: int = 0
     course_enrolments: int = 0  # demo study histories for the personalised push
+    accreditations: int = 0  # every implementing institution's, and a showcase of the workflow
     guidance_questions: int = 0  # demo questions to the first county's expert teams
     seconds: float = 0.0
 
@@ -130,6 +131,10 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         # The roll-up pages read the snapshot: build it now rather than on the first visit.
         compliance_refresh_all(today=today)
     result.accounts = _demo_accounts(plans)
+    if with_training:
+        from synth.accreditations import accreditations_synthesize
+
+        result.accreditations = accreditations_synthesize(seed=seed, today=today)["accreditations"]
     if with_training and plans:
         from synth.learning import learning_synthesize
 

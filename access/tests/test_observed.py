@@ -16,6 +16,7 @@ from catalog.models import Enrolment, Project
 from catalog.services import enrol, enrolment_decide, project_create, project_update
 from catalog.tests.helpers import as_teacher, publish
 from credits.models import LedgerEntry
+from institutions.tests.helpers import accredited_institution
 from people.export_requests import export_request_create, export_request_decide
 from people.models import ExportRequest
 from people.selectors import TeacherFilters
@@ -27,7 +28,7 @@ def _county_project(province, users, **extra):
               "mode": "centralised", "organiser": province.county, "starts_on": dt.date(2026, 11, 20),
               "ends_on": dt.date(2026, 11, 30), "seats": 5, "hours": 8, "hour_category": "centralised",
               "self_enrolment": True, "needs_approval": True, **extra}
-    return project_create(scope=scope_for_user(admin), actor=admin, **values)
+    return project_create(institution=accredited_institution(), scope=scope_for_user(admin), actor=admin, **values)
 
 
 # 1. A school administrator approved an enrolment of a county-run project, through a manage page

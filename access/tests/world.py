@@ -17,6 +17,7 @@ from catalog.plans import review_path_of
 from credits.constants import EntryState, SourceType
 from credits.models import Cycle, ExternalImport
 from credits.services import ledger_entry_record, ledger_entry_school_check
+from institutions.tests.helpers import accredit, accredited_institution
 from org.models import Institution, ResearchCommunity, School
 from people.models import ExportRequest, ImportBatch, ImportRejection, TeacherHonour
 from people.tests.factories import TeacherFactory
@@ -54,6 +55,10 @@ def build_world(province, users, make_user) -> World:
                                         division=p.county)
     tx_centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
                                            division=p.sibling)
+    accredit(centre)
+    accredit(tx_centre)
+    # Implements the other divisions' projects (the 准入 gate wants an accredited implementer).
+    implementer = accredited_institution()
     world.institutions = {"centre": centre, "tx_centre": tx_centre}
 
     school_admin_2 = make_user("school-4102210002", Role.SCHOOL_ADMIN, school=second_school)
@@ -68,19 +73,19 @@ def build_world(province, users, make_user) -> World:
     world.personas["nobody"] = Scope.nothing()
 
     projects = world.projects
-    projects["qx_draft"] = _project("QX-D", p.county, level="county", state="draft")
+    projects["qx_draft"] = _project("QX-D", p.county, level="county", state="draft", institution=implementer)
     projects["qx_open"] = _project("QX-O", p.county, level="county", state="open", institution=centre)
     projects["qx_school"] = _project("QX-S", p.county, level="school", state="open", school=p.school)
     projects["qx_school_draft"] = _project("QX-SD", p.county, level="school", state="draft", school=p.school)
     projects["qx_school_2"] = _project("QX-S2", p.county, level="school", state="open", school=second_school)
     projects["tx_open"] = _project("TX-O", p.sibling, level="county", state="open", institution=tx_centre)
-    projects["tx_draft"] = _project("TX-D", p.sibling, level="county", state="draft")
-    projects["city_open"] = _project("KF-O", p.city, level="city", state="open",
+    projects["tx_draft"] = _project("TX-D", p.sibling, level="county", state="draft", institution=implementer)
+    projects["city_open"] = _project("KF-O", p.city, level="city", state="open", institution=implementer,
                                      audience={"divisions": ["410221", "410222"]})
     projects["city_draft"] = _project("KF-D", p.city, level="city", state="draft", institution=centre)
-    projects["lankao_open"] = _project("LK-O", p.direct, level="county", state="open")
-    projects["province_open"] = _project("HN-O", p.province, level="province", state="open")
-    projects["luoyang_draft"] = _project("LY-D", p.other_city, level="city", state="draft")
+    projects["lankao_open"] = _project("LK-O", p.direct, level="county", state="open", institution=implementer)
+    projects["province_open"] = _project("HN-O", p.province, level="province", state="open", institution=implementer)
+    projects["luoyang_draft"] = _project("LY-D", p.other_city, level="city", state="draft", institution=implementer)
 
     enrolled = [("qx_open", p.teacher), ("qx_open", neighbour), ("tx_open", p.sibling_teacher),
                 ("city_open", p.teacher), ("city_open", p.sibling_teacher), ("lankao_open", p.direct_teacher),

@@ -14,13 +14,14 @@ from catalog.attendance import session_add
 from catalog.models import Attendance, Enrolment
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
+from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
 
 
 @pytest.fixture
 def running(province, users):
     admin = users["county_admin"]
-    project = publish(project_create(
+    project = publish(project_create(institution=accredited_institution(),
         scope=scope_for_user(admin), actor=admin, code="QX-A-1", title="杞县班主任研修", level="county", category="backbone",
         mode="centralised", organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 4),
         seats=3, hours=12, hour_category="centralised", self_enrolment=True, needs_approval=False))

@@ -22,6 +22,7 @@ from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
 from credits.models import CycleTotal, LedgerEntry
 from credits.services import credits_reconcile
+from institutions.tests.helpers import accredit
 from org.models import Institution
 from people.tests.factories import TeacherFactory
 
@@ -31,6 +32,7 @@ TODAY = dt.date(2026, 12, 10)
 @pytest.fixture
 def run(province, users, make_user):
     institution = Institution.objects.create(code="410221-JSFZ", name="杞县教师发展中心", kind="county_centre", division=province.county)
+    accredit(institution)
     staff = make_user("staff-qx", Role.INSTITUTION_STAFF, institution=institution)
     admin = users["county_admin"]
     project = publish(project_create(

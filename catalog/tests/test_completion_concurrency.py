@@ -14,6 +14,7 @@ from catalog.models import Enrolment
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
 from credits.models import CycleTotal, LedgerEntry
+from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
 
 
@@ -22,7 +23,7 @@ from people.tests.factories import TeacherFactory
 def test_two_concurrent_completions_write_the_hours_once(province, users):
     admin = users["county_admin"]
     scope = scope_for_user(admin)
-    project = publish(project_create(
+    project = publish(project_create(institution=accredited_institution(),
         scope=scope, actor=admin, code="P-DONE", title="并发结业", level="county", category="backbone", mode="centralised",
         organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 3), seats=10, hours=12,
         hour_category="centralised", self_enrolment=True, needs_approval=False))

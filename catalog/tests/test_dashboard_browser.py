@@ -14,6 +14,7 @@ from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
 from conftest import PASSWORD
 from core.tests.test_browser import ARTIFACTS, CHROMIUM, browser_page  # noqa: F401 - the fixture
+from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
 
 pytestmark = [
@@ -25,7 +26,7 @@ pytestmark = [
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_city_admin_reads_a_projects_dashboard_and_the_overview(live_server, province, users, browser_page):  # noqa: F811
     admin, scope = users["city_admin"], scope_for_user(users["city_admin"])
-    project = publish(project_create(
+    project = publish(project_create(institution=accredited_institution(),
         scope=scope, actor=admin, code="KF-B-1", title="开封市小学数学骨干教师研修", level="city", category="backbone",
         mode="centralised", organiser=province.city, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6),
         seats=12, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False, is_high_end=True))

@@ -19,13 +19,14 @@ from catalog.services import (
     project_seats_change,
 )
 from catalog.tests.helpers import as_teacher, publish
+from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
 
 TODAY = dt.date(2026, 11, 28)
 
 
 def _project(province, users, *, seats=2, approval=False, audience=None, self_enrolment=True, code="P-1"):
-    project = project_create(
+    project = project_create(institution=accredited_institution(),
         scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code=code, title="杞县小学数学骨干教师研修",
         level="county", category="backbone", mode="blended", organiser=province.county, starts_on=dt.date(2026, 12, 1),
         ends_on=dt.date(2026, 12, 5), seats=seats, hours=24, hour_category="centralised", audience=audience or {},
@@ -47,14 +48,14 @@ def test_bad_projects_are_refused_and_nothing_is_written(province, users, change
               "organiser": province.county, "starts_on": dt.date(2026, 12, 1), "ends_on": dt.date(2026, 12, 5),
               "seats": 10, "hours": 8, "hour_category": "online", **change}
     with pytest.raises(ValidationError) as error:
-        project_create(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], **values)
+        project_create(institution=accredited_institution(), scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], **values)
     assert field in error.value.message_dict
     assert not Project.objects.dangerously_unscoped().exists()
 
 
 def test_a_county_cannot_create_projects_for_another_county(province, users):
     with pytest.raises(PermissionDenied):
-        project_create(scope=scope_for_user(users["sibling_admin"]), actor=users["sibling_admin"], code="X", title="t",
+        project_create(institution=accredited_institution(), scope=scope_for_user(users["sibling_admin"]), actor=users["sibling_admin"], code="X", title="t",
                        level="county", category="backbone", mode="online", organiser=province.county,
                        starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 5), seats=1, hours=8, hour_category="online")
 

@@ -14,11 +14,12 @@ from access.scope import scope_for_user
 from catalog.models import Enrolment
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
+from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
 
 
 def _project(province, users, *, seats):
-    return publish(project_create(
+    return publish(project_create(institution=accredited_institution(),
         scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="P-PAR", title="并发报名",
         level="county", category="backbone", mode="online", organiser=province.county, starts_on=dt.date(2026, 12, 1),
         ends_on=dt.date(2026, 12, 5), seats=seats, hours=24, hour_category="online", self_enrolment=True,

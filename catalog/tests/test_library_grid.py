@@ -5,10 +5,11 @@ import datetime as dt
 from access.scope import scope_for_user
 from catalog.services import project_create
 from catalog.tests.helpers import publish
+from institutions.tests.helpers import accredited_institution
 
 
 def _project(users, who, organiser, code, category, *, published=True, year=2027):
-    project = project_create(scope=scope_for_user(users[who]), actor=users[who], code=code, title=code, level=organiser.level,
+    project = project_create(institution=accredited_institution(), scope=scope_for_user(users[who]), actor=users[who], code=code, title=code, level=organiser.level,
                              category=category, mode="online", organiser=organiser, starts_on=dt.date(year, 3, 1),
                              ends_on=dt.date(year, 3, 2), seats=10, hours=8, hour_category="online")
     return publish(project) if published else project

@@ -9,6 +9,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from catalog.models import Enrolment, Project, ProjectSession
 from credits.models import LedgerEntry
+from institutions.tests.helpers import accredited_institution
 from org.models import Institution
 from people.identity import id_decrypt
 
@@ -18,6 +19,7 @@ def _create(client):
         "code": "QX-P-1", "title": "杞县小学数学骨干教师研修", "level": "county", "category": "backbone", "mode": "centralised",
         "starts_on": "2026-12-01", "ends_on": "2026-12-02", "seats": 5, "hours": "16", "hour_category": "centralised",
         "budget": "20000", "self_enrolment": "on", "needs_approval": "on", "stages": "primary",
+        "institution": accredited_institution().pk,
     })
 
 

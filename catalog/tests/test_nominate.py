@@ -11,6 +11,7 @@ from audit.models import AuditEvent
 from catalog.models import Enrolment
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import publish
+from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
 
 
@@ -18,7 +19,7 @@ from people.tests.factories import TeacherFactory
 def project(province, users):
     """A provincial project for primary teachers, nomination only, two seats."""
     admin = users["province_admin"]
-    created = project_create(
+    created = project_create(institution=accredited_institution(),
         scope=scope_for_user(admin), actor=admin, code="HN-N-1", title="河南省小学骨干教师研修", level="province",
         category="backbone", mode="centralised", organiser=province.province, starts_on=dt.date(2026, 12, 1),
         ends_on=dt.date(2026, 12, 5), seats=2, hours=24, hour_category="centralised", self_enrolment=False,
@@ -113,7 +114,7 @@ def test_the_api_answers_per_teacher(province, users, client_for, project):
 
 def test_a_project_not_open_refuses_every_nomination(province, users, client_for):
     admin = users["county_admin"]
-    draft = project_create(scope=scope_for_user(admin), actor=admin, code="QX-N-D", title="杞县草稿项目", level="county",
+    draft = project_create(institution=accredited_institution(), scope=scope_for_user(admin), actor=admin, code="QX-N-D", title="杞县草稿项目", level="county",
                            category="backbone", mode="online", organiser=province.county, starts_on=dt.date(2026, 12, 1),
                            ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online")
     response = client_for(admin).post(f"/api/v1/projects/{draft.pk}/nominations", {"teacher_ids": [province.teacher.pk]},

@@ -15,13 +15,14 @@ from catalog.models import Enrolment
 from catalog.overview import jurisdiction_overview
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
+from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
 
 
 def _project(users, who, organiser, code, *, level, category="backbone", state="open", seats=10, high_end=False,
              starts_on=dt.date(2026, 10, 1)):
     admin = users[who]
-    project = project_create(scope=scope_for_user(admin), actor=admin, code=code, title=f"项目{code}", level=level,
+    project = project_create(institution=accredited_institution(), scope=scope_for_user(admin), actor=admin, code=code, title=f"项目{code}", level=level,
                              category=category, mode="centralised", organiser=organiser, starts_on=starts_on,
                              ends_on=starts_on + dt.timedelta(days=2), seats=seats, hours=12, hour_category="centralised",
                              self_enrolment=True, needs_approval=False, is_high_end=high_end)

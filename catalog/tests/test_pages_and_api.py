@@ -9,11 +9,12 @@ from access.scope import scope_for_user
 from catalog.models import Enrolment, Project
 from catalog.services import project_create
 from catalog.tests.helpers import publish
+from institutions.tests.helpers import accredited_institution
 
 
 @pytest.fixture
 def project(province, users):
-    created = project_create(
+    created = project_create(institution=accredited_institution(),
         scope=scope_for_user(users["city_admin"]), actor=users["city_admin"], code="QX-2026-01",
         title="杞县小学语文骨干教师研修", level="city", category="backbone", mode="centralised",
         organiser=province.city, starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 5), seats=1, hours=24,
@@ -31,7 +32,7 @@ def test_library_lists_and_filters(project, users, client_for):
 
 
 def test_drafts_are_seen_only_by_the_organising_jurisdiction(province, users, client_for):
-    draft = project_create(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="D-1", title="草稿项目",
+    draft = project_create(institution=accredited_institution(), scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="D-1", title="草稿项目",
                            level="county", category="backbone", mode="online", organiser=province.county,
                            starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online")
     assert client_for(users["county_admin"]).get(f"/projects/{draft.pk}/").status_code == 200
@@ -92,7 +93,8 @@ def test_api_runs_a_project_from_creation_to_completion(province, users, client_
         created = admin.post("/api/v1/projects", {
             "code": "API-1", "title": "杞县心理健康专题培训", "level": "county", "category": "topic", "topics": ["mental_health"],
             "mode": "online", "starts_on": "2026-11-28", "ends_on": "2026-11-28", "seats": 3, "hours": 6,
-            "hour_category": "online", "self_enrolment": True, "needs_approval": False}, content_type="application/json")
+            "hour_category": "online", "self_enrolment": True, "needs_approval": False,
+            "institution_id": accredited_institution().pk}, content_type="application/json")
         assert created.status_code == 201, created.content
         project_id = created.json()["id"]
         bad = admin.post("/api/v1/projects", {**created.json(), "code": "API-2", "ends_on": "2026-11-01", "starts_on": "2026-11-28",

@@ -11,10 +11,11 @@ from catalog.constants import PlanState
 from catalog.models import AnnualPlan, PlanConflict
 from catalog.services import project_create
 from catalog.tests.helpers import publish
+from institutions.tests.helpers import accredited_institution
 
 
 def _project(users, who, organiser, code, title, *, level=None, category="backbone"):
-    return project_create(scope=scope_for_user(users[who]), actor=users[who], code=code, title=title,
+    return project_create(institution=accredited_institution(), scope=scope_for_user(users[who]), actor=users[who], code=code, title=title,
                           level=level or organiser.level, category=category, mode="blended", organiser=organiser,
                           starts_on=dt.date(2027, 4, 10), ends_on=dt.date(2027, 4, 20), seats=40, hours=24,
                           hour_category="centralised", outline="单元作业设计与分层作业", topics=["homework"], budget=12000)

@@ -22,12 +22,13 @@ from catalog.plans import (
 )
 from catalog.services import project_create
 from catalog.tests.helpers import publish
+from institutions.tests.helpers import accredited_institution
 
 
 def _project(users, who, organiser, *, code, title="数学骨干教师作业设计能力提升研修", category="backbone", level=None,
              starts=dt.date(2027, 4, 10), ends=dt.date(2027, 4, 20), audience=None, outline="", topics=None, **extra):
     level = level or {"province": "province", "city": "city", "county": "county"}[organiser.level]
-    return project_create(scope=scope_for_user(users[who]), actor=users[who], code=code, title=title, level=level,
+    return project_create(institution=accredited_institution(), scope=scope_for_user(users[who]), actor=users[who], code=code, title=title, level=level,
                           category=category, mode="blended", organiser=organiser, starts_on=starts, ends_on=ends,
                           seats=extra.pop("seats", 50), hours=24, hour_category="centralised",
                           audience=audience or {}, outline=outline, topics=topics or ["homework"], **extra)

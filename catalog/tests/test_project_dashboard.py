@@ -12,6 +12,7 @@ from catalog.dashboard import project_figures
 from catalog.models import Enrolment, Project
 from catalog.services import enrol, enrolment_withdraw, project_create
 from catalog.tests.helpers import as_teacher, organiser_scope, publish
+from institutions.tests.helpers import accredit, accredited_institution
 from org.models import Institution
 from people.tests.factories import TeacherFactory
 
@@ -23,7 +24,7 @@ def _running(province, users, enrolees: int, *, seats: int | None = None, instit
         scope=scope, actor=admin, code="QX-D-1", title="杞县看板项目", level="city", category="backbone",
         mode="centralised", organiser=province.city, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 4),
         seats=seats or enrolees, hours=12, hour_category="centralised", self_enrolment=True, needs_approval=False,
-        institution=institution, audience={"divisions": ["410221", "410222"]}))  # 杞县 and 通许县 teachers
+        institution=institution or accredited_institution(), audience={"divisions": ["410221", "410222"]}))  # 杞县 and 通许县 teachers
     Project.objects.dangerously_unscoped().filter(pk=project.pk).update(has_assessment=True)
     project.refresh_from_db()
     sessions = [session_add(scope=scope, project=project, title=f"第{d}天", held_on=dt.date(2026, 11, d))
@@ -93,6 +94,7 @@ def test_one_query_per_figure_however_many_enrolees(province, users, client_for,
 def test_outsiders_get_404_and_the_implementing_institution_may_look(province, users, client_for, make_user):
     centre = Institution.objects.create(code="410221-JSFZ", name="杞县教师发展中心", kind="county_centre",
                                         division=province.county)
+    accredit(centre)
     project, _, _ = _running(province, users, 3, institution=centre)
     url = f"/projects/{project.pk}/dashboard/"
     # A county of the city, and its school administrator, see the published project but do not run it.

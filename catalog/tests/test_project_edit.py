@@ -16,11 +16,12 @@ from catalog.models import Project
 from catalog.plans import plan_create, plan_submit
 from catalog.services import enrol, project_create, project_update
 from catalog.tests.helpers import as_teacher, publish
+from institutions.tests.helpers import accredited_institution
 
 
 @pytest.fixture
 def project(province, users):
-    return project_create(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="QX-1",
+    return project_create(institution=accredited_institution(), scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="QX-1",
                           title="杞县骨干教师研修", level="county", category="backbone", mode="blended",
                           organiser=province.county, starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 10),
                           seats=5, hours=24, hour_category="centralised", self_enrolment=True, needs_approval=False,
@@ -98,7 +99,7 @@ def test_history_fixes_dates_hours_and_finished_projects(users, province, projec
 
 
 def test_a_plan_under_review_freezes_its_projects(users, province):
-    project = project_create(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="QX-9",
+    project = project_create(institution=accredited_institution(), scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], code="QX-9",
                              title="杞县新教师培训", level="county", category="new_teacher", mode="blended",
                              organiser=province.county, starts_on=dt.date(2027, 3, 1), ends_on=dt.date(2027, 3, 5),
                              seats=5, hours=24, hour_category="centralised")
@@ -167,7 +168,7 @@ def test_create_and_edit_share_the_type_rules(users, province, project):
         _update(users, project, self_enrolment="yes", outline=None, audience={"stages": "primary"})
     assert set(error.value.message_dict) == {"self_enrolment", "outline", "audience"}
     with pytest.raises(ValidationError) as error:
-        project_create(scope=scope_for_user(admin), actor=admin, code="QX-2", title="杞县培训", level="county",
+        project_create(institution=accredited_institution(), scope=scope_for_user(admin), actor=admin, code="QX-2", title="杞县培训", level="county",
                        category="backbone", mode="blended", organiser=province.county, starts_on=dt.date(2026, 12, 1),
                        ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="centralised",
                        is_high_end=1, audience={"new_teachers": "yes"})  # type: ignore[arg-type]

@@ -11,11 +11,12 @@ from catalog.attendance import attendance_record, session_add
 from catalog.schedule import _fold
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
+from institutions.tests.helpers import accredited_institution
 
 
 def _project(users, province, code, *, audience=None, self_enrolment=True, days=(2, 3), month=12, published=True):
     admin = users["county_admin"]
-    project = project_create(scope=scope_for_user(admin), actor=admin, code=code, title=f"项目{code}", level="county",
+    project = project_create(institution=accredited_institution(), scope=scope_for_user(admin), actor=admin, code=code, title=f"项目{code}", level="county",
                              category="backbone", mode="centralised", organiser=province.county,
                              starts_on=dt.date(2026, month, 1), ends_on=dt.date(2026, month, 20), seats=5, hours=12,
                              hour_category="centralised", self_enrolment=self_enrolment, needs_approval=False,
@@ -91,7 +92,7 @@ def test_open_to_me_never_misses_my_county_behind_many_others(province, users, c
     # Many open projects of another county start sooner; mine is still found.
     for n in range(12):
         admin = users["sibling_admin"]
-        publish(project_create(
+        publish(project_create(institution=accredited_institution(),
             scope=scope_for_user(admin), actor=admin, code=f"TX-{n}", title=f"通许项目{n}", level="county",
             category="backbone", mode="online", organiser=province.sibling, starts_on=dt.date(2026, 12, 1),
             ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online", self_enrolment=True))

@@ -31,6 +31,7 @@ from audit.services import audit_record
 from catalog.models import AnnualPlan, Enrolment, Project
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
+from institutions.tests.helpers import accredited_institution
 from org.models import Institution
 from people.models import TeacherHonour
 
@@ -268,7 +269,7 @@ def target(province):
     TeacherHonour.objects.create(teacher=teacher, title="backbone", level="county", awarded_on="2020-09-01")
     audit_record(action=Action.ID_REVEAL, scope_path=province.sibling.path, object_type="teacher",
                  object_id=teacher.pk, detail={"name": teacher.name})
-    draft, project = (project_create(
+    draft, project = (project_create(institution=accredited_institution(),
         scope=Scope.division(province.sibling), actor=None, code=f"TX-{n}", title=f"通许县骨干教师研修{n}", level="county",
         category="backbone", mode="online", organiser=province.sibling, starts_on=dt.date(2026, 12, 1),
         ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online", self_enrolment=True,
@@ -412,7 +413,7 @@ def test_insiders_may_reveal_and_change(persona, users, client_for, province, ta
 
 @pytest.mark.parametrize("persona", OUTSIDERS + INSIDERS)
 def test_only_the_county_and_those_above_nominate_its_teachers(persona, users, client_for, province, target):
-    project = publish(project_create(
+    project = publish(project_create(institution=accredited_institution(),
         scope=Scope.division(province.province), actor=users["province_admin"], code="HN-R-1", title="省级骨干研修",
         level="province", category="backbone", mode="online", organiser=province.province,
         starts_on=dt.date(2026, 12, 1), ends_on=dt.date(2026, 12, 2), seats=5, hours=8, hour_category="online",

@@ -19,6 +19,7 @@ from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
 from credits.external_import import COLUMNS as EXTERNAL_COLUMNS
 from credits.models import ExternalImport, LedgerEntry
+from institutions.tests.helpers import accredited_institution
 from people.models import ImportBatch, Teacher
 from people.roster.columns import COLUMNS as ROSTER_COLUMNS
 from people.tests.factories import make_id_number
@@ -40,7 +41,7 @@ def _csv(header: list[str], good: list, bad_at: int) -> bytes:
 @pytest.fixture
 def running(province, users):
     admin = users["county_admin"]
-    project = publish(project_create(
+    project = publish(project_create(institution=accredited_institution(),
         scope=scope_for_user(admin), actor=admin, code="QX-U-1", title="杞县上传测试", level="county", category="backbone",
         mode="centralised", organiser=province.county, starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 3),
         seats=3, hours=12, hour_category="centralised", self_enrolment=True, needs_approval=False))

@@ -30,6 +30,7 @@ from catalog.plans import review_path_of
 from credits.constants import EntryState, SourceType
 from credits.models import LedgerEntry, OrganiserAlias
 from credits.services import ledger_entry_record
+from institutions.tests.helpers import accredit, accredited_institution
 from org.models import Institution
 from people.models import ExportRequest, Teacher
 from people.tests.factories import TeacherFactory
@@ -47,6 +48,8 @@ class Targets:
 
 
 def _project(code, organiser, *, state, institution=None, school=None, needs_approval=True, level="county"):
+    if institution is None and school is None:
+        institution = accredited_institution()  # the 准入 gate wants an accredited implementer
     return Project.objects.create(
         code=code, title=f"项目{code}", level=level, category="backbone" if not school else "school_based",
         mode="centralised", organiser=organiser, organiser_school=school,
@@ -67,6 +70,8 @@ def people(users, province, make_user):
                                         division=province.county)
     tx_centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
                                            division=province.sibling)
+    accredit(centre)
+    accredit(tx_centre)
     tx_expert = TeacherFactory(school=province.sibling_school, name="吴专家")
     return {**users, "staff": make_user("staff-410221", Role.INSTITUTION_STAFF, institution=centre),
             "tx_staff": make_user("staff-410222", Role.INSTITUTION_STAFF, institution=tx_centre),
@@ -83,6 +88,15 @@ def targets(province, people) -> Targets:
     tx_open = _project("TX-O", p.sibling, state="open", institution=people["_tx_centre"])
     tx_draft = _project("TX-D", p.sibling, state="draft")
     tx_free = _project("TX-F", p.sibling, state="draft")  # outside any plan: publishable at once
+    tx_free_api = _project("TX-F2", p.sibling, state="draft")
+    # The 准入 gate: an implementer without accreditation, and one whose accreditation is suspended.
+    unaccredited = Institution.objects.create(code="410222-PX1", name="通许县明德教师培训学校",
+                                              kind="training_institution", division=p.sibling)
+    tx_unaccredited = _project("TX-U", p.sibling, state="draft", institution=unaccredited)
+    suspended = Institution.objects.create(code="410222-PX2", name="通许县启航培训中心", kind="training_institution",
+                                           division=p.sibling)
+    accredit(suspended, state="suspended")
+    tx_held = _project("TX-H", p.sibling, state="open", institution=suspended, needs_approval=False)
     qx_open = _project("QX-O", p.county, state="open")
     qx_other = _project("QX-O2", p.county, state="open")
     pending = Enrolment.objects.create(project=tx_open, teacher=p.sibling_teacher, state="pending")
@@ -123,7 +137,8 @@ def targets(province, people) -> Targets:
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
                  "tx_claim": tx_claim, "lankao_request": lankao_request, "tx_request": tx_request, "token": token,
                  "tx_colleague": tx_colleague, "tx_free_teacher": tx_free_teacher, "qx_free_teacher": qx_free_teacher,
-                 "tx_free": tx_free, "province": p}
+                 "tx_free": tx_free, "tx_free_api": tx_free_api, "tx_unaccredited": tx_unaccredited,
+                 "tx_held": tx_held, "province": p}
     return t
 
 
@@ -578,12 +593,24 @@ CASES = [
     Case("edit a 通许县 project (page)", "post", lambda t: f"/projects/{t.tx_open.pk}/edit/",
          lambda t: {"title": "改名", "category": "backbone", "mode": "centralised", "starts_on": "2026-11-01",
                     "ends_on": "2026-12-20", "hours": "12", "hour_category": "centralised", "budget": "0",
-                    "min_attendance_percent": "80"},
+                    "min_attendance_percent": "80", "institution": t.tx_open.institution_id},
          project_state("tx_open"), ok={"sibling_admin": 302},
          no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "teacher": 403}),
     Case("publish a 通许县 draft", "post", lambda t: f"/projects/{t.tx_free.pk}/manage/", _f(action="open"),
          project_state("tx_free"), ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
          no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 404, "tx_staff": 404}),
+    Case("publish a 通许县 draft through the API", "json", lambda t: f"/api/v1/projects/{t.tx_free_api.pk}/publish",
+         _f(), project_state("tx_free_api"), ok={"sibling_admin": 200, "city_admin": 200, "province_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 404, "teacher": 404, "tx_staff": 404}),
+    Case("publish a draft whose implementer holds no accreditation", "post",
+         lambda t: f"/projects/{t.tx_unaccredited.pk}/manage/", _f(action="open"), project_state("tx_unaccredited"),
+         ok={}, no={"sibling_admin": 302, "province_admin": 302, "county_admin": 404}),  # refused with a message
+    Case("publish it through the API", "json", lambda t: f"/api/v1/projects/{t.tx_unaccredited.pk}/publish", _f(),
+         project_state("tx_unaccredited"), ok={}, no={"sibling_admin": 422, "city_admin": 422, "county_admin": 404}),
+    Case("enrol in a project whose implementer is suspended", "json",
+         lambda t: f"/api/v1/projects/{t.tx_held.pk}/enrolments", lambda t: {"teacher_id": t.tx_free_teacher.pk},
+         enrolments_of("tx_held"), ok={},
+         no={"sibling_admin": 422, "city_admin": 422, "province_admin": 422, "county_admin": 404, "teacher": 403}),
     Case("publish a draft whose plan is not approved", "post", lambda t: f"/projects/{t.tx_draft.pk}/manage/",
          _f(action="open"), project_state("tx_draft"), ok={},  # refused with a message, for everyone
          no={"sibling_admin": 302, "province_admin": 302, "county_admin": 404}),
@@ -834,7 +861,7 @@ CASES = [
          ok={"sibling_teacher_user": 200}, no={"teacher": 200}),
     # --- training-institution accreditation (准入) ---------------------------------------------
     Case("apply for 通许县's centre", "upload", lambda t: "/institutions/accreditations/apply/",
-         lambda t: {"institution": t.province.sibling.institutions.get().pk, "levels": "county",
+         lambda t: {"institution": t.province.sibling.institutions.get(code="410222-JSFZ").pk, "levels": "county",
                     "categories": "backbone", "modes": "online", "evidence": accr_pdf()}, accreditations_state,
          # the city acts for a county's institution; 通许县 decides it, so may not apply for it (four eyes)
          ok={"tx_staff": 302, "city_admin": 302},
@@ -869,7 +896,7 @@ CASES = [
          accreditations_state, ok={"sibling_admin": 302},
          no={"city_admin": 403, "province_admin": 403, "tx_staff": 403, "county_admin": 404}),
     Case("apply through the API", "json", lambda t: "/api/v1/accreditations",
-         lambda t: {"institution_id": t.province.sibling.institutions.get().pk, "levels": ["county"],
+         lambda t: {"institution_id": t.province.sibling.institutions.get(code="410222-JSFZ").pk, "levels": ["county"],
                     "categories": ["backbone"], "modes": ["online"]}, accreditations_state,
          ok={"tx_staff": 201}, no={"staff": 404, "county_admin": 404, "sibling_admin": 422, "teacher": 403}),
     Case("add evidence through the API", "upload",

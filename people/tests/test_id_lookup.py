@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from catalog.models import Enrolment
 from catalog.services import project_create
 from catalog.tests.helpers import publish
+from institutions.tests.helpers import accredited_institution
 from people.id_lookup import IdLookup, IdLookupRequired, teacher_id_lookup
 from people.identity import id_blind_index, id_check_character, id_mask
 from people.models import ExportRequest, ImportBatch, ImportRejection
@@ -87,7 +88,7 @@ def test_an_enumeration_is_stopped_at_the_limit_and_every_lookup_left_one_audit_
 @pytest.fixture
 def project(province, users):
     admin = users["province_admin"]
-    created = project_create(
+    created = project_create(institution=accredited_institution(),
         scope=scope_for_user(admin), actor=admin, code="HN-ID-1", title="河南省小学骨干教师研修", level="province",
         category="backbone", mode="centralised", organiser=province.province, starts_on=dt.date(2026, 12, 1),
         ends_on=dt.date(2026, 12, 5), seats=2, hours=24, hour_category="centralised", self_enrolment=False,

@@ -37,6 +37,9 @@ def _wipe() -> None:
 
     for model in (QuestionMessage, Question, ProblemCluster, TeamSchool, TeamMember, GuidanceTeam):  # demo guidance
         model.objects.dangerously_unscoped().all().delete()
+    from institutions.models import Accreditation
+
+    Accreditation.objects.dangerously_unscoped().all().delete()  # its scores and history go with it
     User.objects.all().delete()
     from catalog.models import (
         AnnualPlan,

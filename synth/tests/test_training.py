@@ -1,6 +1,7 @@
 """Issue 4 item 7: synthetic plans, projects, enrolments, attendance and completions are
 consistent with the rules the real paths enforce, and the ledger still reconciles."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -179,3 +180,25 @@ def test_the_demo_accounts_find_projects_to_see_join_and_a_completed_one(setting
         assert mine.filter(state="finished", enrolments__state="completed").exists(), username
     staff = User.objects.get(username="staff-410000-yxy")
     assert Project.objects.dangerously_unscoped().filter(institution=staff.institution, state="finished").exists()
+
+
+@pytest.mark.django_db
+def test_every_published_project_passes_the_gate_and_a_few_drafts_are_blocked(synthesised):
+    """Synthetic accreditations follow the synthetic projects: the 准入 gate lets every enrolling or
+    running project through, blocks only the drafts handed to an institution under review, and the
+    institutions without projects show the rest of the workflow."""
+    from catalog.selectors import blocked_reasons
+    from institutions.models import Accreditation
+
+    projects = list(Project.objects.dangerously_unscoped().exclude(state="finished"))
+    blocked = blocked_reasons(projects)
+    published = [p for p in projects if p.state in ("open", "closed")]
+    assert published and not any(p.pk in blocked for p in published)
+    assert 1 <= len(blocked) <= 2
+    assert all(p.state == "draft" and "审核" in blocked[p.pk] for p in projects if p.pk in blocked)
+    states = set(Accreditation.objects.dangerously_unscoped().values_list("state", flat=True))
+    assert {"approved", "submitted", "suspended", "refused"} <= states
+    soon = timezone.localdate() + dt.timedelta(days=90)
+    assert Accreditation.objects.dangerously_unscoped().filter(state="approved", valid_until__lte=soon).exists()
+    # Four eyes, as the workflow keeps it: nobody decided their own application.
+    assert not Accreditation.objects.dangerously_unscoped().filter(decided_by=F("applied_by")).exists()
