@@ -300,6 +300,16 @@ ACCREDITATION_CHILD: Rules = {
     Action.CHANGE: Through("accreditation", ACCREDITATION_CHANGE),
 }
 
+# Training bases (培训基地) are the province's published registry: every administrator sees and
+# may book any of them for a 跟岗 project, as any institution may implement a project; the staff of
+# an institution that is a base see it; only the designating division (or one above, with write
+# jurisdiction) edits it.
+TRAINING_BASE: Rules = {
+    Action.VIEW: ADMINS | (STAFF & OfInstitution("institution_id")),
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+    Action.ASSIGN: ADMINS,
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -396,6 +406,7 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "institutions.AccreditationEvidence": ACCREDITATION_CHILD,
     "institutions.AccreditationScore": ACCREDITATION_CHILD,
     "institutions.AccreditationEvent": ACCREDITATION_CHILD,
+    "institutions.TrainingBase": TRAINING_BASE,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

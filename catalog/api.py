@@ -46,6 +46,7 @@ class ProjectOut(Schema):
     is_high_end: bool
     institution_id: int | None = Field(None, description="实施机构")
     institution: str = ""
+    base_id: int | None = Field(None, description="培训基地（跟岗研修）")
     blocked: str = Field("", description="准入：不能发布（草稿）或暂停报名和开班（已发布）的原因；空为无")
 
 
@@ -83,7 +84,8 @@ def _project_out(p, blocked: dict[int, str] | None = None) -> ProjectOut:
                       organiser=p.organiser.name, starts_on=p.starts_on, ends_on=p.ends_on, hours=float(p.hours),
                       hour_category=p.hour_category, seats=p.seats, seats_taken=p.seats_taken, state=p.state,
                       self_enrolment=p.self_enrolment, is_high_end=p.is_high_end, institution_id=p.institution_id,
-                      institution=p.institution.name if p.institution_id else "", blocked=blocked.get(p.pk, ""))
+                      institution=p.institution.name if p.institution_id else "", base_id=p.base_id,
+                      blocked=blocked.get(p.pk, ""))
 
 
 @router.get("/projects", response=list[ProjectOut], summary="培训项目库（筛选）")
@@ -161,6 +163,7 @@ class ProjectIn(Schema):
     is_high_end: bool = False
     audience: dict = Field(default_factory=dict)
     institution_id: int | None = Field(None, ge=1, le=2**62, description="实施机构（校本研修可不填）")
+    base_id: int | None = Field(None, ge=1, le=2**62, description="培训基地（跟岗研修项目须选）")
 
 
 class ProjectPatchIn(Schema):
@@ -172,6 +175,7 @@ class ProjectPatchIn(Schema):
     topics: list[str] | None = Field(None, max_length=20)
     mode: str | None = Field(None, max_length=20)
     institution_id: int | None = Field(None, ge=1, le=2**62)
+    base_id: int | None = Field(None, ge=1, le=2**62)
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
     seats: int | None = Field(None, ge=1, le=100_000)
@@ -223,6 +227,7 @@ def project_new(request, payload: ProjectIn):
     scope = division_admin_scope(request.auth, "只有县级及以上管理员可以新建项目")
     values = payload.dict()
     values["institution"] = _institution(scope, values.pop("institution_id"))
+    values["base"] = _base(scope, values.pop("base_id"))
     project = project_create(scope=scope, actor=request.auth, organiser=request.auth.division,
                              ip=client_ip(request), **values)
     return 201, _project_out(project)
@@ -240,17 +245,31 @@ def _institution(scope, institution_id: int | None):
     return institution
 
 
+def _base(scope, base_id: int | None):
+    """The training base the caller may book (access policy ASSIGN), or None."""
+    from institutions.models import TrainingBase
+
+    if not base_id:
+        return None
+    base = visible(scope, TrainingBase, Can.ASSIGN).filter(pk=base_id).first()
+    if base is None:
+        raise ValidationError({"base_id": "培训基地不存在"})
+    return base
+
+
 @router.patch("/projects/{project_id}", response=ProjectOut, summary="修改培训项目（只改所传字段）")
 def project_patch(request, payload: ProjectPatchIn, project_id: int = Path(..., ge=1, le=2**62)):
     scope = scope_for_user(request.auth)
     project = fetch(scope, Project, project_id, Can.CHANGE)
     # null clears the implementing institution; for any other field it is refused, not stored.
     changes = payload.dict(exclude_unset=True)
-    nulls = sorted(name for name, value in changes.items() if value is None and name != "institution_id")
+    nulls = sorted(name for name, value in changes.items() if value is None and name not in ("institution_id", "base_id"))
     if nulls:
         raise ValidationError({name: "不能为空" for name in nulls})
     if "institution_id" in changes:
         changes["institution"] = _institution(scope, changes.pop("institution_id"))
+    if "base_id" in changes:
+        changes["base"] = _base(scope, changes.pop("base_id"))
     # seats too: checked with the other fields, then moved by project_seats_change, all or nothing
     project, _ = project_update(scope=scope, actor=request.auth, ip=client_ip(request), project_id=project.pk,
                                 changes=changes)

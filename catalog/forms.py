@@ -29,10 +29,15 @@ class ProjectForm(forms.Form):
         label="实施机构", queryset=None, required=False,
         help_text="须持有覆盖本项目层级、类别、方式和日期的有效准入，项目才能发布；校本研修可不填")
 
-    def __init__(self, *args, institutions, **kwargs):
+    base: forms.ModelChoiceField = forms.ModelChoiceField(
+        label="培训基地（跟岗研修）", queryset=None, required=False,
+        help_text="跟岗研修项目须选择；名额按学期计入基地容量")
+
+    def __init__(self, *args, institutions, bases, **kwargs):
         super().__init__(*args, **kwargs)
-        # The institutions the editor may name (access.policy, ASSIGN), chosen by the view.
+        # The institutions and bases the editor may name (access.policy, ASSIGN), chosen by the view.
         self.fields["institution"].queryset = institutions.order_by("name")  # type: ignore[attr-defined]
+        self.fields["base"].queryset = bases.order_by("name")  # type: ignore[attr-defined]
 
 
 class ProjectEditForm(ProjectForm):
@@ -41,7 +46,7 @@ class ProjectEditForm(ProjectForm):
     min_attendance_percent = forms.IntegerField(label="最低出勤率%", min_value=0, max_value=100)
     has_assessment = forms.BooleanField(label="有结业考核", required=False)
 
-    def __init__(self, *args, institutions, **kwargs):
-        super().__init__(*args, institutions=institutions, **kwargs)
+    def __init__(self, *args, institutions, bases, **kwargs):
+        super().__init__(*args, institutions=institutions, bases=bases, **kwargs)
         for name in ("code", "level", "seats"):
             del self.fields[name]

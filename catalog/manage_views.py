@@ -37,15 +37,22 @@ from catalog.services import (
     project_update,
 )
 from core.requests import client_ip, error_text, object_id
+from institutions.models import TrainingBase
 from org.models import Division, Institution
 from people.roster.files import write_rows
+
+
+def _choosable(scope) -> dict:
+    """The institutions and active training bases this organiser may name (access policy ASSIGN)."""
+    return {"institutions": visible(scope, Institution, Can.ASSIGN),
+            "bases": visible(scope, TrainingBase, Can.ASSIGN).filter(active=True)}
 
 
 @division_admin_required
 @require_http_methods(["GET", "POST"])
 def project_new(request, scope):
     level = LEVEL_OF_DIVISION.get(request.user.division.level, "") if request.user.division_id else ""
-    form = ProjectForm(request.POST or None, initial={"level": level}, institutions=visible(scope, Institution, Can.ASSIGN))
+    form = ProjectForm(request.POST or None, initial={"level": level}, **_choosable(scope))
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -57,7 +64,7 @@ def project_new(request, scope):
                 ip=client_ip(request),
                 **{k: data[k] for k in ("code", "title", "outline", "level", "category", "topics", "mode", "starts_on",
                                         "ends_on", "seats", "hours", "hour_category", "budget", "self_enrolment",
-                                        "needs_approval", "is_high_end", "institution")},
+                                        "needs_approval", "is_high_end", "institution", "base")},
             )
         except ValidationError as problem:
             error = error_text(problem)
@@ -77,8 +84,7 @@ def _edit_initial(project: Project) -> dict:
 @require_http_methods(["GET", "POST"])
 def project_edit(request, scope, project_id: int):
     project = fetch(scope, Project, project_id, Can.CHANGE, select_related=("organiser",))
-    form = ProjectEditForm(request.POST or None, initial=_edit_initial(project),
-                           institutions=visible(scope, Institution, Can.ASSIGN))
+    form = ProjectEditForm(request.POST or None, initial=_edit_initial(project), **_choosable(scope))
     error = ""
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -103,7 +109,7 @@ def project_edit(request, scope, project_id: int):
 
 def _managed(request, scope, project_id: int) -> Project:
     # Runners only: 404 for a project the viewer does not see, 403 for a published one they do not run.
-    return fetch(scope, Project, project_id, Can.RUN, select_related=("organiser", "institution"))
+    return fetch(scope, Project, project_id, Can.RUN, select_related=("organiser", "institution", "base"))
 
 
 @scoped_view

@@ -71,6 +71,9 @@ class Project(models.Model):
     division_path = models.CharField(max_length=100, editable=False)
     institution = models.ForeignKey("org.Institution", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="projects", verbose_name="实施机构")
+    # 跟岗 projects place their trainees at a training base; their seats count against its capacity.
+    base = models.ForeignKey("institutions.TrainingBase", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="projects", verbose_name="培训基地")
     # {"stages": [...], "subjects": [...], "titles": [...], "honours": [...], "divisions": [codes], "new_teachers": bool}
     audience = models.JSONField("培训对象", default=dict, blank=True)
     self_enrolment = models.BooleanField("允许自主报名", default=False)

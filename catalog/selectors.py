@@ -19,7 +19,7 @@ def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode:
                      year: int | None = None) -> QuerySet[Project]:
     """Published projects are a public library for every signed-in user; drafts are
     visible to the administrators of the organising jurisdiction only (a school's: its own)."""
-    projects = visible(scope, Project).select_related("organiser", "institution")
+    projects = visible(scope, Project).select_related("organiser", "institution", "base")
     if level:
         projects = projects.filter(level=level)
     if category:

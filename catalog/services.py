@@ -36,7 +36,7 @@ from catalog.constants import (
 )
 from catalog.models import Enrolment, Project
 from credits.constants import Category
-from institutions import gate
+from institutions import bases, gate
 from org.models import Division, School
 from people.models import Teacher
 
@@ -47,12 +47,14 @@ AUDIENCE_KEYS = {"stages", "subjects", "titles", "honours", "divisions", "new_te
 # --- the library --------------------------------------------------------------------------
 
 
-EDITABLE_FIELDS = ("title", "outline", "category", "topics", "mode", "institution", "audience", "self_enrolment",
+EDITABLE_FIELDS = ("title", "outline", "category", "topics", "mode", "institution", "base", "audience", "self_enrolment",
                    "needs_approval", "hours", "hour_category", "starts_on", "ends_on", "budget", "is_high_end",
                    "min_attendance_percent", "has_assessment")
 # Published projects (enrolling or running) are held to the 准入 gate when these change.
 GATED_STATES = (ProjectState.OPEN, ProjectState.CLOSED)
 GATE_FIELDS = {"institution", "category", "mode", "starts_on", "ends_on"}
+# A 跟岗 project's booking at its base is checked again when these change.
+BASE_FIELDS = {"base", "mode", "seats", "starts_on", "ends_on", "audience"}
 FLAGS = ("self_enrolment", "needs_approval", "is_high_end", "has_assessment")
 OUTLINE_MAX = 5000
 
@@ -175,7 +177,7 @@ def audience_outside(serving: Scope, codes: list[str]) -> list[str]:
 def project_create(*, scope: Scope, actor, code: str, title: str, level: str, category: str, mode: str,
                    organiser: Division, starts_on: dt.date, ends_on: dt.date, seats, hours, hour_category: str,
                    organiser_school: School | None = None, outline: str = "", topics: list | None = None,
-                   audience: dict | None = None, institution=None, self_enrolment: bool = False,
+                   audience: dict | None = None, institution=None, base=None, self_enrolment: bool = False,
                    needs_approval: bool = True, budget=0, is_high_end: bool = False, min_attendance_percent: int = 80,
                    has_assessment: bool = False, ip: str | None = None) -> Project:
     """Create a project in the library (a draft), refusing bad input with Chinese messages.
@@ -194,7 +196,7 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
     project = Project(
         code=code, title=clean.get("title", title), outline=outline, level=level, category=category,
         topics=clean["topics"], mode=mode, organiser=organiser, organiser_school=organiser_school, division_path=path,
-        institution=institution, audience=clean["audience"], self_enrolment=self_enrolment,
+        institution=institution, base=base, audience=clean["audience"], self_enrolment=self_enrolment,
         needs_approval=needs_approval, seats=clean.get("seats", 1), hours=clean.get("hours", 1),
         hour_category=hour_category, starts_on=starts_on, ends_on=ends_on, budget=clean.get("budget", 0),
         is_high_end=is_high_end, min_attendance_percent=clean.get("min_attendance_percent", 80),
@@ -206,6 +208,8 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
         raise ValidationError(problems)
     try:
         with transaction.atomic():
+            if base is not None and (booked := bases.booking_problems(project, bases.base_locked(base.pk))):
+                raise ValidationError(booked)
             project.save(force_insert=True)
             audit_record(action=Action.PROJECT_CREATE, actor=actor, ip=ip, scope_path=path, object_type="project",
                          object_id=project.pk, detail={"code": code, "title": project.title})
@@ -256,6 +260,12 @@ def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: s
                 setattr(proposed, name, clean[name])
             if reason := gate.refusal(proposed, today=timezone.localdate(), ahead=True):
                 problems["institution"] = f"项目已发布，修改后{reason}"
+        base = clean["base"]
+        if base is not None and BASE_FIELDS & set(changed) and not problems:
+            proposed = copy.copy(project)
+            for name in BASE_FIELDS & set(changed):
+                setattr(proposed, name, clean[name])
+            problems.update(bases.booking_problems(proposed, bases.base_locked(base.pk)))
         plan_state = project.plan.state if project.plan_id else None  # type: ignore[union-attr]
         if changed and plan_state == PlanState.SUBMITTED:
             problems["plan"] = "所属年度计划正在审核，暂不能修改"
@@ -286,6 +296,8 @@ def project_open(*, scope: Scope, actor, project_id: int, ip: str | None = None)
         if plan_state is not None and plan_state != PlanState.APPROVED:
             raise ValidationError({"plan": f"所属年度计划尚未批准（{PlanState(plan_state).label}），暂不能发布"})
         if project.state == ProjectState.DRAFT:
+            if project.mode == Mode.SHADOWING and project.base_id is None:
+                raise ValidationError({"base": "跟岗研修项目须先选择培训基地"})
             if reason := gate.refusal(project, today=timezone.localdate(), ahead=True):
                 raise ValidationError({"institution": f"不能发布：{reason}"})
             project.state = ProjectState.OPEN
@@ -488,6 +500,11 @@ def project_seats_change(*, scope: Scope, project_id: int, seats: int) -> Projec
             raise ValidationError({"seats": "名额应为正整数"})
         if seats < project.seats_taken:
             raise ValidationError({"seats": f"名额不能少于已报名人数（{project.seats_taken}）"})
+        if seats > project.seats and project.base_id is not None:
+            proposed = copy.copy(project)
+            proposed.seats = seats
+            if booked := bases.booking_problems(proposed, bases.base_locked(project.base_id)):
+                raise ValidationError(booked)
         project.seats = seats
         project.save(update_fields=["seats"])
         _promote_waiting(project)

@@ -24,6 +24,7 @@ from credits.compliance_api import router as compliance_router
 from credits.external_api import router as external_router
 from guidance.api import router as guidance_router
 from institutions.api import router as institutions_router
+from institutions.base_api import router as training_bases_router
 from learning.api import router as learning_router
 from learning.push.api import router as push_router
 from lrs.api import router as lrs_router
@@ -100,6 +101,7 @@ api.add_router("/", learning_router)
 api.add_router("/", push_router)
 api.add_router("/", guidance_router)
 api.add_router("/", institutions_router)
+api.add_router("/", training_bases_router)
 api.add_router("/", notifications_router)
 
 

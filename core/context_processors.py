@@ -20,6 +20,7 @@ def navigation(request):
             ("学时审核", reverse("credits:claims")),
             ("学时达标", reverse("credits:compliance")),
             ("年度计划", reverse("catalog:plan_list")),
+            ("培训基地", reverse("institutions:base_list")),
             ("指导问题", reverse("guidance:question_list")),
         ]
     if user.role in {Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN}:
@@ -29,6 +30,7 @@ def navigation(request):
             ("教研共同体", reverse("org:community_list")),
             ("专家指导团队", reverse("guidance:team_list")),
             ("机构准入", reverse("institutions:list")),
+            ("机构名录", reverse("institutions:registry")),
             ("学时规则", reverse("credits:rules")),
             ("外部学时导入", reverse("credits:external_import")),
             ("学习记录接入", reverse("learning:client_list")),
@@ -53,7 +55,7 @@ def navigation(request):
         if user.role == Role.EXPERT:
             items += [("指导工作台", reverse("guidance:expert_inbox"))]
     if user.role == Role.INSTITUTION_STAFF:
-        items += [("机构准入", reverse("institutions:list"))]
+        items += [("机构准入", reverse("institutions:list")), ("培训基地", reverse("institutions:base_list"))]
     if user.role in ADMIN_ROLES:
         items += [("API 令牌", reverse("accounts:token_list"))]
     return {"nav_items": items}

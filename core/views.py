@@ -4,8 +4,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import scoped_view
-from accounts.models import ADMIN_ROLES
+from accounts.models import ADMIN_ROLES, Role
 from core.selectors import stage_title_chart
+from institutions.registry_views import staff_home
 from learning.push.selectors import push_for
 from org.selectors import school_count
 from people.selectors import teacher_get
@@ -20,6 +21,8 @@ def home(request, scope):
         chart, total = stage_title_chart(scope=scope)
         context.update(chart=chart, teacher_total=total, school_total=school_count(scope=scope))
         return render(request, "core/home_admin.html", context)
+    if user.role == Role.INSTITUTION_STAFF and user.institution_id:
+        return staff_home(request, scope)
     if user.teacher_id:
         teacher = context["teacher"] = teacher_get(scope=scope, teacher_id=user.teacher_id)
         if teacher is not None:

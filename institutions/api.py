@@ -9,12 +9,12 @@ import datetime as dt
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from ninja import Field, File, Form, Router, Schema, UploadedFile
+from django.http import FileResponse, Http404
+from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 
 from access.scope import scope_for_user
 from core.requests import client_ip
-from institutions import selectors, services
+from institutions import registry, selectors, services
 from institutions.views import ROLES
 
 router = Router(tags=["培训机构准入"])
@@ -178,3 +178,45 @@ def _reviewer_route(name: str, service, summary: str):
 _reviewer_route("suspend", services.accreditation_suspend, "暂停准入（认定单位）")
 _reviewer_route("reinstate", services.accreditation_reinstate, "恢复准入（认定单位）")
 _reviewer_route("revoke", services.accreditation_revoke, "撤销准入（认定单位）")
+
+
+# --- the registry ---------------------------------------------------------------------------
+
+class RegistryOut(Schema):
+    id: int
+    code: str
+    name: str
+    kind: str
+    division: str = Field(..., description="所在区划代码")
+    accreditation_id: int | None = Field(None, description="有效的准入（没有则为最近一次）")
+    accreditation_state: str | None
+    levels: list[str]
+    categories: list[str]
+    modes: list[str]
+    valid_until: dt.date | None
+
+
+@router.get("/institutions", response=list[RegistryOut], summary="培训机构名录（本辖区；每家附有效或最近的准入）")
+def registry_list(request, q: str = "", kind: str = "", in_force: bool | None = None):
+    entries = registry.registry(_scope(request.auth), q=q[:50], kind=kind[:30], in_force=in_force)
+    return [RegistryOut(id=e.institution.pk, code=e.institution.code, name=e.institution.name, kind=e.institution.kind,
+                        division=e.institution.division.code,
+                        accreditation_id=e.accreditation.pk if e.accreditation else None,
+                        accreditation_state=e.accreditation.state if e.accreditation else None,
+                        levels=e.accreditation.levels if e.accreditation else [],
+                        categories=e.accreditation.categories if e.accreditation else [],
+                        modes=e.accreditation.modes if e.accreditation else [],
+                        valid_until=e.accreditation.valid_until if e.accreditation else None) for e in entries]
+
+
+@router.get("/accreditations-expiring", response=list[AccreditationOut],
+            summary="即将到期的准入（有效期在 days 天内结束）")
+def expiring_list(request, days: int = Query(registry.EXPIRING_DAYS, ge=1, le=registry.EXPIRING_DAYS_MAX)):
+    return [_out(row) for row in registry.expiring(_scope(request.auth), days=days)[:1000]]
+
+
+@router.get("/institutions/export", summary="导出 Excel：kind=registry 机构名录，kind=expiring 即将到期（审计）")
+def registry_export(request, kind: str, days: int = Query(registry.EXPIRING_DAYS, ge=1, le=registry.EXPIRING_DAYS_MAX)):
+    handle, name, _ = registry.export(scope=_scope(request.auth), actor=request.auth, kind=kind, days=days,
+                                      ip=client_ip(request))
+    return FileResponse(handle, as_attachment=True, filename=name)

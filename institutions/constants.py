@@ -25,3 +25,18 @@ SCOPE_MODES = tuple(Mode)
 # The longest validity an accrediting division may grant.
 MAX_VALIDITY_DAYS = 5 * 366
 EVIDENCE_MAX_FILES = 10
+
+
+class BaseKind(models.TextChoices):
+    """What a training base (培训基地) is: the policy names universities, training institutions and
+    exemplary schools and kindergartens."""
+
+    UNIVERSITY = "university", "高等院校"
+    INSTITUTION = "institution", "培训机构"
+    SCHOOL = "school", "优质中小学"
+    KINDERGARTEN = "kindergarten", "优质幼儿园"
+
+
+# Kinds that are an institution of the registry; the others are a school of the roster.
+INSTITUTION_BASES = (BaseKind.UNIVERSITY, BaseKind.INSTITUTION)
+BASE_SEATS_MAX = 10_000

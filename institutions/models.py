@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from access.managers import ScopedManager
-from institutions.constants import AccreditationState
+from institutions.constants import BASE_SEATS_MAX, INSTITUTION_BASES, AccreditationState, BaseKind
 from institutions.machine import HOLDS_TERM
 from org.models import path_index
 
@@ -176,3 +176,49 @@ class AccreditationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state} → {self.to_state}"
+
+
+class TrainingBase(models.Model):
+    """A training base (培训基地) designated by a division: a university, an institution, or an
+    exemplary school or kindergarten, with what it offers (跟岗 placements: seats per school term,
+    stages, subjects). 跟岗 projects pick a base; the seats they hold in a term count against the
+    base's capacity for that term (institutions/bases.py, under a lock on this row)."""
+
+    name = models.CharField("基地名称", max_length=100)
+    kind = models.CharField("类型", max_length=20, choices=BaseKind.choices)
+    # The designating division: its level is the base's (省级 / 市级 / 县级 基地); its admins keep it.
+    division = models.ForeignKey("org.Division", on_delete=models.PROTECT, related_name="training_bases")
+    division_path = models.CharField(max_length=100, editable=False)
+    institution = models.ForeignKey("org.Institution", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="bases")
+    school = models.ForeignKey("org.School", null=True, blank=True, on_delete=models.PROTECT, related_name="bases")
+    stages = models.JSONField("学段", default=list, blank=True)
+    subjects = models.JSONField("学科（空为不限）", default=list, blank=True)
+    seats_per_term = models.PositiveIntegerField("每学期跟岗名额")
+    designated_on = models.DateField("认定日期")
+    active = models.BooleanField("有效", default=True)
+    note = models.TextField("基地简介", blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["division_path", "name"]
+        verbose_name = "培训基地"
+        indexes = [path_index("institutions_base_path_like", "division_path")]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "name"], name="institutions_base_name_per_division"),
+            models.CheckConstraint(condition=Q(seats_per_term__lte=BASE_SEATS_MAX), name="institutions_base_seats_sane"),
+            models.CheckConstraint(
+                name="institutions_base_is_one_thing",
+                condition=(Q(kind__in=list(INSTITUTION_BASES), institution__isnull=False, school__isnull=True)
+                           | (~Q(kind__in=list(INSTITUTION_BASES)) & Q(school__isnull=False, institution__isnull=True)))),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.division_path = self.division.path
+        super().save(*args, **kwargs)

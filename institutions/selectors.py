@@ -1,14 +1,18 @@
-"""Reads of accreditations, through the access policy."""
+"""Reads of accreditations and training bases, through the access policy."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Q, QuerySet
 
 from access.policy import Action, can, visible
 from access.scope import Scope
 from institutions import machine
+from institutions.bases import term_bounds, term_label, term_of, terms_between
 from institutions.constants import AccreditationState as S
-from institutions.models import Accreditation
+from institutions.constants import BaseKind
+from institutions.models import Accreditation, TrainingBase
 from org.models import Institution
 
 
@@ -51,3 +55,60 @@ def what_may_be_done(scope: Scope, row: Accreditation) -> dict[str, bool]:
         "reinstate": decide and state in machine.TRANSITIONS["reinstate"].sources,
         "revoke": decide and state in machine.TRANSITIONS["revoke"].sources,
     }
+
+
+# --- training bases -------------------------------------------------------------------------
+
+def training_bases(scope: Scope, *, level: str = "", kind: str = "", stage: str = "", subject: str = "", q: str = "",
+                   action: str = Action.VIEW) -> QuerySet[TrainingBase]:
+    """The registry of bases, filtered (stages and subjects are matched on their stored lists)."""
+    rows = visible(scope, TrainingBase, action).select_related("division", "institution", "school")
+    if level in ("province", "city", "county"):
+        rows = rows.filter(division__level=level)
+    if kind in BaseKind.values:
+        rows = rows.filter(kind=kind)
+    if stage:
+        rows = rows.filter(stages__icontains=f'"{stage[:20]}"')
+    if subject:
+        rows = rows.filter(Q(subjects=[]) | Q(subjects__icontains=f'"{subject[:30]}"'))
+    if q:
+        rows = rows.filter(name__icontains=q[:50])
+    return rows.order_by("division_path", "name")
+
+
+def training_base_get(scope: Scope, base_id: int) -> TrainingBase | None:
+    if not isinstance(base_id, int) or not 0 < base_id < 2**62:
+        return None
+    return visible(scope, TrainingBase).select_related("division", "institution", "school").filter(pk=base_id).first()
+
+
+def term_usage(base_list: list[TrainingBase], term: tuple[int, str]) -> dict[int, int]:
+    """{base id: 跟岗 seats its projects hold in `term`} for a page of bases (one query)."""
+    from catalog.models import Project
+
+    first, last = term_bounds(term)
+    used: dict[int, int] = dict.fromkeys((b.pk for b in base_list), 0)
+    rows = (Project.objects.dangerously_unscoped().filter(base__in=[b.pk for b in base_list], starts_on__lte=last,
+                                                          ends_on__gte=first)
+            .values_list("base_id", "seats"))
+    for base_id, seats in rows:
+        used[base_id] += seats
+    return used
+
+
+def base_schedule(base: TrainingBase, *, today, terms: int = 4) -> list[dict]:
+    """The base's current and coming terms: capacity, seats held, seats left and the projects
+    holding them (titles and organisers are the province's published library)."""
+    current = term_of(today)
+    wanted = terms_between(term_bounds(current)[0], term_bounds(current)[0] + dt.timedelta(days=183 * terms - 1))
+    first, last = term_bounds(wanted[0])[0], term_bounds(wanted[-1])[1]
+    projects = list(base.projects.filter(starts_on__lte=last, ends_on__gte=first).select_related("organiser")
+                    .order_by("starts_on", "code"))
+    schedule = []
+    for term in wanted:
+        start, end = term_bounds(term)
+        held = [p for p in projects if p.starts_on <= end and p.ends_on >= start]
+        used = sum(p.seats for p in held)
+        schedule.append({"term": term_label(term), "seats": base.seats_per_term, "used": used,
+                         "left": max(0, base.seats_per_term - used), "projects": held})
+    return schedule

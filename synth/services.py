@@ -59,6 +59,7 @@ class SynthResult:
     courses: int = 0
     course_enrolments: int = 0  # demo study histories for the personalised push
     accreditations: int = 0  # every implementing institution's, and a showcase of the workflow
+    training_bases: int = 0
     guidance_questions: int = 0  # demo questions to the first county's expert teams
     seconds: float = 0.0
 
@@ -135,6 +136,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         from synth.accreditations import accreditations_synthesize
 
         result.accreditations = accreditations_synthesize(seed=seed, today=today)["accreditations"]
+        from synth.bases import bases_synthesize
+
+        result.training_bases = bases_synthesize(county_codes=[plan.code for plan in plans], today=today)["bases"]
     if with_training and plans:
         from synth.learning import learning_synthesize
 

@@ -92,7 +92,9 @@ ALLOWED = {
     "guidance/selectors.py": 2,
     "guidance/teams.py": 1,  # pairing: a school already paired with another team (named in the refusal)
     "institutions/gate.py": 1,  # the 准入 gate reads the implementer's accreditations whoever publishes
-    "institutions/services.py": 2,  # the daily expiry sweeps every division's accreditations (the system)
+    "institutions/services.py": 2,
+    "institutions/selectors.py": 1,  # seats a page of bases holds this term, whoever organises the projects
+    "institutions/bases.py": 1,  # the base row locked to book it: the registry is the province's  # the daily expiry sweeps every division's accreditations (the system)
     "synth/management/commands/synth.py": 1,
     "synth/management/commands/demo_logins.py": 1,  # whether the demo LRS client exists  # the synthetic province generator (refused in prod)
     "synth/services.py": 9,
@@ -100,8 +102,9 @@ ALLOWED = {
     "synth/learning.py": 5,  # demo learning records, through the LRS's own services
     "synth/training.py": 13,  # ... and the loader's seals of the teachers it wrote for
     "synth/writer.py": 3,
-    "synth/guidance.py": 3,
-    "synth/accreditations.py": 6,  # the institutions and projects it accredits, and the drafts it blocks  # the demo county's schools, and the members of the teams it just built
+    "synth/guidance.py": 3,  # the demo county's schools, and the members of the teams it just built
+    "synth/accreditations.py": 6,  # the institutions and projects it accredits, and the drafts it blocks
+    "synth/bases.py": 5,  # the bases it designates and the 跟岗 projects it books there
 }
 
 

@@ -175,6 +175,13 @@ def _accreditations(p, people, centre, tx_centre) -> None:
         valid_from=dt.date(2026, 12, 1), valid_until=dt.date(2029, 11, 30))
     services.accreditation_apply(scope=scope_for_user(people["city_admin"]), actor=people["city_admin"],
                                  institution_id=tx_centre.pk, files=[pdf()], **scope)
+    # Training bases: 杞县's own school base, and a city base at 杞县's centre (its staff see it).
+    from institutions.models import TrainingBase
+
+    TrainingBase.objects.create(name="杞县第一小学跟岗基地", kind="school", division=p.county, school=p.school,
+                                stages=["primary"], seats_per_term=20, designated_on=dt.date(2025, 9, 1))
+    TrainingBase.objects.create(name="开封市教师培训基地（杞县）", kind="institution", division=p.city,
+                                institution=centre, seats_per_term=40, designated_on=dt.date(2025, 9, 1))
 
 
 def _guidance(p, people, expert_teacher) -> None:

@@ -259,6 +259,11 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/projects/library/", EVERYONE),
     ("/projects/overview/?year=2026", DIVISION_ADMINS),
     ("/projects/overview/?year=2026&format=xlsx", DIVISION_ADMINS),
+    ("/institutions/registry/", DIVISION_ADMINS),  # 通许县's centre and its accreditation
+    ("/institutions/registry/expiring/?days=366", DIVISION_ADMINS),
+    ("/institutions/accreditations/", DIVISION_ADMINS),
+    ("/api/v1/institutions", DIVISION_ADMINS),
+    ("/api/v1/accreditations-expiring?days=366", DIVISION_ADMINS),
 ]
 
 
@@ -278,6 +283,11 @@ def target(province):
     plan = AnnualPlan.objects.create(division=province.sibling, level="county", year=2026,
                                      division_path=province.sibling.path, note="通许县年度计划说明")
     Project.objects.dangerously_unscoped().filter(pk=draft.pk).update(plan=plan)
+    from institutions.tests.helpers import accredit
+
+    centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
+                                        division=province.sibling)
+    accredit(centre, valid_until=dt.date(2027, 3, 1))  # in force, expiring within the year
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
@@ -360,6 +370,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县第一小学" in body  # a county's roll-up lists its schools
     elif "/edit/" in url:
         assert target["teacher"].name in body  # the form is filled in
+    elif url.startswith(("/institutions/", "/api/v1/institutions", "/api/v1/accreditations")):
+        assert "通许县教师发展中心" in body
     elif "/regions" in url or url.startswith("/org/divisions"):
         assert "通许县" in body
     elif "/schools" in url:

@@ -220,7 +220,22 @@ def _accreditations(p, people) -> dict[str, Any]:
             services.accreditation_suspend(scope=scope_for_user(county), actor=county, accreditation_id=row.pk,
                                            reason="学员投诉核查中")
         made[key] = row
+    from institutions.models import TrainingBase
+
+    made["tx_base"] = TrainingBase.objects.create(
+        name="通许县第一小学跟岗基地", kind="school", division=p.sibling, school=p.sibling_school, stages=["primary"],
+        seats_per_term=30, designated_on=dt.date(2026, 9, 1))
     return made
+
+
+def bases_state(t):
+    from institutions.models import TrainingBase
+    return tuple(TrainingBase.objects.dangerously_unscoped().order_by("pk").values_list("pk", "name", "seats_per_term"))
+
+
+def _base_form(t):
+    return {"name": "通许县实验幼儿园", "kind": "kindergarten", "school_code": t.province.sibling_school.code,
+            "stages": ["kindergarten"], "seats_per_term": "8", "designated_on": "2026-09-01", "active": "on"}
 
 
 ACCR_SCORES = {"trainers": 25, "sites": 15, "performance": 25, "management": 15}
@@ -859,6 +874,27 @@ CASES = [
          _f(), notices_state, ok={"sibling_teacher_user": 200}, no={"teacher": 404, "sibling_admin": 404}),
     Case("read all through the API", "json", lambda t: "/api/v1/me/notifications/read-all", _f(), notices_state,
          ok={"sibling_teacher_user": 200}, no={"teacher": 200}),
+    # --- training bases (培训基地) -----------------------------------------------------------------
+    Case("designate a 通许县 base (page)", "post", lambda t: "/institutions/bases/new/", _base_form, bases_state,
+         ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},  # the school must be theirs
+         no={"county_admin": 400, "other_city_admin": 400, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("edit a 通许县 base (page)", "post", lambda t: f"/institutions/bases/{t.tx_base.pk}/edit/",
+         lambda t: {**_base_form(t), "kind": "school", "name": "改名"}, bases_state,
+         ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("designate a base through the API", "json", lambda t: "/api/v1/training-bases",
+         lambda t: {"name": "通许县实验幼儿园", "kind": "kindergarten", "school_code": t.province.sibling_school.code,
+                    "seats_per_term": 8, "designated_on": "2026-09-01"}, bases_state,
+         ok={"sibling_admin": 201, "city_admin": 201, "province_admin": 201},
+         no={"county_admin": 422, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("edit a base through the API", "patch", lambda t: f"/api/v1/training-bases/{t.tx_base.pk}",
+         _f(seats_per_term=12), bases_state, ok={"sibling_admin": 200, "city_admin": 200, "province_admin": 200},
+         no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "teacher": 403, "tx_staff": 404}),
+    Case("book another county's base for a 跟岗 project (API)", "json", lambda t: "/api/v1/projects",
+         lambda t: {"code": "GG-1", "title": "跟岗研修", "level": "county", "category": "backbone", "mode": "shadowing",
+                    "starts_on": "2027-03-01", "ends_on": "2027-03-05", "seats": 10, "hours": 30,
+                    "hour_category": "centralised", "base_id": t.tx_base.pk}, projects_of,
+         ok={"county_admin": 201, "sibling_admin": 201}, no={"school_admin": 403, "teacher": 403}),
     # --- training-institution accreditation (准入) ---------------------------------------------
     Case("apply for 通许县's centre", "upload", lambda t: "/institutions/accreditations/apply/",
          lambda t: {"institution": t.province.sibling.institutions.get(code="410222-JSFZ").pk, "levels": "county",

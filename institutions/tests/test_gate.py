@@ -70,7 +70,7 @@ def test_no_institution_or_no_accreditation_blocks_publishing(accr, province):
 @pytest.mark.parametrize(("fields", "why"), [
     ({"level": "city"}, "不含市级项目"),
     ({"category": "new_teacher"}, "不含“新教师规范化培训”类别"),
-    ({"mode": "shadowing"}, "不含“跟岗研修”方式"),
+    ({"mode": "overseas"}, "不含“出国（境）研修”方式"),
     ({"starts_on": dt.date(2029, 11, 20), "ends_on": dt.date(2029, 12, 5)}, "不覆盖项目日期"),
 ])
 def test_an_accreditation_that_does_not_cover_the_project_blocks_it(accr, province, fields, why):

@@ -52,6 +52,9 @@ def _wipe() -> None:
 
     for model in (Attendance, Enrolment, ProjectSession, PlanConflict, Project, AnnualPlan):
         model.objects.dangerously_unscoped().all().delete()
+    from institutions.models import TrainingBase
+
+    TrainingBase.objects.dangerously_unscoped().all().delete()
     from learning.models import CourseEnrolment, StudySession
 
     for model in (StudySession, CourseEnrolment):  # the demo study histories

@@ -202,3 +202,21 @@ def test_every_published_project_passes_the_gate_and_a_few_drafts_are_blocked(sy
     assert Accreditation.objects.dangerously_unscoped().filter(state="approved", valid_until__lte=soon).exists()
     # Four eyes, as the workflow keeps it: nobody decided their own application.
     assert not Accreditation.objects.dangerously_unscoped().filter(decided_by=F("applied_by")).exists()
+
+
+@pytest.mark.django_db
+def test_every_shadowing_project_has_a_base_with_room(synthesised):
+    from institutions.bases import term_label, terms_between
+    from institutions.models import TrainingBase
+
+    shadowing = list(Project.objects.dangerously_unscoped().filter(mode="shadowing").select_related("base"))
+    assert shadowing and all(p.base is not None for p in shadowing)
+    held: dict = {}
+    for p in shadowing:
+        for term in terms_between(p.starts_on, p.ends_on):
+            held[(p.base_id, term)] = held.get((p.base_id, term), 0) + p.seats
+    seats = dict(TrainingBase.objects.dangerously_unscoped().values_list("pk", "seats_per_term"))
+    assert all(used <= seats[base_id] for (base_id, _), used in held.items()), [
+        (base_id, term_label(term), used) for (base_id, term), used in held.items() if used > seats[base_id]]
+    kinds = set(TrainingBase.objects.dangerously_unscoped().values_list("kind", flat=True))
+    assert {"university", "institution", "school"} <= kinds

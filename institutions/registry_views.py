@@ -1,0 +1,71 @@
+"""The institution registry (培训机构名录), the accreditations expiring soon, their Excel exports
+(audited), and the institution staff's home page."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from access.policy import Action, visible
+from catalog.models import Project
+from catalog.selectors import blocked_reasons
+from core.requests import client_ip, error_text
+from institutions import registry
+from institutions.models import Accreditation, TrainingBase
+from institutions.views import accreditation_page
+from org.constants import InstitutionKind
+
+
+def _days(value) -> int:
+    try:
+        return max(1, min(registry.EXPIRING_DAYS_MAX, int(value)))
+    except (TypeError, ValueError):
+        return registry.EXPIRING_DAYS
+
+
+@accreditation_page
+@require_GET
+def registry_list(request, scope):
+    q, kind = request.GET.get("q", "").strip()[:50], request.GET.get("kind", "")[:30]
+    in_force = {"1": True, "0": False}.get(request.GET.get("in_force", ""))
+    entries = registry.registry(scope, q=q, kind=kind, in_force=in_force)
+    return render(request, "institutions/registry.html", {
+        "entries": entries[:500], "total": len(entries), "kinds": InstitutionKind.choices,
+        "filters": {"q": q, "kind": kind, "in_force": request.GET.get("in_force", "")}, "labels": registry.LABELS})
+
+
+@accreditation_page
+@require_GET
+def expiring_list(request, scope):
+    days = _days(request.GET.get("days"))
+    today = timezone.localdate()
+    rows = [(row, (row.valid_until - today).days) for row in registry.expiring(scope, days=days, today=today)[:500]]
+    return render(request, "institutions/expiring.html", {"rows": rows, "days": days, "labels": registry.LABELS})
+
+
+@accreditation_page
+@require_GET
+def registry_export(request, scope):
+    try:
+        handle, name, _ = registry.export(scope=scope, actor=request.user, kind=request.GET.get("kind", ""),
+                                          days=_days(request.GET.get("days")), ip=client_ip(request))
+    except ValidationError as error:
+        raise PermissionDenied(error_text(error)) from None
+    return FileResponse(handle, as_attachment=True, filename=name)
+
+
+def staff_home(request, scope):
+    """The home page of an institution's staff: its accreditations, the projects it implements
+    (and why any is held by the 准入 gate), what expires soon, its training bases."""
+    today = timezone.localdate()
+    projects = list(visible(scope, Project, Action.RUN).exclude(state="finished").select_related("organiser")
+                    .order_by("starts_on", "code")[:50])
+    return render(request, "institutions/home_staff.html", {
+        "institution": request.user.institution,
+        "accreditations": list(visible(scope, Accreditation).select_related("accrediting_division").order_by("-pk")[:20]),
+        "expiring": [(row, (row.valid_until - today).days) for row in registry.expiring(scope, today=today)],
+        "projects": projects, "blocked": blocked_reasons(projects, today),
+        "bases": list(visible(scope, TrainingBase).order_by("name")), "labels": registry.LABELS})
