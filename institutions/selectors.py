@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from access.policy import Action, can, visible
 from access.scope import Scope
 from institutions import machine
-from institutions.bases import term_bounds, term_label, term_of, terms_between
+from institutions.bases import term_bounds, term_label, term_of
 from institutions.constants import AccreditationState as S
 from institutions.constants import BaseKind
 from institutions.models import Accreditation, TrainingBase
@@ -99,8 +99,9 @@ def term_usage(base_list: list[TrainingBase], term: tuple[int, str]) -> dict[int
 def base_schedule(base: TrainingBase, *, today, terms: int = 4) -> list[dict]:
     """The base's current and coming terms: capacity, seats held, seats left and the projects
     holding them (titles and organisers are the province's published library)."""
-    current = term_of(today)
-    wanted = terms_between(term_bounds(current)[0], term_bounds(current)[0] + dt.timedelta(days=183 * terms - 1))
+    wanted = [term_of(today)]
+    while len(wanted) < terms:
+        wanted.append(term_of(term_bounds(wanted[-1])[1] + dt.timedelta(days=1)))
     first, last = term_bounds(wanted[0])[0], term_bounds(wanted[-1])[1]
     projects = list(base.projects.filter(starts_on__lte=last, ends_on__gte=first).select_related("organiser")
                     .order_by("starts_on", "code"))
