@@ -37,6 +37,10 @@ def _wipe() -> None:
 
     for model in (QuestionMessage, Question, ProblemCluster, TeamSchool, TeamMember, GuidanceTeam):  # demo guidance
         model.objects.dangerously_unscoped().all().delete()
+    from trainers.models import Trainer, TrainerBooking, TrainerLevelChange, TrainerUnavailability
+
+    for model in (TrainerBooking, TrainerLevelChange, TrainerUnavailability, Trainer):  # the demo trainer pools
+        model.objects.dangerously_unscoped().all().delete()
     User.objects.all().delete()
     from catalog.models import (
         AnnualPlan,
