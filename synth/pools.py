@@ -53,7 +53,7 @@ def pool_size(level: str, teachers: int) -> int:
     return max(20, min(300, teachers // 2000))
 
 
-class _Pools:
+class PoolGenerator:
     def __init__(self, seed: int, today: dt.date, county_codes: list[str]):
         self.rng = random.Random(f"{seed}:trainers")
         self.today = today
@@ -111,11 +111,12 @@ class _Pools:
             for teacher_id in linked:
                 self.used_teachers.add(teacher_id)
                 title = min(title for title, level in candidates[teacher_id][1] & wanted)
-                self.made.append(self._trainer(division, teacher_id=teacher_id, source=title))
+                self.made.append(self.trainer(division, teacher_id=teacher_id, source=title))
             for _ in range(size - len(linked)):
-                self.made.append(self._trainer(division))
+                self.made.append(self.trainer(division))
 
-    def _trainer(self, division: Division, teacher_id: int | None = None, source: str = "") -> Trainer:
+    def trainer(self, division: Division, teacher_id: int | None = None, source: str = "") -> Trainer:
+        """One made-up trainer of `division`'s pool (unsaved; a teacher's takes their name later)."""
         roll = self.rng.random()
         if teacher_id is not None:
             organisation = ""
@@ -138,7 +139,7 @@ def trainers_synthesize(*, seed: int, county_codes: list[str], today: dt.date) -
     province = Division.objects.filter(level="province").first()
     if province is None or not county_codes or visible(Scope.division(province), Trainer).exists():
         return {"trainers": 0, "bookings": 0}
-    pools = _Pools(seed, today, county_codes)
+    pools = PoolGenerator(seed, today, county_codes)
     scope = pools.scope
     counts: dict[str, int] = defaultdict(int)
     for path in visible(scope, Teacher).filter(status="active").values_list("division_path", flat=True).iterator():
@@ -158,15 +159,15 @@ def trainers_synthesize(*, seed: int, county_codes: list[str], today: dt.date) -
         trainer.fill_derived()
     with transaction.atomic():
         made = Trainer.objects.bulk_create(pools.made, batch_size=1000)
-        TrainerLevelChange.objects.bulk_create(_grades(made), batch_size=1000)
-        away = _away(pools.rng, made, today)
+        TrainerLevelChange.objects.bulk_create(grade_history(made), batch_size=1000)
+        away = away_periods(pools.rng, made, today)
         TrainerUnavailability.objects.bulk_create([row for rows in away.values() for row in rows], batch_size=1000)
-        bookings = _bookings(pools.rng, scope, made, away)
+        bookings = staff_sessions(pools.rng, scope, made, away)
         TrainerBooking.objects.bulk_create(bookings, batch_size=2000)
     return {"trainers": len(made), "bookings": len(bookings)}
 
 
-def _grades(made: list[Trainer]) -> list[TrainerLevelChange]:
+def grade_history(made: list[Trainer]) -> list[TrainerLevelChange]:
     """Every trainer entered at 初级; the higher grades were promotions, one step at a time."""
     rows = []
     for trainer in made:
@@ -177,7 +178,7 @@ def _grades(made: list[Trainer]) -> list[TrainerLevelChange]:
     return rows
 
 
-def _away(rng: random.Random, made: list[Trainer], today: dt.date) -> dict[int, list[TrainerUnavailability]]:
+def away_periods(rng: random.Random, made: list[Trainer], today: dt.date) -> dict[int, list[TrainerUnavailability]]:
     away: dict[int, list[TrainerUnavailability]] = {}
     for trainer in made:
         if rng.random() < AWAY_SHARE:
@@ -188,9 +189,10 @@ def _away(rng: random.Random, made: list[Trainer], today: dt.date) -> dict[int, 
     return away
 
 
-def _bookings(rng: random.Random, scope: Scope, made: list[Trainer],
-              away: dict[int, list[TrainerUnavailability]]) -> list[TrainerBooking]:
-    """The organisers' sessions staffed from their own pools, one trainer a day."""
+def staff_sessions(rng: random.Random, scope: Scope, made: list[Trainer],
+              away: dict[int, list[TrainerUnavailability]], *, share: float = STAFFED_SHARE,
+              school_share: float = SCHOOL_STAFFED_SHARE) -> list[TrainerBooking]:
+    """The organisers' sessions staffed from their own pools, one trainer a day (unsaved bookings)."""
     by_pool: dict[int, list[Trainer]] = defaultdict(list)
     for trainer in made:
         by_pool[trainer.division_id].append(trainer)
@@ -200,7 +202,7 @@ def _bookings(rng: random.Random, scope: Scope, made: list[Trainer],
                              "project__audience", "project__topics").order_by("held_on", "pk"))
     bookings = []
     for pk, day, project_id, organiser_id, school_id, audience, topics in sessions.iterator():
-        if rng.random() >= (SCHOOL_STAFFED_SHARE if school_id else STAFFED_SHARE):
+        if rng.random() >= (school_share if school_id else share):
             continue
         pool = by_pool.get(organiser_id, [])
         stages, topics = set((audience or {}).get("stages") or ()), set(topics or ())
