@@ -23,7 +23,7 @@ from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import ADMIN_ROLES, Role
 from catalog.constants import Topic
 from catalog.models import Project
-from core.requests import client_ip, error_text, object_id
+from core.requests import client_ip, error_text, form_step, object_id
 from org.constants import Stage
 from org.models import Division
 from people.constants import Subject
@@ -158,12 +158,7 @@ def trainer_edit(request, scope, trainer_id: int):
 
 
 def _step(request, trainer_id: int, done: str, call):
-    try:
-        call()
-    except ValidationError as error:
-        messages.error(request, error_text(error))
-    else:
-        messages.success(request, done)
+    form_step(request, call, done)
     return redirect("trainers:detail", trainer_id=trainer_id)
 
 
@@ -205,17 +200,14 @@ def session_staffing(request, scope, session_id: int):
     back = request.get_full_path()
     if request.method == "POST":
         trainer_id = object_id(request.POST.get("trainer"))
-        try:
-            if request.POST.get("action") == "unbook":
-                services.booking_delete(scope=scope, actor=request.user, trainer_id=trainer_id, session_id=session.pk,
-                                        ip=client_ip(request))
-                messages.success(request, "已取消授课安排")
-            else:
-                booking = services.booking_create(scope=scope, actor=request.user, trainer_id=trainer_id,
-                                                  session_id=session.pk, ip=client_ip(request))
-                messages.success(request, f"已安排 {booking.trainer.name} 授课")
-        except ValidationError as error:
-            messages.error(request, error_text(error))
+        if request.POST.get("action") == "unbook":
+            form_step(request, lambda: services.booking_delete(
+                scope=scope, actor=request.user, trainer_id=trainer_id, session_id=session.pk, ip=client_ip(request)),
+                "已取消授课安排")
+        else:
+            form_step(request, lambda: services.booking_create(
+                scope=scope, actor=request.user, trainer_id=trainer_id, session_id=session.pk, ip=client_ip(request)),
+                "已安排培训专家授课")
         return redirect(back)
     data = request.GET.copy()
     data["available_on"] = session.held_on.isoformat()
