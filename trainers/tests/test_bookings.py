@@ -1,14 +1,14 @@
 """Booking trainers on project sessions: who may, one session a day per trainer (a Chinese refusal
 naming the other session; the database's constraint behind it, also when two bookings race),
 unavailable days and trainers out of the pool refused, cancelling, the sessions delivered, and a
-session that moves taking its bookings with it."""
+session that moves taking its bookings with it. Bookings racing with real connections:
+test_booking_concurrency.py."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from access.errors import Forbidden, NotVisible
 from audit.models import AuditEvent
@@ -152,39 +152,6 @@ def test_a_booking_that_slips_past_the_check_is_refused_by_the_constraint_in_chi
     assert "2027-03-05 已有安排" in str(refused.value)
     assert len(_bookings()) == 1
     assert AuditEvent.objects.dangerously_unscoped().filter(action="trainer.book").count() == 1
-
-
-@pytest.mark.pg_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_bookings_racing_for_one_trainers_day_end_in_one(pool, province):
-    """Six administrators book the same trainer for six sessions on one day at the same instant
-    (real threads and connections): one booking, five Chinese refusals, no other error."""
-    u = pool.users
-    day = dt.date(2027, 3, 15)
-    sessions = [session(project(f"R-{n}", province.province), 1, day) for n in range(6)]
-    trainer = pool.trainers["hn"]
-    barrier = threading.Barrier(6)
-    made, refused, errors = [], [], []
-
-    def run(target):
-        try:
-            barrier.wait()
-            made.append(book(u["province_admin"], trainer, target))
-        except ValidationError as refusal:
-            refused.append(str(refusal))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(target,)) for target in sessions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == [] and len(made) == 1 and len(refused) == 5
-    assert all("2027-03-15 已有安排" in text for text in refused)
-    assert TrainerBooking.objects.dangerously_unscoped().filter(trainer=trainer, held_on=day).count() == 1
 
 
 def test_sessions_delivered_and_upcoming(pool):
