@@ -264,7 +264,7 @@ def unavailability_remove(*, scope: Scope, actor, trainer_id: int, unavailabilit
                           ip: str | None = None) -> None:
     with transaction.atomic():
         trainer = fetch(scope, Trainer, trainer_id, Action.CHANGE, lock=True)
-        row = trainer.unavailable.filter(pk=unavailability_id).first() if isinstance(unavailability_id, int) else None
+        row = trainer.unavailable.filter(pk=unavailability_id).first() if _is_key(unavailability_id) else None
         if row is None:
             raise NotVisible("该不可安排时段不存在")
         row.delete()
@@ -274,6 +274,11 @@ def unavailability_remove(*, scope: Scope, actor, trainer_id: int, unavailabilit
 
 
 # --- bookings ---------------------------------------------------------------------------------
+
+def _is_key(value) -> bool:
+    """A database id (an id from a path that the database could not even compare matches nothing)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62
+
 
 def _day(day: dt.date) -> str:
     return f"{day:%Y-%m-%d}"
@@ -339,7 +344,7 @@ def booking_delete(*, scope: Scope, actor, trainer_id: int, session_id: int, ip:
     with transaction.atomic():
         rows = visible(scope, TrainerBooking).select_related("trainer", "session", "project")
         booking = (rows.select_for_update(of=("self",)).filter(trainer_id=trainer_id, session_id=session_id).first()
-                   if isinstance(trainer_id, int) and isinstance(session_id, int) else None)
+                   if _is_key(trainer_id) and _is_key(session_id) else None)
         if booking is None:
             raise NotVisible("授课安排不存在或不在您的管辖范围内")
         if not can(scope, Action.CHANGE, booking):

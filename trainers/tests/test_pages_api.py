@@ -223,3 +223,11 @@ def test_api_refusals_are_json_and_write_nothing(pool, client_for):
         == (counts[0], counts[1] + 1)
     assert not TrainerUnavailability.objects.dangerously_unscoped().exists()
     assert dt.date(2027, 3, 5) in TrainerBooking.objects.dangerously_unscoped().values_list("held_on", flat=True)
+    # ids no database could hold are not found, not a server error
+    huge = 10**30
+    for response in (county.delete(f"/api/v1/trainers/{t['qx'].pk}/bookings/{huge}"),
+                     county.delete(f"/api/v1/trainers/{huge}/bookings/{s['qx1'].pk}"),
+                     county.delete(f"/api/v1/trainers/{t['qx'].pk}/unavailable/{huge}"),
+                     county.get(f"/api/v1/trainers/{huge}"), county.patch(f"/api/v1/trainers/{huge}", {},
+                                                                          content_type="application/json")):
+        assert response.status_code == 404, response.content
