@@ -310,6 +310,31 @@ TRAINING_BASE: Rules = {
     Action.ASSIGN: ADMINS,
 }
 
+# --- the three-level trainer pool (培训专家库) -------------------------------------------------
+
+# A pool is its division's: division administrators see the pools of their jurisdiction (a city
+# its own and its counties', a 省直管县's read only; the province all; a county only its own) and
+# a trainer who is a teacher their own record. School administrators, institution staff and other
+# teachers see none (a school's or an institution's sessions are staffed by the division that
+# runs them with it). The owning division and those above it with write jurisdiction add and edit
+# trainers; only the owning division grades them (DECIDE: entry above 初级, and promotion).
+TRAINER_VIEW = (DIVISION_ADMINS & InJurisdiction("division_path")) | Own("teacher_id")
+TRAINER_CHANGE = DIVISION_ADMINS & InJurisdiction("division_path", write=True)
+TRAINER: Rules = {
+    Action.VIEW: TRAINER_VIEW,
+    Action.CHANGE: TRAINER_CHANGE,
+    Action.DECIDE: DIVISION_ADMINS & PathIs("division_path"),
+}
+TRAINER_CHILD: Rules = {Action.VIEW: Through("trainer", TRAINER_VIEW), Action.CHANGE: Through("trainer", TRAINER_CHANGE)}
+TRAINER_LEVEL_CHANGE: Rules = {Action.VIEW: Through("trainer", TRAINER_VIEW)}
+# A booking is seen with its trainer, and by those who run its project (who teaches their
+# session); it is made or cancelled by an administrator who may change the project and has the
+# trainer in their writable pool jurisdiction.
+TRAINER_BOOKING: Rules = {
+    Action.VIEW: Through("trainer", TRAINER_VIEW) | Through("project", PROJECT_RUN),
+    Action.CHANGE: Through("project", PROJECT_CHANGE) & Through("trainer", TRAINER_CHANGE),
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -407,6 +432,10 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "institutions.AccreditationScore": ACCREDITATION_CHILD,
     "institutions.AccreditationEvent": ACCREDITATION_CHILD,
     "institutions.TrainingBase": TRAINING_BASE,
+    "trainers.Trainer": TRAINER,
+    "trainers.TrainerUnavailability": TRAINER_CHILD,
+    "trainers.TrainerLevelChange": TRAINER_LEVEL_CHANGE,
+    "trainers.TrainerBooking": TRAINER_BOOKING,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

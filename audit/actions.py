@@ -75,6 +75,14 @@ class Action(models.TextChoices):
     PROJECT_CREATE = "catalog.project_create", "新建培训项目"
     PROJECT_PUBLISH = "catalog.project_publish", "发布培训项目"
     ENROLMENT_DECIDE = "catalog.enrolment_decide", "审核报名"
+    TRAINER_CREATE = "trainer.create", "培训专家入库"
+    TRAINER_UPDATE = "trainer.update", "修改培训专家信息"
+    TRAINER_PROMOTE = "trainer.promote", "晋升培训专家等级"
+    TRAINER_UNAVAILABLE = "trainer.unavailable", "登记培训专家不可安排时段"
+    TRAINER_AVAILABLE = "trainer.available", "取消培训专家不可安排时段"
+    TRAINER_BOOK = "trainer.book", "安排培训专家授课"
+    TRAINER_UNBOOK = "trainer.unbook", "取消培训专家授课安排"
+    TRAINER_RESCHEDULE = "trainer.reschedule", "场次改期，授课安排随之改期"
 
 
 ACTION_LABELS = dict(Action.choices)

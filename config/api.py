@@ -31,6 +31,7 @@ from lrs.api import router as lrs_router
 from notifications.api import router as notifications_router
 from org.api import router as org_router
 from people.api import router as people_router
+from trainers.api import router as trainers_router
 
 
 class BearerToken(HttpBearer):
@@ -103,6 +104,7 @@ api.add_router("/", guidance_router)
 api.add_router("/", institutions_router)
 api.add_router("/", training_bases_router)
 api.add_router("/", notifications_router)
+api.add_router("/", trainers_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

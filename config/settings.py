@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "learning",
     "guidance",
     "institutions",
+    "trainers",
     "notifications",
     "synth",
 ]

@@ -29,5 +29,6 @@ urlpatterns = [
     path("learning/", include("lrs.page_urls")),
     path("guidance/", include("guidance.urls")),
     path("institutions/", include("institutions.urls")),
+    path("trainers/", include("trainers.urls")),
     path("notifications/", include("notifications.urls")),
 ]

@@ -31,6 +31,7 @@ def navigation(request):
             ("专家指导团队", reverse("guidance:team_list")),
             ("机构准入", reverse("institutions:list")),
             ("机构名录", reverse("institutions:registry")),
+            ("培训专家库", reverse("trainers:list")),
             ("学时规则", reverse("credits:rules")),
             ("外部学时导入", reverse("credits:external_import")),
             ("学习记录接入", reverse("learning:client_list")),
@@ -53,7 +54,7 @@ def navigation(request):
             ("我的提问", reverse("guidance:my_questions")),
         ]
         if user.role == Role.EXPERT:
-            items += [("指导工作台", reverse("guidance:expert_inbox"))]
+            items += [("指导工作台", reverse("guidance:expert_inbox")), ("培训专家档案", reverse("trainers:mine"))]
     if user.role == Role.INSTITUTION_STAFF:
         items += [("机构准入", reverse("institutions:list")), ("培训基地", reverse("institutions:base_list"))]
     if user.role in ADMIN_ROLES:

@@ -59,3 +59,19 @@ def year_param(value, default: int = 0) -> int:
     except (TypeError, ValueError):
         return default
     return year if 2000 <= year <= 2100 else default
+
+
+def form_step(request, call, done: str) -> bool:
+    """Run one write a page's form asks for (`call`, a service call): `done` as the success
+    message, or its refusal (a ValidationError) as one Chinese error message. Whether it was done."""
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+
+    try:
+        call()
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return False
+    messages.success(request, done)
+    return True
+

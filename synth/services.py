@@ -61,6 +61,8 @@ class SynthResult:
     accreditations: int = 0  # every implementing institution's, and a showcase of the workflow
     training_bases: int = 0
     guidance_questions: int = 0  # demo questions to the first county's expert teams
+    trainers: int = 0  # the province's, the cities' and the counties' trainer pools
+    trainer_bookings: int = 0  # project sessions staffed from them
     seconds: float = 0.0
 
     def as_json(self) -> str:
@@ -152,6 +154,10 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         from synth.guidance import guidance_synthesize
 
         result.guidance_questions = guidance_synthesize(seed=seed, county_code=plans[0].code)["questions"]
+        from synth.pools import trainers_synthesize
+
+        pools = trainers_synthesize(seed=seed, county_codes=[plan.code for plan in plans], today=today)
+        result.trainers, result.trainer_bookings = pools["trainers"], pools["bookings"]
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

@@ -151,7 +151,37 @@ def build_world(province, users, make_user) -> World:
     _course_library(world, p)
     _guidance(p, people, neighbour)
     _accreditations(p, people, centre, tx_centre)
+    _trainers(p, people, neighbour, projects)
     return world
+
+
+def _trainers(p, people, expert_teacher, projects) -> None:
+    """A trainer in each pool (杞县's the expert 钱七, promoted, away for a few days, booked on 杞县's
+    session; 通许县's and 开封市's booked on theirs), 兰考县's, 洛阳市's and the province's."""
+    from django.utils import timezone
+
+    from trainers import services
+
+    def add(who, **values):
+        user = people[who]
+        return services.trainer_create(scope=scope_for_user(user), actor=user, **{
+            "source": "research_staff", "stages": ["primary"], "subjects": ["chinese"], "topics": ["homework"],
+            **values})
+
+    qx = add("county_admin", teacher_id=expert_teacher.pk, source="master_teacher")
+    county = people["county_admin"]
+    services.trainer_promote(scope=scope_for_user(county), actor=county, trainer_id=qx.pk, grade=2, reason="县级授课优秀")
+    away = timezone.localdate() + dt.timedelta(days=40)
+    services.unavailability_add(scope=scope_for_user(county), actor=county, trainer_id=qx.pk, starts_on=away,
+                                ends_on=away + dt.timedelta(days=2))
+    booked = {"county_admin": (qx, "qx_open"), "sibling_admin": (add("sibling_admin", name="通许教研员"), "tx_open"),
+              "city_admin": (add("city_admin", name="开封专家", source="university"), "city_open")}
+    for who, (trainer, key) in booked.items():
+        user = people[who]
+        services.booking_create(scope=scope_for_user(user), actor=user, trainer_id=trainer.pk,
+                                session_id=projects[key].sessions.get().pk)
+    for who, name in (("direct_admin", "兰考教研员"), ("other_city_admin", "洛阳专家"), ("province_admin", "省级首席")):
+        add(who, name=name)
 
 
 def _accreditations(p, people, centre, tx_centre) -> None:

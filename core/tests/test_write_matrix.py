@@ -132,6 +132,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_course_library(p))
     t.objects.update(_guidance(p, people))
     t.objects.update(_accreditations(p, people))
+    t.objects.update(_trainers(p, people, tx_open, qx_open))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -250,6 +251,51 @@ def accreditations_state(t):
     return (tuple(Accreditation.objects.dangerously_unscoped().order_by("pk").values_list(
                 "pk", "state", "valid_until", "decided_by_id")),
             AccreditationEvidence.objects.dangerously_unscoped().count())
+
+
+def _trainers(p, people, tx_open, qx_open) -> dict[str, Any]:
+    """通许县's pool: a trainer with an unavailable period, and one booked on a second session of
+    通许县's project; 杞县's pool: 张三 (the `teacher` persona) as a trainer, and a 杞县 session; 兰考县's
+    pool (the city only reads it)."""
+    from access.scope import scope_for_user
+    from trainers import services
+
+    def add(who, **values):
+        user = people[who]
+        return services.trainer_create(scope=scope_for_user(user), actor=user, **{
+            "source": "research_staff", "stages": ["primary"], "subjects": ["chinese"], "topics": ["homework"],
+            **values})
+
+    tx_trainer, tx_booked = add("sibling_admin", name="通许培训师"), add("sibling_admin", name="通许授课者")
+    qx_trainer = add("county_admin", teacher_id=p.teacher.pk, source="master_teacher")
+    lk_trainer = add("direct_admin", name="兰考培训师")
+    admin = people["sibling_admin"]
+    period = services.unavailability_add(scope=scope_for_user(admin), actor=admin, trainer_id=tx_trainer.pk,
+                                         starts_on=dt.date(2026, 12, 10), ends_on=dt.date(2026, 12, 12))
+    tx_session_2 = ProjectSession.objects.create(project=tx_open, number=2, title="第2天", held_on=dt.date(2026, 12, 1),
+                                                 check_in_code="135791")
+    services.booking_create(scope=scope_for_user(admin), actor=admin, trainer_id=tx_booked.pk,
+                            session_id=tx_session_2.pk)
+    qx_session = ProjectSession.objects.create(project=qx_open, number=1, title="第1天", held_on=dt.date(2026, 12, 3),
+                                               check_in_code="135792")
+    return {"tx_trainer": tx_trainer, "tx_booked": tx_booked, "qx_trainer": qx_trainer, "lk_trainer": lk_trainer,
+            "tx_period": period, "tx_session_2": tx_session_2, "qx_session": qx_session}
+
+
+def trainers_state(t):
+    from trainers.models import Trainer, TrainerBooking, TrainerLevelChange, TrainerUnavailability
+    return (tuple(Trainer.objects.dangerously_unscoped().order_by("pk").values_list(
+                "pk", "name", "grade", "active", "organisation", "topics")),
+            tuple(TrainerUnavailability.objects.dangerously_unscoped().order_by("pk").values_list(
+                "trainer_id", "starts_on", "ends_on")),
+            tuple(TrainerBooking.objects.dangerously_unscoped().order_by("pk").values_list(
+                "trainer_id", "session_id", "held_on")),
+            TrainerLevelChange.objects.dangerously_unscoped().count())
+
+
+def _trainer_form(**extra):
+    return lambda t: {"source": "research_staff", "name": "改名", "stages": "primary", "topics": "homework",
+                      "organisation": "教研室", "active": "1", **extra}
 
 
 # --- probes: the state a case may change ---------------------------------------------------
@@ -991,6 +1037,80 @@ CASES = [
     Case("decide through the API", "json", lambda t: f"/api/v1/plans/{t.tx_plan_2027.pk}/decision",
          _f(approve=True, acknowledge_conflicts=True), plan_state("tx_plan_2027"), ok={"city_admin": 200},
          no={"sibling_admin": 403, "province_admin": 403, "county_admin": 404, "teacher": 404}),
+    # --- the trainer pool (培训专家库) ----------------------------------------------------------
+    Case("add a trainer to 通许县's pool", "post", lambda t: "/trainers/new/",
+         lambda t: {"division": t.province.sibling.pk, "name": "新培训师", "source": "research_staff",
+                    "stages": "primary", "topics": "homework"}, trainers_state,
+         ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "direct_admin": 404, "school_admin": 403, "teacher": 403,
+             "tx_staff": 403, "tx_expert": 403}),
+    Case("add a trainer to 兰考县's pool", "post", lambda t: "/trainers/new/",
+         lambda t: {"division": t.province.direct.pk, "name": "新培训师", "source": "research_staff",
+                    "stages": "primary", "topics": "homework"}, trainers_state,
+         ok={"direct_admin": 302, "province_admin": 302}, no={"city_admin": 403, "county_admin": 404}),
+    Case("edit 通许县's trainer", "post", lambda t: f"/trainers/{t.tx_trainer.pk}/edit/", _trainer_form(),
+         trainers_state, ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("edit 兰考县's trainer", "post", lambda t: f"/trainers/{t.lk_trainer.pk}/edit/", _trainer_form(),
+         trainers_state, ok={"direct_admin": 302, "province_admin": 302},
+         no={"city_admin": 403, "county_admin": 404, "sibling_admin": 404, "school_admin": 403}),
+    Case("edit 杞县's trainer (张三)", "post", lambda t: f"/trainers/{t.qx_trainer.pk}/edit/",
+         _trainer_form(source="master_teacher"), trainers_state, ok={"county_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "sibling_admin": 404}),
+    Case("promote 通许县's trainer", "post", lambda t: f"/trainers/{t.tx_trainer.pk}/promote/",
+         _f(grade="2", reason="县级授课评价优秀"), trainers_state, ok={"sibling_admin": 302},
+         # the pool's owner alone: the city and the province above it see the trainer but do not grade
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "other_city_admin": 404,
+             "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("promote 杞县's trainer (张三)", "post", lambda t: f"/trainers/{t.qx_trainer.pk}/promote/",
+         _f(grade="3", reason="县级授课评价优秀"), trainers_state, ok={"county_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "city_admin": 403, "sibling_admin": 404}),
+    Case("record 通许县's trainer unavailable", "post", lambda t: f"/trainers/{t.tx_trainer.pk}/unavailable/",
+         _f(action="add", starts_on="2026-12-20", ends_on="2026-12-22", reason="外出学习"), trainers_state,
+         ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("withdraw 通许县's unavailable period", "post", lambda t: f"/trainers/{t.tx_trainer.pk}/unavailable/",
+         lambda t: {"action": "remove", "period": t.tx_period.pk}, trainers_state, ok={"sibling_admin": 302},
+         no={"county_admin": 404, "direct_admin": 404, "school_admin": 403}),
+    Case("book a trainer on 通许县's session", "post", lambda t: f"/trainers/sessions/{t.session.pk}/",
+         lambda t: {"action": "book", "trainer": t.tx_trainer.pk}, trainers_state,
+         ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         # 通许县's implementing institution runs the session but has no pool
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("cancel a booking on 通许县's session", "post", lambda t: f"/trainers/sessions/{t.tx_session_2.pk}/",
+         lambda t: {"action": "unbook", "trainer": t.tx_booked.pk}, trainers_state,
+         ok={"sibling_admin": 302, "city_admin": 302}, no={"county_admin": 404, "school_admin": 403, "tx_staff": 403}),
+    Case("book 杞县's trainer (张三) on 杞县's session", "post", lambda t: f"/trainers/sessions/{t.qx_session.pk}/",
+         lambda t: {"action": "book", "trainer": t.qx_trainer.pk}, trainers_state, ok={"county_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "sibling_admin": 404}),
+    Case("add a trainer through the API", "json", lambda t: "/api/v1/trainers",
+         lambda t: {"division_id": t.province.sibling.pk, "name": "新培训师", "source": "research_staff",
+                    "stages": ["primary"], "topics": ["homework"]}, trainers_state,
+         ok={"sibling_admin": 201, "city_admin": 201},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("edit a trainer through the API", "patch", lambda t: f"/api/v1/trainers/{t.tx_trainer.pk}",
+         _f(organisation="通许县教研室"), trainers_state, ok={"sibling_admin": 200, "city_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "sibling_teacher_user": 404, "school_admin": 403}),
+    Case("edit 兰考县's trainer through the API", "patch", lambda t: f"/api/v1/trainers/{t.lk_trainer.pk}",
+         _f(organisation="兰考县教研室"), trainers_state, ok={"direct_admin": 200}, no={"city_admin": 403}),
+    Case("promote through the API", "json", lambda t: f"/api/v1/trainers/{t.tx_trainer.pk}/promote",
+         _f(grade=2, reason="县级授课评价优秀"), trainers_state, ok={"sibling_admin": 200},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 403}),
+    Case("promote oneself through the API", "json", lambda t: f"/api/v1/trainers/{t.qx_trainer.pk}/promote",
+         _f(grade=4, reason="自己给自己晋升"), trainers_state, ok={"county_admin": 200},
+         no={"teacher": 403, "school_admin": 403, "city_admin": 403}),
+    Case("record unavailable through the API", "json", lambda t: f"/api/v1/trainers/{t.tx_trainer.pk}/unavailable",
+         _f(starts_on="2026-12-20", ends_on="2026-12-22"), trainers_state, ok={"sibling_admin": 201},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403}),
+    Case("withdraw unavailable through the API", "delete",
+         lambda t: f"/api/v1/trainers/{t.tx_trainer.pk}/unavailable/{t.tx_period.pk}", _f(), trainers_state,
+         ok={"sibling_admin": 204}, no={"county_admin": 404, "direct_admin": 404, "sibling_teacher_user": 404}),
+    Case("book through the API", "json", lambda t: f"/api/v1/trainers/{t.tx_trainer.pk}/bookings",
+         lambda t: {"session_id": t.session.pk}, trainers_state, ok={"sibling_admin": 201, "city_admin": 201},
+         no={"county_admin": 404, "school_admin": 403, "tx_staff": 403, "teacher": 404}),
+    Case("cancel a booking through the API", "delete",
+         lambda t: f"/api/v1/trainers/{t.tx_booked.pk}/bookings/{t.tx_session_2.pk}", _f(), trainers_state,
+         ok={"sibling_admin": 204}, no={"county_admin": 404, "other_city_admin": 404, "teacher": 404}),
 ]
 
 MATRIX = [(case, persona, status, persona in case.ok) for case in CASES

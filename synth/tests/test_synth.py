@@ -40,6 +40,10 @@ def _wipe() -> None:
     from institutions.models import Accreditation
 
     Accreditation.objects.dangerously_unscoped().all().delete()  # its scores and history go with it
+    from trainers.models import Trainer, TrainerBooking, TrainerLevelChange, TrainerUnavailability
+
+    for model in (TrainerBooking, TrainerLevelChange, TrainerUnavailability, Trainer):  # the demo trainer pools
+        model.objects.dangerously_unscoped().all().delete()
     User.objects.all().delete()
     from catalog.models import (
         AnnualPlan,
