@@ -220,7 +220,7 @@ def ask(request, payload: QuestionIn):
 
 class QuestionQuery(Schema):
     state: str = ""
-    team_id: int | None = None
+    team_id: int | None = Field(None, ge=1, le=2**62)
     mine_to_answer: bool = Field(False, description="专家：只看交给我的")
     overdue: bool = False
     limit: int = Field(50, ge=1, le=500)
