@@ -17,7 +17,7 @@ from access.policy import fetch
 from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import Role
 from catalog.constants import Level, Mode, ProjectCategory
-from core.requests import client_ip, error_text
+from core.requests import client_ip, error_text, form_step
 from institutions import machine, selectors, services
 from institutions.constants import SCOPE_CATEGORIES, SCOPE_LEVELS, SCOPE_MODES
 from institutions.constants import AccreditationState as S
@@ -111,12 +111,7 @@ def _history(row: Accreditation) -> list[dict]:
 
 
 def _step(request, accreditation_id: int, done: str, call) -> object:
-    try:
-        call()
-    except ValidationError as error:
-        messages.error(request, error_text(error))
-    else:
-        messages.success(request, done)
+    form_step(request, call, done)
     return redirect("institutions:detail", accreditation_id=accreditation_id)
 
 
