@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema
 
 from access.policy import visible
 from access.scope import scope_for_user
+from accounts.decorators import division_admin_scope
 from accounts.models import ADMIN_ROLES, Role
 from core.requests import client_ip
 from institutions import bases, selectors
@@ -142,9 +143,7 @@ def _resolve(scope, values: dict, kind: str | None) -> dict:
 
 @router.post("/training-bases", response={201: BaseDetailOut}, summary="认定培训基地（本单位）")
 def base_create(request, payload: BaseIn):
-    scope = _scope(request.auth)
-    if request.auth.role not in (Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN):
-        raise PermissionDenied("只有县级及以上管理员可以认定培训基地")
+    scope = division_admin_scope(request.auth, "只有县级及以上管理员可以认定培训基地")
     values = _resolve(scope, payload.dict(), payload.kind)
     base = bases.base_create(scope=scope, actor=request.auth, division=request.auth.division, ip=client_ip(request),
                              **values)

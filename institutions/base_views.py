@@ -15,12 +15,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import Action, can, visible
-from accounts.decorators import roles_required
+from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import ADMIN_ROLES, Role
 from core.requests import client_ip, error_text
 from institutions import bases, selectors
 from institutions.constants import INSTITUTION_BASES, BaseKind
 from institutions.models import TrainingBase
+from institutions.views import _int
 from org.constants import STAGE_LABELS
 from org.models import Institution, School
 from people.constants import SUBJECT_LABELS
@@ -44,8 +45,7 @@ def base_list(request, scope):
     used = selectors.term_usage(rows, term)
     return render(request, "institutions/base_list.html", {
         "rows": [(base, used[base.pk], max(0, base.seats_per_term - used[base.pk])) for base in rows],
-        "filters": filters, "term": bases.term_label(term), "may_add": request.user.role in
-        (Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN), **_choices(scope)})
+        "filters": filters, "term": bases.term_label(term), "may_add": request.user.role in DIVISION_ADMIN_ROLES, **_choices(scope)})
 
 
 @base_page
@@ -79,14 +79,7 @@ def _values(request, scope) -> dict:
             "active": post.get("active") == "on", "note": post.get("note", "")}
 
 
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-@roles_required({Role.COUNTY_ADMIN, Role.CITY_ADMIN, Role.PROVINCE_ADMIN})
+@roles_required(DIVISION_ADMIN_ROLES)
 @require_http_methods(["GET", "POST"])
 def base_form(request, scope, base_id: int | None = None):
     base = None

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -52,8 +53,9 @@ def registry_export(request, scope):
     try:
         handle, name, _ = registry.export(scope=scope, actor=request.user, kind=request.GET.get("kind", ""),
                                           days=_days(request.GET.get("days")), ip=client_ip(request))
-    except ValidationError as error:
-        raise PermissionDenied(error_text(error)) from None
+    except ValidationError as error:  # an unknown kind or day count: said on the registry page
+        messages.error(request, error_text(error))
+        return redirect("institutions:registry")
     return FileResponse(handle, as_attachment=True, filename=name)
 
 

@@ -350,7 +350,7 @@ def _tell_organisers(row: Accreditation, transition: machine.Transition, event_i
     sessions (hours already earned stay)."""
     from django.urls import reverse
 
-    from accounts.models import User
+    from accounts.models import DIVISION_ROLES, User
     from catalog.constants import ProjectState
     from catalog.selectors import blocked_reasons
 
@@ -364,7 +364,7 @@ def _tell_organisers(row: Accreditation, transition: machine.Transition, event_i
             by_unit.setdefault((project.organiser_id, project.organiser_school_id), []).append(project)
     for (division_id, school_id), held in by_unit.items():
         admins = (User.objects.filter(role="school_admin", school_id=school_id) if school_id is not None else
-                  User.objects.filter(role__in=["county_admin", "city_admin", "province_admin"], division_id=division_id))
+                  User.objects.filter(role__in=list(DIVISION_ROLES), division_id=division_id))
         recipients = set(admins.filter(is_active=True).values_list("pk", flat=True))
         recipients |= {p.created_by_id for p in held if p.created_by_id}
         listing = "；".join(f"{p.code}《{p.title}》" for p in held)
