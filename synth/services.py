@@ -275,7 +275,7 @@ def _demo_claims_checked() -> int:
                    .filter(teacher__school=school, source_type="claim", state="pending", school_checked_at__isnull=True)
                    .order_by("id").values_list("id", flat=True))
     for entry_id in pending[::2]:
-        claim_school_check(scope=scope_for_user(admin), actor=admin, entry_id=entry_id)
+        claim_school_check(scope=scope_for_user(admin), actor=admin, entry_id=entry_id, approve=True)
     return len(pending[::2])
 
 

@@ -42,8 +42,7 @@ class Command(BaseCommand):
         picks += sorted((n for n in users if n.startswith("teacher-")), key=lambda n: (len(n), n))
         picks += sorted(n for n in users if n.startswith("expert-"))[:1]
         picks += sorted((n for n in users if users[n].role == Role.INSTITUTION_STAFF), key=lambda n: (n != "staff-410000-yxy", n))[:2]
-        seen: set[str] = set()
-        return [n for n in picks if n in users and not (n in seen or seen.add(n))]
+        return [n for n in dict.fromkeys(picks) if n in users]
 
     @staticmethod
     def _where(user) -> str:
