@@ -223,7 +223,7 @@ def claim_resubmit(*, scope: Scope, teacher, actor, entry_id: int, category: str
 
 # --- history ------------------------------------------------------------------------------
 
-STEP_LABELS = {
+STEP_LABELS: dict[tuple[str, str], str] = {
     (DecisionStage.SCHOOL, DecisionState.CHECKED): "学校审核通过",
     (DecisionStage.SCHOOL, DecisionState.REJECTED): "学校审核不通过",
     (DecisionStage.COUNTY, DecisionState.APPROVED): "县级认定通过",

@@ -159,7 +159,7 @@ def claim_detail(request, scope, entry_id: int):
     entry = claim_get(scope=scope, entry_id=entry_id)
     may_reverse = entry.state == "approved" and can(scope, Can.REVOKE, entry)
     may_resubmit = (entry.state == "rejected" and request.user.teacher_id == entry.teacher_id
-                    and not any(step.kind == "resubmitted_as" for step in entry.history))
+                    and not any(step.kind == "resubmitted_as" for step in getattr(entry, "history", [])))
     return render(request, "credits/claim_detail.html", {
         "entry": entry, "may_reverse": may_reverse, "may_resubmit": may_resubmit})
 
