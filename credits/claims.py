@@ -275,7 +275,9 @@ def with_history(entries, *, scope: Scope) -> list[LedgerEntry]:
                 reason = decision.note
             elif decision.state == DecisionState.APPROVED:
                 reason = ""
-        if (follower := followers.get(resubmission_source_id(entry))) is not None:
+        follower = followers.get(resubmission_source_id(entry))
+        entry.resubmitted_as = follower  # type: ignore[attr-defined]
+        if follower is not None:
             steps.append(Step("resubmitted_as", f"已修改后重新提交为申报 #{follower}", "", None, entry_id=follower))
         entry.history = steps  # type: ignore[attr-defined]
         entry.reason = reason  # type: ignore[attr-defined]
