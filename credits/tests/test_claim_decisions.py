@@ -103,6 +103,11 @@ def test_a_refused_claim_is_revised_and_resubmitted_once(users, client_for, prov
     detail = teacher.get(f"/credits/claims/{old.pk}/").content.decode()
     assert f"已修改后重新提交为申报 #{new.pk}" in detail
     assert f"原申报 #{old.pk}" in teacher.get(f"/credits/claims/{new.pk}/").content.decode()
+    # the school deciding the new claim sees where it came from, and why the first was refused
+    school_page = client_for(users["school_admin"]).get("/credits/claims/").content.decode()
+    assert f"修改后重新提交（原申报 #{old.pk}）" in school_page
+    assert "学时填多了" in client_for(users["school_admin"]).get(f"/credits/claims/{old.pk}/").content.decode()
+    teacher = client_for(users["teacher"])
     again = teacher.post(f"/credits/claims/{old.pk}/resubmit/", {
         "category": "other", "hours": "2", "occurred_on": "2026-06-12", "note": "再交一次试试看"})
     assert again.status_code == 422 and "已重新提交过" in again.content.decode()
@@ -178,3 +183,13 @@ def test_history_lists_stay_flat(users, client_for, province, media, django_asse
     with django_assert_max_num_queries(16):
         page = teacher.get(f"/credits/teachers/{province.teacher.pk}/")
     assert page.content.decode().count("原因：材料不清晰") >= 3
+
+
+def test_the_review_list_stays_flat(users, client_for, province, media, django_assert_max_num_queries):
+    for n in range(4):
+        _claim(client_for(users["teacher"]), key=f"r-{n}")
+    school = client_for(users["school_admin"])
+    school.get("/credits/claims/")
+    with django_assert_max_num_queries(14):
+        page = school.get("/credits/claims/").content.decode()
+    assert page.count("审核记录</summary>") == 4
