@@ -24,7 +24,8 @@ TOKEN_PREFIX = "yx_"  # noqa: S105 - a public prefix, not a secret
 
 
 def user_scope_path(user: User) -> str:
-    for node, field in ((user.division, "path"), (user.school, "division_path"), (user.institution, "division_path")):
+    for node, field in ((user.division, "path"), (user.school, "division_path"), (user.institution, "division_path"),
+                        (user.teacher, "division_path")):
         if node is not None:
             return getattr(node, field)
     return ""
