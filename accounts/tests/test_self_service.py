@@ -422,3 +422,12 @@ def test_the_account_list_is_scoped_searchable_and_keeps_its_query_count(account
     assert "第 2 / 2 页" in second
     assert client_for(accounts["teacher"]).get("/accounts/users/").status_code == 403
     assert client_for(accounts["staff"]).get("/accounts/users/").status_code == 403
+
+
+def test_other_throttled_pages_get_the_same_styled_page(users, client_for, settings):
+    settings.EXPORT_MAX_PER_HOUR = 0
+    response = client_for(users["county_admin"]).get("/projects/overview/?year=2026&format=xlsx")
+    assert response.status_code == 429 and response["Retry-After"] == "3600"
+    body = response.content.decode()
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert "导出过于频繁" in body and 'id="retry-minutes">60<' in body and "site-header" in body
