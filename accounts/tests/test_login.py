@@ -187,7 +187,7 @@ def test_unknown_user_wrong_password_and_locked_account_look_the_same(users, cli
     assert all("sessionid" not in r.cookies for r in responses)
 
 
-def test_too_many_failures_from_one_address_get_the_styled_429(users, client, settings):
+def test_too_many_attempts_from_one_address_get_429(users, client, settings):
     settings.LOGIN_MAX_FAILURES_PER_IP = 4
     settings.LOGIN_LOCKOUT_SECONDS = 900
     with time_machine.travel(START, tick=False) as traveller:
