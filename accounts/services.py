@@ -239,3 +239,20 @@ def user_password_reset(*, scope: Scope, actor: User, user_id: int, password: st
     audit_record(action=Action.PASSWORD_RESET, actor=actor, ip=ip, scope_path=user_scope_path(user),
                  object_type="user", object_id=user.pk, detail={"generated": generated, "username": user.username})
     return user, password
+
+
+@transaction.atomic
+def user_password_reset_by_operator(*, username: str) -> tuple[User, str]:
+    """The command line's reset (`yanxiu password reset USER`), for accounts nobody above can
+    reset (province administrators): an operator with shell access, audited without an actor."""
+    user = User.objects.select_for_update().filter(username=username, is_active=True).first()
+    if user is None:
+        raise User.DoesNotExist(username)
+    password = temporary_password()
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    throttle.account_reset(user.username)
+    audit_record(action=Action.PASSWORD_RESET, actor=None, scope_path=user_scope_path(user), object_type="user",
+                 object_id=user.pk, detail={"generated": True, "username": user.username, "by": "command"})
+    return user, password

@@ -431,3 +431,17 @@ def test_other_throttled_pages_get_the_same_styled_page(users, client_for, setti
     body = response.content.decode()
     assert response["Content-Type"] == "text/html; charset=utf-8"
     assert "导出过于频繁" in body and 'id="retry-minutes">60<' in body and "site-header" in body
+
+
+def test_the_command_line_resets_a_province_administrator(users, client, capsys):
+    from django.core.management import CommandError, call_command
+
+    admin = users["province_admin"]
+    call_command("password", "reset", admin.username)
+    temporary = capsys.readouterr().out.strip()
+    event = _events("account.password_reset").get()
+    assert event.actor is None and event.detail["by"] == "command" and temporary not in str(event.detail)
+    response = _login(client, admin.username, temporary)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/password/")
+    with pytest.raises(CommandError):
+        call_command("password", "reset", "nobody-here")
