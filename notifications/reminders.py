@@ -76,7 +76,7 @@ def sessions_tomorrow_notify(*, today: dt.date | None = None) -> dict[str, int]:
                                         teacher__enrolments__project_id__in=list(by_project))
                     .order_by("pk").values_list("pk", "teacher__enrolments__project_id"))
             for user_id, project_id in rows:
-                for session_id, title, body in by_project[project_id]:
+                for session_id, title, body in by_project.get(project_id, ()):
                     yield Notice(user_id, Notification.Kind.SESSION_TOMORROW, title, body, url,
                                  f"session:{session_id}:{day:%Y%m%d}")
 

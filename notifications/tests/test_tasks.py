@@ -58,6 +58,9 @@ def test_tomorrows_sessions_are_told_once_to_each_enrolled_teacher(province, use
     ProjectSession.objects.create(project=draft, number=1, title="草稿场次", held_on=TODAY + dt.timedelta(days=1))
     told = _enrolled(province, project, make_user, 3, "a")
     TeacherFactory(school=province.school)  # a teacher with no account: nobody to tell
+    later = _project(province, users, "C")  # another project of the same teacher, nothing tomorrow
+    ProjectSession.objects.create(project=later, number=1, title="后天", held_on=TODAY + dt.timedelta(days=2))
+    enrol(scope=as_teacher(told[0].teacher), project_id=later.pk, teacher=told[0].teacher)
 
     assert sessions_tomorrow_notify(today=TODAY) == {"sessions": 1, "told": 3}
     assert sessions_tomorrow_notify(today=TODAY) == {"sessions": 1, "told": 0}  # idempotent per (teacher, session)
