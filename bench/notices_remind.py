@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--teachers", type=int, default=100_000)
     parser.add_argument("--projects", type=int, default=2000)
     parser.add_argument("--per-teacher", type=int, default=2)
+    parser.add_argument("--digest", action="store_true", help="then give every account an e-mail and run the digest")
     args = parser.parse_args()
     setup()
     from django.db import connection, reset_queries
@@ -40,7 +41,7 @@ def main() -> None:
     rng = random.Random(7)
     today = timezone.localdate()
     county = Division.objects.get(code="410221")
-    school, _ = School.objects.get_or_create(code="4102219999", defaults={"name": "压测学校", "division": county})
+    school, _ = School.objects.dangerously_unscoped().get_or_create(code="4102219999", defaults={"name": "压测学校", "division": county})
     started = time.perf_counter()
     teachers = Teacher.objects.bulk_create(
         [Teacher(name=f"教师{i}", id_cipher="x", id_index=f"bench-{i}", birth_date=dt.date(1985, 1, 1), sex="F",
@@ -74,7 +75,25 @@ def main() -> None:
     mismatched = (User.objects.annotate(n=Count("notifications", filter=Q(notifications__read_at__isnull=True)))
                   .exclude(unread_notices=F("n"))
                   .count())
-    print(json.dumps({"teachers": args.teachers, "projects": args.projects, "enrolments": len(rows),
+    digest = {}
+    if args.digest:
+        import logging
+
+        from notifications.digest import digests_deliver, digests_prepare
+
+        logging.getLogger("notifications.senders").setLevel(logging.WARNING)  # one line per e-mail otherwise
+        User.objects.filter(username__startswith="bench-t-").update(email="bench@example.cn")
+        with CaptureQueriesContext(connection) as prepare_queries:
+            began = time.perf_counter()
+            prepared = digests_prepare()
+            digest["prepare_s"], digest["prepared"] = round(time.perf_counter() - began, 1), prepared
+        digest["prepare_queries"] = len(prepare_queries.captured_queries)
+        with CaptureQueriesContext(connection) as deliver_queries:
+            began = time.perf_counter()
+            digest.update(digests_deliver())
+            digest["deliver_s"] = round(time.perf_counter() - began, 1)
+        digest["deliver_queries"] = len(deliver_queries.captured_queries)
+    print(json.dumps({"digest": digest, "teachers": args.teachers, "projects": args.projects, "enrolments": len(rows),
                       "load_s": round(loaded, 1), "first": first, "first_s": round(first_s, 1),
                       "first_queries": len(first_queries.captured_queries), "second": second,
                       "second_s": round(second_s, 1), "second_queries": len(second_queries.captured_queries),
