@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -70,8 +71,6 @@ class ReadAllIn(Schema):
 def read_all(request, payload: ReadAllIn | None = None):
     kind = payload.kind if payload else ""
     if kind and kind not in selectors.KINDS:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"kind": "未知的站内信类型"})
     return ReadAllOut(marked=notifications_read_all(scope=scope_for_user(request.auth), kind=kind))
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.constants import EnrolmentState, PlanState
 from notifications.models import Notification
 from notifications.services import Notice, notices_write, notify, teacher_accounts
 
@@ -23,7 +24,7 @@ def _stamp(moment: dt.datetime | None) -> str:
 def enrolment_decided(enrolment, project) -> int:
     """The organiser approved or refused a pending enrolment: the teacher hears which."""
     account = teacher_accounts([enrolment.teacher_id]).get(enrolment.teacher_id)
-    approved = enrolment.state == "enrolled"
+    approved = enrolment.state == EnrolmentState.ENROLLED
     title = (f"报名已录取：《{project.title}》" if approved else f"报名未通过：《{project.title}》")
     body = (f"培训时间 {project.starts_on:%Y-%m-%d} 至 {project.ends_on:%Y-%m-%d}，请按时参加。" if approved
             else "主办单位未通过您的报名；如有疑问请联系学校或主办单位。")
@@ -42,7 +43,7 @@ def enrolments_promoted(enrolments: Iterable, project) -> int:
     for enrolment in enrolments:
         if enrolment.teacher_id not in accounts:
             continue
-        pending = enrolment.state == "pending"
+        pending = enrolment.state == EnrolmentState.PENDING
         notices.append(Notice(
             accounts[enrolment.teacher_id], Kind.ENROLMENT_PROMOTED,
             f"候补转正：《{project.title}》" + ("（待审核）" if pending else "（已录取）"),
@@ -75,7 +76,7 @@ def plan_decided(plan) -> int:
     recipients = set(admins.filter(is_active=True).values_list("pk", flat=True))
     recipients |= {uid for uid in (plan.created_by_id, plan.submitted_by_id) if uid}
     recipients.discard(plan.decided_by_id)
-    approved = plan.state == "approved"
+    approved = plan.state == PlanState.APPROVED
     title = f"{plan.year}年度培训计划" + ("已批准" if approved else "被退回修改")
     body = f"审核意见：{plan.review_note}" if plan.review_note else ("" if approved else "请按审核意见修改后重新报送。")
     return notify(recipients=recipients, kind=Kind.PLAN_DECIDED, title=title, body=body,
