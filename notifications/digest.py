@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
+from accounts.mobile import mobile_decrypt
 from accounts.models import User
 from notifications.models import NoticeDigest, Notification
 from notifications.senders import get_sender
@@ -32,14 +33,14 @@ TITLES_SHOWN = 5
 def recipient_contacts(user) -> tuple[str | None, str | None]:
     """Where an account can be reached outside the site: (e-mail, mobile number)."""
     email = (user.email or "").strip() or None
-    # The mobile number will come from the account's encrypted mobile field (being added to
-    # accounts); read and decrypt it here, and widen `_reachable` below to match.
-    return email, None
+    # Decrypted only here, at the moment of sending (accounts.mobile keeps it encrypted).
+    phone = mobile_decrypt(user.mobile_cipher) if user.mobile_cipher else None
+    return email, phone
 
 
 def _reachable() -> Q:
     """The set-based form of recipient_contacts: accounts with somewhere to send to."""
-    return ~Q(email="")
+    return ~Q(email="") | ~Q(mobile_cipher="")
 
 
 def digests_prepare(*, today: dt.date | None = None) -> int:

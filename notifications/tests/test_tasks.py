@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 
 from access.scope import scope_for_user
 from accounts.models import Role, User
+from accounts.services import user_set_mobile
 from catalog.models import ProjectSession
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
@@ -185,11 +186,21 @@ def test_the_default_sender_logs_masked_recipients(users, caplog):
     assert "z***@example.cn" in caplog.text and "zhangsan@" not in caplog.text
 
 
-def test_recipient_contacts_give_the_email_and_no_phone_yet(users):
+def test_recipient_contacts_give_the_email_and_the_decrypted_mobile(users, recording):
     teacher = users["teacher"]
     assert recipient_contacts(teacher) == (None, None)
     teacher.email = " zhang@example.cn "
     assert recipient_contacts(teacher) == ("zhang@example.cn", None)
+    teacher.email = ""
+    teacher.save(update_fields=["email"])
+    user_set_mobile(scope=scope_for_user(teacher), actor=teacher, mobile="13812345678")
+    teacher.refresh_from_db()
+    assert recipient_contacts(teacher) == (None, "13812345678")
+    # An account with only a mobile number gets its digest by SMS.
+    with time_machine.travel(NOW, tick=False):
+        notify(recipients=[teacher.pk], kind="plan.decided", title="计划已批准", event_key="sms-1")
+        assert digest_daily_task()["sent"] == 1
+    assert recording == [("13812345678", "【研修平台】您有1条未读站内信，请登录查看。")]
 
 
 def test_the_session_task_runs_the_reminder(province, users, make_user):
