@@ -173,6 +173,12 @@ class ProjectSession(models.Model):
     def __str__(self) -> str:
         return f"{self.project_id}#{self.number}"
 
+    @property
+    def label(self) -> str:
+        """"第N场 内容" for pages; a title that already starts with its number is not numbered twice."""
+        prefix = f"第{self.number}场"
+        return self.title if self.title.startswith(prefix) else f"{prefix} {self.title}"
+
 
 class Attendance(models.Model):
     """Present at a session; recorded once (page, upload or check-in code), never twice."""
