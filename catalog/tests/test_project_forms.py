@@ -183,3 +183,16 @@ def test_the_attendance_grid_marks_by_column_and_counts(users, client_for, provi
     assert page.count("checked disabled") == 5
     empty = client.post(f"/projects/{project.pk}/manage/", {"action": "attendance"}, follow=True)
     assert "请先勾选出勤的学员" in empty.content.decode()
+
+
+def test_overlap_reasons_name_values_in_words(province):
+    from catalog.conflicts import audiences_meet, readable_reason
+
+    a = Project(audience={"stages": ["primary", "junior"], "subjects": ["math"], "titles": ["first"],
+                          "honours": ["backbone"], "divisions": ["410221"]}, division_path=province.city.path)
+    b = Project(audience={"stages": ["primary"], "subjects": ["math", "chinese"], "titles": ["first"],
+                          "honours": ["backbone"]}, division_path=province.county.path)
+    shared = audiences_meet(a, b, {"410221": province.county.path}, {"410221": "杞县"})
+    assert shared == ["学段：小学", "学科：数学", "职称：一级教师", "荣誉：骨干教师", "地区：杞县"]
+    # Reasons stored by an older check are shown in words too.
+    assert readable_reason("培训对象交叉（学段：primary、junior；学科：math）") == "培训对象交叉（学段：小学、初中；学科：数学）"
