@@ -113,3 +113,21 @@ def institutions_in_force(institution_ids: Iterable[int], today: dt.date | None 
     return {pk for pk, rows in held.items()
             if any(row.state in IN_FORCE and row.valid_from is not None and row.valid_until is not None
                    and row.valid_from <= today <= row.valid_until for row in rows)}
+
+
+def audience_words(rule: dict | None) -> list[str]:
+    """A project's audience rule as people read it ("学段：小学、初中"); regions by name (one
+    query when the rule names any)."""
+    from catalog.conflicts import AUDIENCE_LABELS, VALUE_LABELS
+    from catalog.constants import NEW_TEACHER_YEARS
+    from org.models import Division
+
+    rule = rule or {}
+    words = [f"{label}：{'、'.join(VALUE_LABELS[key].get(v, v) for v in rule[key])}"
+             for key, label in AUDIENCE_LABELS.items() if rule.get(key)]
+    if rule.get("divisions"):
+        names = dict(Division.objects.filter(code__in=rule["divisions"]).values_list("code", "name"))
+        words.append(f"地区：{'、'.join(names.get(code, code) for code in rule['divisions'])}")
+    if rule.get("new_teachers"):
+        words.append(f"入职 {NEW_TEACHER_YEARS} 年内的新教师")
+    return words

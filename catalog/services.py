@@ -37,6 +37,7 @@ from catalog.constants import (
 from catalog.models import Enrolment, Project
 from credits.constants import Category
 from institutions import bases, gate
+from org.constants import STAGE_LABELS
 from org.models import Division, School
 from people.models import Teacher
 
@@ -376,7 +377,7 @@ def audience_refusals(rule: dict, facts: TeacherFacts, *, today: dt.date, divisi
     if serving is not None and (reason := outside_served(serving, facts)):
         reasons.append(reason)
     if rule.get("stages") and facts.stage not in rule["stages"]:
-        reasons.append(f"学段不符（本项目面向：{'、'.join(rule['stages'])}）")
+        reasons.append(f"学段不符（本项目面向：{'、'.join(STAGE_LABELS.get(s, s) for s in rule['stages'])}）")
     if rule.get("subjects") and not facts.subjects & set(rule["subjects"]):
         reasons.append("任教学科不在本项目培训对象之内")
     if rule.get("titles") and facts.title not in rule["titles"]:
