@@ -70,6 +70,8 @@ class ProjectForm(forms.Form):
             for b in listed_bases]]
         if regions:
             self.fields["divisions"].choices = regions  # type: ignore[attr-defined]
+            if not any(isinstance(options, (list, tuple)) for _, options in regions):
+                self.fields["divisions"].help_text = "可多选（按住 Ctrl 或 ⌘ 点选）"
         else:
             del self.fields["divisions"]  # a county's project serves the county; a region adds nothing
 

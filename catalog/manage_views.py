@@ -74,6 +74,7 @@ def project_new(request, scope):
     level = LEVEL_OF_DIVISION.get(request.user.division.level, "") if request.user.division_id else ""
     organiser = Division.objects.get(pk=request.user.division_id)
     form = ProjectForm(request.POST or None, initial={"level": level}, **_choosable(scope, organiser))
+    form.fields["starts_on"].widget.attrs["min"] = timezone.localdate().isoformat()  # the browser helps; the service decides
     error = ""
     if request.method == "POST" and form.is_valid():
         try:

@@ -54,3 +54,18 @@ def test_an_object_the_viewer_may_not_see_keeps_its_number(users, province, clie
                  object_type="project", object_id=project.pk, detail={})
     body = client_for(users["sibling_admin"]).get("/audit/").content.decode()
     assert f"培训项目 #{project.pk}" in body and "杞县骨干教师研修" not in body
+
+
+def test_a_teachers_history_reads_as_words(users, province, client_for):
+    from access.scope import scope_for_user
+    from people.services import TeacherData, teacher_update
+
+    teacher = province.teacher
+    data = TeacherData(name=teacher.name, id_number=teacher.id_number, school=teacher.school, stage="junior",
+                       subjects=["math"], title="senior", hire_date=teacher.hire_date, status=teacher.status)
+    before_title = teacher.get_title_display()
+    teacher_update(scope=scope_for_user(users["county_admin"]), actor=users["county_admin"], teacher=teacher, data=data)
+    body = client_for(users["county_admin"]).get(f"/teachers/{teacher.pk}/").content.decode()
+    assert "变更记录" in body and "学段：" in body and "→ 初中" in body
+    assert f"职称：{before_title} → 高级教师" in body and "→ 数学" in body
+    assert "title:" not in body and "stage:" not in body
