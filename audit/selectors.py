@@ -61,18 +61,19 @@ class LogRow:
     detail: list[tuple[str, str]]
 
 
-def _value_text(value) -> str:
+def _value_text(value, words: dict | None = None) -> str:
+    """A detail value in words; `words`: the labels of a coded field's values."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
+    if isinstance(value, bool) or value in ("True", "False"):
+        return "是" if value in (True, "True") else "否"
     if isinstance(value, list):
         if len(value) == 2 and not any(isinstance(v, (list, dict)) for v in value):
-            return f"{_value_text(value[0])} → {_value_text(value[1])}"  # a change: [old, new]
-        return "、".join(_value_text(v) for v in value) or "—"
+            return f"{_value_text(value[0], words)} → {_value_text(value[1], words)}"  # a change: [old, new]
+        return "、".join(_value_text(v, words) for v in value) or "—"
     if isinstance(value, dict):
         return "；".join(f"{DETAIL_LABELS.get(k, k)}：{_value_text(v)}" for k, v in value.items()) or "—"
-    return str(value)
+    return str((words or {}).get(value, value))
 
 
 def _object_names(scope: Scope, events: list[AuditEvent]) -> dict[tuple[str, str], str]:
@@ -113,6 +114,8 @@ def audit_log_rows(*, scope: Scope, events: list[AuditEvent]) -> list[LogRow]:
               .only("pk", "username", "first_name", "last_name", "role")}
     names = _object_names(scope, events)
     fields = {f.name: str(f.verbose_name) for f in Project._meta.get_fields() if hasattr(f, "verbose_name")}
+    # A project's coded fields (level, mode, category …) and their labels: a change reads 网络研修 → 混合式.
+    coded = {f.name: {str(k): str(v) for k, v in f.flatchoices} for f in Project._meta.concrete_fields if f.choices}
     rows = []
     for event in events:
         user = actors.get(event.actor_id) if event.actor_id else None
@@ -128,6 +131,7 @@ def audit_log_rows(*, scope: Scope, events: list[AuditEvent]) -> list[LogRow]:
         detail = event.detail if isinstance(event.detail, dict) else {"detail": event.detail}
         rows.append(LogRow(event=event, actor=actor, action=event.action_label,
                            result=RESULT_LABELS.get(event.result, event.result), object=obj or "—",
-                           detail=[(DETAIL_LABELS.get(key) or fields.get(key) or key, _value_text(value))
+                           detail=[(DETAIL_LABELS.get(key) or fields.get(key) or key,
+                                    _value_text(value, coded.get(key) if event.object_type == "project" else None))
                                    for key, value in detail.items()]))
     return rows
