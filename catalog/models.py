@@ -174,10 +174,15 @@ class ProjectSession(models.Model):
         return f"{self.project_id}#{self.number}"
 
     @property
-    def label(self) -> str:
-        """"第N场 内容" for pages; a title that already starts with its number is not numbered twice."""
+    def topic(self) -> str:
+        """The title without a leading "第N场：" (older demo data wrote the number into titles)."""
         prefix = f"第{self.number}场"
-        return self.title if self.title.startswith(prefix) else f"{prefix} {self.title}"
+        return self.title[len(prefix):].lstrip("：: ") if self.title.startswith(prefix) else self.title
+
+    @property
+    def label(self) -> str:
+        """"第N场 内容" for pages, numbered once."""
+        return f"第{self.number}场 {self.topic}".rstrip()
 
 
 class Attendance(models.Model):

@@ -196,3 +196,11 @@ def test_overlap_reasons_name_values_in_words(province):
     assert shared == ["学段：小学", "学科：数学", "职称：一级教师", "荣誉：骨干教师", "地区：杞县"]
     # Reasons stored by an older check are shown in words too.
     assert readable_reason("培训对象交叉（学段：primary、junior；学科：math）") == "培训对象交叉（学段：小学、初中；学科：数学）"
+
+
+@pytest.mark.parametrize(("title", "label"), [("课堂观察", "第4场 课堂观察"), ("第4场：课堂观察", "第4场 课堂观察"),
+                                              ("第4场", "第4场"), ("第40场：复盘", "第4场 第40场：复盘")])
+def test_a_session_is_numbered_once(title, label):
+    from catalog.models import ProjectSession
+
+    assert ProjectSession(number=4, title=title).label == label
