@@ -7,6 +7,8 @@ from access.policy import visible
 from access.scope import Scope
 from accounts.models import User
 from audit.models import AuditEvent
+from org.constants import STAGE_LABELS
+from people.constants import STATUS_LABELS, SUBJECT_LABELS, TITLE_LABELS
 
 
 def audit_event_list(*, scope: Scope, object_type: str = "", object_id: str = "") -> QuerySet[AuditEvent]:
@@ -46,9 +48,21 @@ DETAIL_LABELS = {
     "moved": "移动", "days": "天数", "limit": "上限", "filters": "筛选条件", "failures": "失败次数",
     "expires_at": "失效时间", "effective_from": "生效日期", "decisions": "决定", "credited": "计学时",
     "is_active": "有效", "active": "有效", "held_on": "日期", "full_ids": "完整证件号", "correction": "更正",
-    "source": "来源", "synthetic": "模拟数据", "scale": "规模", "seed": "随机种子", "keys": "标识数",
+    "source": "来源", "school": "学校", "hire_date": "入职日期", "status": "状态", "subjects": "任教学科",
+    "honours": "荣誉称号", "id_number": "身份证号（脱敏）", "synthetic": "模拟数据", "scale": "规模", "seed": "随机种子", "keys": "标识数",
     "key": "标识", "prefix": "前缀", "unpaired": "未结对", "iri": "活动标识", "ip": "IP",
 }
+
+
+# Coded values that details of several kinds carry (a teacher's change: 学段 primary → junior).
+CODED_VALUES: dict[str, dict[str, str]] = {
+    "stage": STAGE_LABELS, "title": TITLE_LABELS, "status": STATUS_LABELS, "subjects": SUBJECT_LABELS,
+    "subject": SUBJECT_LABELS,
+}
+
+
+# In a teacher's record, "title" is the professional title and "name" the person's name.
+TEACHER_LABELS = {**DETAIL_LABELS, "title": "职称", "name": "姓名"}
 
 
 @dataclass
@@ -61,8 +75,9 @@ class LogRow:
     detail: list[tuple[str, str]]
 
 
-def _value_text(value, words: dict | None = None) -> str:
-    """A detail value in words; `words`: the labels of a coded field's values."""
+def _value_text(value, words: dict | None = None, labels: dict | None = None) -> str:
+    """A detail value in words; `words`: the labels of a coded field's values; `labels`: the
+    names of the keys of a nested record."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool) or value in ("True", "False"):
@@ -72,7 +87,10 @@ def _value_text(value, words: dict | None = None) -> str:
             return f"{_value_text(value[0], words)} → {_value_text(value[1], words)}"  # a change: [old, new]
         return "、".join(_value_text(v, words) for v in value) or "—"
     if isinstance(value, dict):
-        return "；".join(f"{DETAIL_LABELS.get(k, k)}：{_value_text(v)}" for k, v in value.items()) or "—"
+        if set(value) == {"before", "after"}:  # one field's change
+            return f"{_value_text(value['before'], words)} → {_value_text(value['after'], words)}"
+        return "；".join(f"{(labels or DETAIL_LABELS).get(k, k)}：{_value_text(v, CODED_VALUES.get(k))}"
+                        for k, v in value.items()) or "—"
     return str((words or {}).get(value, value))
 
 
@@ -132,6 +150,7 @@ def audit_log_rows(*, scope: Scope, events: list[AuditEvent]) -> list[LogRow]:
         rows.append(LogRow(event=event, actor=actor, action=event.action_label,
                            result=RESULT_LABELS.get(event.result, event.result), object=obj or "—",
                            detail=[(DETAIL_LABELS.get(key) or fields.get(key) or key,
-                                    _value_text(value, coded.get(key) if event.object_type == "project" else None))
+                                    _value_text(value, coded.get(key) if event.object_type == "project" else None,
+                                                TEACHER_LABELS if event.object_type == "teacher" else None))
                                    for key, value in detail.items()]))
     return rows

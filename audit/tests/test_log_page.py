@@ -70,3 +70,6 @@ def test_a_teachers_history_reads_as_words(users, province, client_for):
     assert "变更记录" in body and "学段：" in body and "→ 初中" in body
     assert f"职称：{before_title} → 高级教师" in body and "→ 数学" in body
     assert "title:" not in body and "stage:" not in body
+    log = client_for(users["county_admin"]).get("/audit/").content.decode()
+    assert "学段：小学 → 初中" in log and f"职称：{before_title} → 高级教师" in log and "任教学科：" in log
+    assert "primary" not in log and "junior" not in log
