@@ -7,6 +7,8 @@ from access.policy import visible
 from access.scope import Scope
 from accounts.models import User
 from audit.models import AuditEvent
+from catalog.constants import EnrolmentState
+from credits.constants import CATEGORY_LABELS, EntryState, SourceType
 from org.constants import STAGE_LABELS
 from people.constants import STATUS_LABELS, SUBJECT_LABELS, TITLE_LABELS
 
@@ -48,7 +50,8 @@ DETAIL_LABELS = {
     "moved": "移动", "days": "天数", "limit": "上限", "filters": "筛选条件", "failures": "失败次数",
     "expires_at": "失效时间", "effective_from": "生效日期", "decisions": "决定", "credited": "计学时",
     "is_active": "有效", "active": "有效", "held_on": "日期", "full_ids": "完整证件号", "correction": "更正",
-    "source": "来源", "school": "学校", "hire_date": "入职日期", "status": "状态", "subjects": "任教学科",
+    "source": "来源", "source_type": "来源类型", "source_id": "来源编号", "occurred_on": "发生日期",
+    "school_checked": "学校已审核", "state": "状态", "nominated": "推荐报名", "held_seat": "占用名额", "promoted": "候补递补人数", "school": "学校", "hire_date": "入职日期", "status": "状态", "subjects": "任教学科",
     "honours": "荣誉称号", "id_number": "身份证号（脱敏）", "synthetic": "模拟数据", "scale": "规模", "seed": "随机种子", "keys": "标识数",
     "key": "标识", "prefix": "前缀", "unpaired": "未结对", "iri": "活动标识", "ip": "IP",
 }
@@ -61,6 +64,12 @@ CODED_VALUES: dict[str, dict[str, str]] = {
 }
 
 
+# Coded values of other kinds of object's details (a project's come from its model's choices).
+OBJECT_CODED: dict[str, dict[str, dict[str, str]]] = {
+    "enrolment": {"state": dict(EnrolmentState.choices)},
+    "ledger_entry": {"state": dict(EntryState.choices), "category": CATEGORY_LABELS,
+                     "source_type": dict(SourceType.choices)},
+}
 # In a teacher's record, "title" is the professional title and "name" the person's name.
 TEACHER_LABELS = {**DETAIL_LABELS, "title": "职称", "name": "姓名"}
 
@@ -150,7 +159,8 @@ def audit_log_rows(*, scope: Scope, events: list[AuditEvent]) -> list[LogRow]:
         rows.append(LogRow(event=event, actor=actor, action=event.action_label,
                            result=RESULT_LABELS.get(event.result, event.result), object=obj or "—",
                            detail=[(DETAIL_LABELS.get(key) or fields.get(key) or key,
-                                    _value_text(value, coded.get(key) if event.object_type == "project" else None,
+                                    _value_text(value, coded.get(key) if event.object_type == "project"
+                                                else OBJECT_CODED.get(event.object_type, {}).get(key),
                                                 TEACHER_LABELS if event.object_type == "teacher" else None))
                                    for key, value in detail.items()]))
     return rows

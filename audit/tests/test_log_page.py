@@ -24,6 +24,8 @@ def test_rows_read_as_words_with_a_fixed_number_of_queries(users, province, clie
     audit_record(action="catalog.project_update", actor=admin, scope_path=path, object_type="project",
                  object_id=project.pk, detail={"title": ["旧名", "新名"], "self_enrolment": ["False", "True"],
                                                             "mode": ["blended", "online"]})
+    audit_record(action="catalog.enrolment_reenrol", actor=admin, scope_path=path, object_type="enrolment",
+                 object_id=1, detail={"state": "pending", "nominated": True})
     audit_record(action="teacher.update", actor=admin, scope_path=path, object_type="teacher",
                  object_id=province.teacher.pk, result="refused", detail={"reason": "超出辖区"})
     client = client_for(admin)
@@ -34,6 +36,7 @@ def test_rows_read_as_words_with_a_fixed_number_of_queries(users, province, clie
     assert "培训项目「杞县骨干教师研修」" in body and "教师「张三」" in body
     assert "<dt>名称</dt><dd>旧名 → 新名</dd>" in body and "<dt>允许自主报名</dt><dd>否 → 是</dd>" in body
     assert "<dt>方式</dt><dd>混合式 → 网络研修</dd>" in body and "<dt>原因</dt><dd>超出辖区</dd>" in body
+    assert "<dt>状态</dt><dd>待审核</dd>" in body and "<dt>推荐报名</dt><dd>是</dd>" in body
     assert "<td>成功</td>" in body and "<td>拒绝</td>" in body
     for raw in (">success<", ">refused<", "{'", "project " + str(project.pk), "user 1"):
         assert raw not in body
