@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import timezone
 from ninja import Field, File, Path, Query, Router, Schema, UploadedFile
 
 from access.policy import Action as Can
@@ -151,7 +152,7 @@ def withdraw(request, enrolment_id: int = Path(..., ge=1, le=2**62)):
 
 
 class ProjectIn(Schema):
-    code: str = Field(..., min_length=1, max_length=40)
+    code: str = Field("", max_length=40, description="项目编号；不传则自动生成（区划代码-年度-序号）")
     title: str = Field(..., min_length=1, max_length=200)
     outline: str = Field("", max_length=5000)
     level: str = Field(..., max_length=10)
@@ -228,14 +229,14 @@ def _run(request, project_id: int):
     return fetch(scope_for_user(request.auth), Project, project_id, Can.RUN)
 
 
-@router.post("/projects", response={201: ProjectOut}, summary="新建培训项目（草稿，由本级主办）")
+@router.post("/projects", response={201: ProjectOut}, summary="新建培训项目（草稿，由本级主办；不传 code 则自动编号；开始日期不能早于今天）")
 def project_new(request, payload: ProjectIn):
     scope = division_admin_scope(request.auth, "只有县级及以上管理员可以新建项目")
     values = payload.dict()
     values["institution"] = _institution(scope, values.pop("institution_id"))
     values["base"] = _base(scope, values.pop("base_id"))
     project = project_create(scope=scope, actor=request.auth, organiser=request.auth.division,
-                             ip=client_ip(request), **values)
+                             ip=client_ip(request), today=timezone.localdate(), **values)
     return 201, _project_out(project)
 
 

@@ -25,11 +25,17 @@ from django.conf import settings
 
 from catalog.constants import ProjectCategory, Topic
 from catalog.models import Project
+from org.constants import STAGE_LABELS
 from org.models import Division
+from people.constants import HONOUR_TITLE_LABELS, SUBJECT_LABELS, TITLE_LABELS
 
 # Score = TEXT·cosine + CATEGORY·[same category] + TOPICS·Jaccard(topics).
 TEXT_WEIGHT, CATEGORY_WEIGHT, TOPIC_WEIGHT = 0.6, 0.25, 0.15
 AUDIENCE_LABELS = {"stages": "学段", "subjects": "学科", "titles": "职称", "honours": "荣誉"}
+# The Chinese names of each dimension's codes, for the reasons people read.
+VALUE_LABELS = {"stages": STAGE_LABELS, "subjects": SUBJECT_LABELS, "titles": TITLE_LABELS,
+                "honours": HONOUR_TITLE_LABELS}
+_SHARED = re.compile(r"(学段|学科|职称|荣誉)：([^；）]+)")
 _NOISE = re.compile(r"^[\d\s\W_年月日第期届]+$")
 
 
@@ -95,8 +101,9 @@ def _regions_meet(a: list[tuple[str, int | None]], b: list[tuple[str, int | None
     return False
 
 
-def audiences_meet(a: Project, b: Project, paths: dict[str, str]) -> list[str] | None:
-    """What the two audiences share (as reasons), or None when no teacher could be in both."""
+def audiences_meet(a: Project, b: Project, paths: dict[str, str], names: dict[str, str] | None = None) -> list[str] | None:
+    """What the two audiences share (as reasons, in words: 学段：小学), or None when no teacher
+    could be in both. `names`: division code → name, for the shared regions."""
     rule_a, rule_b, shared = a.audience or {}, b.audience or {}, []
     for key, label in AUDIENCE_LABELS.items():
         values_a, values_b = set(rule_a.get(key) or []), set(rule_b.get(key) or [])
@@ -104,10 +111,29 @@ def audiences_meet(a: Project, b: Project, paths: dict[str, str]) -> list[str] |
             common = values_a & values_b
             if not common:
                 return None
-            shared.append(f"{label}：{'、'.join(sorted(common))}")
-    if not _regions_meet(_region(a, paths), _region(b, paths)):
+            shared.append(f"{label}：{'、'.join(VALUE_LABELS[key].get(v, v) for v in sorted(common))}")
+    region_a, region_b = _region(a, paths), _region(b, paths)
+    if not _regions_meet(region_a, region_b):
         return None
+    codes_a, codes_b = (rule_a.get("divisions") or []), (rule_b.get("divisions") or [])
+    if codes_a or codes_b:
+        # Name the listed divisions that lie where the other project's teachers are.
+        met = [code for code, other in ((c, region_b) for c in codes_a) if code in paths
+               and _regions_meet([(paths[code], None)], other)]
+        met += [code for code in codes_b if code in paths and code not in met
+                and _regions_meet([(paths[code], None)], region_a)]
+        if met:
+            shared.append(f"地区：{'、'.join((names or {}).get(code, code) for code in met)}")
     return shared
+
+
+def readable_reason(reason: str) -> str:
+    """A stored reason with any audience codes in words (reasons stored by older checks named
+    codes: 学段：primary)."""
+    def words(match: re.Match) -> str:
+        key = {label: key for key, label in AUDIENCE_LABELS.items()}[match.group(1)]
+        return f"{match.group(1)}：{'、'.join(VALUE_LABELS[key].get(v, v) for v in match.group(2).split('、'))}"
+    return _SHARED.sub(words, reason)
 
 
 def _division_paths(projects: Iterable[Project]) -> dict[str, str]:
@@ -206,12 +232,13 @@ def find_overlaps(projects: list[Project], *, checked: set[int] | None = None,
         return []
     candidates = _candidates(projects, checked, threshold)
     paths = _division_paths(projects[a] for pair in candidates for a in pair[:2])
+    names = dict(Division.objects.filter(code__in=list(paths)).values_list("code", "name")) if paths else {}
     overlaps = []
     for a, b, pair_score, pair_text in candidates:
         first, second = projects[a], projects[b]
         if checked is not None and first.pk not in checked:
             first, second = second, first
-        shared = audiences_meet(first, second, paths)
+        shared = audiences_meet(first, second, paths, names)
         if shared is None:
             continue
         overlaps.append(Overlap(first, second, round(pair_score, 3), round(pair_text, 3),

@@ -50,7 +50,7 @@ def project_figures(*, scope: Scope, project: Project) -> ProjectFigures:
         passed += row["passed"]
         failed += row["failed"]
     admitted = sum(states[state] for state in ADMITTED)
-    sessions: list[dict] = [{"number": s.number, "held_on": s.held_on, "title": s.title, "present": s.present,  # type: ignore[attr-defined]
+    sessions: list[dict] = [{"number": s.number, "held_on": s.held_on, "title": s.topic, "present": s.present,  # type: ignore[attr-defined]
                  "rate": _rate(s.present, admitted)}  # type: ignore[attr-defined]
                 for s in (project.sessions.order_by("number")
                           .annotate(present=Count("attendance", filter=Q(attendance__enrolment__state__in=ADMITTED))))]

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access.policy import Action as Can
@@ -28,9 +29,9 @@ from catalog.attendance import (
     session_add,
 )
 from catalog.constants import EnrolmentState
-from catalog.forms import ProjectEditForm, ProjectForm
+from catalog.forms import AUDIENCE_FIELDS, ProjectEditForm, ProjectForm
 from catalog.models import Attendance, Project
-from catalog.selectors import blocked_reasons
+from catalog.selectors import audience_region_choices, blocked_reasons, institutions_in_force
 from catalog.services import (
     LEVEL_OF_DIVISION,
     enrolment_decide,
@@ -44,67 +45,83 @@ from org.models import Division, Institution
 from people.roster.files import write_rows
 
 
-def _choosable(scope) -> dict:
-    """The institutions and active training bases this organiser may name (access policy ASSIGN)."""
-    return {"institutions": visible(scope, Institution, Can.ASSIGN),
-            "bases": visible(scope, TrainingBase, Can.ASSIGN).filter(active=True)}
+def _choosable(scope, organiser: Division) -> dict:
+    """The form's pick-lists: the institutions and active training bases this organiser may name
+    (access policy ASSIGN), which of them hold an accreditation in force, and the audience regions."""
+    institutions = visible(scope, Institution, Can.ASSIGN)
+    bases = visible(scope, TrainingBase, Can.ASSIGN).filter(active=True)
+    ids = {*institutions.values_list("pk", flat=True), *bases.exclude(institution=None).values_list("institution_id", flat=True)}
+    return {"institutions": institutions, "bases": bases, "in_force": institutions_in_force(ids),
+            "regions": audience_region_choices(scope=scope, organiser=organiser)}
+
+
+def _refused(form, problem: ValidationError) -> str:
+    """Put the service's Chinese messages next to their fields; returns what belongs to no field."""
+    if not hasattr(problem, "error_dict"):
+        return error_text(problem)
+    rest = []
+    for name, errors in problem.message_dict.items():
+        target = "divisions" if name == "audience" and "divisions" in form.fields else name
+        if target in form.fields:
+            for message in errors:
+                form.add_error(target, message)
+        else:
+            rest.extend(errors)
+    return "；".join(rest) or "请按提示修改后再保存"
 
 
 @division_admin_required
 @require_http_methods(["GET", "POST"])
 def project_new(request, scope):
     level = LEVEL_OF_DIVISION.get(request.user.division.level, "") if request.user.division_id else ""
-    form = ProjectForm(request.POST or None, initial={"level": level}, **_choosable(scope))
+    organiser = Division.objects.get(pk=request.user.division_id)
+    form = ProjectForm(request.POST or None, initial={"level": level}, **_choosable(scope, organiser))
+    form.fields["starts_on"].widget.attrs["min"] = timezone.localdate().isoformat()  # the browser helps; the service decides
     error = ""
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        organiser = Division.objects.get(pk=request.user.division_id)
-        audience = {"stages": [s.strip() for s in data["stages"].split(",") if s.strip()], "new_teachers": data["new_teachers"]}
         try:
             project = project_create(
-                scope=scope, actor=request.user, organiser=organiser, audience={k: v for k, v in audience.items() if v},
-                ip=client_ip(request),
-                **{k: data[k] for k in ("code", "title", "outline", "level", "category", "topics", "mode", "starts_on",
-                                        "ends_on", "seats", "hours", "hour_category", "budget", "self_enrolment",
-                                        "needs_approval", "is_high_end", "institution", "base")},
-            )
+                scope=scope, actor=request.user, organiser=organiser, audience=form.audience(), code="",
+                ip=client_ip(request), today=timezone.localdate(), **form.values())
         except ValidationError as problem:
-            error = error_text(problem)
+            error = _refused(form, problem)
         else:
-            messages.success(request, "项目已保存为草稿；核对后点“发布报名”。")
+            messages.success(request, f"项目已保存为草稿，编号 {project.code}；核对后点“发布报名”。")
             return redirect("catalog:project_manage", project_id=project.pk)
+    elif request.method == "POST":
+        error = "请按提示修改后再保存"
     return render(request, "catalog/project_new.html", {"form": form, "error": error}, status=422 if error else 200)
 
 
 def _edit_initial(project: Project) -> dict:
     initial = {name: getattr(project, name) for name in ProjectEditForm.base_fields if hasattr(project, name)}
     audience = project.audience or {}
-    return {**initial, "stages": ",".join(audience.get("stages") or []), "new_teachers": bool(audience.get("new_teachers"))}
+    return {**initial, **{name: audience.get(name) or [] for name in AUDIENCE_FIELDS},
+            "new_teachers": bool(audience.get("new_teachers"))}
 
 
 @division_admin_required
 @require_http_methods(["GET", "POST"])
 def project_edit(request, scope, project_id: int):
     project = fetch(scope, Project, project_id, Can.CHANGE, select_related=("organiser",))
-    form = ProjectEditForm(request.POST or None, initial=_edit_initial(project), **_choosable(scope))
+    choosable = _choosable(scope, project.organiser)
+    if project.organiser_school_id is not None:
+        choosable["regions"] = []  # a school's project serves its school, never a region
+    form = ProjectEditForm(request.POST or None, initial=_edit_initial(project), **choosable)
     error = ""
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        # The form edits stages and the new-teacher flag; other audience conditions are kept.
-        audience = {k: v for k, v in (project.audience or {}).items() if k not in ("stages", "new_teachers")}
-        stages = [s.strip() for s in data.pop("stages").split(",") if s.strip()]
-        new_teachers = data.pop("new_teachers")
-        audience.update({k: v for k, v in (("stages", stages), ("new_teachers", new_teachers)) if v})
         try:
             project, changed = project_update(scope=scope, actor=request.user, ip=client_ip(request), project_id=project.pk,
-                                              changes={**data, "audience": audience})
+                                              changes={**form.values(), "audience": form.audience(project.audience)})
         except ValidationError as problem:
-            error = error_text(problem)
+            error = _refused(form, problem)
         except PermissionDenied as problem:
             error = str(problem)
         else:
             messages.success(request, f"已保存（修改 {len(changed)} 项）。" if changed else "没有修改。")
             return redirect("catalog:project_manage", project_id=project.pk)
+    elif request.method == "POST":
+        error = "请按提示修改后再保存"
     return render(request, "catalog/project_edit.html", {"form": form, "project": project, "error": error},
                   status=422 if error else 200)
 
@@ -133,10 +150,14 @@ def project_manage(request, scope, project_id: int):
                   .values_list("session_id", "enrolment_id"))
     admitted = [e for e in enrolments if e.state in ("enrolled", "completed")]
     grid = [(e, [(s, (s.pk, e.pk) in present) for s in sessions]) for e in admitted]
+    admitted_ids = {e.pk for e in admitted}
+    columns = [(s, sum(1 for session_id, enrolment_id in present if session_id == s.pk and enrolment_id in admitted_ids))
+               for s in sessions]
     if request.GET.get("format") == "xlsx":
         return _export(request, scope, project, enrolments, sessions, present)
     return render(request, "catalog/project_manage.html", {
-        "project": project, "enrolments": enrolments, "sessions": sessions, "grid": grid,
+        "project": project, "enrolments": enrolments, "sessions": sessions, "grid": grid, "columns": columns,
+        "admitted_count": len(admitted),
         "may_decide": can(scope, Can.CHANGE, project),
         "blocked": blocked_reasons([project]).get(project.pk, ""),
         "counts": {EnrolmentState(state).label: sum(1 for e in enrolments if e.state == state) for state in
@@ -160,10 +181,12 @@ def _act(request, scope, project: Project, action: str) -> None:
         session_add(scope=scope, project=project, title=request.POST.get("title", ""), held_on=held_on)
         messages.success(request, "已添加场次。")
     elif action == "attendance":
-        report = attendance_record(user=request.user, scope=scope, session_id=object_id(request.POST.get("session")),
-                                   enrolment_ids=[object_id(v) for v in request.POST.getlist("present")],
-                                   project_id=project.pk)
-        messages.success(request, f"已记录 {report.recorded} 人，此前已记录 {report.already} 人。")
+        recorded = already = 0
+        for session_id, enrolment_ids in _marked(request.POST, project).items():
+            report = attendance_record(user=request.user, scope=scope, session_id=session_id,
+                                       enrolment_ids=enrolment_ids, project_id=project.pk)
+            recorded, already = recorded + report.recorded, already + report.already
+        messages.success(request, f"已记录 {recorded} 人次，此前已记录 {already} 人次。")
     elif action == "upload":
         from catalog.attendance_upload import attendance_upload
 
@@ -207,6 +230,22 @@ def project_completion(request, scope, project_id: int):
         return redirect("catalog:project_manage", project_id=project.pk)
     preview = completion_preview(scope=scope, project=project)
     return render(request, "catalog/project_completion.html", {"project": project, "preview": preview})
+
+def _marked(post, project: Project) -> dict[int, list[int]]:
+    """Who to mark present, by session: one session's `present` enrolments, the grid's
+    `mark` boxes ("<session>-<enrolment>"), or a whole column (`all_present`: every admitted)."""
+    if post.get("session"):
+        return {object_id(post.get("session")): [object_id(v) for v in post.getlist("present")]}
+    if post.get("all_present"):
+        admitted = project.enrolments.filter(state__in=("enrolled", "completed")).values_list("pk", flat=True)
+        return {object_id(post.get("all_present")): list(admitted)}
+    marked: dict[int, list[int]] = {}
+    for value in post.getlist("mark")[:20_000]:
+        session, _, enrolment = str(value).partition("-")
+        marked.setdefault(object_id(session), []).append(object_id(enrolment))
+    if not marked:
+        raise ValidationError({"mark": "请先勾选出勤的学员"})
+    return marked
 
 
 def _export(request, scope, project, enrolments, sessions, present):

@@ -188,6 +188,17 @@ class ProjectSession(models.Model):
     def __str__(self) -> str:
         return f"{self.project_id}#{self.number}"
 
+    @property
+    def topic(self) -> str:
+        """The title without a leading "第N场：" (older demo data wrote the number into titles)."""
+        prefix = f"第{self.number}场"
+        return self.title[len(prefix):].lstrip("：: ") if self.title.startswith(prefix) else self.title
+
+    @property
+    def label(self) -> str:
+        """"第N场 内容" for pages, numbered once."""
+        return f"第{self.number}场 {self.topic}".rstrip()
+
 
 class Attendance(models.Model):
     """Present at a session; recorded once (page, upload or check-in code), never twice."""

@@ -52,6 +52,10 @@ class PlanView:
 def plan_view(*, scope: Scope, plan: AnnualPlan) -> PlanView:
     projects = list(plan.projects.select_related("institution").order_by("starts_on", "code"))
     conflicts = list(plan.conflicts.select_related("project", "other", "other__organiser", "other__organiser_school"))
+    from catalog.conflicts import readable_reason
+
+    for conflict in conflicts:  # overlaps stored by older checks named audience codes
+        conflict.reasons = [readable_reason(reason) for reason in conflict.reasons]
     unplanned = list(visible(scope, Project).filter(organiser_id=plan.division_id, organiser_school_id=plan.school_id,
                                                     starts_on__year=plan.year, plan__isnull=True).order_by("starts_on"))
     return PlanView(plan=plan, projects=projects, problems=positioning_problems(plan, projects),

@@ -38,6 +38,7 @@ from catalog.models import Enrolment, Project
 from credits.constants import Category
 from institutions import bases, gate
 from notifications import events as notice_events
+from org.constants import STAGE_LABELS
 from org.models import Division, School
 from people.models import Teacher
 
@@ -58,6 +59,7 @@ GATE_FIELDS = {"institution", "category", "mode", "starts_on", "ends_on"}
 BASE_FIELDS = {"base", "mode", "seats", "starts_on", "ends_on", "audience"}
 FLAGS = ("self_enrolment", "needs_approval", "is_high_end", "has_assessment")
 OUTLINE_MAX = 5000
+CODE_ATTEMPTS = 5
 
 
 def project_problems(values: dict) -> tuple[dict[str, str], dict]:
@@ -180,9 +182,11 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
                    organiser_school: School | None = None, outline: str = "", topics: list | None = None,
                    audience: dict | None = None, institution=None, base=None, self_enrolment: bool = False,
                    needs_approval: bool = True, budget=0, is_high_end: bool = False, min_attendance_percent: int = 80,
-                   has_assessment: bool = False, ip: str | None = None) -> Project:
+                   has_assessment: bool = False, ip: str | None = None, today: dt.date | None = None) -> Project:
     """Create a project in the library (a draft), refusing bad input with Chinese messages.
-    Codes are the organiser's own: another unit's codes neither clash nor show."""
+    Codes are the organiser's own: another unit's codes neither clash nor show. Without a code
+    one is generated (`next_project_code`). `today`: refuse a start before it (the page and the
+    API pass it; loaders of past projects do not)."""
     problems, clean = project_problems({
         "title": title, "level": level, "category": category, "mode": mode, "organiser": organiser,
         "organiser_school": organiser_school, "topics": topics, "starts_on": starts_on, "ends_on": ends_on,
@@ -191,8 +195,10 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
         "needs_approval": needs_approval, "is_high_end": is_high_end, "has_assessment": has_assessment,
     })
     code = (code or "").strip()
-    if not code or len(code) > 40:
-        problems["code"] = "项目编号不能为空且不超过40字"
+    if len(code) > 40:
+        problems["code"] = "项目编号不超过40字"
+    if today is not None and isinstance(starts_on, dt.date) and starts_on < today and "starts_on" not in problems:
+        problems["starts_on"] = "开始日期不能早于今天"
     path = organiser_school.division_path if organiser_school is not None else organiser.path
     project = Project(
         code=code, title=clean.get("title", title), outline=outline, level=level, category=category,
@@ -207,16 +213,38 @@ def project_create(*, scope: Scope, actor, code: str, title: str, level: str, ca
         raise Forbidden("不能为本辖区以外的单位创建项目")
     if problems:
         raise ValidationError(problems)
-    try:
-        with transaction.atomic():
-            if base is not None and (booked := bases.booking_problems(project, bases.base_locked(base.pk))):
-                raise ValidationError(booked)
-            project.save(force_insert=True)
-            audit_record(action=Action.PROJECT_CREATE, actor=actor, ip=ip, scope_path=path, object_type="project",
-                         object_id=project.pk, detail={"code": code, "title": project.title})
-    except IntegrityError:
-        raise ValidationError({"code": "本单位已有该项目编号，请换一个"}) from None
-    return project
+    for attempt in range(CODE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                if base is not None and (booked := bases.booking_problems(project, bases.base_locked(base.pk))):
+                    raise ValidationError(booked)
+                if not code:
+                    project.code = next_project_code(scope=scope, organiser=organiser, organiser_school=organiser_school,
+                                                     year=starts_on.year)
+                project.save(force_insert=True)
+                audit_record(action=Action.PROJECT_CREATE, actor=actor, ip=ip, scope_path=path, object_type="project",
+                             object_id=project.pk, detail={"code": project.code, "title": project.title})
+        except IntegrityError:
+            # A typed code is the user's to change; a generated one lost a race: take the next.
+            if code or attempt == CODE_ATTEMPTS - 1:
+                raise ValidationError({"code": "本单位已有该项目编号，请换一个"}) from None
+            project.pk, project._state.adding = None, True
+        else:
+            return project
+    raise AssertionError("unreachable")
+
+
+def next_project_code(*, scope: Scope, organiser: Division, organiser_school: School | None, year: int) -> str:
+    """The organiser's next readable code, <division or school code>-<year>-<sequence>, e.g.
+    410222-2027-003. Takes a lock on the organiser's division row, so concurrent creates of one
+    organiser queue here; the unique constraint and the caller's retry back it up."""
+    Division.objects.select_for_update().filter(pk=organiser.pk).values_list("pk").first()
+    prefix = f"{organiser_school.code if organiser_school is not None else organiser.code}-{year}-"
+    owned = Project.objects.visible_to(scope).filter(code__startswith=prefix)
+    owned = owned.filter(organiser_school=organiser_school) if organiser_school is not None else \
+        owned.filter(organiser=organiser, organiser_school__isnull=True)
+    numbers = [int(tail) for tail in (c[len(prefix):] for c in owned.values_list("code", flat=True)) if tail.isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
 
 
 def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: str | None = None) -> tuple[Project, dict]:
@@ -350,7 +378,7 @@ def audience_refusals(rule: dict, facts: TeacherFacts, *, today: dt.date, divisi
     if serving is not None and (reason := outside_served(serving, facts)):
         reasons.append(reason)
     if rule.get("stages") and facts.stage not in rule["stages"]:
-        reasons.append(f"学段不符（本项目面向：{'、'.join(rule['stages'])}）")
+        reasons.append(f"学段不符（本项目面向：{'、'.join(STAGE_LABELS.get(s, s) for s in rule['stages'])}）")
     if rule.get("subjects") and not facts.subjects & set(rule["subjects"]):
         reasons.append("任教学科不在本项目培训对象之内")
     if rule.get("titles") and facts.title not in rule["titles"]:

@@ -64,6 +64,7 @@ def project_detail(request, scope, project_id: int):
         "refusals": enrolment_refusals(project=project, teacher=teacher) if teacher and (not mine or mine.state == EnrolmentState.WITHDRAWN) else [],
         "may_manage": may_run_project(scope=scope, project=project),
         "blocked": selectors.blocked_reasons([project]).get(project.pk, ""),
+        "audience": selectors.audience_words(project.audience),
     })
 
 

@@ -11,8 +11,15 @@ from django.utils import timezone
 from access.errors import NotVisible
 from access.policy import Action, require, visible
 from access.scope import Scope, path_lookup
-from org.models import Division
-from people.constants import NEW_TEACHER_YEARS
+from org.models import Division, School
+from people.constants import (
+    HONOUR_LEVEL_LABELS,
+    HONOUR_TITLE_LABELS,
+    NEW_TEACHER_YEARS,
+    STATUS_LABELS,
+    SUBJECT_LABELS,
+    TITLE_LABELS,
+)
 from people.id_lookup import IdLookup, IdLookupRequired, id_search_number
 from people.models import Teacher, TeacherHonour, TeacherSubject
 
@@ -175,3 +182,41 @@ def teacher_stage_title_counts(*, scope: Scope) -> list[dict]:
         .annotate(count=Count("id"))
         .order_by("stage", "title")
     )
+
+
+# The fields of an audited teacher change, in words (people/services.teacher_snapshot).
+CHANGE_LABELS = {"name": "姓名", "id_number": "身份证号（脱敏）", "school": "学校", "stage": "学段", "title": "职称",
+                 "hire_date": "入职日期", "status": "状态", "subjects": "任教学科", "honours": "荣誉称号"}
+
+
+def _honour_words(value: str) -> str:
+    level, _, rest = value.partition(":")
+    title, _, rest = rest.partition(":")
+    awarded, _, expires = rest.partition(":")
+    return (f"{HONOUR_LEVEL_LABELS.get(level, level)}{HONOUR_TITLE_LABELS.get(title, title)}（{awarded} 起"
+            + (f"，{expires} 止）" if expires else "）"))
+
+
+def teacher_history(*, scope: Scope, teacher: Teacher, limit: int = 20) -> list[tuple]:
+    """The audited changes of a teacher's record as people read them: (log row, [(field, before,
+    after)]), codes as words and schools by name; a fixed number of queries."""
+    from audit.selectors import audit_event_list, audit_log_rows
+    from org.constants import STAGE_LABELS
+
+    events = list(audit_event_list(scope=scope, object_type="teacher", object_id=str(teacher.pk))[:limit])
+    changes = [e.detail.get("changed") or {} if isinstance(e.detail, dict) else {} for e in events]
+    codes = {v for change in changes for side in (change.get("school") or {}).values() for v in [side] if v}
+    schools = dict(visible(scope, School).filter(code__in=codes).values_list("code", "name")) if codes else {}
+    words = {"stage": STAGE_LABELS, "title": TITLE_LABELS, "status": STATUS_LABELS, "school": schools}
+
+    def text(key: str, value) -> str:
+        if isinstance(value, list):
+            if key == "honours":
+                return "、".join(_honour_words(v) for v in value) or "无"
+            return "、".join(str(SUBJECT_LABELS.get(v, v)) for v in value) or "无"
+        return str(words.get(key, {}).get(value, value)) if value not in ("", None) else "—"
+
+    rows = audit_log_rows(scope=scope, events=events)
+    return [(row, [(CHANGE_LABELS.get(key, key), text(key, side.get("before")), text(key, side.get("after")))
+                   for key, side in change.items() if isinstance(side, dict)])
+            for row, change in zip(rows, changes, strict=True)]

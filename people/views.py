@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access.policy import Action, can, fetch, visible
 from accounts.decorators import admin_required, scoped_view
 from accounts.throttle import rate_limited
-from audit.selectors import audit_event_list
 from core.requests import client_ip, object_id
 from org.models import School
 from org.selectors import division_list
@@ -90,7 +89,7 @@ def teacher_detail(request, scope, teacher_id: int):
     teacher = selectors.teacher_get(scope=scope, teacher_id=teacher_id)
     if teacher is None:
         raise Http404("教师不存在或不在本辖区")
-    history = audit_event_list(scope=scope, object_type="teacher", object_id=str(teacher.pk))[:20] if scope.teacher_id is None else []
+    history = selectors.teacher_history(scope=scope, teacher=teacher) if scope.teacher_id is None else []
     from learning.push.selectors import push_for
 
     return render(request, "people/teacher_detail.html", {

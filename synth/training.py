@@ -245,7 +245,7 @@ class TrainingGenerator:
         planned = _Planned(project)
         for number, offset in enumerate(days_used, start=1):
             name = first if number == 1 else last if number == len(days_used) else middle[(number - 2) % len(middle)]
-            planned.sessions.append(ProjectSession(number=number, title=f"第{number}场：{name}",
+            planned.sessions.append(ProjectSession(number=number, title=name,
                                                    held_on=starts + dt.timedelta(days=offset),
                                                    check_in_code=f"{self.rng.randrange(10**6):06d}"))
         return planned

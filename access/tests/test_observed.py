@@ -141,7 +141,7 @@ def test_project_codes_belong_to_their_organiser(province, users, client_for):
     _county_project(province, users, code="2026-GG-01")
     sibling = users["sibling_admin"]
     body = {"code": "2026-GG-01", "title": "通许县骨干", "level": "county", "category": "backbone", "mode": "online",
-            "starts_on": "2026-12-01", "ends_on": "2026-12-02", "seats": 5, "hours": 8, "hour_category": "online"}
+            "starts_on": "2027-12-01", "ends_on": "2027-12-02", "seats": 5, "hours": 8, "hour_category": "online"}
     client = client_for(sibling)
     assert client.post("/api/v1/projects", body, content_type="application/json").status_code == 201
     again = client.post("/api/v1/projects", body, content_type="application/json")

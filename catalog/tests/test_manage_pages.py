@@ -16,7 +16,7 @@ from people.identity import id_decrypt
 
 def _create(client):
     return client.post("/projects/new/", {
-        "code": "QX-P-1", "title": "杞县小学数学骨干教师研修", "level": "county", "category": "backbone", "mode": "centralised",
+        "title": "杞县小学数学骨干教师研修", "level": "county", "category": "backbone", "mode": "centralised",
         "starts_on": "2026-12-01", "ends_on": "2026-12-02", "seats": 5, "hours": "16", "hour_category": "centralised",
         "budget": "20000", "self_enrolment": "on", "needs_approval": "on", "stages": "primary",
         "institution": accredited_institution().pk,
@@ -28,7 +28,7 @@ def test_county_runs_a_project_from_creation_to_hours(province, users, client_fo
     admin = client_for(users["county_admin"])
     response = _create(admin)
     assert response.status_code == 302, response.content.decode()
-    project = Project.objects.dangerously_unscoped().get(code="QX-P-1")
+    project = Project.objects.dangerously_unscoped().get(title="杞县小学数学骨干教师研修")
     assert project.state == "draft" and project.audience == {"stages": ["primary"]}
     admin.post(f"/projects/{project.pk}/manage/", {"action": "open"})
 
@@ -71,7 +71,7 @@ def test_county_runs_a_project_from_creation_to_hours(province, users, client_fo
 def test_outsiders_cannot_manage(province, users, client_for, make_user):
     admin = client_for(users["county_admin"])
     _create(admin)
-    project = Project.objects.dangerously_unscoped().get(code="QX-P-1")
+    project = Project.objects.dangerously_unscoped().get(title="杞县小学数学骨干教师研修")
     assert client_for(users["sibling_admin"]).get(f"/projects/{project.pk}/manage/").status_code == 404
     assert client_for(users["teacher"]).get(f"/projects/{project.pk}/manage/").status_code == 404
     elsewhere = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",

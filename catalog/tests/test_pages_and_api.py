@@ -78,7 +78,7 @@ def test_api_enrols_then_waitlists_and_explains_refusals(project, users, client_
                                                      {"teacher_id": province.direct_teacher.pk}, content_type="application/json")
     # 兰考县 is a 省直管县: the city does not train its teachers, and the stage is wrong too.
     assert refused.status_code == 422
-    assert refused.json()["reasons"][:2] == ["本项目面向主办单位辖区内的教师", "学段不符（本项目面向：primary）"]
+    assert refused.json()["reasons"][:2] == ["本项目面向主办单位辖区内的教师", "学段不符（本项目面向：小学）"]
     listing = client_for(users["teacher"]).get("/api/v1/projects?category=backbone").json()
     assert [p["code"] for p in listing] == ["QX-2026-01"] and listing[0]["seats_taken"] == 1
 

@@ -156,7 +156,7 @@ def test_the_planner_and_the_reviewer_see_the_overlapping_project_with_a_score(p
     assert 0.5 <= conflict.score <= 1
     assert any("同为骨干教师培训" in reason for reason in conflict.reasons)
     assert any("日期重叠 7 天" in reason for reason in conflict.reasons)
-    assert any("学段：junior" in reason for reason in conflict.reasons)
+    assert any("学段：初中" in reason for reason in conflict.reasons)
 
     with pytest.raises(ValidationError, match="疑似重复"):
         plan_decide(scope=scope_for_user(users["city_admin"]), actor=users["city_admin"], plan_id=plan.pk, approve=True)

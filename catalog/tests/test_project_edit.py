@@ -115,7 +115,7 @@ def test_the_edit_page_saves_audits_and_refuses_outsiders(users, client_for, pro
     assert page.status_code == 200 and "杞县骨干教师研修" in page.content.decode() and 'value="primary"' in page.content.decode()
     form = {"title": "杞县小学语文骨干教师研修", "outline": "", "category": "backbone", "mode": "online",
             "starts_on": "2026-12-01", "ends_on": "2026-12-10", "hours": "24", "hour_category": "centralised",
-            "budget": "5000", "self_enrolment": "on", "stages": "primary,junior", "min_attendance_percent": "90"}
+            "budget": "5000", "self_enrolment": "on", "stages": ["primary", "junior"], "min_attendance_percent": "90"}
     response = client.post(f"/projects/{project.pk}/edit/", form)
     assert response.status_code == 302
     project.refresh_from_db()
