@@ -34,8 +34,8 @@ from catalog.plans import (
     plan_projects_add,
     plan_submit,
 )
+from core.excel import COUNT, HOURS, MONEY, exporter_name, write_table
 from core.requests import client_ip, error_text, object_id, year_param
-from people.roster.files import write_rows
 
 
 @admin_required
@@ -80,7 +80,7 @@ def plan_detail(request, scope, plan_id: int):
         return redirect("catalog:plan_detail", plan_id=plan.pk)
     view = plan_view(scope=scope, plan=plan)
     if request.GET.get("format") == "xlsx":
-        return _export(request, view)
+        return _export(request, scope, view)
     conflicts_by_project: dict[int, int] = {}
     for conflict in view.conflicts:
         conflicts_by_project[conflict.project_id] = conflicts_by_project.get(conflict.project_id, 0) + 1
@@ -128,7 +128,7 @@ def _act(request, scope, plan, action: str) -> None:
         raise ValidationError({"action": "未知操作"})
 
 
-def _export(request, view):
+def _export(request, scope, view):
     if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
         raise PermissionDenied("导出过于频繁，请稍后再试")
     plan, handle = view.plan, tempfile.TemporaryFile()
@@ -139,7 +139,9 @@ def _export(request, view):
     rows = ([p.code, p.title, p.get_category_display(), p.get_mode_display(), p.starts_on, p.ends_on, p.seats,
              float(p.hours), float(p.budget), "是" if p.is_high_end else "", "；".join(others.get(p.pk, []))]
             for p in view.projects)
-    count = write_rows(handle, "xlsx", header, rows)
+    count = write_table(handle, sheet="年度计划", title=str(plan), jurisdiction=scope.label,
+                        exported_by=exporter_name(request.user), header=header, rows=rows, totals=("名额", "学时", "预算（元）"),
+                        formats={"名额": COUNT, "学时": HOURS, "预算（元）": MONEY})
     audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request), scope_path=plan.division_path,
                  object_type="catalog.plan", object_id=plan.pk, detail={"rows": count})
     handle.seek(0)

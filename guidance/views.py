@@ -24,6 +24,7 @@ from accounts.decorators import (
 )
 from audit.actions import Action as Audit
 from audit.services import audit_record
+from core.excel import exporter_name
 from core.requests import client_ip, error_text
 from guidance import bank, clusters, hours, questions, selectors, teams
 from guidance.constants import MEMBER_ROLE_LABELS, MemberRole, QuestionState
@@ -374,7 +375,8 @@ def dashboard_view(request, scope):
         audit_record(action=Audit.GUIDANCE_EXPORT, actor=request.user, ip=client_ip(request),
                      scope_path=scope.path or "", object_type="guidance_dashboard",
                      detail={"start": start.isoformat(), "end": end.isoformat()})
-        response = HttpResponse(dashboard_workbook(board, title=f"{scope.label} 专家指导统计"),
+        response = HttpResponse(dashboard_workbook(board, title=f"{scope.label} 专家指导统计", jurisdiction=scope.label,
+                                                   exported_by=exporter_name(request.user)),
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = f'attachment; filename="guidance-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"'
         return response

@@ -17,11 +17,11 @@ from access.scope import Scope
 from accounts.throttle import rate_limited
 from audit.services import audit_record
 from catalog.constants import Level, Mode, ProjectCategory
+from core.excel import COUNT, exporter_name, write_table
 from institutions.constants import AccreditationState as S
 from institutions.machine import IN_FORCE
 from institutions.models import Accreditation
 from org.models import Institution
-from people.roster.files import write_rows
 
 EXPIRING_DAYS = 90
 EXPIRING_DAYS_MAX = 366
@@ -93,13 +93,16 @@ def export(*, scope: Scope, actor, kind: str, days: int = EXPIRING_DAYS, ip: str
         rows = ([e.institution.code, e.institution.name, e.institution.get_kind_display(), e.institution.division.name,
                  *(_accreditation_cells(e.accreditation) if e.accreditation else ["未申请", "", "", "", "", "", ""])]
                 for e in registry(scope))
-        count = write_rows(handle, "xlsx", REGISTRY_HEADER, rows)
+        count = write_table(handle, sheet="机构名录", title=f"{scope.label}培训机构名录", jurisdiction=scope.label,
+                            exported_by=exporter_name(actor), exported_on=today, header=REGISTRY_HEADER, rows=rows)
         name = f"培训机构名录-{today:%Y%m%d}.xlsx"
     else:
         rows = ([a.institution.code, a.institution.name, a.pk, a.get_state_display(), _labels(a.levels),
                  _labels(a.categories), _labels(a.modes), str(a.valid_until), (a.valid_until - today).days,
                  a.accrediting_division.name] for a in expiring(scope, days=days, today=today))
-        count = write_rows(handle, "xlsx", EXPIRING_HEADER, rows)
+        count = write_table(handle, sheet="即将到期", title=f"{scope.label}培训机构准入 {days} 天内到期名单",
+                            jurisdiction=scope.label, exported_by=exporter_name(actor), exported_on=today,
+                            header=EXPIRING_HEADER, formats={"剩余天数": COUNT}, rows=rows)
         name = f"准入即将到期-{days}天-{today:%Y%m%d}.xlsx"
     audit_record(action="institutions.export", actor=actor, ip=ip, scope_path=scope.path or "",
                  object_type="institution_registry", object_id=kind, detail={"kind": kind, "days": days, "rows": count})
