@@ -17,11 +17,12 @@ from accounts.decorators import admin_required, division_admin_required
 from accounts.throttle import rate_limited
 from audit.actions import Action
 from audit.services import audit_record
-from catalog.constants import PlanState
+from catalog.constants import Level, PlanState
 from catalog.plan_selectors import (
     plan_get,
     plan_queryset,
     plan_view,
+    plan_years,
     plans_to_review,
     year_overlaps,
 )
@@ -35,6 +36,7 @@ from catalog.plans import (
     plan_submit,
 )
 from core.excel import COUNT, HOURS, MONEY, exporter_name, write_table
+from core.lists import division_choices, division_filter, paginate
 from core.requests import client_ip, error_text, object_id, year_param
 
 
@@ -56,10 +58,19 @@ def plan_list(request, scope):
         return redirect("catalog:plan_list")
     year = year_param(request.GET.get("year"), 0) or None
     state = request.GET.get("state", "") if request.GET.get("state") in PlanState.values else ""
-    plans = plan_queryset(scope=scope, year=year, state=state)[:500]
+    level = request.GET.get("level", "") if request.GET.get("level") in Level.values else ""
+    division = request.GET.get("division", "").strip()[:6]
+    try:
+        division_path = division_filter(scope, division)
+    except ValueError:
+        messages.error(request, "所选区划不在本辖区")
+        division, division_path = "", ""
+    page = paginate(request, plan_queryset(scope=scope, year=year, state=state, level=level, division_path=division_path))
     return render(request, "catalog/plan_list.html", {
-        "plans": plans, "to_review": list(plans_to_review(scope=scope)), "filters": {"year": year or "", "state": state},
-        "states": PlanState.choices, "may_plan": plan_owner_of(scope) is not None,
+        "page": page, "to_review": list(plans_to_review(scope=scope)),
+        "filters": {"year": year or "", "state": state, "level": level, "division": division},
+        "states": PlanState.choices, "levels": Level.choices, "divisions": division_choices(scope),
+        "plan_years": plan_years(scope=scope), "may_plan": plan_owner_of(scope) is not None,
         "years": range(this_year - 2, this_year + 3), "next_year": this_year + 1,
     })
 
