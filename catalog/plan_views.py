@@ -111,8 +111,7 @@ def year_overlap_list(request, scope):
     year = year_param(request.GET.get("year"), timezone.localdate().year)
     overlaps = year_overlaps(scope=scope, year=year)
     return render(request, "catalog/year_overlaps.html", {
-        "year": year, "overlaps": overlaps[:1000], "total": len(overlaps),
-        "years": range(year - 2, year + 3),
+        "year": year, "page": paginate(request, overlaps), "years": range(year - 2, year + 3),
     })
 
 

@@ -25,6 +25,7 @@ from accounts.decorators import (
 from audit.actions import Action as Audit
 from audit.services import audit_record
 from core.excel import exporter_name
+from core.lists import division_choices, division_filter, paginate
 from core.requests import client_ip, error_text
 from guidance import bank, clusters, hours, questions, selectors, teams
 from guidance.constants import MEMBER_ROLE_LABELS, MemberRole, QuestionState
@@ -254,9 +255,18 @@ def team_list(request, scope):
             messages.error(request, error_text(error))
     # The divisions whose teams this administrator may build (the policy's, a city's 省直管县 left out).
     divisions = visible(scope, Division, Action.CHANGE).filter(level__in=("city", "county")).order_by("path")
+    stage = request.GET.get("stage", "") if request.GET.get("stage", "") in Stage.values else ""
+    subject = request.GET.get("subject", "") if request.GET.get("subject", "") in Subject.values else ""
+    code = request.GET.get("division", "").strip()[:6]
+    try:
+        division_path = division_filter(scope, code)
+    except ValueError:
+        messages.error(request, "所选区划不在本辖区")
+        code, division_path = "", ""
     return render(request, "guidance/team_list.html", {
-        "teams": selectors.teams(scope)[:500], "stages": Stage.choices, "subjects": Subject.choices,
-        "divisions": divisions})
+        "page": paginate(request, selectors.teams(scope, stage=stage, subject=subject, division_path=division_path)),
+        "stages": Stage.choices, "subjects": Subject.choices, "divisions": divisions,
+        "filters": {"stage": stage, "subject": subject, "division": code}, "division_options": division_choices(scope)})
 
 
 @division_admin_required
@@ -356,9 +366,12 @@ def coverage(request, scope):
 def question_list(request, scope):
     state = request.GET.get("state", "")
     overdue = request.GET.get("overdue") == "1"
-    rows = selectors.questions(scope, state=state, overdue=overdue, now=timezone.now())
+    stage = request.GET.get("stage", "") if request.GET.get("stage", "") in Stage.values else ""
+    subject = request.GET.get("subject", "") if request.GET.get("subject", "") in Subject.values else ""
+    rows = selectors.questions(scope, state=state, overdue=overdue, now=timezone.now(), stage=stage, subject=subject)
     return render(request, "guidance/question_list.html", {
-        "questions": rows[:200], "state": state, "overdue": overdue, "states": QuestionState.choices})
+        "page": paginate(request, rows), "state": state, "overdue": overdue, "states": QuestionState.choices,
+        "stage": stage, "subject": subject, "stages": Stage.choices, "subjects": Subject.choices})
 
 
 @admin_required

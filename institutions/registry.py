@@ -38,10 +38,13 @@ class Entry:
         return self.accreditation is not None and self.accreditation.state in IN_FORCE
 
 
-def registry(scope: Scope, *, q: str = "", kind: str = "", in_force: bool | None = None) -> list[Entry]:
+def registry(scope: Scope, *, q: str = "", kind: str = "", in_force: bool | None = None,
+             division_path: str = "") -> list[Entry]:
     """The institutions the viewer sees, each with its accreditation in force (or its latest): two
-    queries whatever the number."""
+    queries whatever the number. `division_path`: a subtree already checked to be in scope."""
     found = visible(scope, Institution).select_related("division").order_by("division__path", "code")
+    if division_path:
+        found = found.filter(division__path__startswith=division_path)
     if q:
         found = found.filter(name__icontains=q[:50])
     if kind:
