@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from access.policy import fetch
 from accounts.decorators import admin_required, division_admin_required, scoped_view
 from accounts.models import Role
+from core.lists import paginate
 from core.requests import client_ip, object_id
 from credits import selectors
 from credits.claims import claim_county_decide, claim_school_check, claim_submit, claims_to_check
@@ -126,7 +127,8 @@ def claims(request, scope):
             messages.success(request, "已处理。")
         return redirect("credits:claims")
     stage = "学校审核" if scope.school_id is not None else "县级认定"
-    return render(request, "credits/claims.html", {"claims": claims_to_check(scope=scope)[:200], "stage": stage})
+    page = paginate(request, claims_to_check(scope=scope))
+    return render(request, "credits/claims.html", {"claims": page, "page": page, "stage": stage})
 
 
 @scoped_view

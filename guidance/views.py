@@ -124,7 +124,8 @@ def consult(request, scope, question_id: int):
 @require_GET
 def my_questions(request, scope):
     _teacher(scope)
-    return render(request, "guidance/my_questions.html", {"questions": selectors.my_questions(scope)[:200]})
+    page = paginate(request, selectors.my_questions(scope))
+    return render(request, "guidance/my_questions.html", {"questions": page, "page": page})
 
 
 # --- one question ------------------------------------------------------------------------------
@@ -417,8 +418,12 @@ def problems(request, scope):
             messages.error(request, error_text(error))
         return redirect("guidance:problems")
     today = timezone.localdate()
+    stage = request.GET.get("stage", "") if request.GET.get("stage", "") in Stage.values else ""
+    subject = request.GET.get("subject", "") if request.GET.get("subject", "") in Subject.values else ""
+    page = paginate(request, clusters.clusters(scope, stage=stage, subject=subject))
     return render(request, "guidance/problems.html", {
-        "clusters": clusters.clusters(scope)[:200], "stages": Stage.choices, "subjects": Subject.choices,
+        "page": page, "clusters": page, "stages": Stage.choices, "subjects": Subject.choices,
+        "filters": {"stage": stage, "subject": subject},
         "home": home, "start": today - dt.timedelta(days=30), "end": today})
 
 

@@ -77,3 +77,48 @@ def test_the_plan_list_is_paged_filtered_by_pick_lists_with_bounded_queries(
     assert county.status_code == 200 and "所选区划不在本辖区" in county.content.decode()
     assert '<option value="410222">' not in county.content.decode()
     assert all(row.startswith("杞县") for row in _plan_rows(county.content.decode()))
+
+
+@pytest.fixture
+def many_institutions(province):
+    from org.models import Institution
+
+    for n in range(60):  # save() fills the division path the policy reads
+        Institution.objects.create(code=f"410221-T{n:03d}", name=f"杞县培训点{n:03d}", kind="county_centre",
+                                   division=province.county)
+
+
+def _cells(html: str, marker: str) -> set[str]:
+    return {part.split("<", 1)[0] for part in html.split(marker)[1:]}
+
+
+@pytest.mark.parametrize("url", ["/institutions/registry/", "/org/institutions/"])
+def test_institution_lists_page_in_a_fixed_number_of_queries(url, province, users, client_for, many_institutions,
+                                                             django_assert_max_num_queries):
+    client = client_for(users["county_admin"])
+    client.get(url)
+    with django_assert_max_num_queries(14):
+        first = client.get(url).content.decode()
+    with django_assert_max_num_queries(14):
+        second = client.get(f"{url}?page=2").content.decode()
+    names, more = _cells(first, "杞县培训点"), _cells(second, "杞县培训点")
+    assert len(names) == 50 and 1 <= len(more) <= 11 and not names & more
+    assert "下一页" in first and "上一页" in second
+
+
+PAGED = ["/projects/", "/projects/plans/", "/projects/plans/overlaps/?year=2026", "/org/schools/", "/org/divisions/",
+         "/org/institutions/", "/org/communities/", "/institutions/registry/", "/institutions/registry/expiring/",
+         "/institutions/accreditations/", "/institutions/bases/", "/guidance/questions/", "/guidance/teams/",
+         "/guidance/problems/", "/credits/claims/", "/learning/clients/", "/learning/credited/", "/learning/credits/",
+         "/trainers/"]
+
+
+@pytest.mark.parametrize("url", PAGED)
+def test_every_paged_list_answers_with_the_shared_pager(url, province, users, client_for,
+                                                        django_assert_max_num_queries):
+    client = client_for(users["province_admin"])
+    client.get(url)
+    with django_assert_max_num_queries(25):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert 'class="pager"' in response.content.decode()  # 共 N 条 even on a single page
