@@ -33,7 +33,7 @@ browser:
 run: install
 	$(YANXIU) migrate --no-input -v0
 	$(YANXIU) synth --scale $(DEMO_SCALE) --seed 1 --if-empty
-	$(YANXIU) demo_logins
+	$(YANXIU) demo_logins --url http://$(HOST):$(PORT)/
 	$(YANXIU) runserver $(HOST):$(PORT)
 
 test: install browser

@@ -1,7 +1,7 @@
 """Project library and enrolment API, scoped like the pages."""
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -12,7 +12,7 @@ from access.policy import fetch, visible
 from access.scope import scope_for_user
 from accounts.decorators import division_admin_scope
 from catalog import selectors
-from catalog.attendance import attendance_record, project_complete, session_add
+from catalog.attendance import attendance_record, completion_preview, project_complete, session_add
 from catalog.models import Project
 from catalog.services import (
     enrol,
@@ -42,6 +42,8 @@ class ProjectOut(Schema):
     seats: int
     seats_taken: int
     state: str
+    phase: str = Field("", description="进度，由状态与日期得出：draft 草稿 / enrolling 报名中 / closed 报名截止 / running 进行中 / finished 已结束")
+    phase_label: str = ""
     self_enrolment: bool
     is_high_end: bool
     institution_id: int | None = Field(None, description="实施机构")
@@ -55,6 +57,7 @@ class ProjectFilters(Schema):
     category: str = Field("", max_length=20)
     mode: str = Field("", max_length=20)
     q: str = Field("", max_length=50)
+    phase: Literal["", "draft", "enrolling", "closed", "running", "finished"] = ""
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -83,6 +86,7 @@ def _project_out(p, blocked: dict[int, str] | None = None) -> ProjectOut:
     return ProjectOut(id=p.pk, code=p.code, title=p.title, level=p.level, category=p.category, mode=p.mode,
                       organiser=p.organiser.name, starts_on=p.starts_on, ends_on=p.ends_on, hours=float(p.hours),
                       hour_category=p.hour_category, seats=p.seats, seats_taken=p.seats_taken, state=p.state,
+                      phase=p.phase_now, phase_label=p.phase_label,
                       self_enrolment=p.self_enrolment, is_high_end=p.is_high_end, institution_id=p.institution_id,
                       institution=p.institution.name if p.institution_id else "", base_id=p.base_id,
                       blocked=blocked.get(p.pk, ""))
@@ -92,7 +96,7 @@ def _project_out(p, blocked: dict[int, str] | None = None) -> ProjectOut:
 def project_list(request, filters: Query[ProjectFilters]):
     scope = scope_for_user(request.auth)
     projects = list(selectors.project_queryset(scope=scope, level=filters.level, category=filters.category,
-                                               mode=filters.mode, q=filters.q)[:filters.limit])
+                                               mode=filters.mode, q=filters.q, phase=filters.phase)[:filters.limit])
     blocked = selectors.blocked_reasons(projects)
     return [_project_out(p, blocked) for p in projects]
 
@@ -129,7 +133,8 @@ def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, l
             raise PermissionDenied("账户未绑定教师档案")
         teacher = own
     try:
-        enrolment = enrol(scope=scope, project_id=project_id, teacher=teacher, actor=request.auth, nominated=nominated)
+        enrolment = enrol(scope=scope, project_id=project_id, teacher=teacher, actor=request.auth, nominated=nominated,
+                          ip=client_ip(request))
     except ValidationError as error:
         reasons = [message for messages in error.message_dict.values() for message in messages]
         return 422, RefusalOut(code="refused", detail="；".join(reasons), reasons=reasons)
@@ -137,9 +142,10 @@ def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, l
                              state=enrolment.state)
 
 
-@router.post("/enrolments/{enrolment_id}/withdraw", response=EnrolmentOut, summary="退出报名（名额让给候补）")
+@router.post("/enrolments/{enrolment_id}/withdraw", response=EnrolmentOut, summary="退出项目/取消报名（名额让给候补，已获学时保留；报名开放期间可再次报名）")
 def withdraw(request, enrolment_id: int = Path(..., ge=1, le=2**62)):
-    enrolment = enrolment_withdraw(scope=scope_for_user(request.auth), enrolment_id=enrolment_id)
+    enrolment = enrolment_withdraw(scope=scope_for_user(request.auth), enrolment_id=enrolment_id, actor=request.auth,
+                                   ip=client_ip(request))
     return EnrolmentOut(id=enrolment.pk, project_id=enrolment.project_id, teacher_id=enrolment.teacher_id,
                         state=enrolment.state)
 
@@ -317,11 +323,57 @@ def attendance_upload_route(request, file: File[UploadedFile], project_id: int =
                                refused=[UploadRefusalOut(**r) for r in report.refused])
 
 
-@router.post("/projects/{project_id}/completion", response=CompletionOut,
-             summary="判定结业并把学时记入账本（每人每项目只记一次）")
-def completion(request, project_id: int = Path(..., ge=1, le=2**62)):
+class CompletionLineOut(Schema):
+    enrolment_id: int
+    teacher_id: int
+    name: str
+    school: str
+    outcome: str = Field(..., description="complete 本次结业 | already 此前已结业 | not_met 未达结业条件")
+    reason: str
+    attended: int
+    hours: float
+
+
+class CompletionSessionOut(Schema):
+    session_id: int
+    number: int
+    held_on: dt.date
+    hours: float
+
+
+class CompletionPreviewOut(Schema):
+    digest: str = Field(..., description="确认时原样提交（?digest=）；名单、考勤或场次变化后失效")
+    hours: float
+    hour_category: str
+    sessions: list[CompletionSessionOut]
+    lines: list[CompletionLineOut]
+    completers: int
+    total_hours: float
+    problem: str = Field("", description="为何暂不能判定结业（如尚无已举行的场次）；空为可以判定")
+
+
+@router.get("/projects/{project_id}/completion", response=CompletionPreviewOut,
+            summary="结业预览：谁结业、谁未达条件及原因、每人记入的学时与类别、合计；不写入")
+def completion_preview_route(request, project_id: int = Path(..., ge=1, le=2**62)):
     project = _run(request, project_id)
-    report = project_complete(user=request.auth, scope=scope_for_user(request.auth), project=project)
+    preview = completion_preview(scope=scope_for_user(request.auth), project=project)
+    return CompletionPreviewOut(
+        digest=preview.digest, hours=float(project.hours), hour_category=project.hour_category,
+        sessions=[CompletionSessionOut(session_id=s.pk, number=s.number, held_on=s.held_on, hours=float(share))
+                  for s, share in preview.session_days],
+        lines=[CompletionLineOut(enrolment_id=line.enrolment_id, teacher_id=line.teacher_id, name=line.name,
+                                 school=line.school, outcome=line.outcome, reason=line.reason, attended=line.attended,
+                                 hours=float(line.hours)) for line in preview.lines],
+        completers=len(preview.completers), total_hours=float(preview.total_hours), problem=preview.problem)
+
+
+@router.post("/projects/{project_id}/completion", response=CompletionOut,
+             summary="判定结业并把学时记入账本（每人每项目只记一次）；带 digest（来自预览）时只写入预览所示，"
+                     "预览后有变化则 422 且不写入")
+def completion(request, project_id: int = Path(..., ge=1, le=2**62), digest: str = Query("", max_length=64)):
+    project = _run(request, project_id)
+    report = project_complete(user=request.auth, scope=scope_for_user(request.auth), project=project,
+                              digest=digest or None, ip=client_ip(request))
     return CompletionOut(completed=report.completed, already=report.already,
                          not_met=[RefusalOut(code=str(i), detail=reason, reasons=[reason]) for i, reason in report.not_met])
 

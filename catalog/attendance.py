@@ -1,4 +1,4 @@
-"""Sessions, attendance and completion (issue 4 item 4).
+"""Sessions, attendance and completion.
 
 Attendance is recorded once per session and enrolment (a unique constraint;
 re-recording is harmless). Completion checks the project's rules — a share
@@ -6,12 +6,16 @@ of sessions attended, the assessment passed where there is one — and writes
 the project's hours to the ledger, spread over its sessions' dates (no entry
 may exceed a day's worth) in the project's hour category. Each entry's
 source key names project, teacher and session, so completing twice records
-nothing new; each teacher's completion is one transaction.
+nothing new; each teacher's completion is one transaction. Judging is previewed first
+(`completion_preview`) and the confirmation writes exactly what the preview showed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import secrets
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -26,6 +30,8 @@ from access.policy import Action as Can
 from access.policy import can, fetch, require
 from access.scope import Scope
 from accounts.throttle import Throttled, rate_limited
+from audit.actions import Action
+from audit.services import audit_record
 from catalog.constants import EnrolmentState
 from catalog.models import Attendance, Enrolment, Project, ProjectSession
 from catalog.services import outside_served, project_serving_scope
@@ -141,43 +147,133 @@ class CompletionReport:
     not_met: list[tuple[int, str]] = field(default_factory=list)  # (enrolment id, reason)
 
 
-def project_complete(*, user, scope: Scope, project: Project, today: dt.date | None = None) -> CompletionReport:
-    """Judge every admitted enrolment against the completion rules; completers get the hours.
-    A teacher no longer in the jurisdiction the project serves (moved away since) gets none:
-    an organiser writes hours only for its own teachers."""
+@dataclass(frozen=True)
+class CompletionLine:
+    enrolment_id: int
+    teacher_id: int
+    name: str
+    school: str
+    outcome: str  # complete | already | not_met
+    reason: str  # why not (not_met), else ""
+    attended: int  # sessions attended, of those held
+    hours: Decimal  # what the ledger gets (0 unless complete)
+
+
+@dataclass(frozen=True)
+class CompletionPreview:
+    """Exactly what judging completion would write: who completes and why others do not, the
+    hours and category each completer gets, per session day, and the totals. `digest` fingerprints
+    all of it; the confirmation posts it back and nothing is written if it no longer matches."""
+
+    project: Project
+    sessions: list[ProjectSession]
+    shares: list[Decimal]  # hours per session, in session order
+    lines: list[CompletionLine]
+    digest: str
+    problem: str = ""  # why nobody can be judged yet (no session held)
+
+    @property
+    def completers(self) -> list[CompletionLine]:
+        return [line for line in self.lines if line.outcome == "complete"]
+
+    @property
+    def not_met(self) -> list[CompletionLine]:
+        return [line for line in self.lines if line.outcome == "not_met"]
+
+    @property
+    def already(self) -> list[CompletionLine]:
+        return [line for line in self.lines if line.outcome == "already"]
+
+    @property
+    def total_hours(self) -> Decimal:
+        return sum((line.hours for line in self.completers), Decimal(0))
+
+    @property
+    def session_days(self) -> list[tuple[ProjectSession, Decimal]]:
+        return list(zip(self.sessions, self.shares, strict=True))
+
+
+def _digest(project: Project, sessions: list[ProjectSession], shares: list[Decimal], lines: list[CompletionLine]) -> str:
+    payload = {
+        "project": project.pk, "hours": str(project.hours), "category": project.hour_category,
+        "sessions": [[s.pk, s.number, s.held_on.isoformat(), str(share)] for s, share in zip(sessions, shares, strict=True)],
+        "lines": [[line.enrolment_id, line.teacher_id, line.outcome, str(line.hours)] for line in lines],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def completion_preview(*, scope: Scope, project: Project, today: dt.date | None = None) -> CompletionPreview:
+    """Judge every admitted enrolment against the completion rules, writing nothing. A teacher
+    no longer in the jurisdiction the project serves (moved away since) gets no hours: an
+    organiser writes hours only for its own teachers. Four queries whatever the roster."""
     require(scope, Can.RUN, project)
     today = today or timezone.localdate()
     serving = project_serving_scope(project)
     sessions = list(project.sessions.filter(held_on__lte=today).order_by("number"))
+    shares = _session_hours(project, sessions) if sessions else []
+    problem = ""
     if not sessions:
-        raise ValidationError({"project": "项目还没有已举行的场次，无法结业"})
-    hours = _session_hours(project, sessions)
-    if max(hours) > MAX_HOURS_PER_DAY:
-        raise ValidationError({"project": f"每场次学时超过 {MAX_HOURS_PER_DAY}，请按实际天数设置场次"})
+        problem = "项目还没有已举行的场次，无法结业"
+    elif max(shares) > MAX_HOURS_PER_DAY:
+        problem = f"每场次学时超过 {MAX_HOURS_PER_DAY}，请按实际天数设置场次"
     counts: dict[int, int] = {}
     for enrolment_id in (Attendance.objects.visible_to(scope, Can.RUN).filter(session__in=sessions)
                          .values_list("enrolment_id", flat=True)):
         counts[enrolment_id] = counts.get(enrolment_id, 0) + 1
-    report = CompletionReport()
-    enrolments = project.enrolments.filter(state__in=[EnrolmentState.ENROLLED, EnrolmentState.COMPLETED])
-    for enrolment in enrolments.select_related("teacher"):
+    lines = []
+    enrolments = (project.enrolments.filter(state__in=[EnrolmentState.ENROLLED, EnrolmentState.COMPLETED])
+                  .select_related("teacher", "teacher__school").order_by("id"))
+    for enrolment in enrolments:
+        attended = counts.get(enrolment.pk, 0)
+        percent = attended * 100 // len(sessions) if sessions else 0
         if enrolment.state == EnrolmentState.COMPLETED:
-            report.already += 1
-            continue
-        if reason := outside_served(serving, enrolment.teacher):
-            report.not_met.append((enrolment.pk, f"{reason}（教师已不在主办单位辖区），不能记入学时"))
-            continue
-        attended = counts.get(enrolment.pk, 0) * 100 // len(sessions)
-        if attended < project.min_attendance_percent:
-            report.not_met.append((enrolment.pk, f"出勤率 {attended}% 低于 {project.min_attendance_percent}%"))
-            continue
-        if project.has_assessment and not enrolment.assessment_passed:
-            report.not_met.append((enrolment.pk, "结业考核未通过或未记录"))
-            continue
+            outcome, reason = "already", "此前已结业，学时已记入"
+        elif problem:
+            outcome, reason = "not_met", problem
+        elif reason := outside_served(serving, enrolment.teacher):
+            outcome, reason = "not_met", f"{reason}（教师已不在主办单位辖区），不能记入学时"
+        elif percent < project.min_attendance_percent:
+            outcome, reason = "not_met", f"出勤率 {percent}% 低于 {project.min_attendance_percent}%"
+        elif project.has_assessment and not enrolment.assessment_passed:
+            outcome, reason = "not_met", "结业考核未通过或未记录"
+        else:
+            outcome, reason = "complete", ""
+        lines.append(CompletionLine(
+            enrolment_id=enrolment.pk, teacher_id=enrolment.teacher_id, name=enrolment.teacher.name,
+            school=enrolment.teacher.school.name if enrolment.teacher.school_id else "", attended=attended,
+            outcome=outcome, reason=reason, hours=project.hours if outcome == "complete" else Decimal(0)))
+    return CompletionPreview(project=project, sessions=sessions, shares=shares, lines=lines,
+                             digest=_digest(project, sessions, shares, lines), problem=problem)
+
+
+STALE_PREVIEW = "预览之后名单、考勤、考核或场次已有变化，未记入任何学时；请重新预览后再确认"
+
+
+def project_complete(*, user, scope: Scope, project: Project, today: dt.date | None = None,
+                     digest: str | None = None, ip: str | None = None) -> CompletionReport:
+    """Write what `completion_preview` shows: each completer's hours spread over the sessions,
+    one transaction per teacher (the ledger is idempotent by source key, so judging again
+    writes nothing new). `digest`: the preview the caller confirmed; if the roster, attendance,
+    assessments or sessions changed since, nothing is written."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        # Serialise judging per project, so two confirmations cannot interleave.
+        fetch(scope, Project, project.pk, Can.RUN, lock=True)
+        preview = completion_preview(scope=scope, project=project, today=today)
+        if preview.problem:
+            raise ValidationError({"project": preview.problem})
+        if digest is not None and not hmac.compare_digest(digest, preview.digest):
+            raise ValidationError({"digest": STALE_PREVIEW})
+    report = CompletionReport(already=len(preview.already),
+                              not_met=[(line.enrolment_id, line.reason) for line in preview.not_met])
+    enrolments = {e.pk: e for e in project.enrolments.filter(pk__in=[line.enrolment_id for line in preview.completers])
+                  .select_related("teacher")}
+    for line in preview.completers:
+        enrolment = enrolments[line.enrolment_id]
         try:
             with transaction.atomic():
                 first = None
-                for session, share in zip(sessions, hours, strict=True):
+                for session, share in preview.session_days:
                     entry, _ = ledger_entry_record(
                         teacher=enrolment.teacher, category=project.hour_category, hours=share, occurred_on=session.held_on,
                         source_type=SourceType.PROJECT, source_id=f"{project.pk}:{enrolment.teacher_id}:{session.number}",
@@ -191,4 +287,15 @@ def project_complete(*, user, scope: Scope, project: Project, today: dt.date | N
             report.not_met.append((enrolment.pk, "；".join(error.messages)))
             continue
         report.completed += 1
+    with transaction.atomic():
+        locked = fetch(scope, Project, project.pk, Can.RUN, lock=True)
+        if locked.completion_judged_at is None:
+            locked.completion_judged_at = timezone.now()
+            locked.save(update_fields=["completion_judged_at"])
+        project.completion_judged_at = locked.completion_judged_at
+        audit_record(action=Action.PROJECT_COMPLETE, actor=user if user is not None and user.pk else None, ip=ip,
+                     scope_path=project.division_path, object_type="project", object_id=project.pk,
+                     detail={"completed": report.completed, "already": report.already, "not_met": len(report.not_met),
+                             "hours": str(project.hours), "category": project.hour_category,
+                             "digest": preview.digest, "confirmed": digest is not None})
     return report

@@ -20,8 +20,10 @@ from accounts.throttle import rate_limited
 from audit.actions import Action
 from audit.services import audit_record
 from catalog.attendance import (
+    STALE_PREVIEW,
     assessment_record,
     attendance_record,
+    completion_preview,
     project_complete,
     session_add,
 )
@@ -177,12 +179,34 @@ def _act(request, scope, project: Project, action: str) -> None:
     elif action == "assessment":
         assessment_record(scope=scope, enrolment_id=object_id(request.POST.get("enrolment")),
                           passed=request.POST.get("passed") == "1", project_id=project.pk)
-    elif action == "complete":
-        completion = project_complete(user=request.user, scope=scope, project=project)
-        messages.success(request, f"结业 {completion.completed} 人（学时已记入账本），此前已结业 {completion.already} 人，"
-                                  f"未达结业条件 {len(completion.not_met)} 人。")
     else:
         raise ValidationError({"action": "未知操作"})
+
+
+@scoped_view
+@require_http_methods(["GET", "POST"])
+def project_completion(request, scope, project_id: int):
+    """判定结业并记入学时: the preview of exactly what will be written; only the confirmation
+    (posting the preview's digest back) writes, and only if nothing changed meanwhile."""
+    project = _managed(request, scope, project_id)
+    if request.method == "POST":
+        digest = request.POST.get("digest", "")[:64]
+        if not digest:
+            messages.error(request, "请先核对预览，再确认结业")
+            return redirect("catalog:project_completion", project_id=project.pk)
+        try:
+            completion = project_complete(user=request.user, scope=scope, project=project, digest=digest,
+                                          ip=client_ip(request))
+        except ValidationError as problem:
+            messages.error(request, error_text(problem))
+            if STALE_PREVIEW in error_text(problem):
+                return redirect("catalog:project_completion", project_id=project.pk)
+            return redirect("catalog:project_manage", project_id=project.pk)
+        messages.success(request, f"结业 {completion.completed} 人（学时已记入账本），此前已结业 {completion.already} 人，"
+                                  f"未达结业条件 {len(completion.not_met)} 人。")
+        return redirect("catalog:project_manage", project_id=project.pk)
+    preview = completion_preview(scope=scope, project=project)
+    return render(request, "catalog/project_completion.html", {"project": project, "preview": preview})
 
 
 def _export(request, scope, project, enrolments, sessions, present):

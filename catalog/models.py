@@ -90,6 +90,8 @@ class Project(models.Model):
     min_attendance_percent = models.PositiveSmallIntegerField("最低出勤率%", default=80)
     has_assessment = models.BooleanField("有结业考核", default=False)
     state = models.CharField("状态", max_length=10, choices=ProjectState.choices, default=ProjectState.DRAFT)
+    # When completion was first judged (and hours written): from then on the project counts as 已结束.
+    completion_judged_at = models.DateTimeField("结业判定时间", null=True, blank=True, editable=False)
     # The organiser's annual plan holding this project; none: a project outside the plan (计划外).
     plan = models.ForeignKey(AnnualPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="projects",
                              verbose_name="年度计划")
@@ -123,6 +125,19 @@ class Project(models.Model):
     @property
     def seats_left(self) -> int:
         return self.seats - self.seats_taken
+
+    @property
+    def phase_now(self) -> str:
+        """报名中 / 进行中 / 已结束 …: the list's annotation where there is one, else the same rule on the row."""
+        from catalog.phase import phase_of
+
+        return getattr(self, "phase", None) or phase_of(self)
+
+    @property
+    def phase_label(self) -> str:
+        from catalog.phase import phase_label
+
+        return phase_label(self.phase_now)
 
 
 class Enrolment(models.Model):

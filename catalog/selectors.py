@@ -12,14 +12,18 @@ from access.policy import visible
 from access.scope import Scope
 from catalog.constants import ProjectState
 from catalog.models import Enrolment, Project
+from catalog.phase import with_phase
 from institutions import gate
 
 
 def project_queryset(*, scope: Scope, level: str = "", category: str = "", mode: str = "", q: str = "",
-                     year: int | None = None) -> QuerySet[Project]:
+                     year: int | None = None, phase: str = "", today: dt.date | None = None) -> QuerySet[Project]:
     """Published projects are a public library for every signed-in user; drafts are
-    visible to the administrators of the organising jurisdiction only (a school's: its own)."""
-    projects = visible(scope, Project).select_related("organiser", "institution", "base")
+    visible to the administrators of the organising jurisdiction only (a school's: its own).
+    Each row carries its `phase` (catalog.phase), which `phase` filters on."""
+    projects = with_phase(visible(scope, Project).select_related("organiser", "institution", "base"), today)
+    if phase:
+        projects = projects.filter(phase=phase)
     if level:
         projects = projects.filter(level=level)
     if category:

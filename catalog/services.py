@@ -411,9 +411,10 @@ def _promote_waiting(project: Project) -> int:
 
 
 def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nominated: bool = False,
-          today: dt.date | None = None) -> Enrolment:
+          today: dt.date | None = None, ip: str | None = None) -> Enrolment:
     """Enrol a teacher (themself, or nominated by an administrator who may change their record):
-    a seat if one is free, else the waiting list. Idempotent for an active enrolment."""
+    a seat if one is free, else the waiting list. Idempotent for an active enrolment. A teacher
+    who withdrew enrols again on the same row (one per project and teacher), audited."""
     require(scope, Can.NOMINATE if nominated else Can.ENROL_SELF, teacher)
     # Eligibility first, outside the lock: the seat queue only waits for seat-keeping.
     candidate = fetch(scope, Project, project_id)
@@ -438,6 +439,7 @@ def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nomina
         if existing is not None and existing.state == EnrolmentState.COMPLETED:
             raise ValidationError({"teacher": ["已结业，无需再次报名"]})
         enrolment = existing or Enrolment(project=project, teacher=teacher)
+        again = existing is not None and existing.state == EnrolmentState.WITHDRAWN
         enrolment.nominated_by = actor if nominated else None
         if project.seats_taken < project.seats:
             enrolment.state = EnrolmentState.PENDING if project.needs_approval else EnrolmentState.ENROLLED
@@ -445,13 +447,21 @@ def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nomina
             _take_seat(project)
         else:
             enrolment.state, enrolment.waiting_since = EnrolmentState.WAITING, timezone.now()
+        if again:
+            enrolment.decided_at = None
         enrolment.save()
+        if again:
+            audit_record(action=Action.ENROLMENT_REENROL, actor=actor if actor is not None and actor.pk else None, ip=ip,
+                         scope_path=project.division_path, object_type="enrolment", object_id=enrolment.pk,
+                         detail={"project": project.pk, "teacher": teacher.pk, "state": enrolment.state,
+                                 "nominated": nominated})
     return enrolment
 
 
-def enrolment_withdraw(*, scope: Scope, enrolment_id: int) -> Enrolment:
+def enrolment_withdraw(*, scope: Scope, enrolment_id: int, actor=None, ip: str | None = None) -> Enrolment:
     """Withdraw (by the teacher, or an administrator who may change their record); a freed
-    seat goes to the first on the waiting list."""
+    seat goes to the first on the waiting list. Hours already earned stay (a completed
+    enrolment is not withdrawn). Audited, so a later re-enrolment keeps the history."""
     with transaction.atomic():
         enrolment = fetch(scope, Enrolment, enrolment_id, Can.WITHDRAW)
         project = fetch(scope, Project, enrolment.project_id, lock=True)  # published, so seen by both parties
@@ -461,9 +471,15 @@ def enrolment_withdraw(*, scope: Scope, enrolment_id: int) -> Enrolment:
         held = enrolment.state in SEAT_HOLDING
         enrolment.state, enrolment.waiting_since, enrolment.decided_at = EnrolmentState.WITHDRAWN, None, timezone.now()
         enrolment.save(update_fields=["state", "waiting_since", "decided_at"])
+        promoted = 0
         if held:
             _free_seat(project)
-            _promote_waiting(project)
+            promoted = _promote_waiting(project)
+        audit_record(action=Action.ENROLMENT_WITHDRAW, actor=actor if actor is not None and actor.pk else None, ip=ip,
+                     scope_path=project.division_path, object_type="enrolment", object_id=enrolment.pk,
+                     detail={"project": project.pk, "teacher": enrolment.teacher_id, "held_seat": held,
+                             "promoted": promoted})
+    enrolment.project = project
     return enrolment
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("mine/check-in/", manage_views.check_in_view, name="check_in"),
     path("new/", manage_views.project_new, name="project_new"),
     path("<int:project_id>/manage/", manage_views.project_manage, name="project_manage"),
+    path("<int:project_id>/completion/", manage_views.project_completion, name="project_completion"),
     path("<int:project_id>/edit/", manage_views.project_edit, name="project_edit"),
     path("<int:project_id>/dashboard/", dashboard_views.project_dashboard, name="project_dashboard"),
     path("<int:project_id>/nominate/", nominate_views.project_nominate_view, name="project_nominate"),

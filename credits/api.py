@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
 
+from access.errors import Forbidden
 from access.policy import Action as Can
 from access.scope import scope_for_user
 from accounts.throttle import Throttled, rate_limited
@@ -17,6 +18,14 @@ from credits.certificates import (
     VERIFY_API_MAX_PER_MINUTE_PER_ACCOUNT,
     VERIFY_MAX_PER_MINUTE,
     certificate_check,
+)
+from credits.claims import (
+    claim_approval_reverse,
+    claim_county_decide,
+    claim_get,
+    claim_resubmit,
+    claim_school_check,
+    with_history,
 )
 from credits.constants import API_SOURCE_TYPES, CATEGORY_LABELS, EntryState, SourceType
 from credits.models import Cycle
@@ -36,6 +45,15 @@ class CategoryOut(Schema):
     max_hours: float | None
 
 
+class StepOut(Schema):
+    kind: str
+    label: str
+    who: str
+    at: dt.datetime | None
+    reason: str
+    entry_id: int | None
+
+
 class EntryOut(Schema):
     id: int
     teacher_id: int
@@ -46,6 +64,9 @@ class EntryOut(Schema):
     source_type: str
     source_id: str
     state: str
+    # Why a claim was refused or its approval reversed; its history (claims only).
+    reason: str = ""
+    history: list[StepOut] = []
 
 
 class CreditsOut(Schema):
@@ -79,14 +100,18 @@ class ConflictOut(Schema):
 
 
 def entry_out(entry) -> EntryOut:
+    history = getattr(entry, "history", []) if entry.source_type == SourceType.CLAIM else []
     return EntryOut(id=entry.pk, teacher_id=entry.teacher_id, cycle=entry.cycle.code, category=entry.category,
                     hours=float(entry.hours), occurred_on=entry.occurred_on, source_type=entry.source_type,
-                    source_id=entry.source_id, state=entry.state)
+                    source_id=entry.source_id, state=entry.state, reason=getattr(entry, "reason", ""),
+                    history=[StepOut(kind=step.kind, label=step.label, who=step.who, at=step.at, reason=step.reason,
+                                     entry_id=step.entry_id) for step in history])
 
 
 @router.get("/teachers/{teacher_id}/credits", response=CreditsOut, summary="教师本周期学时汇总与记录")
 def teacher_credits(request, teacher_id: int = Path(..., ge=1, le=2**62), cycle: str = ""):
-    teacher = teacher_get(scope=scope_for_user(request.auth), teacher_id=teacher_id)
+    scope = scope_for_user(request.auth)
+    teacher = teacher_get(scope=scope, teacher_id=teacher_id)
     chosen = Cycle.objects.filter(code=cycle[:20]).first() if cycle else None
     if teacher is None or (cycle and chosen is None):
         raise Http404
@@ -102,7 +127,8 @@ def teacher_credits(request, teacher_id: int = Path(..., ge=1, le=2**62), cycle:
                                 min_hours=None if line.min_hours is None else float(line.min_hours),
                                 max_hours=None if line.max_hours is None else float(line.max_hours))
                     for line in summary.lines],
-        entries=[entry_out(e) for e in selectors.teacher_entries(teacher=teacher, cycle=summary.cycle)],
+        entries=[entry_out(e) for e in with_history(selectors.teacher_entries(teacher=teacher, cycle=summary.cycle),
+                                                    scope=scope)],
     )
 
 
@@ -126,6 +152,63 @@ def record_entry(request, payload: EntryIn):
     except SourceConflict as error:
         return 409, ConflictOut(code="conflict", detail=error.messages[0])
     return (201 if created else 200), entry_out(entry)
+
+
+class ClaimDecisionIn(Schema):
+    approve: bool
+    reason: str = Field("", max_length=500)
+
+
+class ClaimReversalIn(Schema):
+    reason: str = Field(..., max_length=500)
+
+
+class ClaimResubmitIn(Schema):
+    category: str = Field(..., max_length=20)
+    hours: Decimal = Field(..., max_digits=6, decimal_places=1)
+    occurred_on: dt.date
+    note: str = Field(..., max_length=500)
+
+
+def _claim(scope, entry_id: int) -> EntryOut:
+    return entry_out(claim_get(scope=scope, entry_id=entry_id))
+
+
+@router.get("/credits/claims/{entry_id}", response=EntryOut, summary="一条学时申报及其审核记录（教师本人与辖区管理员）")
+def claim_read(request, entry_id: int = Path(..., ge=1, le=2**62)):
+    return _claim(scope_for_user(request.auth), entry_id)
+
+
+@router.post("/credits/claims/{entry_id}/decision", response=EntryOut,
+             summary="审核学时申报：学校管理员为学校审核，县级及以上为认定；不通过须填写原因（reason）")
+def claim_decision(request, payload: ClaimDecisionIn, entry_id: int = Path(..., ge=1, le=2**62)):
+    scope = scope_for_user(request.auth)
+    decide = claim_school_check if scope.school_id is not None else claim_county_decide
+    decide(scope=scope, actor=request.auth, entry_id=entry_id, approve=payload.approve, reason=payload.reason,
+           ip=client_ip(request))
+    return _claim(scope, entry_id)
+
+
+@router.post("/credits/claims/{entry_id}/reversal", response=EntryOut,
+             summary="撤销已认定的申报（认定层级，周期关闭前；以冲销记录抵消，须填写原因）")
+def claim_reversal(request, payload: ClaimReversalIn, entry_id: int = Path(..., ge=1, le=2**62)):
+    scope = scope_for_user(request.auth)
+    claim_approval_reverse(scope=scope, actor=request.auth, entry_id=entry_id, reason=payload.reason,
+                           ip=client_ip(request))
+    return _claim(scope, entry_id)
+
+
+@router.post("/credits/claims/{entry_id}/resubmission", response={201: EntryOut},
+             summary="教师修改未通过的申报后重新提交（新申报；沿用原证明材料）")
+def claim_resubmission(request, payload: ClaimResubmitIn, entry_id: int = Path(..., ge=1, le=2**62)):
+    scope = scope_for_user(request.auth)
+    teacher = teacher_get(scope=scope, teacher_id=request.auth.teacher_id) if request.auth.teacher_id else None
+    if teacher is None:
+        raise Forbidden("只有教师本人可以重新提交申报")
+    entry = claim_resubmit(scope=scope, teacher=teacher, actor=request.auth, entry_id=entry_id,
+                           category=payload.category, hours=payload.hours, occurred_on=payload.occurred_on,
+                           note=payload.note, ip=client_ip(request))
+    return 201, _claim(scope, entry.pk)
 
 
 class CertificateCategoryOut(Schema):

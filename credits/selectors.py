@@ -105,7 +105,7 @@ def teacher_cycle_summary(*, teacher, cycle: Cycle | None = None, today: dt.date
 
 
 def teacher_entries(*, teacher, cycle: Cycle | None = None, limit: int = 200) -> QuerySet[LedgerEntry]:
-    entries = teacher.ledger_entries.select_related("cycle")
+    entries = teacher.ledger_entries.select_related("cycle", "created_by")
     if cycle is not None:
         entries = entries.filter(cycle=cycle)
     return entries.order_by("-occurred_on", "-id")[:limit]

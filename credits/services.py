@@ -315,8 +315,9 @@ def ledger_entry_school_check(*, scope: Scope, actor, entry_id: int, ip: str | N
 
 def ledger_entry_decide(
     *, scope: Scope, actor, entry_id: int, approve: bool, ip: str | None = None, stage: str = "county",
-    today: dt.date | None = None,
+    today: dt.date | None = None, note: str = "",
 ) -> LedgerEntry:
+    """`note`: the reason, kept on the decision row (the teacher reads it)."""
     if stage == "school" and approve:  # a school passes an entry on, it does not approve it
         raise ValueError("the school stage checks (ledger_entry_school_check) or refuses")
     with transaction.atomic():
@@ -327,13 +328,15 @@ def ledger_entry_decide(
         _refuse_closed(entry.cycle, today or timezone.localdate(), "__all__")
         _lock_teacher(entry.teacher_id)
         _decision_append(entry=entry, stage=DecisionStage.SCHOOL if stage == "school" else DecisionStage.COUNTY,
-                         state=DecisionState.APPROVED if approve else DecisionState.REJECTED, actor=actor)
+                         state=DecisionState.APPROVED if approve else DecisionState.REJECTED, actor=actor,
+                         note=(note or "").strip())
         _seal(entry.teacher_id, entries=0, decisions=1)
         _add_to_totals(teacher_id=entry.teacher_id, cycle_id=entry.cycle_id, category=entry.category,
                        approved=entry.hours if approve else Decimal(0), pending=-entry.hours)
         audit_record(action=Action.LEDGER_APPROVE if approve else Action.LEDGER_REJECT, actor=actor, ip=ip,
                      scope_path=entry.teacher.division_path, object_type="ledger_entry", object_id=entry.pk,
-                     detail={"teacher": entry.teacher_id, "hours": str(entry.hours), "category": entry.category, "stage": stage})
+                     detail={"teacher": entry.teacher_id, "hours": str(entry.hours), "category": entry.category, "stage": stage,
+                             "reason": (note or "").strip()[:200]})
     return entry
 
 

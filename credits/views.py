@@ -10,13 +10,24 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from access.policy import fetch
+from access.policy import Action as Can
+from access.policy import can, fetch
 from accounts.decorators import admin_required, division_admin_required, scoped_view
 from accounts.models import Role
 from core.lists import paginate
-from core.requests import client_ip, object_id
+from core.requests import client_ip, error_text, object_id
 from credits import selectors
-from credits.claims import claim_county_decide, claim_school_check, claim_submit, claims_to_check
+from credits.claims import (
+    claim_approval_reverse,
+    claim_county_decide,
+    claim_get,
+    claim_resubmit,
+    claim_school_check,
+    claim_submit,
+    claims_decided,
+    claims_to_check,
+    with_history,
+)
 from credits.constants import Category
 from credits.models import Cycle, LedgerEntry, RuleSet
 from credits.services import rule_set_revise
@@ -46,7 +57,7 @@ def teacher_hours(request, scope, teacher_id: int):
         raise Http404("没有继续教育周期")
     return render(request, "credits/teacher_hours.html", {
         "teacher": teacher, "summary": summary, "cycles": Cycle.objects.all(),
-        "entries": selectors.teacher_entries(teacher=teacher, cycle=summary.cycle),
+        "entries": with_history(selectors.teacher_entries(teacher=teacher, cycle=summary.cycle), scope=scope),
     })
 
 
@@ -116,19 +127,75 @@ def claims(request, scope):
     if request.method == "POST":
         entry_id = object_id(request.POST.get("entry"))
         approve = request.POST.get("approve") == "1"
+        decide = claim_school_check if scope.school_id is not None else claim_county_decide
         try:
-            if scope.school_id is not None:
-                claim_school_check(scope=scope, actor=request.user, entry_id=entry_id, approve=approve, ip=client_ip(request))
-            else:
-                claim_county_decide(scope=scope, actor=request.user, entry_id=entry_id, approve=approve, ip=client_ip(request))
+            decide(scope=scope, actor=request.user, entry_id=entry_id, approve=approve,
+                   reason=request.POST.get("reason", ""), ip=client_ip(request))
         except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
+            messages.error(request, error_text(error))
         else:
-            messages.success(request, "已处理。")
+            messages.success(request, "已处理，已通知教师。")
         return redirect("credits:claims")
     stage = "学校审核" if scope.school_id is not None else "县级认定"
-    page = paginate(request, claims_to_check(scope=scope))
-    return render(request, "credits/claims.html", {"claims": page, "page": page, "stage": stage})
+    page = paginate(request, claims_to_check(scope=scope).select_related("created_by"))
+    return render(request, "credits/claims.html", {
+        "claims": with_history(page, scope=scope), "page": page,
+        "stage": stage, "decided": claims_decided(scope=scope),
+    })
+
+
+@scoped_view
+@require_http_methods(["GET", "POST"])
+def claim_detail(request, scope, entry_id: int):
+    """A claim and its history (the teacher, the administrators of their jurisdiction); the
+    deciding level reverses an approval here, with a reason."""
+    if request.method == "POST":
+        try:
+            claim_approval_reverse(scope=scope, actor=request.user, entry_id=entry_id,
+                                   reason=request.POST.get("reason", ""), ip=client_ip(request))
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+        else:
+            messages.success(request, "已撤销认定：学时已冲销，已通知教师。")
+        return redirect("credits:claim_detail", entry_id=entry_id)
+    entry = claim_get(scope=scope, entry_id=entry_id)
+    may_reverse = entry.state == "approved" and can(scope, Can.REVOKE, entry)
+    may_resubmit = (entry.state == "rejected" and request.user.teacher_id == entry.teacher_id
+                    and not any(step.kind == "resubmitted_as" for step in getattr(entry, "history", [])))
+    return render(request, "credits/claim_detail.html", {
+        "entry": entry, "may_reverse": may_reverse, "may_resubmit": may_resubmit})
+
+
+@scoped_view
+@require_http_methods(["GET", "POST"])
+def claim_resubmit_view(request, scope, entry_id: int):
+    """The teacher revises a refused claim and submits it again (the refused one stays, with its reason)."""
+    teacher = teacher_get(scope=scope, teacher_id=request.user.teacher_id) if request.user.teacher_id else None
+    if teacher is None:
+        raise PermissionDenied("只有教师本人可以重新提交申报")
+    old = claim_get(scope=scope, entry_id=entry_id)
+    errors: dict[str, list[str]] = {}
+    values = request.POST if request.method == "POST" else {
+        "category": old.category, "hours": old.hours, "occurred_on": old.occurred_on.isoformat(), "note": old.note}
+    if request.method == "POST":
+        try:
+            occurred_on = dt.date.fromisoformat(request.POST.get("occurred_on", ""))
+        except ValueError:
+            errors = {"occurred_on": ["日期格式应为 YYYY-MM-DD"]}
+        else:
+            try:
+                entry = claim_resubmit(scope=scope, teacher=teacher, actor=request.user, entry_id=old.pk,
+                                       category=request.POST.get("category", ""), hours=request.POST.get("hours", ""),
+                                       occurred_on=occurred_on, note=request.POST.get("note", ""),
+                                       evidence=request.FILES.get("evidence"), ip=client_ip(request))
+            except ValidationError as error:
+                errors = error.message_dict
+            else:
+                messages.success(request, "已重新提交，待学校审核后由县级认定。")
+                return redirect("credits:claim_detail", entry_id=entry.pk)
+    return render(request, "credits/claim_resubmit.html", {
+        "old": old, "categories": Category.choices, "errors": errors, "values": values,
+    }, status=422 if errors else 200)
 
 
 @scoped_view

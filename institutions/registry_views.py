@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from access.policy import Action, visible
 from catalog.models import Project
 from catalog.selectors import blocked_reasons
+from core import homes
 from core.lists import division_choices, division_filter, paginate
 from core.requests import client_ip, error_text
 from institutions import registry
@@ -70,8 +71,9 @@ def registry_export(request, scope):
 
 
 def staff_home(request, scope):
-    """The home page of an institution's staff: its accreditations, the projects it implements
-    (and why any is held by the 准入 gate), what expires soon, its training bases."""
+    """The home page of an institution's staff: what its projects need (registers not taken,
+    completion owed), its accreditations, the projects it implements (and why any is held by
+    the 准入 gate), what expires soon, its training bases."""
     today = timezone.localdate()
     projects = list(visible(scope, Project, Action.RUN).exclude(state="finished").select_related("organiser")
                     .order_by("starts_on", "code")[:50])
@@ -80,4 +82,6 @@ def staff_home(request, scope):
         "accreditations": list(visible(scope, Accreditation).select_related("accrediting_division").order_by("-pk")[:20]),
         "expiring": [(row, (row.valid_until - today).days) for row in registry.expiring(scope, today=today)],
         "projects": projects, "blocked": blocked_reasons(projects, today),
-        "bases": list(visible(scope, TrainingBase).order_by("name")), "labels": registry.LABELS})
+        "bases": list(visible(scope, TrainingBase).order_by("name")), "labels": registry.LABELS,
+        "unjudged": list(homes.ended_unjudged(scope, today)[:homes.SHORT_LIST]),
+        "unrecorded": list(homes.sessions_without_attendance(scope, today)[:homes.SHORT_LIST])})

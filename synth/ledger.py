@@ -25,6 +25,8 @@ LEDGER_COLUMNS = ["id", "teacher_id", "cycle_id", "category", "hours", "occurred
                   "source_key", "note", "evidence", "recorded_state", "state", "created_at", "checksum"]
 TOTAL_COLUMNS = ["teacher_id", "cycle_id", "category", "approved_hours", "pending_hours"]
 SEAL_COLUMNS = ["teacher_id", "entries", "decisions", "mac"]
+CLAIM_NOTES = ("参加县级教研活动并作交流发言", "参加校外听评课活动", "参加学科教学研讨会", "完成市级专题讲座学习",
+               "参加乡村教师送教下乡活动")
 
 
 @dataclass(frozen=True)
@@ -71,17 +73,21 @@ class LedgerGenerator:
                 day = start + dt.timedelta(days=offset)
                 pending = end != cycle.ends_on and (self.today - day).days < 30 and rng.random() < 0.3
                 number += 1
-                source_id = f"{teacher_id}-{cycle.id}-{number}"
-                source_key = f"synth:{source_id}"
+                # Pending hours are teachers' own claims waiting for their school, as the real path
+                # writes them, so every pending hour has a claim in a review queue behind it.
+                source_type = "claim" if pending else "synth"
+                source_id = f"{teacher_id}:synth-{cycle.id}-{number}" if pending else f"{teacher_id}-{cycle.id}-{number}"
+                source_key = f"{source_type}:{source_id}"
+                note = CLAIM_NOTES[number % len(CLAIM_NOTES)] if pending else ""
                 total = self.totals[(teacher_id, cycle.id, category)]
                 total[1 if pending else 0] += hours
                 earned += float(hours)
                 state = "pending" if pending else "approved"
                 self.written[teacher_id] += 1
-                yield (self.next_id, teacher_id, cycle.id, category, hours, day, "synth", source_id, source_key, "", "",
-                       state, state, self.now,
+                yield (self.next_id, teacher_id, cycle.id, category, hours, day, source_type, source_id, source_key, note,
+                       "", state, state, self.now,
                        ledger_checksum(teacher_id=teacher_id, cycle_id=cycle.id, category=category, hours=hours,
-                                       occurred_on=day, source_type="synth", source_id=source_id,
+                                       occurred_on=day, source_type=source_type, source_id=source_id,
                                        source_key=source_key, reverses_id=None, recorded_state=state,
                                        created_by_id=None))
                 self.next_id += 1

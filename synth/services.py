@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -134,6 +135,8 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         # The roll-up pages read the snapshot: build it now rather than on the first visit.
         compliance_refresh_all(today=today)
     result.accounts = _demo_accounts(plans)
+    if with_ledger:
+        _demo_claims_checked()
     if with_training:
         from synth.accreditations import accreditations_synthesize
 
@@ -253,6 +256,29 @@ def _institutions(plans) -> None:
         )
 
 
+def _demo_claims_checked() -> int:
+    """The demo teachers' school admin has passed half of the school's pending claims on to the
+    county (through the real service: decision rows, seals, audit), so the school's and the
+    county's review queues both hold claims, and every pending hour is one of them."""
+    from access.scope import scope_for_user
+    from credits.claims import claim_school_check
+    from credits.models import LedgerEntry
+
+    teacher = User.objects.filter(username="teacher-1").select_related("teacher__school").first()
+    if teacher is None or teacher.teacher is None:
+        return 0
+    school = teacher.teacher.school
+    admin = User.objects.filter(username=f"school-{school.code}").first()
+    if admin is None:
+        return 0
+    pending = list(LedgerEntry.objects.dangerously_unscoped()
+                   .filter(teacher__school=school, source_type="claim", state="pending", school_checked_at__isnull=True)
+                   .order_by("id").values_list("id", flat=True))
+    for entry_id in pending[::2]:
+        claim_school_check(scope=scope_for_user(admin), actor=admin, entry_id=entry_id, approve=True)
+    return len(pending[::2])
+
+
 def _demo_accounts(plans) -> int:
     """admin-<code> for every division, and a few schools, teachers, experts and staff."""
     if not settings.DEMO_PASSWORD:
@@ -276,7 +302,15 @@ def _demo_accounts(plans) -> int:
     if first_county:
         linked = set(User.objects.filter(teacher__isnull=False).values_list("teacher_id", flat=True))
         teachers = Teacher.objects.dangerously_unscoped().filter(school__division__code=first_county, status="active").exclude(id__in=linked)
-        picked = list(teachers.order_by(*demo_order(timezone.localdate()))[:5])
+        # The demo teachers are colleagues: one school (the county's largest), whose admin, county
+        # admin and city admin are printed with them, so a reviewer follows one chain of accounts.
+        home_school = (teachers.values("school_id").annotate(n=Count("id")).order_by("-n", "school_id")
+                       .values_list("school_id", flat=True).first())
+        picked = list(teachers.filter(school_id=home_school).order_by(*demo_order(timezone.localdate()))[:5])
+        if picked:
+            school = picked[0].school
+            accounts.append(User(username=f"school-{school.code}", role=Role.SCHOOL_ADMIN, school=school,
+                                 first_name=f"{school.name}管理员"))
         for index, teacher in enumerate(picked, start=1):
             accounts.append(User(username=f"teacher-{index}", role=Role.TEACHER, teacher=teacher, first_name=teacher.name))
         experts = (
@@ -287,7 +321,7 @@ def _demo_accounts(plans) -> int:
     institute = Institution.objects.dangerously_unscoped().filter(code="410000-YXY").first()
     if institute:
         accounts.append(User(username="staff-410000-yxy", role=Role.INSTITUTION_STAFF, institution=institute, first_name="研修院培训部"))
-    new_accounts = [a for a in accounts if a.username not in existing]
+    new_accounts = list({a.username: a for a in accounts if a.username not in existing}.values())
     for account in new_accounts:
         account.password = password
     User.objects.bulk_create(new_accounts, batch_size=500)

@@ -49,10 +49,15 @@ def test_county_runs_a_project_from_creation_to_hours(province, users, client_fo
         admin.post(f"/projects/{project.pk}/manage/", {"action": "attendance", "session": session.pk, "present": [enrolment.pk]})
     with time_machine.travel(dt.datetime(2026, 12, 3, 10, 0), tick=False):
         admin = client_for(users["county_admin"])  # days later: a new session
-        first = admin.post(f"/projects/{project.pk}/manage/", {"action": "complete"}, follow=True).content.decode()
+        # the manage page no longer writes; the preview's confirmation does
+        admin.post(f"/projects/{project.pk}/manage/", {"action": "complete"})
+        assert not LedgerEntry.objects.dangerously_unscoped().filter(source_type="project").exists()
+        preview = admin.get(f"/projects/{project.pk}/completion/")
+        digest = preview.context["preview"].digest
+        first = admin.post(f"/projects/{project.pk}/completion/", {"digest": digest}, follow=True).content.decode()
         assert "结业 1 人" in first, first
-        again = admin.post(f"/projects/{project.pk}/manage/", {"action": "complete"}, follow=True).content.decode()
-        assert "结业 0 人" in again and "此前已结业 1 人" in again
+        again = admin.get(f"/projects/{project.pk}/completion/").content.decode()
+        assert "此前已结业" in again and "确认结业并记入学时" not in again
     entries = LedgerEntry.objects.dangerously_unscoped().filter(teacher=province.teacher, source_type="project")
     assert sorted(e.hours for e in entries) == [8, 8]
     assert Enrolment.objects.dangerously_unscoped().get(pk=enrolment.pk).state == "completed"

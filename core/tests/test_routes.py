@@ -228,6 +228,10 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/projects/{project}/manage/", EVERYONE),
     ("/projects/{project}/manage/?format=xlsx", EVERYONE),
     ("/projects/{project}/edit/", DIVISION_ADMINS),
+    ("/projects/{project}/completion/", EVERYONE),  # the preview of judging completion: its enrolees
+    ("/api/v1/projects/{project}/completion", EVERYONE),
+    ("/credits/claims/{claim}/", EVERYONE),  # 李四's claim and its history
+    ("/api/v1/credits/claims/{claim}", EVERYONE),
     ("/projects/plans/{plan}/", ADMINS),  # 通许县's annual plan: its county and those above
     ("/projects/plans/{plan}/?format=xlsx", ADMINS),
     ("/api/v1/plans/{plan}", EVERYONE),
@@ -291,10 +295,16 @@ def target(province):
     centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
                                         division=province.sibling)
     accredit(centre, valid_until=dt.date(2027, 3, 1))  # in force, expiring within the year
+    from credits.constants import EntryState, SourceType
+    from credits.services import ledger_entry_record
+
+    claim, _ = ledger_entry_record(teacher=teacher, category="other", hours=2, occurred_on=dt.date(2026, 3, 2),
+                                   source_type=SourceType.CLAIM, source_id="routes-claim", state=EntryState.PENDING,
+                                   note="通许县教研活动")
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
-                 "draft": draft.pk, "project": project.pk, "plan": plan.pk},
+                 "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
@@ -321,7 +331,8 @@ def _leaks(body: str, target) -> list[str]:
 
 
 # Routes on 通许县's published project: outsiders see the project itself, so they get 403, not 404.
-SEEN_NOT_RUN = ("/projects/{project}/manage/", "/projects/{project}/edit/", "/projects/{project}/dashboard/")
+SEEN_NOT_RUN = ("/projects/{project}/manage/", "/projects/{project}/edit/", "/projects/{project}/dashboard/",
+                "/projects/{project}/completion/", "/api/v1/projects/{project}/completion")
 
 
 @pytest.mark.parametrize("persona", OUTSIDERS)
@@ -379,6 +390,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县" in body
     elif "/schools" in url:
         assert "通许县第一小学" in body
+    elif url.startswith("/api/v1/credits/claims/"):
+        assert response.json()["teacher_id"] == target["teacher"].pk and response.json()["history"]
     elif url.endswith(("/credits", "/recommendations")):
         assert response.json()["teacher_id"] == target["teacher"].pk
     elif url.endswith(".pdf"):

@@ -122,6 +122,18 @@ def targets(province, people) -> Targets:
                                       source_id="m-tx", state=EntryState.PENDING)
     LedgerEntry.objects.dangerously_unscoped().filter(pk=tx_claim.pk).update(
         school_checked_at=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+    tx_approved_claim, _ = ledger_entry_record(teacher=p.sibling_teacher, category="other", hours=1,
+                                               occurred_on=dt.date(2026, 3, 4), source_type=SourceType.CLAIM,
+                                               source_id="m-tx-approved", state=EntryState.APPROVED)
+    tx_refused_claim, _ = ledger_entry_record(
+        teacher=p.sibling_teacher, category="other", hours=3, occurred_on=dt.date(2026, 3, 5),
+        source_type=SourceType.CLAIM, source_id="m-tx-refused", state=EntryState.PENDING,
+        evidence=SimpleUploadedFile("e.pdf", b"%PDF-1.4 evidence", content_type="application/pdf"))
+    from access.scope import Scope
+    from credits.services import ledger_entry_decide
+
+    ledger_entry_decide(scope=Scope.division(p.sibling), actor=None, entry_id=tx_refused_claim.pk, approve=False,
+                        note="材料不清晰", today=TODAY)
     lankao_request = ExportRequest.objects.create(requested_by=people["direct_admin"], scope_path=p.direct.path,
                                                   filters={}, reason="职称评审名单")
     tx_request = ExportRequest.objects.create(requested_by=people["sibling_admin"], scope_path=p.sibling.path,
@@ -136,7 +148,8 @@ def targets(province, people) -> Targets:
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
-                 "tx_claim": tx_claim, "lankao_request": lankao_request, "tx_request": tx_request, "token": token,
+                 "tx_claim": tx_claim, "tx_approved_claim": tx_approved_claim,
+                 "tx_refused_claim": tx_refused_claim, "lankao_request": lankao_request, "tx_request": tx_request, "token": token,
                  "tx_colleague": tx_colleague, "tx_free_teacher": tx_free_teacher, "qx_free_teacher": qx_free_teacher,
                  "tx_free": tx_free, "tx_free_api": tx_free_api, "tx_unaccredited": tx_unaccredited,
                  "tx_held": tx_held, "province": p}
@@ -378,6 +391,18 @@ def ledger_of(t):
                         .values_list("teacher_id", "source_type", "state", "school_checked_at")))
 
 
+def completion_of(t):
+    return ledger_of(t), _row(Project, t.tx_open.pk, "completion_judged_at")
+
+
+def _completion_digest(t):
+    from access.scope import Scope
+    from catalog.attendance import completion_preview
+
+    project = Project.objects.dangerously_unscoped().get(pk=t.tx_open.pk)
+    return completion_preview(scope=Scope.division(t.province.sibling), project=project).digest
+
+
 def plan_state(key):
     return lambda t: (_row(AnnualPlan, t.objects[key].pk, "state", "checked_at", "decided_by_id"),
                       tuple(sorted(t.objects[key].projects.values_list("pk", flat=True))))
@@ -606,6 +631,25 @@ CASES = [
          lambda t: {"entry": t.tx_claim.pk, "approve": "1"}, ledger_of,
          ok={"sibling_admin": 302, "city_admin": 302, "province_admin": 302},
          no={**TX_OUT, "teacher": 403}),
+    Case("refuse a 通许县 claim through the API, with its reason", "json",
+         lambda t: f"/api/v1/credits/claims/{t.tx_claim.pk}/decision", _f(approve=False, reason="材料不全"), ledger_of,
+         ok={"sibling_admin": 200, "city_admin": 200, "province_admin": 200},
+         no={**TX_OUT, "teacher": 404, "sibling_teacher_user": 403}),
+    Case("reverse the approval of a 通许县 claim", "post", lambda t: f"/credits/claims/{t.tx_approved_claim.pk}/",
+         _f(reason="与集中培训重复计入"), ledger_of, ok=TX_IN_PAGE,
+         no={**TX_OUT, "teacher": 404, "sibling_teacher_user": 403}),
+    Case("reverse an approval through the API", "json",
+         lambda t: f"/api/v1/credits/claims/{t.tx_approved_claim.pk}/reversal", _f(reason="与集中培训重复计入"),
+         ledger_of, ok={"sibling_admin": 200, "province_admin": 200},
+         no={**TX_OUT, "teacher": 404, "sibling_teacher_user": 403}),
+    Case("resubmit a refused claim", "post", lambda t: f"/credits/claims/{t.tx_refused_claim.pk}/resubmit/",
+         _f(category="other", hours="2", occurred_on="2026-03-05", note="修改后的活动说明"), ledger_of,
+         ok={"sibling_teacher_user": 302},
+         no={"teacher": 404, "sibling_admin": 403, "county_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("resubmit a refused claim through the API", "json",
+         lambda t: f"/api/v1/credits/claims/{t.tx_refused_claim.pk}/resubmission",
+         _f(category="other", hours="2", occurred_on="2026-03-05", note="修改后的活动说明"), ledger_of,
+         ok={"sibling_teacher_user": 201}, no={"teacher": 404, "sibling_admin": 403, "city_admin": 403}),
     Case("revise the hours rules", "post", lambda t: "/credits/rules/",
          _f(required_hours="360", hours_per_credit="1", note="按新文件修订"), rules_state,
          ok={"province_admin": 302}, no={"city_admin": 403, "county_admin": 403, "school_admin": 403, "teacher": 403}),
@@ -701,6 +745,11 @@ CASES = [
          ok={"sibling_admin": 302, "tx_staff": 302}, no={"county_admin": 403, "staff": 403, "teacher": 403}),
     Case("complete 通许县's project", "post", lambda t: f"/projects/{t.tx_open.pk}/manage/", _f(action="complete"),
          ledger_of, ok={}, no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("confirm the judged completion of 通许县's project", "post", lambda t: f"/projects/{t.tx_open.pk}/completion/",
+         lambda t: {"digest": _completion_digest(t)}, completion_of,
+         ok={"sibling_admin": 302, "city_admin": 302, "tx_staff": 302},
+         no={"county_admin": 403, "other_city_admin": 403, "school_admin": 403, "staff": 403, "teacher": 403,
+             "sibling_teacher_user": 403}),
     Case("enrol oneself in another county's project", "post", lambda t: f"/projects/{t.tx_open.pk}/",
          _f(), enrolments_of("tx_open"), ok={}, no={"teacher": 302}),
     Case("withdraw someone's enrolment", "post", lambda t: "/projects/mine/withdraw/",

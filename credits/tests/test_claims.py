@@ -60,7 +60,7 @@ def test_school_can_refuse_and_outsiders_see_nothing(users, client_for, province
     entry = LedgerEntry.objects.dangerously_unscoped().get()
     assert client_for(users["sibling_admin"]).get(f"/credits/entries/{entry.pk}/evidence/").status_code == 404
     assert client_for(users["sibling_teacher_user"]).get(f"/credits/entries/{entry.pk}/evidence/").status_code == 404
-    client_for(users["school_admin"]).post("/credits/claims/", {"entry": entry.pk, "approve": "0"})
+    client_for(users["school_admin"]).post("/credits/claims/", {"entry": entry.pk, "approve": "0", "reason": "材料不全"})
     entry.refresh_from_db()
     assert entry.state == "rejected" and _totals(province.teacher) == (Decimal("0"), Decimal("0.0"))
 
