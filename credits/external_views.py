@@ -15,6 +15,7 @@ from access.policy import Action, fetch, visible
 from accounts.decorators import division_admin_required
 from accounts.models import Role
 from core.excel import write_table
+from core.lists import paginate
 from core.requests import client_ip, object_id
 from credits.external_import import COLUMNS, external_hours_import, organiser_map
 from credits.models import ExternalImport, OrganiserAlias
@@ -84,7 +85,7 @@ def organisers(request, scope):
     for names in imports.values_list("unmapped_organisers", flat=True)[:200]:
         seen.extend(name for name in names if name not in mapped and name not in seen)
     return render(request, "credits/organisers.html", {
-        "unmapped": seen, "aliases": OrganiserAlias.objects.select_related("institution")[:500],
+        "unmapped": seen, "aliases": paginate(request, OrganiserAlias.objects.select_related("institution").order_by("name", "pk")),
         "institutions": visible(scope, Institution, Action.ASSIGN).order_by("division_path", "code").only("pk", "name", "code"),
         "may_replace": request.user.role == Role.PROVINCE_ADMIN,
     })

@@ -18,6 +18,7 @@ from accounts.decorators import admin_required, scoped_view
 from accounts.throttle import rate_limited
 from audit.selectors import audit_event_list
 from core.excel import write_table
+from core.lists import paginate
 from core.requests import client_ip, object_id
 from org.models import School
 from org.selectors import division_list
@@ -178,8 +179,8 @@ def _enqueue_import(request, upload) -> None:
 @require_GET
 def roster_batch_detail(request, scope, batch_id: int):
     batch = fetch(scope, ImportBatch, batch_id)
-    rejections = batch.rejections.all()[:500]
-    return render(request, "people/roster_batch.html", {"batch": batch, "rejections": rejections})
+    page = paginate(request, batch.rejections.all())
+    return render(request, "people/roster_batch.html", {"batch": batch, "rejections": page, "page": page})
 
 
 def _masked_again(values: list) -> list:
