@@ -47,3 +47,23 @@ def test_no_totals_no_total_row_and_formulas_are_neutralised():
 def test_display_width_counts_cjk_double():
     assert display_width("杞县") == 4 and display_width("ab") == 2 and display_width(12345) == 6
     assert display_width(Decimal("1234.5")) == 7 and display_width(None) == 0
+
+
+def test_an_exported_sheet_reads_back_from_its_header_with_the_files_row_numbers():
+    from people.roster.files import header_row, iter_rows
+
+    out = io.BytesIO()
+    write_table(out, sheet="名册", title="杞县教师名册", jurisdiction="杞县", exported_by="admin",
+                header=["编号", "姓名"], rows=[[1, "张三"], [2, "李四"]])
+    rows = iter_rows(out, "roster.xlsx")
+    header, at = header_row(rows, lambda row: row[:1] == ["编号"])
+    assert (header, at) == (["编号", "姓名"], 3)
+    assert [(number, row[1]) for number, row in enumerate(rows, start=at + 1)] == [(4, "张三"), (5, "李四")]
+
+
+def test_a_file_without_its_header_near_the_top_gives_the_first_row_to_complain_about():
+    from people.roster.files import header_row
+
+    rows = iter([["a"], ["b"], ["c"], ["编号"]])
+    assert header_row(rows, lambda row: row == ["编号"]) == (["a"], 1)
+    assert header_row(iter([]), lambda row: True) == (None, 0)
