@@ -150,7 +150,7 @@ def _export(request, scope, view):
              float(p.hours), float(p.budget), "是" if p.is_high_end else "", "；".join(others.get(p.pk, []))]
             for p in view.projects)
     count = write_table(handle, sheet="年度计划", title=str(plan), jurisdiction=scope.label,
-                        exported_by=exporter_name(request.user), header=header, rows=rows, totals=("名额", "学时", "预算（元）"),
+                        exported_by=exporter_name(request.user), header=header, rows=rows, totals=("名额", "预算（元）"),
                         formats={"名额": COUNT, "学时": HOURS, "预算（元）": MONEY})
     audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request), scope_path=plan.division_path,
                  object_type="catalog.plan", object_id=plan.pk, detail={"rows": count})
