@@ -91,9 +91,11 @@ def admin_todos(scope: Scope, *, role: str, today: dt.date | None = None) -> lis
 
 
 def ended_unjudged(scope: Scope, today: dt.date):
-    """Published projects this viewer runs whose end date has passed: completion is owed."""
+    """Published projects this viewer runs whose end date has passed and whose completion has
+    not been judged (catalog.phase calls them 已结束 by date): completion is owed."""
     return (visible(scope, Project, Action.RUN)
-            .filter(state__in=[ProjectState.OPEN, ProjectState.CLOSED], ends_on__lt=today)
+            .filter(state__in=[ProjectState.OPEN, ProjectState.CLOSED], ends_on__lt=today,
+                    completion_judged_at__isnull=True)
             .order_by("ends_on", "pk"))
 
 

@@ -127,6 +127,9 @@ class LedgerEntry(models.Model):
         verbose_name = "学时记录"
         indexes = [
             models.Index(fields=["teacher", "occurred_on"], name="credits_entry_teacher_day"),
+            # What waits for a decision (review queues, the home pages' 待办 counts): a small,
+            # partial index, so a province's count never scans the whole ledger.
+            models.Index(fields=["teacher"], name="credits_entry_pending", condition=models.Q(state="pending")),
             *(models.Index(fields=[column], name=f"credits_entry_{short}", condition=models.Q(**{f"{column}__isnull": False}))
               for column, short in (("created_by", "creator"), ("decided_by", "decider"), ("school_checked_by", "checker"))),
         ]

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from access.scope import scope_for_user
 from accounts.models import Role
-from catalog.attendance import session_add
+from catalog.attendance import project_complete, session_add
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
 from credits.claims import claim_school_check
@@ -125,10 +125,14 @@ def test_sessions_without_a_register_and_ended_projects_wait_for_the_organiser(p
     _project(users, province, "AHEAD", days=(15,))  # a session still ahead needs no register yet
     body = client_for(users["county_admin"]).get("/home/").content.decode()
     assert _tile(body, "attendance") == 0 and _tile(body, "completion") == 0
-    _ended_project(users, province)
+    ended = _ended_project(users, province)
     body = client_for(users["county_admin"]).get("/home/").content.decode()
     assert _tile(body, "attendance") == 1 and _tile(body, "completion") == 1
     assert "项目ENDED" in body.split('id="todo-attendance-list"')[1]
+    # Once completion is judged the project no longer waits for it.
+    admin = users["county_admin"]
+    project_complete(user=admin, scope=scope_for_user(admin), project=ended)
+    assert _tile(client_for(admin).get("/home/").content.decode(), "completion") == 0
     # The sibling county's admin and the county's school admin run none of it.
     for other in ("sibling_admin", "school_admin"):
         body = client_for(users[other]).get("/home/").content.decode()

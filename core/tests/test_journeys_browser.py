@@ -91,6 +91,10 @@ def test_teacher_on_a_phone_checks_in_from_home(live_server, province, users, br
     page.click("#main-nav a:has-text('我的日程')")
     page.wait_for_url("**/projects/mine/schedule/")
     assert "项目TODAY" in page.content()
+    # The tables that matter on a phone read as cards: no header row, each value labelled.
+    assert not page.locator("#upcoming thead").is_visible()
+    assert page.locator("#upcoming tbody td").first.get_attribute("data-label") == "日期"
+    _shot(page, "schedule-teacher-phone")
 
 
 def test_school_then_county_admin_follow_a_claim_from_their_home_pages(live_server, province, users, browser):
