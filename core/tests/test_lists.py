@@ -110,7 +110,7 @@ PAGED = ["/projects/", "/projects/plans/", "/projects/plans/overlaps/?year=2026"
          "/org/institutions/", "/org/communities/", "/institutions/registry/", "/institutions/registry/expiring/",
          "/institutions/accreditations/", "/institutions/bases/", "/guidance/questions/", "/guidance/teams/",
          "/guidance/problems/", "/credits/claims/", "/learning/clients/", "/learning/credited/", "/learning/credits/",
-         "/trainers/", "/credits/organisers/"]
+         "/trainers/", "/credits/organisers/", "/credits/compliance/d/410000/"]
 
 
 @pytest.mark.parametrize("url", PAGED)
