@@ -62,6 +62,7 @@ class Action:
     ASSIGN = "assign"  # name an institution as a project's implementer; hand a question to an expert
     ANSWER = "answer"  # an expert of the team replies to a teacher's question
     CONSULT = "consult"  # read an answered question, anonymously, as an instant answer
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - an action name: an administrator sets a temporary password
 
 
 ADMINS = RoleIn({"school_admin", "county_admin", "city_admin", "province_admin"})
@@ -338,6 +339,30 @@ TRAINER_BOOKING: Rules = {
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
+
+
+def _accounts_below(*, write: bool) -> Rule:
+    """The accounts an administrator manages: of a lower level, in their jurisdiction (with
+    `write`, not a city's 省直管县). A school its own teachers; a county its teachers, experts
+    and school administrators; a city or the province also county administrators and
+    institution staff; the province also city administrators. Nobody manages their peers."""
+    teachers = Where(role__in=["teacher", "expert"]) & InJurisdiction("teacher__division_path", "teacher__school_id",
+                                                                      write=write)
+    schools = Where(role="school_admin") & InJurisdiction("school__division_path", "school_id", write=write)
+    counties = Where(role="county_admin") & InJurisdiction("division__path", write=write)
+    staff = Where(role="institution_staff") & InJurisdiction("institution__division_path", write=write)
+    cities = Where(role="city_admin") & InJurisdiction("division__path", write=write)
+    return ((SCHOOL_ADMIN & Where(role="teacher") & InJurisdiction("teacher__division_path", "teacher__school_id",
+                                                                    write=write))
+            | (RoleIn({"county_admin"}) & (teachers | schools))
+            | (RoleIn({"city_admin"}) & (teachers | schools | counties | staff))
+            | (RoleIn({"province_admin"}) & (teachers | schools | counties | staff | cities)))
+
+
+USER: Rules = {
+    Action.VIEW: _accounts_below(write=False),
+    Action.RESET_PASSWORD: _accounts_below(write=True),
+}
 AUDIT_EVENT: Rules = {Action.VIEW: DIVISION_ADMINS & InJurisdiction("scope_path")}
 
 
@@ -436,6 +461,7 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "trainers.TrainerUnavailability": TRAINER_CHILD,
     "trainers.TrainerLevelChange": TRAINER_LEVEL_CHANGE,
     "trainers.TrainerBooking": TRAINER_BOOKING,
+    "accounts.User": USER,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

@@ -41,6 +41,11 @@ class User(AbstractUser):
     )
     # Kept by notifications.services, so every page's header shows it without a query.
     unread_notices = models.PositiveIntegerField("未读站内信", default=0, editable=False)
+    # The mobile number for log-in: only encrypted, plus a keyed blind index to find the account.
+    mobile_cipher = models.CharField(max_length=120, blank=True, default="", editable=False)
+    mobile_index = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # Set by an administrator's reset: until the user chooses a new password they can do nothing else.
+    must_change_password = models.BooleanField("须修改密码", default=False, editable=False)
 
     class Meta:
         verbose_name = "用户"
@@ -54,12 +59,47 @@ class User(AbstractUser):
                     | models.Q(role="institution_staff", institution__isnull=False)
                     | models.Q(role__in=["teacher", "expert"])
                 ),
-            )
+            ),
+            # A number and its index come together, or neither.
+            models.CheckConstraint(
+                name="accounts_user_mobile_pair",
+                condition=models.Q(mobile_cipher="", mobile_index__isnull=True)
+                | (~models.Q(mobile_cipher="") & models.Q(mobile_index__isnull=False)),
+            ),
         ]
 
     @property
     def is_admin(self) -> bool:
         return self.role in ADMIN_ROLES
+
+    @property
+    def mobile(self) -> str:
+        from accounts.mobile import mobile_decrypt
+
+        return mobile_decrypt(self.mobile_cipher) if self.mobile_cipher else ""
+
+    @property
+    def mobile_masked(self) -> str:
+        from accounts.mobile import mobile_mask
+
+        return mobile_mask(self.mobile)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or (self.teacher.name if self.teacher_id and self.teacher else "") or self.username
+
+    @property
+    def unit_label(self) -> str:
+        """The unit the account serves: its division, school, institution or the teacher's school."""
+        if self.division_id and self.division:
+            return self.division.name
+        if self.school_id and self.school:
+            return self.school.name
+        if self.institution_id and self.institution:
+            return self.institution.name
+        if self.teacher_id and self.teacher:
+            return self.teacher.school.name
+        return ""
 
     def get_session_auth_hash(self) -> str:
         # Binding the session to role and scope as well as the password means any

@@ -1,17 +1,22 @@
-"""Account writes: creation, role/scope changes and API tokens, each audited."""
+"""Account writes: creation, role/scope changes, API tokens, one's own password and mobile number,
+an administrator's password reset; each audited."""
 
 import datetime as dt
 import secrets
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from access.policy import Action as Can
 from access.policy import fetch
 from access.scope import Scope
+from accounts import throttle
+from accounts.mobile import mobile_encrypt, mobile_index, mobile_parse
 from accounts.models import ApiToken, User
+from accounts.throttle import Throttled
 from audit.actions import Action
 from audit.services import audit_record
 
@@ -19,7 +24,8 @@ TOKEN_PREFIX = "yx_"  # noqa: S105 - a public prefix, not a secret
 
 
 def user_scope_path(user: User) -> str:
-    for node, field in ((user.division, "path"), (user.school, "division_path"), (user.institution, "division_path")):
+    for node, field in ((user.division, "path"), (user.school, "division_path"), (user.institution, "division_path"),
+                        (user.teacher, "division_path")):
         if node is not None:
             return getattr(node, field)
     return ""
@@ -131,3 +137,122 @@ def api_token_authenticate(secret: str) -> User | None:
         token.last_used_at = now
         token.save(update_fields=["last_used_at"])
     return token.user
+
+
+# --- self-service: password, mobile; an administrator's reset ---------------------------------
+
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+WRONG_CURRENT_MESSAGE = "当前密码不正确。"
+
+
+def temporary_password() -> str:
+    """A password to read out or write down once: four groups of four, no look-alike characters."""
+    while True:
+        groups = ["".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(4)]
+        candidate = "-".join(groups)
+        # Each group mixes cases and a digit; retry the rare draw a validator refuses.
+        if any(c.isdigit() for c in candidate) and any(c.isupper() for c in candidate) and any(c.islower() for c in candidate):
+            try:
+                validate_password(candidate)
+            except ValidationError:
+                continue
+            return candidate
+
+
+def _validated(password: str, user: User, field: str) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({field: error.messages}) from error
+
+
+@transaction.atomic
+def user_password_change(*, scope: Scope, actor: User, current_password: str, new_password: str,
+                         new_password_again: str, ip: str | None = None) -> User:
+    """The signed-in account changes its own password (the current one first). The session hash
+    covers the password, so every other session of the account ends; the caller keeps its own
+    (update_session_auth_hash). Wrong current passwords are limited like log-in failures."""
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if throttle.rate_limited("password-change", str(user.pk), limit=settings.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+                             seconds=settings.LOGIN_LOCKOUT_SECONDS, peek=True):
+        raise Throttled("当前密码输错次数过多，请稍后再试。", retry_after=settings.LOGIN_LOCKOUT_SECONDS)
+    if not user.check_password(current_password or ""):
+        throttle.rate_count("password-change", str(user.pk), seconds=settings.LOGIN_LOCKOUT_SECONDS)
+        raise ValidationError({"current_password": [WRONG_CURRENT_MESSAGE]})
+    if new_password != new_password_again:
+        raise ValidationError({"new_password_again": ["两次输入的新密码不一致。"]})
+    if new_password == current_password:
+        raise ValidationError({"new_password": ["新密码不能与当前密码相同。"]})
+    _validated(new_password, user, "new_password")
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    audit_record(action=Action.PASSWORD_CHANGE, actor=actor, ip=ip, scope_path=user_scope_path(user),
+                 object_type="user", object_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def user_set_mobile(*, scope: Scope, actor: User, mobile: str, ip: str | None = None) -> User:
+    """The account's own mobile number (empty clears it): unique among accounts, kept only
+    encrypted with its blind index; the audit row never holds the number."""
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if (mobile or "").strip():
+        number = mobile_parse(mobile)
+        index = mobile_index(number)
+        if User.objects.filter(mobile_index=index).exclude(pk=user.pk).exists():
+            raise ValidationError({"mobile": ["该手机号已被其他账户使用。"]})
+        if user.mobile_index == index:
+            return user
+        user.mobile_cipher, user.mobile_index = mobile_encrypt(number), index
+    else:
+        if not user.mobile_index:
+            return user
+        user.mobile_cipher, user.mobile_index = "", None
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["mobile_cipher", "mobile_index"])
+    except IntegrityError as error:  # another account took it in the meantime
+        raise ValidationError({"mobile": ["该手机号已被其他账户使用。"]}) from error
+    audit_record(action=Action.MOBILE_CHANGE, actor=actor, ip=ip, scope_path=user_scope_path(user),
+                 object_type="user", object_id=user.pk, detail={"set": bool(user.mobile_index)})
+    return user
+
+
+@transaction.atomic
+def user_password_reset(*, scope: Scope, actor: User, user_id: int, password: str = "",
+                        ip: str | None = None) -> tuple[User, str]:
+    """An administrator resets an account below them (access policy: RESET_PASSWORD) to a
+    temporary password, generated unless typed, which the account must change at its next
+    log-in. Every session of the account ends (the session hash covers the password) and its
+    log-in lock is lifted. Returns the account and the password, shown once, never stored."""
+    user = fetch(scope, User, user_id, Can.RESET_PASSWORD, lock=True)
+    generated = not password
+    if generated:
+        password = temporary_password()
+    else:
+        _validated(password, user, "password")
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    throttle.account_reset(user.username)
+    audit_record(action=Action.PASSWORD_RESET, actor=actor, ip=ip, scope_path=user_scope_path(user),
+                 object_type="user", object_id=user.pk, detail={"generated": generated, "username": user.username})
+    return user, password
+
+
+@transaction.atomic
+def user_password_reset_by_operator(*, username: str) -> tuple[User, str]:
+    """The command line's reset (`yanxiu password reset USER`), for accounts nobody above can
+    reset (province administrators): an operator with shell access, audited without an actor."""
+    user = User.objects.select_for_update().filter(username=username, is_active=True).first()
+    if user is None:
+        raise User.DoesNotExist(username)
+    password = temporary_password()
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    throttle.account_reset(user.username)
+    audit_record(action=Action.PASSWORD_RESET, actor=None, scope_path=user_scope_path(user), object_type="user",
+                 object_id=user.pk, detail={"generated": True, "username": user.username, "by": "command"})
+    return user, password

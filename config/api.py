@@ -139,7 +139,10 @@ def invalid_request(request, exc):
 
 @api.exception_handler(Throttled)
 def throttled(request, exc):
-    return _error(request, 429, "throttled", str(exc) or "请求过于频繁，请稍后再试")
+    response = _error(request, 429, "throttled", str(exc) or "请求过于频繁，请稍后再试", retry_after=exc.retry_after)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(HttpError)

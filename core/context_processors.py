@@ -48,7 +48,7 @@ def _groups(user) -> list[tuple[str, list[tuple[str, str]]]]:
         if division:
             guidance += [("专家指导团队", reverse("guidance:team_list"))]
         system = ([("审计日志", reverse("audit:event_list"))] if division else []) + [
-            ("API 令牌", reverse("accounts:token_list"))]
+            ("账户管理", reverse("accounts:user_list")), ("API 令牌", reverse("accounts:token_list"))]
         groups += [("培训管理", training), ("教师与学校", people), ("学时", hours), ("课程与学习", learning),
                    ("专家指导", guidance), ("系统", system)]
     if user.role == Role.INSTITUTION_STAFF:

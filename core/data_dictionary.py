@@ -82,6 +82,10 @@ DICTIONARY: dict[str, dict[str, FieldEntry]] = {
         "groups": FieldEntry("Django 组（未使用）", "X", personal=False),
         "user_permissions": FieldEntry("Django 权限（未使用）", "X", personal=False),
         "unread_notices": FieldEntry("未读站内信数：页眉提示", "TEICMPS", personal=False),
+        "mobile_cipher": FieldEntry("登录手机号密文（AES-256-GCM）：本人登记，可代替用户名登录", "TEI" + ADMINS,
+                                    note="页面与 API 一律脱敏（前3位与后4位，accounts.mobile.mobile_mask）"),
+        "mobile_index": FieldEntry("手机号 HMAC 盲索引：按手机号登录、查重", "X"),
+        "must_change_password": FieldEntry("管理员重置密码后须先修改密码", "TEI" + ADMINS, personal=False),
     },
     "guidance.Question": {
         "id": FieldEntry("问题编号", "TE" + ADMINS, personal=False),

@@ -1,6 +1,7 @@
 """Response headers every page carries, and the 429 page for a throttled action."""
 
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 
 from accounts.throttle import Throttled
 
@@ -34,6 +35,21 @@ class SecurityHeadersMiddleware:
         return response
 
 
+def throttled_response(request, exception: Throttled):
+    """429 for too many attempts: JSON under /api/, else the styled page saying when to retry;
+    Retry-After whenever the wait is known."""
+    message = str(exception) or "请求过于频繁，请稍后再试。"
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"code": "throttled", "detail": message, "retry_after": exception.retry_after}, status=429)
+    else:
+        response = render(request, "429.html", {"message": message, "retry_minutes": exception.retry_minutes},
+                          status=429)
+    if exception.retry_after is not None:
+        response["Retry-After"] = str(exception.retry_after)
+    return response
+
+
 class ThrottledMiddleware:
     """A service that refuses for too many attempts (accounts.throttle.Throttled) answers 429
     with its Chinese message, on any page."""
@@ -46,7 +62,7 @@ class ThrottledMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, Throttled):
-            return HttpResponse(str(exception), status=429, content_type="text/plain; charset=utf-8")
+            return throttled_response(request, exception)
         return None
 
 

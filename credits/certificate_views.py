@@ -9,7 +9,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import scoped_view
-from accounts.throttle import rate_limited
+from accounts.throttle import Throttled, rate_limited
+from core.middleware import throttled_response
 from core.requests import client_ip
 from credits.certificate_pdf import certificate_pdf as render_certificate_pdf
 from credits.certificates import (
@@ -34,7 +35,7 @@ def certificate_pdf(request, scope, teacher_id: int):
     if code and cycle is None:
         raise Http404("没有该继续教育周期")
     if rate_limited("certificate", str(request.user.pk), limit=ISSUE_MAX_PER_HOUR, seconds=3600):
-        return HttpResponse("学时证明下载过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
+        raise Throttled("学时证明下载过于频繁，请稍后再试。", retry_after=3600)
     issued = certificate_issue(teacher=teacher, cycle=cycle, actor=request.user, ip=client_ip(request))
     if issued is None:
         raise Http404("没有继续教育周期")
@@ -51,7 +52,7 @@ def certificate_pdf(request, scope, teacher_id: int):
 def certificate_verify(request, token: str):
     """Whether a certificate is genuine: masked name, school, cycle and hours, or 证书无效."""
     if rate_limited("certificate-verify", client_ip(request) or "unknown", limit=VERIFY_MAX_PER_MINUTE, seconds=60):
-        response = HttpResponse("核验过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
+        response = throttled_response(request, Throttled("核验过于频繁，请稍后再试。", retry_after=60))
     else:
         verified = certificate_check(token)
         response = render(request, "credits/certificate_verify.html", {"verified": verified},

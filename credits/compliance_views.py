@@ -6,13 +6,13 @@ import tempfile
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import Action, can
 from accounts.decorators import admin_required
-from accounts.throttle import rate_limited
+from accounts.throttle import Throttled, rate_limited
 from core.lists import paginate
 from core.requests import client_ip
 from credits import compliance_selectors as selectors
@@ -39,7 +39,7 @@ def _refresh_state(request, cycle: Cycle):
 
 def _export(request, scope, *, cycle, title: str, total, children=None, standings=None):
     if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        return HttpResponse("导出过于频繁，请稍后再试。", status=429, content_type="text/plain; charset=utf-8")
+        raise Throttled("导出过于频繁，请稍后再试。", retry_after=3600)
     handle = tempfile.TemporaryFile()
     compliance_export(actor=request.user, scope_path=scope.path or "", title=title, cycle=cycle, total=total,
                       children=children, standings=standings, destination=handle, ip=client_ip(request))

@@ -146,17 +146,17 @@ class IdCipher:
     def __init__(self, key: bytes):
         self._aead = AESGCM(key)
 
-    def encrypt(self, plaintext: str) -> str:
+    def encrypt(self, plaintext: str, associated: bytes = b"id_number") -> str:
         nonce = secrets.token_bytes(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), b"id_number")
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), associated)
         return f"{self.version}:{base64.b64encode(nonce + sealed).decode()}"
 
-    def decrypt(self, token: str) -> str:
+    def decrypt(self, token: str, associated: bytes = b"id_number") -> str:
         version, _, body = token.partition(":")
         if version != self.version:
             raise ValueError(f"unknown cipher version {version!r}")
         raw = base64.b64decode(body)
-        return self._aead.decrypt(raw[:12], raw[12:], b"id_number").decode()
+        return self._aead.decrypt(raw[:12], raw[12:], associated).decode()
 
 
 @lru_cache(maxsize=1)
@@ -175,6 +175,16 @@ def id_encrypt(number: str) -> str:
 
 def id_decrypt(token: str) -> str:
     return _cipher().decrypt(token)
+
+
+def field_encrypt(plaintext: str, *, purpose: str) -> str:
+    """Another personal field under the same key; `purpose` binds the ciphertext to its column,
+    so a token copied into another column does not decrypt there."""
+    return _cipher().encrypt(plaintext, purpose.encode())
+
+
+def field_decrypt(token: str, *, purpose: str) -> str:
+    return _cipher().decrypt(token, purpose.encode())
 
 
 def id_blind_index(number: str) -> str:

@@ -188,18 +188,28 @@ def test_unknown_user_wrong_password_and_locked_account_look_the_same(users, cli
 
 
 def test_too_many_attempts_from_one_address_get_429(users, client, settings):
-    settings.LOGIN_MAX_ATTEMPTS_PER_IP = 4
-    for index in range(4):
-        assert _login(client, f"user{index}", "x-password-1").status_code == 200
-    response = _login(client, users["county_admin"].username, PASSWORD)
-    assert response.status_code == 429
-    assert not _signed_in(client)
+    settings.LOGIN_MAX_FAILURES_PER_IP = 4
+    settings.LOGIN_LOCKOUT_SECONDS = 900
+    with time_machine.travel(START, tick=False) as traveller:
+        for index in range(4):
+            assert _login(client, f"user{index}", "x-password-1").status_code == 200
+        traveller.shift(dt.timedelta(minutes=5))
+        response = _login(client, users["county_admin"].username, PASSWORD)
+        assert response.status_code == 429
+        assert response["Retry-After"] == "600"  # the window began with the first failure
+        body = response.content.decode()
+        assert response["Content-Type"] == "text/html; charset=utf-8"
+        assert "请稍后再试" in body and 'id="retry-minutes">10<' in body and "site-header" in body  # base.html
+        assert not _signed_in(client)
+        traveller.shift(dt.timedelta(seconds=601))
+        assert _login(client, users["county_admin"].username, PASSWORD).status_code == 302
+    client.post("/accounts/logout/")
     # Another address still gets in.
     assert _login(client, users["county_admin"].username, PASSWORD, REMOTE_ADDR="10.9.8.7").status_code == 302
 
 
 def test_a_forged_forwarded_for_header_does_not_reset_the_limit(users, client, settings):
-    settings.LOGIN_MAX_ATTEMPTS_PER_IP = 3
+    settings.LOGIN_MAX_FAILURES_PER_IP = 3
     codes = [_login(client, "x", "y-password-1", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     assert set(AuditEvent.objects.dangerously_unscoped().filter(action="login.failure").values_list("ip", flat=True)) == {"127.0.0.1"}
@@ -207,7 +217,7 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_limit(users, client, s
 
 def test_behind_a_proxy_the_address_it_appended_counts(users, client, settings):
     settings.TRUSTED_PROXY_HOPS = 1
-    settings.LOGIN_MAX_ATTEMPTS_PER_IP = 2
+    settings.LOGIN_MAX_FAILURES_PER_IP = 2
     # The client controls everything left of the proxy's entry.
     codes = [_login(client, "x", "y-password-1", HTTP_X_FORWARDED_FOR=f"1.2.3.{n}, 198.51.100.7").status_code
              for n in range(3)]

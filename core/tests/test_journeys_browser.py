@@ -147,3 +147,30 @@ def test_expert_and_institution_staff_home_pages(live_server, province, users, m
     desk = page.locator("#expert-desk")
     assert "待我解答的问题" in desk.inner_text() and "我授课的场次" in desk.inner_text()
     _shot(page, "home-expert-phone")
+
+
+def test_a_forgotten_password_is_reset_by_the_school_and_changed_at_next_log_in(live_server, province, users, browser):
+    admin = _signed_in(browser, live_server, users["school_admin"], DESKTOP)
+    admin.click("#main-nav summary:has-text('系统')")
+    admin.click("#main-nav a:has-text('账户管理')")
+    admin.wait_for_url("**/accounts/users/**")
+    admin.click(f"tr:has-text('{users['teacher'].username}') >> text=重置密码")
+    admin.click("button:has-text('重置密码')")
+    temporary = admin.locator("#temporary-password").inner_text()
+    assert len(temporary) >= 8
+
+    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", users["teacher"].username)
+    page.fill("input[name=password]", temporary)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/password/**")
+    assert page.locator("#must-change").is_visible()
+    page.goto(f"{live_server.url}/credits/me/")  # nothing else until the password is changed
+    assert "/accounts/password/" in page.url
+    page.fill("input[name=current_password]", temporary)
+    page.fill("input[name=new_password]", "Qiu-shui-Chang-tian-27")
+    page.fill("input[name=new_password_again]", "Qiu-shui-Chang-tian-27")
+    page.click("button:has-text('修改密码')")
+    page.goto(f"{live_server.url}/home/")
+    assert "/home/" in page.url and "本周期学时" in page.content()

@@ -239,6 +239,7 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/projects/{draft}/nominate/", ADMINS),
     ("/projects/overview/?year=2026&division=410222", DIVISION_ADMINS),  # 通许县's year of projects
     ("/projects/overview/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
+    ("/accounts/users/{account}/reset-password/", ADMINS),  # 李四's account: its county and those above
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -271,11 +272,13 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/institutions/accreditations/", DIVISION_ADMINS),
     ("/api/v1/institutions", DIVISION_ADMINS),
     ("/api/v1/accreditations-expiring?days=366", DIVISION_ADMINS),
+    ("/accounts/users/", ADMINS),
+    ("/accounts/users/?q=teacher", ADMINS),
 ]
 
 
 @pytest.fixture
-def target(province):
+def target(province, users):
     """通许县's data, and the strings that would show it leaked."""
     teacher = province.sibling_teacher
     TeacherHonour.objects.create(teacher=teacher, title="backbone", level="county", awarded_on="2020-09-01")
@@ -304,7 +307,8 @@ def target(province):
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
-                 "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk},
+                 "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
+                 "account": users["sibling_teacher_user"].pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }

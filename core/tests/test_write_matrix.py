@@ -31,7 +31,7 @@ from credits.constants import EntryState, SourceType
 from credits.models import LedgerEntry, OrganiserAlias
 from credits.services import ledger_entry_record
 from institutions.tests.helpers import accredit, accredited_institution
-from org.models import Institution
+from org.models import Institution, School
 from people.models import ExportRequest, Teacher
 from people.tests.factories import TeacherFactory
 
@@ -73,7 +73,9 @@ def people(users, province, make_user):
     accredit(centre)
     accredit(tx_centre)
     tx_expert = TeacherFactory(school=province.sibling_school, name="吴专家")
+    qx_second_school = School.objects.create(code="4102210009", name="杞县第九小学", division=province.county)
     return {**users, "staff": make_user("staff-410221", Role.INSTITUTION_STAFF, institution=centre),
+            "qx_school_admin_2": make_user("school-4102210009", Role.SCHOOL_ADMIN, school=qx_second_school),
             "tx_staff": make_user("staff-410222", Role.INSTITUTION_STAFF, institution=tx_centre),
             "tx_expert": make_user("expert-410222", Role.EXPERT, teacher=tx_expert),
             "_centre": centre, "_tx_centre": tx_centre}
@@ -152,7 +154,7 @@ def targets(province, people) -> Targets:
                  "tx_refused_claim": tx_refused_claim, "lankao_request": lankao_request, "tx_request": tx_request, "token": token,
                  "tx_colleague": tx_colleague, "tx_free_teacher": tx_free_teacher, "qx_free_teacher": qx_free_teacher,
                  "tx_free": tx_free, "tx_free_api": tx_free_api, "tx_unaccredited": tx_unaccredited,
-                 "tx_held": tx_held, "province": p}
+                 "tx_held": tx_held, "province": p, "people": people}
     return t
 
 
@@ -428,6 +430,21 @@ def tokens_of(t):
     return ApiToken.objects.dangerously_unscoped().count()
 
 
+def account_state(persona):
+    """An account's password hash, forced-change flag and mobile index (accounts are reached
+    through their binding, so User has Django's own manager)."""
+    def probe(t):
+        from accounts.models import User
+
+        return tuple(User.objects.filter(pk=t.people[persona].pk)
+                     .values_list("password", "must_change_password", "mobile_index").first())
+    return probe
+
+
+NEW_PASSWORD = {"current_password": "Lz7-quiet-harbour-48", "new_password": "Ruby-orchard-walk-61",
+                "new_password_again": "Ruby-orchard-walk-61"}
+
+
 def projects_of(t):
     return tuple(sorted(Project.objects.dangerously_unscoped().values_list("code", "title", "state")))
 
@@ -616,6 +633,42 @@ CASES = [
     Case("revoke someone's API token", "post", lambda t: "/accounts/tokens/", lambda t: {"revoke": t.token.pk},
          token_state, ok={"sibling_admin": 302},
          no={"county_admin": 404, "city_admin": 404, "province_admin": 404, "teacher": 403}),
+    # Self-service: each account changes only its own password and mobile number.
+    Case("change one's own password", "post", lambda t: "/accounts/password/", _f(**NEW_PASSWORD),
+         account_state("sibling_teacher_user"), ok={"sibling_teacher_user": 302},
+         no={"teacher": 302, "sibling_admin": 302, "tx_expert": 302}),
+    Case("change one's own password through the API", "json", lambda t: "/api/v1/me/password",
+         _f(**NEW_PASSWORD), account_state("sibling_teacher_user"), ok={"sibling_teacher_user": 200},
+         no={"teacher": 200, "sibling_admin": 200, "tx_staff": 200}),
+    Case("set one's own mobile number", "post", lambda t: "/accounts/me/", _f(mobile="13812341234"),
+         account_state("sibling_teacher_user"), ok={"sibling_teacher_user": 302},
+         no={"teacher": 302, "sibling_admin": 302, "tx_staff": 302}),
+    Case("set one's own mobile number through the API", "patch", lambda t: "/api/v1/me", _f(mobile="13812341234"),
+         account_state("sibling_teacher_user"), ok={"sibling_teacher_user": 200},
+         no={"teacher": 200, "sibling_admin": 200, "city_admin": 200}),
+    # An administrator's reset: accounts of a lower level in their writable jurisdiction.
+    Case("reset a 通许县 teacher's password", "post",
+         lambda t: f"/accounts/users/{t.people['sibling_teacher_user'].pk}/reset-password/", _f(password=""),
+         account_state("sibling_teacher_user"), ok={"sibling_admin": 200, "city_admin": 200, "province_admin": 200},
+         no={**TX_OUT, "direct_admin": 404, "teacher": 403, "tx_expert": 403, "staff": 403, "tx_staff": 403}),
+    Case("reset a 杞县 teacher's password", "post",
+         lambda t: f"/accounts/users/{t.people['teacher'].pk}/reset-password/", _f(password=""),
+         account_state("teacher"), ok={"school_admin": 200, "county_admin": 200, "city_admin": 200},
+         # another school of the same county, the neighbouring county, the teacher, an expert, the county's centre
+         no={"qx_school_admin_2": 404, "sibling_admin": 404, "other_city_admin": 404, "teacher": 403,
+             "tx_expert": 403, "staff": 403}),
+    Case("reset a county administrator's password", "post",
+         lambda t: f"/accounts/users/{t.people['sibling_admin'].pk}/reset-password/", _f(password=""),
+         account_state("sibling_admin"), ok={"city_admin": 200, "province_admin": 200},
+         no={"sibling_admin": 404, "county_admin": 404, "other_city_admin": 404, "school_admin": 404}),
+    Case("reset a 省直管县 administrator's password", "post",
+         lambda t: f"/accounts/users/{t.people['direct_admin'].pk}/reset-password/", _f(password=""),
+         account_state("direct_admin"), ok={"province_admin": 200},
+         no={"city_admin": 403, "direct_admin": 404, "county_admin": 404}),
+    Case("reset a 通许县 teacher's password through the API", "json",
+         lambda t: f"/api/v1/accounts/{t.people['sibling_teacher_user'].pk}/password-reset", _f(),
+         account_state("sibling_teacher_user"), ok={"sibling_admin": 200, "city_admin": 200},
+         no={**TX_OUT, "teacher": 403, "tx_expert": 403, "staff": 403, "qx_school_admin_2": 404}),
     # --- credits --------------------------------------------------------------------------
     Case("claim hours", "upload", lambda t: "/credits/claims/new/",
          lambda t: {"category": "other", "hours": "2", "occurred_on": "2026-03-09", "note": "校级公开课听评课",
