@@ -277,6 +277,8 @@ PROBLEM_CLUSTER: Rules = {
 }
 # In-site messages: each account its own.
 NOTIFICATION: Rules = {Action.VIEW: OwnAccount("recipient_id"), Action.CHANGE: OwnAccount("recipient_id")}
+# An account's notice settings and its daily summaries: its own too.
+NOTICE_OWN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.CHANGE: OwnAccount("user_id")}
 
 # --- training-institution accreditation (准入) ------------------------------------------------
 
@@ -462,6 +464,8 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "trainers.TrainerLevelChange": TRAINER_LEVEL_CHANGE,
     "trainers.TrainerBooking": TRAINER_BOOKING,
     "accounts.User": USER,
+    "notifications.NoticePreference": NOTICE_OWN,
+    "notifications.NoticeDigest": NOTICE_OWN,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

@@ -24,6 +24,7 @@ from catalog.constants import EnrolmentState
 from catalog.models import Project
 from catalog.services import enrol
 from core.requests import error_messages
+from notifications import events as notice_events
 from people.id_lookup import teacher_id_lookup
 from people.models import Teacher
 from people.selectors import TeacherFilters, teacher_queryset
@@ -98,7 +99,7 @@ def project_nominate(*, scope: Scope, actor, project: Project, teachers: list[Te
         raise PermissionDenied("只能推荐本辖区的教师")
     on_list = dict(project.enrolments.filter(teacher__in=teachers, state__in=ON_THE_LIST)
                    .values_list("teacher_id", "state"))
-    results, audited = [], []
+    results, audited, placed = [], [], []
     for teacher in teachers:
         result = NominationResult(teacher_id=teacher.pk, name=teacher.name, school=teacher.school.name, outcome="")
         if teacher.pk in on_list:
@@ -115,5 +116,8 @@ def project_nominate(*, scope: Scope, actor, project: Project, teachers: list[Te
                                 "object_type": "enrolment", "object_id": enrolment.pk,
                                 "detail": {"project": project.pk, "teacher": teacher.pk, "state": enrolment.state}})
         results.append(result)
+        if result.outcome in ("enrolled", "pending", "waiting"):
+            placed.append(enrolment)
     audit_record_many(audited)
+    notice_events.enrolments_nominated(placed, project, actor)
     return results

@@ -35,6 +35,7 @@ from catalog.constants import (
 from catalog.models import AnnualPlan, PlanConflict, Project
 from catalog.selectors import blocked_reasons
 from catalog.services import LEVEL_OF_DIVISION
+from notifications import events as notice_events
 from org.models import Division, School
 
 # What each level is for (§二(五)): the province trains provincial master teachers, principals
@@ -271,4 +272,5 @@ def plan_decide(*, scope: Scope, actor, plan_id: int, approve: bool, note: str =
         plan.save(update_fields=["state", "review_note", "decided_at", "decided_by"])
         audit_record(action=Action.PLAN_DECIDE, actor=actor, scope_path=plan.division_path, object_type="catalog.plan",
                      object_id=plan.pk, ip=ip, detail={"approved": approve, "conflicts": len(conflicts)})
+        notice_events.plan_decided(plan)
     return plan

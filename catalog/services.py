@@ -37,6 +37,7 @@ from catalog.constants import (
 from catalog.models import Enrolment, Project
 from credits.constants import Category
 from institutions import bases, gate
+from notifications import events as notice_events
 from org.models import Division, School
 from people.models import Teacher
 
@@ -396,8 +397,8 @@ def _free_seat(project: Project) -> None:
 
 
 def _promote_waiting(project: Project) -> int:
-    """Give free seats to the waiting list in order; returns how many moved up."""
-    promoted = 0
+    """Give free seats to the waiting list in order; returns how many moved up (each is told)."""
+    promoted = []
     while project.seats_taken < project.seats:
         waiting = project.enrolments.filter(state=EnrolmentState.WAITING).order_by("waiting_since", "id").first()
         if waiting is None:
@@ -406,8 +407,10 @@ def _promote_waiting(project: Project) -> int:
         waiting.waiting_since = None
         waiting.save(update_fields=["state", "waiting_since"])
         _take_seat(project)
-        promoted += 1
-    return promoted
+        promoted.append(waiting)
+    if promoted:
+        notice_events.enrolments_promoted(promoted, project)
+    return len(promoted)
 
 
 def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nominated: bool = False,
@@ -502,6 +505,7 @@ def enrolment_decide(*, scope: Scope, enrolment_id: int, approve: bool, project_
         if not approve:
             _free_seat(project)
             _promote_waiting(project)
+        notice_events.enrolment_decided(enrolment, project)
         audit_record(action=Action.ENROLMENT_DECIDE, actor=actor, ip=ip, scope_path=project.division_path,
                      object_type="enrolment", object_id=enrolment.pk,
                      detail={"project": project.pk, "teacher": enrolment.teacher_id, "approved": approve})

@@ -7,6 +7,7 @@ key; YANXIU_ENV=prod refuses to start unless it is configured safely.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -144,7 +145,19 @@ CELERY_BEAT_SCHEDULE = {
     "guidance-escalate": {"task": "guidance.tasks.escalate_overdue_task", "schedule": 15 * 60},
     # Accreditations past their end date expire (institutions.machine, transition "expire").
     "institutions-expire-daily": {"task": "institutions.tasks.accreditations_expire_task", "schedule": 24 * 3600},
+    # Tomorrow's sessions told to their enrolled teachers; the day's digest of unread messages, and
+    # its failed sends retried (notifications.tasks). Beat runs in UTC: 17:00 and 18:30 in Beijing.
+    "notifications-sessions-tomorrow": {"task": "notifications.tasks.sessions_tomorrow_task",
+                                        "schedule": crontab(hour=9, minute=0)},
+    "notifications-digest-daily": {"task": "notifications.tasks.digest_daily_task",
+                                   "schedule": crontab(hour=10, minute=30)},
+    "notifications-digest-retry": {"task": "notifications.tasks.digest_retry_task", "schedule": 30 * 60},
 }
+# Who sends the digest by e-mail/SMS: a class with send_email(to, subject, body) and send_sms(to, text)
+# (notifications.senders); the default only logs, masked. A province names its own gateway here.
+NOTICE_SENDER = env_str("NOTICE_SENDER", "notifications.senders.LoggingSender") or "notifications.senders.LoggingSender"
+# A digest whose sending failed this many times is left (its last error kept on the row).
+NOTICE_DIGEST_MAX_ATTEMPTS = env_int("NOTICE_DIGEST_MAX_ATTEMPTS", 5)
 # Expert guidance: the first answer is due this many hours after a question is asked; a question
 # still unanswered this many hours after its lead was told goes to the administrators above.
 GUIDANCE_FIRST_ANSWER_HOURS = env_int("GUIDANCE_FIRST_ANSWER_HOURS", 48)

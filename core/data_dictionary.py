@@ -139,6 +139,23 @@ DICTIONARY: dict[str, dict[str, FieldEntry]] = {
         "created_at": FieldEntry("时间", "TEICMPS", personal=False),
         "read_at": FieldEntry("已读时间", "TEICMPS", personal=False),
     },
+    "notifications.NoticePreference": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "user": FieldEntry("所属账户", "X"),
+        "digest": FieldEntry("是否接收每日汇总（邮件/短信）：本人可关闭", "TEICMPS", personal=False),
+        "updated_at": FieldEntry("修改时间", "TEICMPS", personal=False),
+    },
+    "notifications.NoticeDigest": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "user": FieldEntry("收件账户：每日汇总每天只发一次", "X"),
+        "day": FieldEntry("汇总日期", "X", personal=False),
+        "channel": FieldEntry("发送渠道（邮件/短信），不存地址或号码", "X", personal=False),
+        "notices": FieldEntry("汇总的未读条数", "X", personal=False),
+        "created_at": FieldEntry("生成时间", "X", personal=False),
+        "sent_at": FieldEntry("发送成功时间", "X", personal=False),
+        "attempts": FieldEntry("发送尝试次数：失败重试", "X", personal=False),
+        "last_error": FieldEntry("最近一次发送失败原因（不含地址或号码）", "X", personal=False),
+    },
     "institutions.Accreditation": {
         "id": FieldEntry("申请编号", "ICMP", personal=False),
         "institution": FieldEntry("申请机构", "ICMP", personal=False),

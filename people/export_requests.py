@@ -21,6 +21,7 @@ from access.policy import fetch, visible
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
+from notifications import events as notice_events
 from people.id_lookup import id_search_number, teacher_id_lookup
 from people.models import ExportRequest
 from people.roster.exporter import roster_export
@@ -72,6 +73,7 @@ def export_request_decide(*, scope: Scope, actor, request_id: int, approve: bool
         request.save()
         audit_record(action=Action.EXPORT_APPROVE if approve else Action.EXPORT_REJECT, actor=actor, ip=ip,
                      scope_path=request.scope_path, object_type="export_request", object_id=request.pk)
+        notice_events.export_decided(request)
     return request
 
 

@@ -95,6 +95,13 @@ ALLOWED = {
     "institutions/services.py": 2,
     "institutions/selectors.py": 1,  # seats a page of bases holds this term, whoever organises the projects
     "institutions/bases.py": 1,  # the base row locked to book it: the registry is the province's  # the daily expiry sweeps every division's accreditations (the system)
+    # notify's own bookkeeping for accounts its caller chose: which of them were already told, and
+    # the recount of their unread messages
+    "notifications/services.py": 2,
+    "notifications/reminders.py": 1,  # the daily sweep of tomorrow's sessions over every organiser
+    # the daily digest: every account's digest rows (read, then marked sent), and each account's own
+    # unread titles for its summary
+    "notifications/digest.py": 3,
     "synth/management/commands/synth.py": 1,
     "synth/management/commands/demo_logins.py": 1,  # whether the demo LRS client exists  # the synthetic province generator (refused in prod)
     "synth/services.py": 10,

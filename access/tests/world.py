@@ -221,7 +221,7 @@ def _guidance(p, people, expert_teacher) -> None:
     from django.utils import timezone
 
     from guidance.models import GuidanceTeam, ProblemCluster, Question, TeamSchool
-    from notifications.models import Notification
+    from notifications.models import NoticeDigest, NoticePreference, Notification
 
     now = timezone.now()
     teams = {}
@@ -253,6 +253,9 @@ def _guidance(p, people, expert_teacher) -> None:
     for name in ("expert", "county_admin", "teacher"):
         Notification.objects.create(recipient=people[name], kind="question.assigned", title="新的指导问题",
                                     event_key=f"world:{name}")
+    for name in ("teacher", "county_admin"):
+        NoticePreference.objects.create(user=people[name], digest=name == "teacher")
+        NoticeDigest.objects.create(user=people[name], day=now.date(), channel="email", notices=1)
 
 
 def _course_library(world: World, p) -> None:

@@ -274,6 +274,12 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/api/v1/accreditations-expiring?days=366", DIVISION_ADMINS),
     ("/accounts/users/", ADMINS),
     ("/accounts/users/?q=teacher", ADMINS),
+    # One's own messages and settings only: 李四's message reaches nobody else, insiders included.
+    ("/notifications/", EVERYONE),
+    ("/notifications/?kind=enrolment.decided&unread=1", EVERYONE),
+    ("/notifications/settings/", EVERYONE),
+    ("/api/v1/me/notifications", EVERYONE),
+    ("/api/v1/me/notifications?kind=enrolment.decided&unread_only=true", EVERYONE),
 ]
 
 
@@ -298,6 +304,10 @@ def target(province, users):
     centre = Institution.objects.create(code="410222-JSFZ", name="通许县教师发展中心", kind="county_centre",
                                         division=province.sibling)
     accredit(centre, valid_until=dt.date(2027, 3, 1))  # in force, expiring within the year
+    from notifications.services import notify
+
+    notify(recipients=[users["sibling_teacher_user"].pk], kind="enrolment.decided",
+           title=f"{teacher.name}的报名已录取：通许县骨干教师研修2", event_key="routes:1")
     from credits.constants import EntryState, SourceType
     from credits.services import ledger_entry_record
 
@@ -398,6 +408,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert response.json()["teacher_id"] == target["teacher"].pk and response.json()["history"]
     elif url.endswith(("/credits", "/recommendations")):
         assert response.json()["teacher_id"] == target["teacher"].pk
+    elif "notifications" in url:
+        assert "的报名已录取" not in body  # another account's message, even under one's jurisdiction
     elif url.endswith(".pdf"):
         assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
     else:

@@ -519,6 +519,13 @@ def notices_state(t):
     return tuple(Notification.objects.dangerously_unscoped().order_by("pk").values_list("pk", "read_at"))
 
 
+def notice_settings(t):
+    """李四's own digest setting: others saving theirs must not touch it."""
+    from notifications.models import NoticePreference
+    return tuple(NoticePreference.objects.dangerously_unscoped().filter(user__username="teacher-2")
+                 .values_list("digest", flat=True))
+
+
 def courses_state(t):
     from learning.models import Course
     return tuple(Course.objects.dangerously_unscoped().order_by("pk").values_list("code", "state", "merged_into_id"))
@@ -989,6 +996,14 @@ CASES = [
          notices_state, ok={"sibling_teacher_user": 302}, no={"teacher": 404, "sibling_admin": 404}),
     Case("mark all messages read", "post", lambda t: "/notifications/read-all/", _f(), notices_state,
          ok={"sibling_teacher_user": 302}, no={"teacher": 302, "sibling_admin": 302}),
+    Case("mark 李四's message read, staying in the inbox", "post", lambda t: f"/notifications/{t.tx_notice.pk}/read/",
+         _f(), notices_state, ok={"sibling_teacher_user": 302},
+         no={"teacher": 404, "sibling_admin": 404, "school_admin": 404}),
+    Case("turn one's digest off (page)", "post", lambda t: "/notifications/settings/", _f(), notice_settings,
+         ok={"sibling_teacher_user": 302}, no={"teacher": 302, "sibling_admin": 302, "tx_expert": 302}),
+    Case("turn one's digest off through the API", "json", lambda t: "/api/v1/me/notifications/settings",
+         _f(digest=False), notice_settings, ok={"sibling_teacher_user": 200},
+         no={"teacher": 200, "sibling_admin": 200, "tx_expert": 200}),
     Case("build a team through the API", "json", lambda t: "/api/v1/guidance/teams",
          _f(division="410222", name="通许县初中数学团队", stage="junior", subject="math"), teams_state,
          ok={"sibling_admin": 201}, no={"county_admin": 403, "school_admin": 403, "teacher": 403}),
