@@ -31,7 +31,7 @@ from catalog.attendance import require_runnable
 from catalog.constants import EnrolmentState
 from catalog.models import Attendance, Enrolment, Project
 from core.requests import object_id
-from people.roster.files import RosterFileError, iter_rows
+from people.roster.files import RosterFileError, header_row, iter_rows
 
 PRESENT_MARKS = {"出勤", "√", "✓", "✔", "1", "是", "y", "yes", "到", "present"}
 SESSION_COLUMN = re.compile(r"^第\s*(\d+)\s*场")
@@ -63,7 +63,8 @@ def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO,
     require_runnable(project)
     try:
         rows = iter_rows(handle, name)
-        header = [_text(cell) for cell in next(rows, [])]
+        first, at = header_row(rows, lambda row: "报名编号" in [_text(cell) for cell in row])
+        header = [_text(cell) for cell in first or []]
     except RosterFileError as problem:
         raise ValidationError({"file": str(problem)}) from None
     if "报名编号" not in header or "姓名" not in header:
@@ -80,7 +81,7 @@ def attendance_upload(*, user, scope: Scope, project: Project, handle: BinaryIO,
         raise ValidationError({"file": f"表头中的第{'、'.join(map(str, missing))}场不存在：请先添加场次，或重新导出表格"})
 
     report, marks, row_of = UploadReport(), set[tuple[int, int]](), dict[int, int]()
-    for row_number, row in enumerate(rows, start=2):
+    for row_number, row in enumerate(rows, start=at + 1):
         cells = [_text(cell) for cell in row]
         if not any(cells):
             continue

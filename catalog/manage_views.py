@@ -39,10 +39,10 @@ from catalog.services import (
     project_open,
     project_update,
 )
+from core.excel import exporter_name, write_table
 from core.requests import client_ip, error_text, object_id
 from institutions.models import TrainingBase
 from org.models import Division, Institution
-from people.roster.files import write_rows
 
 
 def _choosable(scope, organiser: Division) -> dict:
@@ -257,7 +257,8 @@ def _export(request, scope, project, enrolments, sessions, present):
     rows = ([e.pk, e.teacher.name, e.teacher.school.name, e.get_state_display(),
              *["出勤" if (s.pk, e.pk) in present else "" for s in sessions],
              {True: "合格", False: "不合格"}.get(e.assessment_passed, "")] for e in enrolments)
-    count = write_rows(handle, "xlsx", header, rows)
+    count = write_table(handle, sheet="报名与考勤", title=f"{project.title}（{project.code}）报名与考勤",
+                        jurisdiction=scope.label, exported_by=exporter_name(request.user), header=header, rows=rows)
     audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request), scope_path=project.division_path,
                  object_type="project", object_id=project.pk, detail={"rows": count})
     handle.seek(0)

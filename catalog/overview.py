@@ -23,6 +23,7 @@ from catalog.constants import EnrolmentState, Level, ProjectCategory, ProjectSta
 from catalog.models import Enrolment, Project
 from catalog.plans import HIGH_END_TARGET_PERCENT
 from catalog.services import LEVEL_OF_DIVISION
+from core.excel import COUNT, TOTAL_LABEL
 from org.models import Division
 from people.models import Teacher
 
@@ -268,13 +269,15 @@ def overview_charts(overview: Overview) -> dict:
     }
 
 
+OVERVIEW_FORMATS = {label: COUNT for label in ["项目数", *ProjectState.labels, "名额", "已占名额", "录取", "结业"]}
+OVERVIEW_FORMATS["结业率%"] = "0.0"
 OVERVIEW_HEADER = ["层级", "类别", "项目数", *ProjectState.labels, "名额", "已占名额", "录取", "结业", "结业率%"]
 
 
 def overview_sheet_rows(overview: Overview):
     """The tables as one sheet: organised projects with the total, the outside projects, the high-end share."""
     for row in [*overview.rows, overview.total]:
-        yield [row.level_label, row.category_label, row.projects, *row.states.values(), row.seats, row.taken,
+        yield [row.level_label if row is not overview.total else TOTAL_LABEL, row.category_label, row.projects, *row.states.values(), row.seats, row.taken,
                row.admitted, row.completed, row.completion_rate]
     if overview.outside:
         yield []

@@ -15,6 +15,7 @@ from audit.actions import Action
 from audit.services import audit_record
 from catalog.constants import ProjectState
 from catalog.overview import (
+    OVERVIEW_FORMATS,
     OVERVIEW_HEADER,
     jurisdiction_overview,
     overview_charts,
@@ -22,8 +23,8 @@ from catalog.overview import (
     overview_sheet_rows,
 )
 from catalog.plans import HIGH_END_TARGET_PERCENT
+from core.excel import exporter_name, write_table
 from core.requests import client_ip, year_param
-from people.roster.files import write_rows
 
 
 @division_admin_required
@@ -48,7 +49,9 @@ def _export(request, overview):
     if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
         raise Throttled("导出过于频繁，请稍后再试。", retry_after=3600)
     handle = tempfile.TemporaryFile()
-    count = write_rows(handle, "xlsx", OVERVIEW_HEADER, overview_sheet_rows(overview))
+    count = write_table(handle, sheet="项目统计", title=f"{overview.division.name} {overview.year} 年度培训项目统计",
+                        jurisdiction=overview.division.name, exported_by=exporter_name(request.user),
+                        header=OVERVIEW_HEADER, formats=OVERVIEW_FORMATS, rows=overview_sheet_rows(overview))
     audit_record(action=Action.OVERVIEW_EXPORT, actor=request.user, ip=client_ip(request),
                  scope_path=overview.division.path, object_type="overview", object_id=overview.division.code,
                  detail={"year": overview.year, "rows": count})

@@ -15,16 +15,27 @@ from catalog.models import AnnualPlan, PlanConflict, Project
 from catalog.plans import high_end_share, may_plan, may_review, plan_warnings, positioning_problems
 
 
-def plan_queryset(*, scope: Scope, year: int | None = None, state: str = "") -> QuerySet[AnnualPlan]:
-    """Plans of the viewer's jurisdiction (a school administrator: their school's)."""
+def plan_queryset(*, scope: Scope, year: int | None = None, state: str = "", level: str = "",
+                  division_path: str = "") -> QuerySet[AnnualPlan]:
+    """Plans of the viewer's jurisdiction (a school administrator: their school's), optionally
+    of one year, state, level, or division subtree (a path already checked to be in scope)."""
     plans = visible(scope, AnnualPlan)
     if year:
         plans = plans.filter(year=year)
     if state:
         plans = plans.filter(state=state)
+    if level:
+        plans = plans.filter(level=level)
+    if division_path:
+        plans = plans.filter(division_path__startswith=division_path)
     return (plans.select_related("division", "school")
             .annotate(project_count=Count("projects", distinct=True), seat_total=Sum("projects__seats"))
             .order_by("-year", "division_path", "school__name"))
+
+
+def plan_years(*, scope: Scope) -> list[int]:
+    """The years the viewer's plans cover, newest first (the year filter's choices)."""
+    return sorted(set(visible(scope, AnnualPlan).values_list("year", flat=True).distinct()), reverse=True)
 
 
 def plans_to_review(*, scope: Scope) -> QuerySet[AnnualPlan]:

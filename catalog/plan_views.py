@@ -17,11 +17,12 @@ from accounts.decorators import admin_required, division_admin_required
 from accounts.throttle import rate_limited
 from audit.actions import Action
 from audit.services import audit_record
-from catalog.constants import PlanState
+from catalog.constants import Level, PlanState
 from catalog.plan_selectors import (
     plan_get,
     plan_queryset,
     plan_view,
+    plan_years,
     plans_to_review,
     year_overlaps,
 )
@@ -34,8 +35,9 @@ from catalog.plans import (
     plan_projects_add,
     plan_submit,
 )
+from core.excel import COUNT, HOURS, MONEY, exporter_name, write_table
+from core.lists import division_choices, division_filter, paginate
 from core.requests import client_ip, error_text, object_id, year_param
-from people.roster.files import write_rows
 
 
 @admin_required
@@ -56,10 +58,19 @@ def plan_list(request, scope):
         return redirect("catalog:plan_list")
     year = year_param(request.GET.get("year"), 0) or None
     state = request.GET.get("state", "") if request.GET.get("state") in PlanState.values else ""
-    plans = plan_queryset(scope=scope, year=year, state=state)[:500]
+    level = request.GET.get("level", "") if request.GET.get("level") in Level.values else ""
+    division = request.GET.get("division", "").strip()[:6]
+    try:
+        division_path = division_filter(scope, division)
+    except ValueError:
+        messages.error(request, "所选区划不在本辖区")
+        division, division_path = "", ""
+    page = paginate(request, plan_queryset(scope=scope, year=year, state=state, level=level, division_path=division_path))
     return render(request, "catalog/plan_list.html", {
-        "plans": plans, "to_review": list(plans_to_review(scope=scope)), "filters": {"year": year or "", "state": state},
-        "states": PlanState.choices, "may_plan": plan_owner_of(scope) is not None,
+        "page": page, "to_review": list(plans_to_review(scope=scope)),
+        "filters": {"year": year or "", "state": state, "level": level, "division": division},
+        "states": PlanState.choices, "levels": Level.choices, "divisions": division_choices(scope),
+        "plan_years": plan_years(scope=scope), "may_plan": plan_owner_of(scope) is not None,
         "years": range(this_year - 2, this_year + 3), "next_year": this_year + 1,
     })
 
@@ -80,7 +91,7 @@ def plan_detail(request, scope, plan_id: int):
         return redirect("catalog:plan_detail", plan_id=plan.pk)
     view = plan_view(scope=scope, plan=plan)
     if request.GET.get("format") == "xlsx":
-        return _export(request, view)
+        return _export(request, scope, view)
     conflicts_by_project: dict[int, int] = {}
     for conflict in view.conflicts:
         conflicts_by_project[conflict.project_id] = conflicts_by_project.get(conflict.project_id, 0) + 1
@@ -100,8 +111,7 @@ def year_overlap_list(request, scope):
     year = year_param(request.GET.get("year"), timezone.localdate().year)
     overlaps = year_overlaps(scope=scope, year=year)
     return render(request, "catalog/year_overlaps.html", {
-        "year": year, "overlaps": overlaps[:1000], "total": len(overlaps),
-        "years": range(year - 2, year + 3),
+        "year": year, "page": paginate(request, overlaps), "years": range(year - 2, year + 3),
     })
 
 
@@ -128,7 +138,7 @@ def _act(request, scope, plan, action: str) -> None:
         raise ValidationError({"action": "未知操作"})
 
 
-def _export(request, view):
+def _export(request, scope, view):
     if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
         raise PermissionDenied("导出过于频繁，请稍后再试")
     plan, handle = view.plan, tempfile.TemporaryFile()
@@ -139,7 +149,9 @@ def _export(request, view):
     rows = ([p.code, p.title, p.get_category_display(), p.get_mode_display(), p.starts_on, p.ends_on, p.seats,
              float(p.hours), float(p.budget), "是" if p.is_high_end else "", "；".join(others.get(p.pk, []))]
             for p in view.projects)
-    count = write_rows(handle, "xlsx", header, rows)
+    count = write_table(handle, sheet="年度计划", title=str(plan), jurisdiction=scope.label,
+                        exported_by=exporter_name(request.user), header=header, rows=rows, totals=("名额", "预算（元）"),
+                        formats={"名额": COUNT, "学时": HOURS, "预算（元）": MONEY})
     audit_record(action=Action.PROJECT_EXPORT, actor=request.user, ip=client_ip(request), scope_path=plan.division_path,
                  object_type="catalog.plan", object_id=plan.pk, detail={"rows": count})
     handle.seek(0)

@@ -1,12 +1,10 @@
 """Project library pages: search and filter, a project with enrolment, my enrolments."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import Action as Can
@@ -18,6 +16,7 @@ from catalog.constants import SEAT_HOLDING, EnrolmentState, Level, Mode, Project
 from catalog.models import Enrolment
 from catalog.phase import Phase
 from catalog.services import enrol, enrolment_refusals, enrolment_withdraw
+from core.lists import paginate
 from core.requests import client_ip, error_text, object_id, year_param
 from people.selectors import teacher_get
 
@@ -32,11 +31,12 @@ def project_list(request, scope):
         filters["phase"] = ""
     year = year_param(request.GET.get("year"))
     projects = selectors.project_queryset(scope=scope, **filters, year=year or None)
-    page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = urlencode({**{k: v for k, v in filters.items() if v}, **({"year": year} if year else {})})
+    page = paginate(request, projects, per_page=PAGE_SIZE)
+    this_year = timezone.localdate().year
     return render(request, "catalog/project_list.html", {
-        "projects": page.object_list, "page": page, "query": query, "filters": filters, "levels": Level.choices,
-        "categories": ProjectCategory.choices, "modes": Mode.choices, "phases": Phase.choices,
+        "projects": page.object_list, "page": page, "filters": filters, "levels": Level.choices,
+        "categories": ProjectCategory.choices, "modes": Mode.choices, "phases": Phase.choices, "year": year,
+        "years": range(this_year + 1, this_year - 5, -1),
     })
 
 

@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import audit_record
+from core.excel import COUNT, HOURS, TOTAL_LABEL, exporter_name, write_table
 from credits.constants import CATEGORY_LABELS, Category
 from credits.models import ComplianceRefresh, Cycle, SchoolCompliance
 from credits.selectors import rule_set_in_force
 from credits.standing import BAND_EDGES, standing_query
-from people.roster.files import write_rows
 
 REFRESH_LOCK_SECONDS = 15 * 60
 
@@ -106,7 +106,13 @@ def compliance_export(*, actor, scope_path: str, title: str, cycle: Cycle, total
         rows = ([r.name, r.code, r.teachers, r.complete, r.complete_rate, r.on_track, r.on_track_rate, r.behind,
                  r.new_teachers, r.required_hours, r.counted_hours, r.pending_hours, r.owed_hours,
                  *(hours for _, hours in r.categories)] for r in [*(children or []), total])
-    count = write_rows(destination, "xlsx", header, rows)
+        rows = ([TOTAL_LABEL, *row[1:]] if index == len(children or []) else row for index, row in enumerate(rows))
+    formats = {label: COUNT for label in ("在岗教师", "已达标", "进度正常", "进度落后", "周期内新入职")}
+    formats |= {label: HOURS for label in ("要求学时", "已认定学时", "待审核学时", "尚差学时", "达标率%", "进度正常率%", "完成%",
+                                           *CATEGORY_LABELS.values())}
+    what = "教师学时达标名单" if standings is not None else "教师培训学时达标统计"
+    count = write_table(destination, sheet="学时达标", title=f"{title} {cycle.code} 周期{what}", jurisdiction=title,
+                        exported_by=exporter_name(actor), header=header, formats=formats, rows=rows)
     audit_record(action=Action.COMPLIANCE_EXPORT, actor=actor, ip=ip, scope_path=scope_path, object_type="compliance",
                  object_id=total.code, detail={"title": title, "cycle": cycle.code, "rows": count,
                                                "teachers": standings is not None})

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from access.policy import Action, can
 from accounts.decorators import admin_required
 from accounts.throttle import Throttled, rate_limited
+from core.lists import paginate
 from core.requests import client_ip
 from credits import compliance_selectors as selectors
 from credits.compliance import compliance_export, compliance_refresh_request
@@ -79,6 +80,7 @@ def compliance_division(request, scope, code: str):
     return render(request, "credits/compliance_division.html", {
         "division": division, "parents": parents, "cycle": cycle, "cycles": Cycle.objects.all(), "refresh": refresh,
         "total": total, "children": children, "charts": selectors.rollup_charts(total, children),
+        "page": paginate(request, children),  # the table pages; the charts and the 合计 cover every child
         "children_are_schools": bool(children) and children[0].school_id is not None,
     })
 

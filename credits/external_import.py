@@ -42,7 +42,7 @@ from credits.services import SourceConflict, ledger_entry_record
 from org.models import Institution
 from people.identity import IdNumberError, id_blind_index, id_mask, id_parse, keyed_digest
 from people.models import Teacher
-from people.roster.files import RosterFileError, iter_rows
+from people.roster.files import RosterFileError, header_row, iter_rows
 
 COLUMNS = ["身份证号", "姓名", "培训名称", "主办单位", "学时", "类别", "完成日期", "证书编号"]
 REQUIRED_COLUMNS = COLUMNS[:5] + ["完成日期"]
@@ -202,12 +202,12 @@ def external_hours_import(*, scope: Scope, actor, handle: BinaryIO, name: str, i
     today = today or timezone.localdate()
     sha256 = _file_sha256(handle)
     rows = iter_rows(handle, name)
-    header = next(rows, None)
+    header, at = header_row(rows, lambda row: "身份证号" in [_cell_text(cell) for cell in row])
     if header is None:
         raise RosterFileError("文件为空")
     index = _header_index(header)
     aliases = dict(OrganiserAlias.objects.values_list("name", "institution_id"))
-    numbered = [(number, row) for number, row in enumerate(rows, start=2) if any(_cell_text(value) for value in row)]
+    numbered = [(number, row) for number, row in enumerate(rows, start=at + 1) if any(_cell_text(value) for value in row)]
     teachers = _teachers_by_index(scope, [row[index["身份证号"]] if index["身份证号"] < len(row) else "" for _, row in numbered])
     records: list[_Record] = []
     rejections: list[dict] = []

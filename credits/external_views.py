@@ -14,12 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from access.policy import Action, fetch, visible
 from accounts.decorators import division_admin_required
 from accounts.models import Role
+from core.excel import write_table
+from core.lists import paginate
 from core.requests import client_ip, object_id
 from credits.external_import import COLUMNS, external_hours_import, organiser_map
 from credits.models import ExternalImport, OrganiserAlias
 from credits.tasks import external_import_task
 from org.models import Institution
-from people.roster.files import RosterFileError, store_upload, write_rows
+from people.roster.files import RosterFileError, store_upload
 
 
 @division_admin_required
@@ -55,8 +57,9 @@ def external_import_detail(request, scope, batch_id: int):
     batch = fetch(scope, ExternalImport, batch_id)
     if request.GET.get("format") == "xlsx":
         handle = tempfile.TemporaryFile()
-        write_rows(handle, "xlsx", ["行号", "列", "原因", *COLUMNS],
-                   ([r["row"], r["column"], r["reason"], *r["values"]] for r in batch.rejections))
+        write_table(handle, sheet="导入错误", title=f"外部学时导入错误（第 {batch.pk} 批）", jurisdiction=scope.label,
+                    header=["行号", "列", "原因", *COLUMNS],
+                    rows=([r["row"], r["column"], r["reason"], *r["values"]] for r in batch.rejections))
         handle.seek(0)
         return FileResponse(handle, as_attachment=True, filename=f"学时导入错误-{batch.pk}.xlsx")
     return render(request, "credits/external_import_detail.html", {"batch": batch})
@@ -82,7 +85,7 @@ def organisers(request, scope):
     for names in imports.values_list("unmapped_organisers", flat=True)[:200]:
         seen.extend(name for name in names if name not in mapped and name not in seen)
     return render(request, "credits/organisers.html", {
-        "unmapped": seen, "aliases": OrganiserAlias.objects.select_related("institution")[:500],
+        "unmapped": seen, "aliases": paginate(request, OrganiserAlias.objects.select_related("institution").order_by("name", "pk")),
         "institutions": visible(scope, Institution, Action.ASSIGN).order_by("division_path", "code").only("pk", "name", "code"),
         "may_replace": request.user.role == Role.PROVINCE_ADMIN,
     })

@@ -14,6 +14,7 @@ from access.policy import Action as Can
 from access.policy import can, fetch
 from accounts.decorators import admin_required, division_admin_required, scoped_view
 from accounts.models import Role
+from core.lists import paginate
 from core.requests import client_ip, error_text, object_id
 from credits import selectors
 from credits.claims import (
@@ -136,8 +137,9 @@ def claims(request, scope):
             messages.success(request, "已处理，已通知教师。")
         return redirect("credits:claims")
     stage = "学校审核" if scope.school_id is not None else "县级认定"
+    page = paginate(request, claims_to_check(scope=scope).select_related("created_by"))
     return render(request, "credits/claims.html", {
-        "claims": with_history(claims_to_check(scope=scope).select_related("created_by")[:200], scope=scope),
+        "claims": with_history(page, scope=scope), "page": page,
         "stage": stage, "decided": claims_decided(scope=scope),
     })
 

@@ -31,8 +31,15 @@ def _count(model, **match) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
-def teams(scope: Scope) -> QuerySet[GuidanceTeam]:
-    return (visible(scope, GuidanceTeam).select_related("division")
+def teams(scope: Scope, *, stage: str = "", subject: str = "", division_path: str = "") -> QuerySet[GuidanceTeam]:
+    found = visible(scope, GuidanceTeam)
+    if stage:
+        found = found.filter(stage=stage)
+    if subject:
+        found = found.filter(subject=subject)
+    if division_path:
+        found = found.filter(division_path__startswith=division_path)
+    return (found.select_related("division")
             .annotate(member_count=_count(TeamMember), school_count=_count(TeamSchool),
                       open_count=_count(Question, state__in=OPEN_STATES))
             .order_by("division_path", "stage", "subject", "name"))
@@ -117,10 +124,14 @@ def uncovered_school_ids(scope: Scope, team: GuidanceTeam) -> list[int]:
 
 
 def questions(scope: Scope, *, state: str = "", team_id: int | None = None, mine_to_answer: bool = False,
-              overdue: bool = False, now=None) -> QuerySet[Question]:
+              overdue: bool = False, now=None, stage: str = "", subject: str = "") -> QuerySet[Question]:
     rows = visible(scope, Question).select_related("team", "assignee__teacher", "teacher")
     if state in QuestionState.values:
         rows = rows.filter(state=state)
+    if stage:
+        rows = rows.filter(stage=stage)
+    if subject:
+        rows = rows.filter(subject=subject)
     if team_id is not None:
         rows = rows.filter(team_id=team_id)
     if mine_to_answer:

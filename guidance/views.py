@@ -24,6 +24,8 @@ from accounts.decorators import (
 )
 from audit.actions import Action as Audit
 from audit.services import audit_record
+from core.excel import exporter_name
+from core.lists import division_choices, division_filter, paginate
 from core.requests import client_ip, error_text
 from guidance import bank, clusters, hours, questions, selectors, teams
 from guidance.constants import MEMBER_ROLE_LABELS, MemberRole, QuestionState
@@ -122,7 +124,8 @@ def consult(request, scope, question_id: int):
 @require_GET
 def my_questions(request, scope):
     _teacher(scope)
-    return render(request, "guidance/my_questions.html", {"questions": selectors.my_questions(scope)[:200]})
+    page = paginate(request, selectors.my_questions(scope))
+    return render(request, "guidance/my_questions.html", {"questions": page, "page": page})
 
 
 # --- one question ------------------------------------------------------------------------------
@@ -253,9 +256,18 @@ def team_list(request, scope):
             messages.error(request, error_text(error))
     # The divisions whose teams this administrator may build (the policy's, a city's 省直管县 left out).
     divisions = visible(scope, Division, Action.CHANGE).filter(level__in=("city", "county")).order_by("path")
+    stage = request.GET.get("stage", "") if request.GET.get("stage", "") in Stage.values else ""
+    subject = request.GET.get("subject", "") if request.GET.get("subject", "") in Subject.values else ""
+    code = request.GET.get("division", "").strip()[:6]
+    try:
+        division_path = division_filter(scope, code)
+    except ValueError:
+        messages.error(request, "所选区划不在本辖区")
+        code, division_path = "", ""
     return render(request, "guidance/team_list.html", {
-        "teams": selectors.teams(scope)[:500], "stages": Stage.choices, "subjects": Subject.choices,
-        "divisions": divisions})
+        "page": paginate(request, selectors.teams(scope, stage=stage, subject=subject, division_path=division_path)),
+        "stages": Stage.choices, "subjects": Subject.choices, "divisions": divisions,
+        "filters": {"stage": stage, "subject": subject, "division": code}, "division_options": division_choices(scope)})
 
 
 @division_admin_required
@@ -355,9 +367,12 @@ def coverage(request, scope):
 def question_list(request, scope):
     state = request.GET.get("state", "")
     overdue = request.GET.get("overdue") == "1"
-    rows = selectors.questions(scope, state=state, overdue=overdue, now=timezone.now())
+    stage = request.GET.get("stage", "") if request.GET.get("stage", "") in Stage.values else ""
+    subject = request.GET.get("subject", "") if request.GET.get("subject", "") in Subject.values else ""
+    rows = selectors.questions(scope, state=state, overdue=overdue, now=timezone.now(), stage=stage, subject=subject)
     return render(request, "guidance/question_list.html", {
-        "questions": rows[:200], "state": state, "overdue": overdue, "states": QuestionState.choices})
+        "page": paginate(request, rows), "state": state, "overdue": overdue, "states": QuestionState.choices,
+        "stage": stage, "subject": subject, "stages": Stage.choices, "subjects": Subject.choices})
 
 
 @admin_required
@@ -374,7 +389,8 @@ def dashboard_view(request, scope):
         audit_record(action=Audit.GUIDANCE_EXPORT, actor=request.user, ip=client_ip(request),
                      scope_path=scope.path or "", object_type="guidance_dashboard",
                      detail={"start": start.isoformat(), "end": end.isoformat()})
-        response = HttpResponse(dashboard_workbook(board, title=f"{scope.label} 专家指导统计"),
+        response = HttpResponse(dashboard_workbook(board, title=f"{scope.label} 专家指导统计", jurisdiction=scope.label,
+                                                   exported_by=exporter_name(request.user)),
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = f'attachment; filename="guidance-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"'
         return response
@@ -402,8 +418,12 @@ def problems(request, scope):
             messages.error(request, error_text(error))
         return redirect("guidance:problems")
     today = timezone.localdate()
+    stage = request.GET.get("stage", "") if request.GET.get("stage", "") in Stage.values else ""
+    subject = request.GET.get("subject", "") if request.GET.get("subject", "") in Subject.values else ""
+    page = paginate(request, clusters.clusters(scope, stage=stage, subject=subject))
     return render(request, "guidance/problems.html", {
-        "clusters": clusters.clusters(scope)[:200], "stages": Stage.choices, "subjects": Subject.choices,
+        "page": page, "clusters": page, "stages": Stage.choices, "subjects": Subject.choices,
+        "filters": {"stage": stage, "subject": subject},
         "home": home, "start": today - dt.timedelta(days=30), "end": today})
 
 

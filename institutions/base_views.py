@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from access.policy import Action, can, visible
 from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import ADMIN_ROLES, Role
+from core.lists import paginate
 from core.requests import client_ip, error_text
 from institutions import bases, selectors
 from institutions.constants import INSTITUTION_BASES, BaseKind
@@ -28,7 +29,6 @@ from people.constants import SUBJECT_LABELS
 
 base_page = roles_required(ADMIN_ROLES | {Role.INSTITUTION_STAFF})
 LEVELS = (("province", "省级"), ("city", "市级"), ("county", "县级"))
-PAGE = 100
 
 
 def _choices(scope) -> dict:
@@ -40,11 +40,12 @@ def _choices(scope) -> dict:
 @require_GET
 def base_list(request, scope):
     filters = {name: request.GET.get(name, "").strip()[:50] for name in ("level", "kind", "stage", "subject", "q")}
-    rows = list(selectors.training_bases(scope, **filters)[:PAGE])
+    page = paginate(request, selectors.training_bases(scope, **filters))
+    rows = list(page)
     term = bases.term_of(timezone.localdate())
     used = selectors.term_usage(rows, term)
     return render(request, "institutions/base_list.html", {
-        "rows": [(base, used[base.pk], max(0, base.seats_per_term - used[base.pk])) for base in rows],
+        "page": page, "rows": [(base, used[base.pk], max(0, base.seats_per_term - used[base.pk])) for base in rows],
         "filters": filters, "term": bases.term_label(term), "may_add": request.user.role in DIVISION_ADMIN_ROLES, **_choices(scope)})
 
 

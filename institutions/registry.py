@@ -17,11 +17,11 @@ from access.scope import Scope
 from accounts.throttle import rate_limited
 from audit.services import audit_record
 from catalog.constants import Level, Mode, ProjectCategory
+from core.excel import COUNT, exporter_name, write_table
 from institutions.constants import AccreditationState as S
 from institutions.machine import IN_FORCE
 from institutions.models import Accreditation
 from org.models import Institution
-from people.roster.files import write_rows
 
 EXPIRING_DAYS = 90
 EXPIRING_DAYS_MAX = 366
@@ -38,10 +38,13 @@ class Entry:
         return self.accreditation is not None and self.accreditation.state in IN_FORCE
 
 
-def registry(scope: Scope, *, q: str = "", kind: str = "", in_force: bool | None = None) -> list[Entry]:
+def registry(scope: Scope, *, q: str = "", kind: str = "", in_force: bool | None = None,
+             division_path: str = "") -> list[Entry]:
     """The institutions the viewer sees, each with its accreditation in force (or its latest): two
-    queries whatever the number."""
+    queries whatever the number. `division_path`: a subtree already checked to be in scope."""
     found = visible(scope, Institution).select_related("division").order_by("division__path", "code")
+    if division_path:
+        found = found.filter(division__path__startswith=division_path)
     if q:
         found = found.filter(name__icontains=q[:50])
     if kind:
@@ -93,13 +96,16 @@ def export(*, scope: Scope, actor, kind: str, days: int = EXPIRING_DAYS, ip: str
         rows = ([e.institution.code, e.institution.name, e.institution.get_kind_display(), e.institution.division.name,
                  *(_accreditation_cells(e.accreditation) if e.accreditation else ["未申请", "", "", "", "", "", ""])]
                 for e in registry(scope))
-        count = write_rows(handle, "xlsx", REGISTRY_HEADER, rows)
+        count = write_table(handle, sheet="机构名录", title=f"{scope.label}培训机构名录", jurisdiction=scope.label,
+                            exported_by=exporter_name(actor), exported_on=today, header=REGISTRY_HEADER, rows=rows)
         name = f"培训机构名录-{today:%Y%m%d}.xlsx"
     else:
         rows = ([a.institution.code, a.institution.name, a.pk, a.get_state_display(), _labels(a.levels),
                  _labels(a.categories), _labels(a.modes), str(a.valid_until), (a.valid_until - today).days,
                  a.accrediting_division.name] for a in expiring(scope, days=days, today=today))
-        count = write_rows(handle, "xlsx", EXPIRING_HEADER, rows)
+        count = write_table(handle, sheet="即将到期", title=f"{scope.label}培训机构准入 {days} 天内到期名单",
+                            jurisdiction=scope.label, exported_by=exporter_name(actor), exported_on=today,
+                            header=EXPIRING_HEADER, formats={"剩余天数": COUNT}, rows=rows)
         name = f"准入即将到期-{days}天-{today:%Y%m%d}.xlsx"
     audit_record(action="institutions.export", actor=actor, ip=ip, scope_path=scope.path or "",
                  object_type="institution_registry", object_id=kind, detail={"kind": kind, "days": days, "rows": count})

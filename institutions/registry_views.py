@@ -14,6 +14,7 @@ from access.policy import Action, visible
 from catalog.models import Project
 from catalog.selectors import blocked_reasons
 from core import homes
+from core.lists import division_choices, division_filter, paginate
 from core.requests import client_ip, error_text
 from institutions import registry
 from institutions.models import Accreditation, TrainingBase
@@ -33,10 +34,17 @@ def _days(value) -> int:
 def registry_list(request, scope):
     q, kind = request.GET.get("q", "").strip()[:50], request.GET.get("kind", "")[:30]
     in_force = {"1": True, "0": False}.get(request.GET.get("in_force", ""))
-    entries = registry.registry(scope, q=q, kind=kind, in_force=in_force)
+    division = request.GET.get("division", "").strip()[:6]
+    try:
+        division_path = division_filter(scope, division)
+    except ValueError:
+        messages.error(request, "所选区划不在本辖区")
+        division, division_path = "", ""
+    entries = registry.registry(scope, q=q, kind=kind, in_force=in_force, division_path=division_path)
     return render(request, "institutions/registry.html", {
-        "entries": entries[:500], "total": len(entries), "kinds": InstitutionKind.choices,
-        "filters": {"q": q, "kind": kind, "in_force": request.GET.get("in_force", "")}, "labels": registry.LABELS})
+        "page": paginate(request, entries), "kinds": InstitutionKind.choices, "divisions": division_choices(scope),
+        "filters": {"q": q, "kind": kind, "in_force": request.GET.get("in_force", ""), "division": division},
+        "labels": registry.LABELS})
 
 
 @accreditation_page
@@ -44,8 +52,10 @@ def registry_list(request, scope):
 def expiring_list(request, scope):
     days = _days(request.GET.get("days"))
     today = timezone.localdate()
-    rows = [(row, (row.valid_until - today).days) for row in registry.expiring(scope, days=days, today=today)[:500]]
-    return render(request, "institutions/expiring.html", {"rows": rows, "days": days, "labels": registry.LABELS})
+    page = paginate(request, registry.expiring(scope, days=days, today=today))
+    rows = [(row, (row.valid_until - today).days) for row in page]
+    return render(request, "institutions/expiring.html", {"rows": rows, "page": page, "days": days,
+                                                          "labels": registry.LABELS})
 
 
 @accreditation_page

@@ -17,6 +17,7 @@ from access.policy import fetch
 from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import Role
 from catalog.constants import Level, Mode, ProjectCategory
+from core.lists import paginate
 from core.requests import client_ip, error_text, form_step
 from institutions import machine, selectors, services
 from institutions.constants import SCOPE_CATEGORIES, SCOPE_LEVELS, SCOPE_MODES
@@ -54,9 +55,9 @@ def accreditation_list(request, scope):
     state = request.GET.get("state", "")
     q = request.GET.get("q", "").strip()[:50]
     to_decide = request.GET.get("to_decide") == "1"
-    rows = selectors.accreditations(scope, state=state, q=q, to_decide=to_decide)[:200]
+    page = paginate(request, selectors.accreditations(scope, state=state, q=q, to_decide=to_decide))
     return render(request, "institutions/list.html", {
-        "rows": rows, "states": S.choices, "filters": {"state": state, "q": q, "to_decide": to_decide},
+        "page": page, "states": S.choices, "filters": {"state": state, "q": q, "to_decide": to_decide},
         "labels": {**dict(Level.choices), **dict(ProjectCategory.choices), **dict(Mode.choices)}})
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access.policy import Action, can, fetch
 from accounts.decorators import division_admin_required, division_of, scoped_view
+from core.lists import paginate
 from core.requests import client_ip, error_text, object_id
 from credits.constants import Category
 from lrs import selectors
@@ -37,7 +38,8 @@ def client_list(request, scope):
             messages.error(request, error_text(error))
         else:
             created = {"client": client, "secret": secret}
-    return render(request, "lrs/client_list.html", {"clients": selectors.clients_list(scope), "created": created},
+    return render(request, "lrs/client_list.html", {"page": paginate(request, selectors.clients_list(scope)),
+                                                    "created": created},
                   status=201 if created else 200)
 
 
@@ -90,9 +92,9 @@ def credited_list(request, scope):
             messages.success(request, "已登记：学员完成该活动后自动计入学时。")
             return redirect("learning:credited_list")
     search = request.GET.get("q", "").strip()[:100]
-    rows = selectors.credited_activities_list(scope, search=search)[:500]
+    page = paginate(request, selectors.credited_activities_list(scope, search=search))
     return render(request, "lrs/credited_list.html", {
-        "rows": [(row, can(scope, Action.CHANGE, row)) for row in rows], "search": search,
+        "page": page, "rows": [(row, can(scope, Action.CHANGE, row)) for row in page], "search": search,
         "categories": Category.choices, "form": request.POST if status == 400 else {},
     }, status=status)
 
@@ -123,10 +125,10 @@ def credit_queue(request, scope):
     state = request.GET.get("state", CreditState.FLAGGED)
     if state not in CreditState.values:
         state = CreditState.FLAGGED
-    credits = selectors.credits_list(scope, state=state)
+    page = paginate(request, selectors.credits_queryset(scope, state=state))
     counts = selectors.credit_counts(scope)
     return render(request, "lrs/credit_queue.html", {
-        "credits": [(credit, can(scope, Action.DECIDE, credit)) for credit in credits], "state": state,
+        "page": page, "credits": [(credit, can(scope, Action.DECIDE, credit)) for credit in page], "state": state,
         "states": [(value, label, counts[value]) for value, label in CreditState.choices],
     })
 

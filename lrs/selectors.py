@@ -119,13 +119,18 @@ def client_unmatched(scope: Scope, client: LrsClient, limit: int = 100) -> list[
     return [UnmatchedActor(row["agent_key"], row["completions"], row["latest"]) for row in rows]
 
 
-def credits_list(scope: Scope, *, state: str = CreditState.FLAGGED, client: LrsClient | None = None,
-                 limit: int = 200) -> list[StatementCredit]:
+def credits_queryset(scope: Scope, *, state: str = CreditState.FLAGGED,
+                     client: LrsClient | None = None) -> QuerySet[StatementCredit]:
     credits = visible(scope, StatementCredit).filter(state=state)
     if client is not None:
         credits = credits.filter(client=client)
-    return list(credits.select_related("teacher", "teacher__school", "credited_activity", "statement", "client")
-                .order_by("-created_at", "-pk")[:limit])
+    return (credits.select_related("teacher", "teacher__school", "credited_activity", "statement", "client")
+            .order_by("-created_at", "-pk"))
+
+
+def credits_list(scope: Scope, *, state: str = CreditState.FLAGGED, client: LrsClient | None = None,
+                 limit: int = 200) -> list[StatementCredit]:
+    return list(credits_queryset(scope, state=state, client=client)[:limit])
 
 
 def credit_counts(scope: Scope, client: LrsClient | None = None) -> dict[str, int]:

@@ -8,13 +8,15 @@ from access.scope import Scope
 from org.models import Division, Institution, ResearchCommunity, School
 
 
-def division_list(*, scope: Scope, parent_code: str = "") -> QuerySet[Division]:
+def division_list(*, scope: Scope, parent_code: str = "", level: str = "") -> QuerySet[Division]:
     """Divisions in the viewer's subtree (a school admin sees its county)."""
     if scope.path is None:
         return Division.objects.none()
     divisions = Division.objects.filter(path__startswith=scope.path).select_related("parent")
     if parent_code:
         divisions = divisions.filter(parent__code=parent_code)
+    if level:
+        divisions = divisions.filter(level=level)
     return divisions.order_by("code")
 
 

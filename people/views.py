@@ -16,6 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access.policy import Action, can, fetch, visible
 from accounts.decorators import admin_required, scoped_view
 from accounts.throttle import rate_limited
+from core.excel import write_table
+from core.lists import paginate
 from core.requests import client_ip, object_id
 from org.models import School
 from org.selectors import division_list
@@ -176,8 +178,8 @@ def _enqueue_import(request, upload) -> None:
 @require_GET
 def roster_batch_detail(request, scope, batch_id: int):
     batch = fetch(scope, ImportBatch, batch_id)
-    rejections = batch.rejections.all()[:500]
-    return render(request, "people/roster_batch.html", {"batch": batch, "rejections": rejections})
+    page = paginate(request, batch.rejections.all())
+    return render(request, "people/roster_batch.html", {"batch": batch, "rejections": page, "page": page})
 
 
 def _masked_again(values: list) -> list:
@@ -195,7 +197,8 @@ def roster_rejections_download(request, scope, batch_id: int):
     batch = fetch(scope, ImportBatch, batch_id)
     rows = ([r.row_number, r.column, r.reason, *_masked_again(r.values)] for r in batch.rejections.all())
     handle = tempfile.TemporaryFile()
-    write_rows(handle, "xlsx", ["行号", "列", "原因", *COLUMNS], rows)
+    write_table(handle, sheet="导入错误", title=f"教师名册导入错误（第 {batch.pk} 批）", jurisdiction=scope.label,
+                header=["行号", "列", "原因", *COLUMNS], rows=rows)
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename=f"导入错误-{batch.pk}.xlsx")
 

@@ -50,9 +50,10 @@ def test_the_exported_sheet_comes_back_as_attendance(users, client_for, running)
     client = client_for(users["county_admin"])
     workbook = _exported(client, project)
     sheet = workbook.active
-    header = [cell.value for cell in sheet[1]]
+    assert sheet["A1"].value.endswith("报名与考勤")  # the title and the scope line above the header
+    header = [cell.value for cell in sheet[3]]
     assert header[:2] == ["报名编号", "姓名"] and header[4].startswith("第1场") and header[5].startswith("第2场")
-    by_id = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    by_id = {row[0].value: row for row in sheet.iter_rows(min_row=4)}
     by_id[enrolments[0].pk][4].value = "出勤"
     by_id[enrolments[0].pk][5].value = "√"
     by_id[enrolments[1].pk][4].value = "出勤"

@@ -134,7 +134,10 @@ def test_the_export_is_audited_and_rate_limited(province, users, client_for, yea
     assert response.status_code == 200 and ".xlsx" in response["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).active
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert rows[0][:3] == ["层级", "类别", "项目数"]
+    assert rows[0][0] == "杞县 2026 年度培训项目统计"
+    assert rows[1][0].startswith("范围：杞县　导出日期：") and "导出人：" in rows[1][0]
+    assert rows[2][:3] == ["层级", "类别", "项目数"]
+    assert [row[:1] for row in rows].count(["合计"]) == 1  # the total row, no longer blank-labelled
     assert ["县级", "骨干教师培训", 2, 1, 1, 0, 0, 20, 3, 3, 2, 66.7] in rows
     assert ["杞县", "县级", 8, 2, 25.0, 20, 2, "是"] in rows  # the high-end table
     event = AuditEvent.objects.dangerously_unscoped().get(action="catalog.overview_export", object_type="overview")

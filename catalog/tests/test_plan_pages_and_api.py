@@ -55,6 +55,16 @@ def test_plan_from_draft_to_approval_on_the_pages(province, users, client_for, o
 
     export = reviewer.get(f"/projects/plans/{plan.pk}/?format=xlsx")
     assert export.status_code == 200 and export["Content-Disposition"].startswith("attachment")
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(b"".join(export.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "杞县2027年度培训计划" and rows[1][0].startswith("范围：开封市")
+    assert rows[2][:2] == ("项目编号", "项目名称") and sheet.freeze_panes == "A4"
+    seats = [row[6] for row in rows[3:-1]]
+    assert rows[-1][0] == "合计" and rows[-1][6] == sum(seats) and sheet.cell(len(rows), 7).number_format == "#,##0"
 
 
 def test_a_returned_plan_shows_the_opinion_and_can_be_resubmitted(province, users, client_for, overlap):

@@ -259,12 +259,15 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/api/v1/schools?division=410222", EVERYONE),
     ("/api/v1/regions", EVERYONE),
     ("/projects/plans/", ADMINS),
+    ("/projects/plans/?division=410222&year=2026&level=county", ADMINS),  # pick-list filters
     ("/api/v1/plans", EVERYONE),
     ("/projects/plans/overlaps/?year=2026", DIVISION_ADMINS),
     ("/projects/library/", EVERYONE),
     ("/projects/overview/?year=2026", DIVISION_ADMINS),
     ("/projects/overview/?year=2026&format=xlsx", DIVISION_ADMINS),
     ("/institutions/registry/", DIVISION_ADMINS),  # 通许县's centre and its accreditation
+    ("/institutions/registry/?division=410222", DIVISION_ADMINS),
+    ("/org/divisions/?level=county", DIVISION_ADMINS),
     ("/institutions/registry/expiring/?days=366", DIVISION_ADMINS),
     ("/institutions/accreditations/", DIVISION_ADMINS),
     ("/api/v1/institutions", DIVISION_ADMINS),

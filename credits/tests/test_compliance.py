@@ -178,16 +178,21 @@ def test_export_is_an_excel_of_the_list_and_is_logged(province, users, client_fo
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("名称", "代码", "在岗教师")
-    by_name = {row[0]: row for row in rows[1:]}
+    assert rows[0][0] == "开封市 2026-2030 周期教师培训学时达标统计"
+    assert rows[1][0].startswith("范围：开封市　导出日期：")
+    assert rows[2][:3] == ("名称", "代码", "在岗教师")
+    assert sheet.freeze_panes == "A4" and sheet["A3"].font.b
+    by_name = {row[0]: row for row in rows[3:]}
     assert by_name["杞县"][2] == 1 and Decimal(str(by_name["杞县"][10])) == Decimal("40.5")
-    assert by_name["开封市"][2] == 3  # the total row
+    assert sheet.cell(row=4, column=11).number_format == "0.0"
+    assert rows[-1][0] == "合计" and rows[-1][2] == 3  # the division's own total, labelled as such
+    assert "开封市" not in by_name
     event = AuditEvent.objects.dangerously_unscoped().filter(action="credits.compliance_export").get()
-    assert event.actor_id == users["city_admin"].pk and event.detail["rows"] == len(rows) - 1
+    assert event.actor_id == users["city_admin"].pk and event.detail["rows"] == len(rows) - 3  # title, scope line, header
 
     response = client.get(f"/credits/compliance/s/{province.school.pk}/?format=xlsx")
     rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.iter_rows(values_only=True))
-    assert rows[1][1] == "张三"
+    assert rows[3][1] == "张三"
     assert AuditEvent.objects.dangerously_unscoped().filter(action="credits.compliance_export").count() == 2
 
 

@@ -136,7 +136,10 @@ def test_the_dashboard_counts_and_exports(teams, users, client_for):
     export = client.get("/guidance/dashboard/?format=xlsx")
     assert export.status_code == 200
     book = load_workbook(io.BytesIO(export.content), read_only=True)
-    assert [row for row in book["总览"].iter_rows(values_only=True)][1] == ("提问数", 4)
+    overview = [row for row in book["总览"].iter_rows(values_only=True)]
+    assert overview[0][0].startswith("杞县 专家指导统计（") and overview[2] == ("指标", "数值")
+    assert overview[3] == ("提问数", 4)
+    assert [row for row in book["各地未答"].iter_rows(values_only=True)][-1][0] == "合计"
     assert AuditEvent.objects.dangerously_unscoped().filter(action="guidance.export").count() == audited + 1
     assert client_for(users["teacher"]).get("/guidance/dashboard/").status_code == 403
     assert client_for(users["county_admin"]).get("/api/v1/guidance/dashboard").json()["asked"] == 4

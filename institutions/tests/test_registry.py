@@ -55,12 +55,13 @@ def test_exports_are_scoped_audited_and_refuse_bad_input(accr, province, client_
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("机构代码", "机构名称", "类型", "所在区划", "准入状态")
-    assert [r[0] for r in rows[1:]] == ["410221-JSFZ"] and rows[1][4] == "有效"
+    assert rows[0][0] == "杞县培训机构名录" and rows[1][0].endswith(f"导出人：{accr['county_admin'].username}")
+    assert rows[2][:5] == ("机构代码", "机构名称", "类型", "所在区划", "准入状态")
+    assert [r[0] for r in rows[3:]] == ["410221-JSFZ"] and rows[3][4] == "有效"
     expiring = admin.get("/api/v1/institutions/export?kind=expiring&days=90")
     assert expiring.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(expiring.streaming_content))).active
-    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["410221-JSFZ"]
+    assert [r[0] for r in sheet.iter_rows(min_row=4, values_only=True)] == ["410221-JSFZ"]
     events = AuditEvent.objects.dangerously_unscoped().filter(action="institutions.export").order_by("pk")
     assert [(e.detail["kind"], e.detail["rows"]) for e in events] == [("registry", 1), ("expiring", 1)]
     assert admin.get("/api/v1/institutions/export?kind=teachers").status_code == 422

@@ -60,7 +60,7 @@ def test_the_county_sees_its_clients_traffic_refusals_and_held_completions(qx, u
     listing = page.get("/learning/clients/").content.decode()
     assert "杞县研修网" in listing
     row = re.search(r"杞县研修网.*?</tr>", listing, re.S).group(0)
-    assert re.findall(r"<td>(\d+)</td>", row)[:3] == ["3", "1", "3"]  # today, refused today, 30 days
+    assert re.findall(r'<td class="num">(\d+)</td>', row)[:3] == ["3", "1", "3"]  # today, refused today, 30 days
     detail = page.get(f"/learning/clients/{qx.client_row().pk}/").content.decode()
     assert "从首次学习到完成仅 4 分钟" in detail
     assert "mbox:mailto:stranger@example.org" in detail

@@ -9,6 +9,7 @@ from django.db.models import Prefetch
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
+from core.excel import exporter_name, write_table
 from people.identity import id_decrypt, id_mask
 from people.roster.columns import COLUMNS, teacher_row
 from people.roster.files import write_rows
@@ -39,7 +40,12 @@ def roster_export(
     export that cannot be audited does not happen."""
     filters = filters or TeacherFilters()
     with transaction.atomic():
-        count = write_rows(destination, kind, COLUMNS, _rows(scope, filters, full_ids=full_ids))
+        if kind == "xlsx":
+            count = write_table(destination, sheet="名册", title=f"{scope.label or '全省'}教师名册",
+                                jurisdiction=scope.label, header=COLUMNS, exported_by=exporter_name(actor),
+                                rows=_rows(scope, filters, full_ids=full_ids))
+        else:
+            count = write_rows(destination, kind, COLUMNS, _rows(scope, filters, full_ids=full_ids))
         audit_record(
             action=Action.ROSTER_EXPORT, actor=actor, ip=ip, scope_path=scope.path or "",
             object_type="roster", detail={"rows": count, "format": kind, "full_ids": full_ids,

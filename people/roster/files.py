@@ -14,16 +14,17 @@ import csv
 import io
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 
+from core.excel import FORMULA_PREFIXES, safe_cell  # noqa: F401 (importers unescape by these)
+
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RosterFileError(ValueError):
@@ -160,15 +161,25 @@ def _xlsx_rows(handle: BinaryIO, limit: int) -> Iterator[list]:
         workbook.close()
 
 
-def safe_cell(value):
-    """Neutralise spreadsheet formula injection in exported text cells."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+def header_row(rows: Iterator[list], is_header: Callable[[list], bool]) -> tuple[list | None, int]:
+    """The header and its row number. A titled export (core.excel) puts a title and a line
+    naming the jurisdiction above its header, so a file exported here reads back as it is;
+    when no row of the first three is a header, the first row is returned for the caller's
+    own complaint. (None, 0) for an empty file."""
+    first = None
+    for number in range(1, 4):  # one at a time: the rows after the header stay in `rows`
+        row = next(rows, None)
+        if row is None:
+            break
+        if is_header(row):
+            return row, number
+        first = row if first is None else first
+    return (first, 1) if first is not None else (None, 0)
 
 
 def write_rows(path_or_handle, kind: str, header: list[str], rows) -> int:
-    """Write header + rows as csv or xlsx (streamed, write-only). Returns the row count."""
+    """Write header + rows as csv, or as a bare xlsx sheet (an import template; reports go
+    through core.excel). Streamed, write-only. Returns the row count."""
     count = 0
     if kind == "csv":
         handle = path_or_handle if hasattr(path_or_handle, "write") else open(path_or_handle, "w", encoding="utf-8-sig", newline="")

@@ -31,7 +31,7 @@ from people.id_lookup import id_lookup_charge
 from people.identity import id_blind_index, id_decrypt, id_encrypt, id_mask, id_parse
 from people.models import ImportBatch, ImportRejection, Teacher, TeacherHonour, TeacherSubject
 from people.roster import columns as cols
-from people.roster.files import FORMULA_PREFIXES, RosterFileError, iter_rows
+from people.roster.files import FORMULA_PREFIXES, RosterFileError, header_row, iter_rows
 from people.services import ID_TAKEN_MESSAGE, TeacherData, teacher_data_problems, teacher_snapshot
 
 CHUNK_ROWS = 1000
@@ -207,13 +207,13 @@ class RosterImporter:
     @staticmethod
     def _data_rows(handle: BinaryIO, name: str):
         rows = iter_rows(handle, name)
-        try:
-            header = [str(cell).strip() for cell in next(rows)]
-        except StopIteration:
-            raise RosterFileError("文件为空") from None
+        first, at = header_row(rows, lambda row: [str(cell).strip() for cell in row[: len(cols.COLUMNS)]] == cols.COLUMNS)
+        if first is None:
+            raise RosterFileError("文件为空")
+        header = [str(cell).strip() for cell in first]
         if header[: len(cols.COLUMNS)] != cols.COLUMNS:
             raise RosterFileError("表头与模板不一致，应为：" + "，".join(cols.COLUMNS))
-        for row_number, row in enumerate(rows, start=2):
+        for row_number, row in enumerate(rows, start=at + 1):
             if any(str(cell).strip() for cell in row):
                 yield row_number, [_unescape(cell) for cell in row]
 

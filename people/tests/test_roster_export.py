@@ -30,7 +30,9 @@ def _page_export(client, kind: str) -> list[list[str]]:
         return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     content = b"".join(response.streaming_content)
     sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
-    return [["" if cell is None else str(cell) for cell in values] for values in sheet.iter_rows(values_only=True)]
+    rows = [["" if cell is None else str(cell) for cell in values] for values in sheet.iter_rows(values_only=True)]
+    assert rows[0][0].endswith("教师名册") and rows[1][0].startswith("范围：")  # the report's title lines
+    return rows[2:]
 
 
 

@@ -250,12 +250,13 @@ def test_rejections_download_from_the_page_lists_the_rejected_rows(province, use
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).worksheets[0]
     table = [list(values) for values in sheet.iter_rows(values_only=True)]
-    assert table[0] == ["行号", "列", "原因", *COLUMNS]
-    assert [(r[0], r[1], r[2], r[4]) for r in table[1:]] == [
+    assert table[0][0] == f"教师名册导入错误（第 {batch.pk} 批）"
+    assert table[2] == ["行号", "列", "原因", *COLUMNS]
+    assert [(r[0], r[1], r[2], r[4]) for r in table[3:]] == [
         (3, "身份证号", "身份证号校验码错误", "吴二"),
         (4, "职称", "无法识别的职称：讲师", "吴三"),
     ]
-    assert table[1][5] == bad[:3] + "*" * 14 + bad[-1:]  # masked in the report
+    assert table[3][5] == bad[:3] + "*" * 14 + bad[-1:]  # masked in the report
     assert client_for(users["sibling_admin"]).get(f"/teachers/roster/import/{batch.pk}/rejections.xlsx").status_code == 404
 
 
