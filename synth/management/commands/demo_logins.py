@@ -47,7 +47,7 @@ class Command(BaseCommand):
     @staticmethod
     def _where(user) -> str:
         if user.teacher_id:
-            return f"{user.teacher.school.name}（{user.teacher.school.division.name}）"
+            return f"{user.teacher.name}，{user.teacher.school.name}（{user.teacher.school.division.name}）"
         if user.school_id:
             return f"{user.school.name}（{user.school.division.name}）"
         if user.division_id:
