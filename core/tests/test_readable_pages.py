@@ -71,3 +71,18 @@ def test_pages_show_words_not_codes(persona, users, client_for, province, target
             found[url] = sorted(set(raw))
     assert len(read) >= (6 if persona == "teacher" else 15), read  # the walk reads pages, not error pages
     assert not found
+
+
+def test_chart_data_is_never_filtered_after_json_script():
+    """`json_script` writes the <script> element a chart reads; a filter after it (a number
+    format, say) turns the element into text and the chart draws nothing."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    bad = [str(path.relative_to(root)) for path in root.rglob("*.html")
+           if not path.relative_to(root).as_posix().startswith((".venv/", "node_modules/"))
+           and re.search(r'json_script:"[^"]*"\s*\|', path.read_text(encoding="utf-8"))]
+    assert bad == []

@@ -251,6 +251,7 @@ ID_INDEX_FILTERS_ALLOWED = {
     "people/services.py",  # uniqueness on create / new number, counted and audited there
     "people/roster/importer.py",  # a roster import matches its rows by number
     "credits/external_import.py",  # hours imported by number, within the importer's jurisdiction
+    "bench/notices_remind.py",  # builds benchmark teachers with made-up indexes; filters nothing
 }
 
 
@@ -276,5 +277,6 @@ def test_rejections_stored_with_the_former_mask_are_downloaded_with_todays(users
                                    values=["", "张三", former, province.school.code])
     response = client_for(admin).get(f"/teachers/roster/import/{batch.pk}/rejections.xlsx")
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).worksheets[0]
-    row = list(sheet.iter_rows(values_only=True))[1]
+    rows = list(sheet.iter_rows(values_only=True))
+    row = rows[rows.index(next(r for r in rows if r and r[0] == "行号")) + 1]  # past the title lines
     assert row[5] == id_mask(number) == number[:3] + "*" * 14 + number[-1]
