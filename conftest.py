@@ -25,6 +25,22 @@ def _isolated(settings, tmp_path):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Every test with the database finds the reference data (divisions, cycles, rules,
+    criteria), even when a transactional test on the same worker flushed it just before:
+    which test follows which depends on how the files are shared among workers."""
+    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        transactional = True
+    if transactional or not ("db" in request.fixturenames or marker is not None):
+        return  # a transactional test restores its own (serialized_rollback), others need none
+    request.getfixturevalue("db")
+    if not Division.objects.filter(code="410000").exists():
+        _reference_data_back()
+
+
 @dataclass
 class Province:
     province: Division
