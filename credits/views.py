@@ -34,6 +34,14 @@ from credits.services import rule_set_revise
 from people.selectors import teacher_get
 
 
+def _posted_date(request) -> dt.date | None:
+    """The claim form's date (YYYY-MM-DD), or None when it is not one."""
+    try:
+        return dt.date.fromisoformat(request.POST.get("occurred_on", ""))
+    except ValueError:
+        return None
+
+
 @scoped_view
 @require_GET
 def my_hours(request, scope):
@@ -100,9 +108,8 @@ def claim_new(request, scope):
         raise PermissionDenied("只有教师本人可以申报学时")
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        try:
-            occurred_on = dt.date.fromisoformat(request.POST.get("occurred_on", ""))
-        except ValueError:
+        occurred_on = _posted_date(request)
+        if occurred_on is None:
             errors = {"occurred_on": ["日期格式应为 YYYY-MM-DD"]}
         else:
             try:
@@ -178,9 +185,8 @@ def claim_resubmit_view(request, scope, entry_id: int):
     values = request.POST if request.method == "POST" else {
         "category": old.category, "hours": old.hours, "occurred_on": old.occurred_on.isoformat(), "note": old.note}
     if request.method == "POST":
-        try:
-            occurred_on = dt.date.fromisoformat(request.POST.get("occurred_on", ""))
-        except ValueError:
+        occurred_on = _posted_date(request)
+        if occurred_on is None:
             errors = {"occurred_on": ["日期格式应为 YYYY-MM-DD"]}
         else:
             try:

@@ -26,31 +26,30 @@ def _decimal(value) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-@register.filter
-def count(value) -> str:
-    """A count with thousands separators: 12345 → "12,345"; nothing → "—"."""
+def _formatted(value, step: str, suffix: str = "") -> str:
+    """`value` rounded half up to `step`, with thousands separators; nothing → "—"."""
     number = _decimal(value)
     if number is None:
         return MISSING
-    return f"{number.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
+    return f"{number.quantize(Decimal(step), rounding=ROUND_HALF_UP):,}{suffix}"
+
+
+@register.filter
+def count(value) -> str:
+    """A count with thousands separators: 12345 → "12,345"; nothing → "—"."""
+    return _formatted(value, "1")
 
 
 @register.filter
 def hours(value) -> str:
     """Hours with one decimal and thousands separators: 36 → "36.0", 1234.56 → "1,234.6"."""
-    number = _decimal(value)
-    if number is None:
-        return MISSING
-    return f"{number.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,}"
+    return _formatted(value, "0.1")
 
 
 @register.filter
 def percent(value) -> str:
     """A percentage already scaled to 0–100, one decimal: 66.666 → "66.7%"."""
-    number = _decimal(value)
-    if number is None:
-        return MISSING
-    return f"{number.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,}%"
+    return _formatted(value, "0.1", "%")
 
 
 def page_numbers(number: int, last: int) -> list[int | None]:

@@ -14,7 +14,7 @@ from catalog.attendance import session_add
 from catalog.services import enrol, project_create
 from catalog.tests.helpers import as_teacher, publish
 from conftest import PASSWORD
-from core.tests.test_browser import ARTIFACTS, CHROMIUM
+from core.tests.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
 from credits.services import ledger_entry_record
 from institutions.tests.helpers import accredited_institution
 
@@ -33,10 +33,7 @@ def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield browser
         browser.close()
 
