@@ -10,14 +10,16 @@ PORT ?= 8000
 DEMO_SCALE ?= 0.005
 export YANXIU_DEMO_PASSWORD ?= Qiuyue-Lianxi-2026
 
-.PHONY: install run test test-pg test-sqlite lint browser bench clean
+.PHONY: install run test test-pg test-sqlite lint browser bench clean lock lock-check
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every Python package comes from requirements.lock, pinned and checked by hash (as npm ci does
+# from package-lock.json); the project itself is then installed without resolving anything.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -45,6 +47,18 @@ test: install browser
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+
+# After changing dependencies in pyproject.toml: re-pin (versions already locked are kept).
+LOCK_ARGS := pyproject.toml --extra dev --generate-hashes --python-version 3.11 --universal --quiet
+lock: install
+	$(VENV)/bin/uv pip compile $(LOCK_ARGS) -o requirements.lock
+
+# CI: the committed lock is what `make lock` would write now (needs the package index).
+lock-check: install
+	cp requirements.lock $(VENV)/lock-check.txt
+	$(VENV)/bin/uv pip compile $(LOCK_ARGS) -o $(VENV)/lock-check.txt --no-header
+	tail -n +3 requirements.lock | diff -u - $(VENV)/lock-check.txt \
+	  || { echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 
 bench: install
 	$(PY) bench/run_all.py
