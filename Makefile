@@ -8,6 +8,8 @@ YANXIU := $(VENV)/bin/yanxiu
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_SCALE ?= 0.005
+# Extra pytest arguments, e.g. make test PYTEST_ARGS='-m "not browser"'
+PYTEST_ARGS ?=
 export YANXIU_DEMO_PASSWORD ?= Qiuyue-Lianxi-2026
 
 .PHONY: install run test test-pg test-sqlite lint browser bench clean lock lock-check
@@ -42,7 +44,7 @@ test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(YANXIU) makemigrations --check --dry-run -v0
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
