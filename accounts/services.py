@@ -219,6 +219,13 @@ def user_set_mobile(*, scope: Scope, actor: User, mobile: str, ip: str | None = 
     return user
 
 
+def _api_tokens_revoke_all(user: User) -> int:
+    """A reset means the account's holder lost it or it is presumed in other hands: its API
+    tokens end with its sessions (a password change by the holder keeps them)."""
+    return ApiToken.objects.dangerously_unscoped().filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now())
+
+
 @transaction.atomic
 def user_password_reset(*, scope: Scope, actor: User, user_id: int, password: str = "",
                         ip: str | None = None) -> tuple[User, str]:
@@ -236,8 +243,10 @@ def user_password_reset(*, scope: Scope, actor: User, user_id: int, password: st
     user.must_change_password = True
     user.save(update_fields=["password", "must_change_password"])
     throttle.account_reset(user.username)
+    revoked = _api_tokens_revoke_all(user)
     audit_record(action=Action.PASSWORD_RESET, actor=actor, ip=ip, scope_path=user_scope_path(user),
-                 object_type="user", object_id=user.pk, detail={"generated": generated, "username": user.username})
+                 object_type="user", object_id=user.pk,
+                 detail={"generated": generated, "username": user.username, "tokens_revoked": revoked})
     return user, password
 
 
@@ -253,6 +262,8 @@ def user_password_reset_by_operator(*, username: str) -> tuple[User, str]:
     user.must_change_password = True
     user.save(update_fields=["password", "must_change_password"])
     throttle.account_reset(user.username)
+    revoked = _api_tokens_revoke_all(user)
     audit_record(action=Action.PASSWORD_RESET, actor=None, scope_path=user_scope_path(user), object_type="user",
-                 object_id=user.pk, detail={"generated": True, "username": user.username, "by": "command"})
+                 object_id=user.pk, detail={"generated": True, "username": user.username, "by": "command",
+                                            "tokens_revoked": revoked})
     return user, password

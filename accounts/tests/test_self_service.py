@@ -445,3 +445,30 @@ def test_the_command_line_resets_a_province_administrator(users, client, capsys)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/password/")
     with pytest.raises(CommandError):
         call_command("password", "reset", "nobody-here")
+
+
+def test_a_reset_revokes_the_accounts_api_tokens_and_a_change_by_the_holder_keeps_them(users, client_for, client):
+    from django.core.management import call_command
+
+    from accounts.services import api_token_create
+
+    teacher, admin = users["teacher"], users["province_admin"]
+    _, teachers_secret = api_token_create(user=teacher, name="备课工具")
+    _, admins_secret = api_token_create(user=admin, name="统计脚本")
+    _, others_secret = api_token_create(user=users["school_admin"], name="另一个账户")
+
+    def me(secret):
+        return client.get("/api/v1/me", headers={"authorization": f"Bearer {secret}"}).status_code
+
+    assert me(teachers_secret) == me(admins_secret) == 200
+    # The holder changing their own password keeps their integrations working.
+    response = client_for(teacher).post("/accounts/password/", {
+        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD})
+    assert response.status_code == 302 and me(teachers_secret) == 200
+
+    user_password_reset(scope=scope_for_user(users["school_admin"]), actor=users["school_admin"], user_id=teacher.pk)
+    assert me(teachers_secret) == 401
+    assert _events("account.password_reset").get().detail["tokens_revoked"] == 1
+    call_command("password", "reset", admin.username)
+    assert me(admins_secret) == 401
+    assert me(others_secret) == 200  # nobody else's tokens
