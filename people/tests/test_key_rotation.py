@@ -3,7 +3,9 @@
 the hours ledger (signed under the integrity key) noticing."""
 
 import base64
+import csv
 import datetime as dt
+import io
 import json
 import os
 import secrets
@@ -241,3 +243,44 @@ def test_rotation_resumes_after_the_last_batch_it_committed(keys, settings, prov
                       ("people.Teacher.id_cipher", _ids(keys["field_b"])): 2}
     call_command("keys", "rotate-field", "--column", "people.Teacher.id_cipher")
     assert "检查 2 行，更新 2 行" in capsys.readouterr().out  # only the rest
+
+
+def test_importers_match_teachers_still_indexed_under_the_retired_key(keys, settings, province, users):
+    """A roster import and an external-hours import during a blind-index rotation find the
+    teacher rather than creating a second one, and an external record keeps its identity
+    across the reindex (it is keyed by the integrity key, not by the stored index)."""
+    from credits.external_import import COLUMNS as HOURS_COLUMNS
+    from credits.external_import import external_hours_import, organiser_normalise
+    from credits.models import OrganiserAlias
+    from org.models import Institution
+    from people.roster.columns import COLUMNS as ROSTER_COLUMNS
+    from people.roster.importer import RosterImporter
+
+    def csv_of(header, rows) -> io.BytesIO:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return io.BytesIO(text.getvalue().encode("utf-8-sig"))
+
+    institute = Institution.objects.create(code="410000-JYS", name="教研室", kind="provincial_institute",
+                                           division=province.province)
+    OrganiserAlias.objects.create(name=organiser_normalise("教研室"), institution=institute)
+    admin, number = users["county_admin"], province.teacher.id_number
+    hours_row = [number, "张三", "暑期研修", "教研室", "6", "网络研修", "2026-03-05", ""]
+
+    def import_hours():
+        return external_hours_import(scope=scope_for_user(admin), actor=admin, handle=csv_of(HOURS_COLUMNS, [hours_row]),
+                                     name="hours.csv").batch
+
+    assert import_hours().created == 1
+    settings.BLIND_INDEX_KEY, settings.BLIND_INDEX_KEYS_RETIRED = keys["index_b"], [keys["index_a"]]
+    settings.INTEGRITY_KEY = keys["index_a"]
+    roster_row = ["", "张三", number, province.school.code, "小学", "数学", "一级教师", "2012-09-01", "在岗", ""]
+    report = RosterImporter(scope=scope_for_user(admin), actor=admin).run(csv_of(ROSTER_COLUMNS, [roster_row]), "r.csv")
+    assert (report.created, report.updated, report.rejected) == (0, 1, 0)
+    assert import_hours().duplicates == 1  # found under A, and the same record
+    reindex()
+    assert import_hours().duplicates == 1  # found under B, still the same record
+    assert Teacher.objects.dangerously_unscoped().filter(name="张三").count() == 1
+    assert list(province.teacher.subjects.values_list("subject", flat=True)) == ["math"]
