@@ -169,7 +169,9 @@ def _load_key(setting_value: str | None, file_name: str, env_name: str) -> bytes
 
 
 def _retired_keys(values: list[str], env_name: str) -> tuple[bytes, ...]:
-    return tuple(_decode_key(value, f"{env_name} (item {number})") for number, value in enumerate(values, start=1))
+    # Comma-separated, or one a line in a *_FILE: both are accepted.
+    keys = [key for value in values for key in value.split()]
+    return tuple(_decode_key(key, f"{env_name} (item {number})") for number, key in enumerate(keys, start=1))
 
 
 class FieldCipher:

@@ -87,6 +87,8 @@ def test_new_tokens_name_their_key_by_fingerprint_and_v1_tokens_still_decrypt(ke
     assert id_decrypt(legacy) == NUMBER
     settings.FIELD_ENCRYPTION_KEY, settings.FIELD_ENCRYPTION_KEYS_RETIRED = keys["field_b"], [keys["field_a"]]
     assert id_decrypt(token) == id_decrypt(legacy) == NUMBER  # under the retired key, named or not
+    settings.FIELD_ENCRYPTION_KEYS_RETIRED = [f"{_new_key()}\n{keys['field_a']}\n"]  # a *_FILE with a key a line
+    assert id_decrypt(token) == NUMBER
     assert id_encrypt(NUMBER).startswith(f"v2:{_ids(keys['field_b'])}:")
 
 
