@@ -2,7 +2,7 @@
 
 from django.contrib.auth.backends import ModelBackend
 
-from accounts.mobile import looks_like_mobile, mobile_index, mobile_normalise
+from accounts.mobile import looks_like_mobile, mobile_indexes, mobile_normalise
 from accounts.models import User
 
 
@@ -13,7 +13,7 @@ def account_for_login(identifier: str) -> User | None:
     if not identifier:
         return None
     if looks_like_mobile(identifier):
-        found = User.objects.filter(mobile_index=mobile_index(mobile_normalise(identifier))).first()
+        found = User.objects.filter(mobile_index__in=mobile_indexes(mobile_normalise(identifier))).first()
         if found is not None:
             return found
     return User.objects.filter(username=identifier).first()

@@ -5,7 +5,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from people.identity import field_decrypt, field_encrypt, keyed_digest
+from people.identity import blind_index, blind_indexes, field_decrypt, field_encrypt
 
 MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 PURPOSE = "accounts.mobile"
@@ -34,7 +34,14 @@ def looks_like_mobile(value: str) -> bool:
 
 
 def mobile_index(number: str) -> str:
-    return keyed_digest(PURPOSE, number)
+    """The index a number is stored under (the current blind-index key)."""
+    return blind_index(PURPOSE, number)
+
+
+def mobile_indexes(number: str) -> list[str]:
+    """Every index the number may be stored under while the blind-index key rotates; lookups
+    filter on these."""
+    return blind_indexes(PURPOSE, number)
 
 
 def mobile_encrypt(number: str) -> str:

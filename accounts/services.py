@@ -14,7 +14,7 @@ from access.policy import Action as Can
 from access.policy import fetch
 from access.scope import Scope
 from accounts import throttle
-from accounts.mobile import mobile_encrypt, mobile_index, mobile_parse
+from accounts.mobile import mobile_encrypt, mobile_index, mobile_indexes, mobile_parse
 from accounts.models import ApiToken, User
 from accounts.throttle import Throttled
 from audit.actions import Action
@@ -199,10 +199,10 @@ def user_set_mobile(*, scope: Scope, actor: User, mobile: str, ip: str | None = 
     user = User.objects.select_for_update().get(pk=actor.pk)
     if (mobile or "").strip():
         number = mobile_parse(mobile)
-        index = mobile_index(number)
-        if User.objects.filter(mobile_index=index).exclude(pk=user.pk).exists():
+        index, candidates = mobile_index(number), mobile_indexes(number)
+        if User.objects.filter(mobile_index__in=candidates).exclude(pk=user.pk).exists():
             raise ValidationError({"mobile": ["该手机号已被其他账户使用。"]})
-        if user.mobile_index == index:
+        if user.mobile_index in candidates:  # the same number (perhaps under a retired key): nothing to do
             return user
         user.mobile_cipher, user.mobile_index = mobile_encrypt(number), index
     else:

@@ -306,11 +306,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
 
-# Keys for personal data live outside the database (files or env), never in it.
+# Keys for personal data live outside the database (files or env), never in it. Each of the
+# field and blind-index keys rotates: the new key becomes current, the former one is listed as
+# retired (comma-separated) until `yanxiu keys status` shows nothing left under it. The integrity
+# key signs the audit log and ledger; it defaults to the blind-index key (which signed them before)
+# and must be set explicitly once that key rotates, so the chains keep verifying.
 FIELD_ENCRYPTION_KEY = env_str("YANXIU_FIELD_KEY")
+FIELD_ENCRYPTION_KEYS_RETIRED = env_list("YANXIU_FIELD_KEYS_RETIRED", [])
 BLIND_INDEX_KEY = env_str("YANXIU_BLIND_INDEX_KEY")
+BLIND_INDEX_KEYS_RETIRED = env_list("YANXIU_BLIND_INDEX_KEYS_RETIRED", [])
+INTEGRITY_KEY = env_str("YANXIU_INTEGRITY_KEY")
 if IS_PROD and not (FIELD_ENCRYPTION_KEY and BLIND_INDEX_KEY):
     raise ImproperlyConfigured("YANXIU_FIELD_KEY and YANXIU_BLIND_INDEX_KEY are required in prod")
+if IS_PROD and BLIND_INDEX_KEYS_RETIRED and not INTEGRITY_KEY:
+    raise ImproperlyConfigured("YANXIU_BLIND_INDEX_KEYS_RETIRED needs YANXIU_INTEGRITY_KEY (the former blind-index key) "
+                               "in prod, or the audit log and ledger would stop verifying")
 
 DEMO_PASSWORD = env_str("YANXIU_DEMO_PASSWORD", "")
 

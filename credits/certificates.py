@@ -5,7 +5,7 @@ Stateless: nothing is stored but the audit event of each issuance. What the
 certificate states (teacher, school, cycle, rule version, required and counted
 hours, counted hours per category, issue date, serial) travels in the QR code's
 URL as a token, `base64url(JSON) "." base64url(HMAC-SHA256, 128 bits)`, the HMAC keyed by the
-platform's blind-index key for its own purpose (`people.identity.keyed_digest`),
+platform's integrity key for its own purpose (`people.identity.keyed_digest`),
 so it is kept outside the database and survives a SECRET_KEY rotation. Any
 change to a certificate's figures, or a token made up from nothing, fails
 verification; the verification page shows the teacher's name masked.

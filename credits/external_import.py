@@ -40,7 +40,14 @@ from credits.constants import CATEGORY_LABELS, Category, EntryState, SourceType
 from credits.models import ExternalImport, OrganiserAlias
 from credits.services import SourceConflict, ledger_entry_record
 from org.models import Institution
-from people.identity import IdNumberError, id_blind_index, id_mask, id_parse, keyed_digest
+from people.identity import (
+    IdNumberError,
+    id_blind_indexes,
+    id_integrity_digest,
+    id_mask,
+    id_parse,
+    keyed_digest,
+)
 from people.models import Teacher
 from people.roster.files import RosterFileError, header_row, iter_rows
 
@@ -128,7 +135,7 @@ def _parse(row: list, index: dict[str, int], *, number: int, scope: Scope, alias
         id_number = id_parse(_cell_text(cell("身份证号"))).number
     except IdNumberError as error:
         raise _RowError("身份证号", str(error)) from None
-    teacher = teachers.get(id_blind_index(id_number))
+    teacher = next((teachers[index] for index in id_blind_indexes(id_number) if index in teachers), None)
     # An unknown number, one outside the jurisdiction and one whose name differs get the same
     # answer in the same column: a file of guessed numbers tells nothing about who exists.
     if teacher is None or _cell_text(cell("姓名")) != teacher.name:
@@ -159,9 +166,10 @@ def _parse(row: list, index: dict[str, int], *, number: int, scope: Scope, alias
     certificate = _cell_text(cell("证书编号"))[:80]
     if certificate:
         source_id = f"national:{certificate}"
-    else:  # what identifies the record on the other platform, keyed so nobody can forge a key
+    else:  # what identifies the record on the other platform, keyed so nobody can forge a key;
+        # the number under the integrity key (not the stored index), so a blind-index rotation keeps it
         digest = keyed_digest("credits.external", "|".join([
-            teacher.id_index, str(institution_id), training, occurred_on.isoformat(), str(hours)]))
+            id_integrity_digest(id_number), str(institution_id), training, occurred_on.isoformat(), str(hours)]))
         source_id = f"national:h:{digest[:40]}"
     note = f"{training}（{organiser}）"[:500]
     return _Record(row=number, teacher=teacher, category=category, hours=hours, occurred_on=occurred_on,
@@ -173,7 +181,7 @@ def _teachers_by_index(scope: Scope, id_cells: list) -> dict[str, Teacher]:
     indexes = set()
     for value in id_cells:
         try:
-            indexes.add(id_blind_index(id_parse(_cell_text(value)).number))
+            indexes.update(id_blind_indexes(id_parse(_cell_text(value)).number))
         except IdNumberError:
             continue
     found: dict[str, Teacher] = {}

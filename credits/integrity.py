@@ -11,7 +11,7 @@ existing rows, so all of them compute exactly the same thing.
 - seal MAC: HMAC over a teacher's number of entries and decisions, so a deleted row (or a
   deleted last decision) leaves the teacher's rows short of their seal.
 
-The key is derived from the blind-index key (`people.identity.keyed_digest`), which is kept
+The key is derived from the integrity key (`people.identity.keyed_digest`), which is kept
 outside the database: write access to the database is not enough to forge any of them.
 """
 

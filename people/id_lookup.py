@@ -30,7 +30,7 @@ from access.scope import Scope
 from accounts.throttle import Throttled, rate_count
 from audit.actions import Action
 from audit.services import audit_record
-from people.identity import IdNumberError, id_blind_index, id_parse
+from people.identity import IdNumberError, id_blind_index, id_blind_indexes, id_parse
 from people.models import Teacher
 
 # Only this module holds it, so only this module can make an IdLookup.
@@ -107,7 +107,8 @@ def teacher_id_lookup(*, scope: Scope, actor, q: str, channel: str, ip: str | No
     id_lookup_charge(scope=scope, actor=actor, channel=channel, ip=ip)
     index = id_blind_index(number)
     with transaction.atomic():
-        teacher_id = visible(scope, Teacher).filter(id_index=index).values_list("pk", flat=True).first()
+        teacher_id = (visible(scope, Teacher).filter(id_index__in=id_blind_indexes(number))
+                      .values_list("pk", flat=True).first())
         audit_record(action=Action.ID_LOOKUP, actor=actor, ip=ip, scope_path=scope.path or "",
                      object_type="teacher", object_id=teacher_id or "",
                      detail={"channel": channel, "matched": teacher_id is not None})

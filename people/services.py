@@ -18,7 +18,14 @@ from audit.actions import Action
 from audit.services import audit_record
 from org.models import School
 from people.id_lookup import id_lookup_charge
-from people.identity import IdNumberError, id_blind_index, id_encrypt, id_mask, id_parse
+from people.identity import (
+    IdNumberError,
+    id_blind_index,
+    id_blind_indexes,
+    id_encrypt,
+    id_mask,
+    id_parse,
+)
 from people.models import Teacher, TeacherHonour, TeacherSubject
 
 MIN_HIRE_AGE_YEARS = 16
@@ -89,7 +96,7 @@ def _require_writable(scope: Scope, school: School) -> None:
 def _id_taken(id_number: str, *, other_than: int | None = None) -> bool:
     # ID numbers are unique across the province, so this one lookup is unscoped on purpose.
     # Asked only by _id_registered (counted, audited), and again under the row lock.
-    taken = Teacher.objects.dangerously_unscoped().filter(id_index=id_blind_index(id_number.strip().upper()))
+    taken = Teacher.objects.dangerously_unscoped().filter(id_index__in=id_blind_indexes(id_number))
     if other_than is not None:
         taken = taken.exclude(pk=other_than)
     return taken.exists()

@@ -196,7 +196,7 @@ def test_the_mobile_number_is_set_on_the_account_page_stored_encrypted_and_shown
     with connection.cursor() as cursor:
         cursor.execute("SELECT mobile_cipher, mobile_index FROM accounts_user WHERE id = %s", [user.pk])
         cipher, index = cursor.fetchone()
-    assert MOBILE not in cipher and MOBILE not in index and cipher.startswith("v1:")
+    assert MOBILE not in cipher and MOBILE not in index and cipher.startswith("v2:")
     assert index == mobile_index(MOBILE) and user.mobile == MOBILE
     assert client.get("/api/v1/me").json()["mobile_masked"] == "138****1234"
     assert MOBILE not in client.get("/api/v1/me").content.decode()

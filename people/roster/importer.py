@@ -28,7 +28,14 @@ from audit.services import audit_record, audit_record_many
 from core.requests import object_id
 from org.models import School
 from people.id_lookup import id_lookup_charge
-from people.identity import id_blind_index, id_decrypt, id_encrypt, id_mask, id_parse
+from people.identity import (
+    id_blind_index,
+    id_blind_indexes,
+    id_decrypt,
+    id_encrypt,
+    id_mask,
+    id_parse,
+)
 from people.models import ImportBatch, ImportRejection, Teacher, TeacherHonour, TeacherSubject
 from people.roster import columns as cols
 from people.roster.files import FORMULA_PREFIXES, RosterFileError, header_row, iter_rows
@@ -287,10 +294,12 @@ class RosterImporter:
         with transaction.atomic():
             # ID numbers are unique across the province: a number registered anywhere is found
             # (and refused below without saying where), so this lookup is unscoped on purpose.
+            # While the blind-index key rotates a teacher may still be indexed under a retired key.
+            current_of = {candidate: index for _, _, data, index in parsed for candidate in id_blind_indexes(data.id_number)}
             existing = {
-                t.id_index: t
+                current_of[t.id_index]: t
                 for t in Teacher.objects.dangerously_unscoped().select_related("school")
-                .filter(id_index__in=[index for *_, index in parsed])
+                .filter(id_index__in=list(current_of))
                 .prefetch_related(Prefetch("subjects"), Prefetch("honours"))
             }
             to_create: list[tuple[Teacher, TeacherData]] = []
