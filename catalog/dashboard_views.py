@@ -9,8 +9,10 @@ from accounts.decorators import scoped_view
 from catalog.constants import EnrolmentState
 from catalog.dashboard import project_figures
 from catalog.models import Project
+from core.dbrouting import replica_view
 
 
+@replica_view
 @scoped_view
 @require_GET
 def project_dashboard(request, scope, project_id: int):

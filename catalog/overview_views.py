@@ -23,10 +23,12 @@ from catalog.overview import (
     overview_sheet_rows,
 )
 from catalog.plans import HIGH_END_TARGET_PERCENT
+from core.dbrouting import replica_view
 from core.excel import exporter_name, write_table
 from core.requests import client_ip, year_param
 
 
+@replica_view
 @division_admin_required
 @require_GET
 def jurisdiction_overview_view(request, scope):

@@ -341,3 +341,19 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Read replica (core.dbrouting): DATABASE_REPLICA_URL names a streaming replica of `default`.
+# Only code under replica_reads()/@replica_view reads from it, and only while it is streaming and
+# at most REPLICA_MAX_LAG seconds behind (probed every REPLICA_HEALTH_SECONDS per process); a
+# browser that wrote stays on the primary for REPLICA_PIN_SECONDS. Unset: everything on default.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)
+REPLICA_MAX_LAG = env_int("REPLICA_MAX_LAG", 30)
+REPLICA_HEALTH_SECONDS = env_int("REPLICA_HEALTH_SECONDS", 5)
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env_str("DATABASE_REPLICA_URL") or "", conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    # A dead replica host must not hold a page for long; tests read the primary's test database.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("REPLICA_CONNECT_TIMEOUT", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.dbrouting.PrimaryReplicaRouter"]
+MIDDLEWARE += ["core.dbrouting.ReplicaPinMiddleware"]

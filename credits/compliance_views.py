@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from access.policy import Action, can
 from accounts.decorators import admin_required
 from accounts.throttle import Throttled, rate_limited
+from core.dbrouting import replica_view
 from core.lists import paginate
 from core.requests import client_ip
 from credits import compliance_selectors as selectors
@@ -57,6 +58,7 @@ def compliance_home(request, scope):
     return redirect("credits:compliance_division", code=code)
 
 
+@replica_view
 @admin_required
 @require_http_methods(["GET", "POST"])
 def compliance_division(request, scope, code: str):
@@ -85,6 +87,7 @@ def compliance_division(request, scope, code: str):
     })
 
 
+@replica_view
 @admin_required
 @require_GET
 def compliance_school(request, scope, school_id: int):

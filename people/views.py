@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access.policy import Action, can, fetch, visible
 from accounts.decorators import admin_required, scoped_view
 from accounts.throttle import rate_limited
+from core.dbrouting import replica_view
 from core.excel import write_table
 from core.lists import paginate
 from core.requests import client_ip, object_id
@@ -65,6 +66,7 @@ def _searched(request, scope, filters: selectors.TeacherFilters, *, channel: str
     return dataclasses.replace(filters, id_lookup=lookup)
 
 
+@replica_view
 @admin_required
 @require_GET
 def teacher_list(request, scope):
@@ -212,6 +214,7 @@ def roster_template_download(request, scope):
     return FileResponse(handle, as_attachment=True, filename="教师名册模板.xlsx")
 
 
+@replica_view
 @admin_required
 @require_GET
 def roster_export_view(request, scope):

@@ -9,6 +9,7 @@ from django.http import Http404
 from ninja import Field, Path, Router, Schema
 
 from access.scope import scope_for_user
+from core.dbrouting import replica_view
 from learning.push.selectors import PushList, push_for
 from people.selectors import teacher_get
 
@@ -44,6 +45,7 @@ def _out(found: PushList) -> PushOut:
 
 
 @router.get("/me/recommendations", response=PushOut, summary="为我推荐的课程（附推荐理由）")
+@replica_view
 def my_recommendations(request):
     scope = scope_for_user(request.auth)
     teacher = teacher_get(scope=scope, teacher_id=request.auth.teacher_id) if request.auth.teacher_id else None
@@ -53,6 +55,7 @@ def my_recommendations(request):
 
 
 @router.get("/teachers/{teacher_id}/recommendations", response=PushOut, summary="一位教师的课程推送（管辖范围内）")
+@replica_view
 def teacher_recommendations(request, teacher_id: int = Path(..., ge=1, le=2**62)):
     scope = scope_for_user(request.auth)
     teacher = teacher_get(scope=scope, teacher_id=teacher_id)
