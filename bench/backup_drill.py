@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -127,7 +128,7 @@ shared_buffers = 64MB
         env = _app_env(port, var_dir)
         _run([YANXIU, "migrate", "--no-input", "-v0"], env=env)
         clock = lap("migrate", clock)
-        _run([YANXIU, "synth", "--scale", scale, "--seed", "1"], env=dict(env, YANXIU_DEMO_PASSWORD="Drill-Only-Password-7"))
+        _run([YANXIU, "synth", "--scale", scale, "--seed", "1"], env=dict(env, YANXIU_DEMO_PASSWORD=secrets.token_urlsafe(16)))
         clock = lap("synth", clock)
         _run([BACKUP_SCRIPTS / "base_backup.sh", backup, "127.0.0.1", port])
         clock = lap("base_backup", clock)
