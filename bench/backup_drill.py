@@ -43,7 +43,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _as_postgres(command: list[str]) -> list[str]:
+def _as_postgres(command: list) -> list:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
