@@ -357,3 +357,25 @@ if env_str("DATABASE_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["core.dbrouting.PrimaryReplicaRouter"]
 MIDDLEWARE += ["core.dbrouting.ReplicaPinMiddleware"]
+# Faults: a Redis restart must not fail pages (core.cache degrades to process memory, with a short
+# socket timeout), and a worker killed mid-task must not lose it: acks_late (above) keeps the
+# message until the task ends, a dead pool process requeues it at once, and a dead worker's
+# message is handed out again after CELERY_VISIBILITY_TIMEOUT seconds, which must exceed the
+# longest task (else a running task is given to a second worker). Every task is idempotent.
+if REDIS_URL:
+    _redis_cache: dict = {
+        "BACKEND": "core.cache.FallbackRedisCache", "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5,
+                    "retry_seconds": env_int("CACHE_RETRY_SECONDS", 5)},
+    }
+    CACHES = {"default": _redis_cache}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600),
+    # How often a worker looks for messages whose worker died (kombu scans every Nth look).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+    # A worker killed while it held the restore lock blocks every restore until the lock expires.
+    "unacked_mutex_expire": env_int("CELERY_UNACKED_MUTEX_EXPIRE", 60),
+}
