@@ -28,8 +28,14 @@ if [ ! -f "$DATADIR/standby.signal" ]; then
   done
   [ -f "$DATADIR/pg_hba.conf" ] || as_postgres sh -c "printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' >'$DATADIR/pg_hba.conf'"
 fi
+# A hot standby refuses to start with lower limits than its primary's (Debian keeps the
+# primary's in /etc, which the copy lacks): take them from the primary.
+limits=""
+for name in max_connections max_worker_processes max_wal_senders max_prepared_transactions max_locks_per_transaction; do
+  limits="$limits -c $name=$(psql -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U postgres -XtAqc "SHOW $name" postgres)"
+done
 # The primary's settings came along in postgresql.auto.conf; these only concern this copy.
 as_postgres "$BIN/pg_ctl" -D "$DATADIR" -l "$DATADIR/replica.log" -w -t 60 start -o \
   "-c port=$PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DATADIR -c hot_standby=on \
    -c archive_mode=off -c logging_collector=off -c shared_buffers=32MB \
-   -c hot_standby_feedback=on -c max_standby_streaming_delay=5s -c wal_receiver_status_interval=1s" >/dev/null
+   -c hot_standby_feedback=on -c max_standby_streaming_delay=5s -c wal_receiver_status_interval=1s $limits" >/dev/null
