@@ -4,6 +4,7 @@ YANXIU_ENV=dev (default) runs with SQLite, eager Celery and a generated local
 key; YANXIU_ENV=prod refuses to start unless it is configured safely.
 """
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -11,6 +12,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from core.ops.static_headers import cache_hashed_for_a_year
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("YANXIU_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
@@ -239,11 +241,18 @@ STATIC_ROOT = VAR_DIR / "static"
 NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end packages come from the npm registry at install time and are served
 # from this host: government intranets have no internet, so no CDN.
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
-    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
-    ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Only the files the pages load (core.ops.static_finders), not whole package folders: collectstatic
+# compresses each file it publishes (gzip and Brotli) once per deploy.
+STATIC_NODE_FILES = {
+    "vendor/echarts/echarts.min.js": NODE_MODULES / "echarts" / "dist" / "echarts.min.js",
+    "vendor/htmx/htmx.min.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+    "vendor/pico/pico.min.css": NODE_MODULES / "@picocss" / "pico" / "css" / "pico.min.css",
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "core.ops.static_finders.NodeFilesFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -324,11 +333,17 @@ if IS_PROD and BLIND_INDEX_KEYS_RETIRED and not INTEGRITY_KEY:
 
 DEMO_PASSWORD = env_str("YANXIU_DEMO_PASSWORD", "")
 
+# One JSON object per line in production (core.ops.log_format), readable text in development.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if IS_PROD else "text") or "text"
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "core.logging.RedactPersonalDataFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "formatters": {"json": {"()": "core.ops.log_format.JsonFormatter"},
+                   "text": {"()": "core.ops.log_format.TextFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -379,3 +394,36 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A worker killed while it held the restore lock blocks every restore until the lock expires.
     "unacked_mutex_expire": env_int("CELERY_UNACKED_MUTEX_EXPIRE", 60),
 }
+# --- Production serving and observability (docs/issue15-serve.md) -----------------------------
+# Load balancers and Prometheus probe these over plain HTTP, straight to gunicorn.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Hashed static names (collectstatic) are cached for a year as immutable.
+WHITENOISE_ADD_HEADERS_FUNCTION = cache_hashed_for_a_year
+# Outermost: the request id and request log line, then django-prometheus's timing; its counterpart
+# innermost, where the URL is resolved (metrics labelled by route name, core.ops.http_metrics).
+MIDDLEWARE = [
+    "core.ops.middleware.RequestContextMiddleware",
+    "core.ops.http_metrics.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "core.ops.http_metrics.RouteLabelledAfterMiddleware",
+]
+# /metrics answers these addresses (IPs or networks; the client address our proxies report) or a
+# scraper sending "Authorization: Bearer METRICS_TOKEN"; anyone else gets 403.
+try:
+    METRICS_ALLOWED_IPS = [str(ipaddress.ip_network(entry, strict=False))
+                           for entry in env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from error
+METRICS_TOKEN = env_str("METRICS_TOKEN", "") or ""
+# Prometheus multiprocess files: METRICS_DIR/web (gunicorn), METRICS_DIR/worker (Celery).
+METRICS_DIR = Path(env_str("METRICS_DIR", str(VAR_DIR / "metrics")) or VAR_DIR / "metrics")
+# `yanxiu worker`: the queues it consumes (and /metrics reports the depth of), its processes
+# (0: one per core), and when a process is replaced (tasks run, memory in MB).
+WORKER_QUEUES = env_list("WORKER_QUEUES", ["celery"])
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 0)
+WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 100)
+WORKER_MAX_MEMORY_MB = env_int("WORKER_MAX_MEMORY_MB", 1024)
+# /readyz looks at unapplied migrations at most this often (the answer is kept meanwhile).
+READYZ_MIGRATIONS_CACHE_SECONDS = env_int("READYZ_MIGRATIONS_CACHE_SECONDS", 10)
+# The worker logs through LOGGING (JSON in production, with the request id), not Celery's format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

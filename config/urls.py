@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from config.api import api
 from core import views as core_views
+from core.ops import views as ops_views
 
 
 def _api_urls():
@@ -15,7 +16,9 @@ def _api_urls():
 
 urlpatterns = [
     path("", core_views.root),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
     path("home/", include("core.urls")),
     path("accounts/", include("accounts.urls")),
     path("teachers/", include("people.urls")),

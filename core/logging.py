@@ -1,5 +1,6 @@
 """Keep ID numbers and bearer tokens out of every log line: an ID number is masked by the
-one masking rule (people.identity.id_mask), a bearer token replaced."""
+one masking rule (people.identity.id_mask), a bearer token replaced. The message and the text
+of an attached traceback (an exception's message may quote its input) alike."""
 
 import logging
 import re
@@ -21,4 +22,9 @@ class RedactPersonalDataFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text once set, so every handler prints the redacted text.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True

@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -42,12 +41,6 @@ def home(request, scope):
         if user.role == Role.EXPERT:
             context["desk"] = homes.expert_desk(scope, teacher_id=teacher.pk, today=today)
     return render(request, "core/home_member.html", context)
-
-
-@login_not_required
-@require_GET
-def healthz(request):
-    return JsonResponse({"status": "ok"})
 
 
 @login_not_required
