@@ -12,7 +12,7 @@ DEMO_SCALE ?= 0.005
 PYTEST_ARGS ?=
 export YANXIU_DEMO_PASSWORD ?= Qiuyue-Lianxi-2026
 
-.PHONY: install run test test-pg test-sqlite lint browser bench clean lock lock-check
+.PHONY: install run test test-pg test-sqlite lint browser bench clean lock lock-check prod-check
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -45,6 +45,11 @@ test: install browser
 	$(VENV)/bin/mypy .
 	$(YANXIU) makemigrations --check --dry-run -v0
 	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# Production as it runs (YANXIU_ENV=prod, gunicorn via `yanxiu serve`, throwaway keys and database):
+# static files, the log-in page, /healthz, /readyz, /metrics; non-zero on any failure.
+prod-check: install
+	$(PY) deploy/prod_check.py
 
 lint: install
 	$(VENV)/bin/ruff check .
