@@ -169,14 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     # The migrations and the static files are independent: build both at once.
     migrate = None
     if not (args.migrated and args.database_url):
-        migrate = subprocess.Popen([*YANXIU, "migrate", "--no-input", "-v0"], cwd=REPO, env=env,
+        migrate = subprocess.Popen([*YANXIU, "migrate", "--no-input", "-v0"], cwd=REPO, env=env,  # noqa: S603
                                    stdout=log, stderr=subprocess.STDOUT)
     try:
-        collect = subprocess.run([*YANXIU, "collectstatic", "--no-input", "-v0"], cwd=REPO, env=env,
+        collect = subprocess.run([*YANXIU, "collectstatic", "--no-input", "-v0"], cwd=REPO, env=env,  # noqa: S603
                                  capture_output=True, text=True, timeout=600)
         print(f"     ({time.monotonic() - started:.1f} s)", flush=True)
         if checks.check("collectstatic builds the static files", collect.returncode == 0, collect.stderr[-2000:]):
-            server = subprocess.Popen([*YANXIU, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
+            server = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+                [*YANXIU, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
                                       cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
             run_checks(port, server, migrate, checks)
     finally:

@@ -26,7 +26,8 @@ class NodeFilesFinder(BaseFinder):
     def find(self, path, find_all=False, **kwargs):
         source = self.files.get(path)
         if source is None or not source.is_file():
-            return [] if find_all else None
+            return []  # as Django's own finders answer: staticfiles.finders.find keeps a None
+
         return [str(source)] if find_all else str(source)
 
     def list(self, ignore_patterns):

@@ -35,10 +35,11 @@ from institutions.tests.helpers import accredited_institution
 from org.models import Institution
 from people.models import TeacherHonour
 
-# Page views public on purpose: the log-in page, the health check, the root
-# redirect, the page a 学时证明's QR code opens (signed token, masked name) and
-# (with DEBUG) static files. Nothing else may skip log-in.
-PUBLIC_VIEWS = {"login_view", "healthz", "root", "certificate_verify", "serve"}
+# Page views public on purpose: the log-in page, the health and readiness checks, the
+# metrics (which check their caller themselves: core.ops.views), the root redirect, the
+# page a 学时证明's QR code opens (signed token, masked name) and (with DEBUG) static
+# files. Nothing else may skip log-in.
+PUBLIC_VIEWS = {"login_view", "healthz", "readyz", "metrics_view", "root", "certificate_verify", "serve"}
 # The API description holds no data; the bare API root is no operation (404).
 PUBLIC_API_ROUTES = {"api/v1/openapi.json", "api/v1/docs", "api/v1/"}
 KNOWN_POLICIES = {"any-signed-in", "own-account"}
@@ -118,7 +119,7 @@ def test_the_route_check_catches_a_view_without_a_policy():
 def test_public_views_are_exactly_the_allowlist():
     public = {route for route, callback in _walk(get_resolver().url_patterns)
               if not _is_api(route) and not _is_xapi(route) and getattr(callback, "login_required", True) is False}
-    assert public == {"", "healthz", "accounts/login/", "credits/verify/<str:token>/"}
+    assert public == {"", "healthz", "readyz", "metrics", "accounts/login/", "credits/verify/<str:token>/"}
 
 
 def _api_operations(callback):
