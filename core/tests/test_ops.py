@@ -14,7 +14,6 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import OperationalError
 from django.http import HttpResponse
-from django.test import RequestFactory
 
 from config.celery import app as celery_app
 from core.logging import RedactPersonalDataFilter
