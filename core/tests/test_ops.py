@@ -483,15 +483,15 @@ def test_serve_runs_gunicorn_with_the_configuration_module():
 def test_gunicorn_configuration(tmp_path, monkeypatch):
     import runpy
 
-    from config.gunicorn import default_workers
-
-    assert [default_workers(cores, 8) for cores in (1, 2, 3, 16)] == [3, 5, 7, 8]
     folder = tmp_path / "web"
     folder.mkdir()
     (folder / "counter_123.db").write_bytes(b"stale")
+    # Set first: reading the configuration sets the variable when it is missing, and this
+    # process's /metrics would then read (empty) multiprocess files for the rest of the run.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     config = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+    assert [config["default_workers"](cores, 8) for cores in (1, 2, 3, 16)] == [3, 5, 7, 8]
     assert not list(folder.glob("*.db"))  # a previous run's values are not added to this run's
     assert (config["workers"], config["worker_class"], config["preload_app"]) == (3, "gthread", True)
     assert config["max_requests"] > 0 and config["max_requests_jitter"] > 0
