@@ -19,6 +19,11 @@ def metrics_env(role: str) -> dict[str, str]:
     return {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder), "METRICS_DIR": str(settings.METRICS_DIR)}
 
 
+def env_without_metrics() -> dict[str, str]:
+    """beat only sends tasks: it keeps no metrics files."""
+    return {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+
+
 def empty_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):

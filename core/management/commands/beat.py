@@ -16,6 +16,4 @@ class Command(BaseCommand):
         if options["print_only"]:
             self.stdout.write(" ".join(argv))
             return
-        # beat only sends tasks: it keeps no metrics files.
-        env = {key: value for key, value in processes.metrics_env("beat").items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-        processes.replace_process(argv, env)
+        processes.replace_process(argv, processes.env_without_metrics())

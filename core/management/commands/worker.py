@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -27,5 +29,5 @@ class Command(BaseCommand):
             self.stdout.write(" ".join(argv))
             return
         env = processes.metrics_env("worker")
-        processes.empty_folder(processes.Path(env["PROMETHEUS_MULTIPROC_DIR"]))
+        processes.empty_folder(Path(env["PROMETHEUS_MULTIPROC_DIR"]))
         processes.replace_process(argv, env)
