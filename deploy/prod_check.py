@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         collect = subprocess.run([*YANXIU, "collectstatic", "--no-input", "-v0"], cwd=REPO, env=env,  # noqa: S603
                                  capture_output=True, text=True, timeout=600)
-        print(f"     ({time.monotonic() - started:.1f} s)", flush=True)
+        print(f"     collectstatic: {time.monotonic() - started:.1f} s", flush=True)
         if checks.check("collectstatic builds the static files", collect.returncode == 0, collect.stderr[-2000:]):
             server = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
                 [*YANXIU, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
