@@ -394,6 +394,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A worker killed while it held the restore lock blocks every restore until the lock expires.
     "unacked_mutex_expire": env_int("CELERY_UNACKED_MUTEX_EXPIRE", 60),
 }
+
 # --- Production serving and observability (docs/issue15-serve.md) -----------------------------
 # Load balancers and Prometheus probe these over plain HTTP, straight to gunicorn.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
