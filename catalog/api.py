@@ -122,7 +122,7 @@ def project_publish(request, project_id: int = Path(..., ge=1, le=2**62)):
              summary="报名（教师本人）或推荐（管理员，给出 teacher_id）；名额满则进入候补")
 def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, le=2**62)):
     scope = scope_for_user(request.auth)
-    fetch(scope, Project, project_id)
+    project = fetch(scope, Project, project_id)
     nominated = payload.teacher_id is not None
     if payload.teacher_id is not None:
         if scope.teacher_id is not None:
@@ -135,7 +135,7 @@ def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, l
         teacher = own
     try:
         enrolment = enrol(scope=scope, project_id=project_id, teacher=teacher, actor=request.auth, nominated=nominated,
-                          ip=client_ip(request))
+                          ip=client_ip(request), project=project)
     except ValidationError as error:
         reasons = [message for messages in error.message_dict.values() for message in messages]
         return 422, RefusalOut(code="refused", detail="；".join(reasons), reasons=reasons)
