@@ -129,7 +129,8 @@ def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, l
             raise PermissionDenied("教师只能为自己报名")
         teacher = teacher_fetch(scope=scope, teacher_id=payload.teacher_id, action=Can.NOMINATE)
     else:
-        own = teacher_get(scope=scope, teacher_id=request.auth.teacher_id) if request.auth.teacher_id else None
+        # The account's own record, read with the token (enrol checks it is visible: their own).
+        own = request.auth.teacher if request.auth.teacher_id else None
         if own is None:
             raise PermissionDenied("账户未绑定教师档案")
         teacher = own

@@ -222,6 +222,20 @@ def _warm_up(port: int, project_id: int, requests: int) -> None:
         list(pool.map(knock, range(requests * 3)))
 
 
+def _cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the processes of a process group (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def _stop(server: subprocess.Popen) -> None:
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGTERM)
@@ -291,7 +305,11 @@ def main() -> None:
     try:
         _wait_for(port, server)
         _warm_up(port, project_id, (described["workers"] or 4) * (described["threads"] or 1))
+        cpu_before = _cpu_seconds(server.pid)
         load = _locust(args, port, project_id, tokens, folder)
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
+        load["server_cpu_s"] = round(server_cpu, 1)
+        load["server_cpu_ms_per_request"] = round(server_cpu * 1000 / max(load["requests"], 1), 1)
     finally:
         load_after = os.getloadavg()
         _stop(server)
