@@ -355,15 +355,19 @@ class TeacherFacts:
     school_id: int | None = None
 
     @classmethod
-    def of(cls, teacher: Teacher, today: dt.date) -> TeacherFacts:
+    def of(cls, teacher: Teacher, today: dt.date, *, rule: dict | None = None) -> TeacherFacts:
+        """`rule`: only what this audience rule looks at is read (a rule naming no subjects or
+        honours needs neither query); without one, everything."""
         prefetched = getattr(teacher, "_prefetched_objects_cache", {})
-        if "subjects" in prefetched and "honours" in prefetched:  # as teacher_get reads them: no query more
-            subjects = frozenset(row.subject for row in teacher.subjects.all())
-            honours = frozenset(row.title for row in teacher.honours.all()
-                                if row.expires_on is None or row.expires_on >= today)
-        else:
-            subjects = frozenset(teacher.subjects.values_list("subject", flat=True))
-            honours = frozenset(teacher.honours.exclude(expires_on__lt=today).values_list("title", flat=True))
+        subjects: frozenset[str] = frozenset()
+        honours: frozenset[str] = frozenset()
+        if rule is None or rule.get("subjects"):
+            subjects = (frozenset(row.subject for row in teacher.subjects.all()) if "subjects" in prefetched
+                        else frozenset(teacher.subjects.values_list("subject", flat=True)))
+        if rule is None or rule.get("honours"):
+            honours = (frozenset(row.title for row in teacher.honours.all()
+                                 if row.expires_on is None or row.expires_on >= today) if "honours" in prefetched
+                       else frozenset(teacher.honours.exclude(expires_on__lt=today).values_list("title", flat=True)))
         return cls(stage=teacher.stage, subjects=subjects, title=teacher.title, honours=honours,
                    division_path=teacher.division_path, hire_date=teacher.hire_date, active=teacher.status == "active",
                    school_id=teacher.school_id)
@@ -412,7 +416,7 @@ def enrolment_refusals(*, project: Project, teacher: Teacher, today: dt.date | N
     """Why the teacher is outside the project's audience (empty: eligible)."""
     today = today or timezone.localdate()
     rule = project.audience or {}
-    return audience_refusals(rule, TeacherFacts.of(teacher, today), today=today,
+    return audience_refusals(rule, TeacherFacts.of(teacher, today, rule=rule), today=today,
                              division_paths=audience_division_paths([rule]), serving=project_serving_scope(project))
 
 

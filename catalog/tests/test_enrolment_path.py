@@ -47,13 +47,13 @@ def _writes(sqls):
 
 def test_one_enrolment_through_the_api_takes_a_counted_number_of_queries(province, users, make_user):
     """The token (with the account and its teacher), its first-use stamp, the project, the
-    teacher's subjects and honours, the accreditation, an earlier enrolment; then under the
-    lock: the project row, the seat, the enrolment (10)."""
+    accreditation, an earlier enrolment; then under the lock: the project row, the seat, the
+    enrolment (8). An audience naming no subjects or honours reads neither."""
     project = _project(province, users, seats=1)
     state, seat = _api_enrol(project, TeacherFactory(school=province.school), make_user)
     assert state == "enrolled"
     statements = [sql for sql in seat if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
-    assert len(statements) == 10
+    assert len(statements) == 8
     # The lock is taken last: after it only the seat and the enrolment are written.
     assert _writes(statements[-3:]) == ["SELECT", "UPDATE", "INSERT"]
     assert statements[-3].startswith('SELECT "catalog_project"')
@@ -62,7 +62,7 @@ def test_one_enrolment_through_the_api_takes_a_counted_number_of_queries(provinc
     # Full: the same number of queries, and no exclusive lock on PostgreSQL (a shared one).
     state, waiting = _api_enrol(project, TeacherFactory(school=province.school), make_user)
     assert state == "waiting"
-    assert len(_writes(waiting)) == 9
+    assert len(_writes(waiting)) == 7
     if connection.vendor == "postgresql":
         assert not any("FOR UPDATE" in sql for sql in waiting)
         assert sum("FOR SHARE" in sql for sql in waiting) == 1
