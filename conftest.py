@@ -34,6 +34,10 @@ def _reference_data(request):
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):
         transactional = True
+        # A flush without it re-creates the content types under new ids, and the next test
+        # that restores the serialized database on this worker collides with them.
+        if not marker.kwargs.get("serialized_rollback"):
+            pytest.fail("a transactional test needs serialized_rollback=True (django_db(transaction=True, ...))")
     if transactional or not ("db" in request.fixturenames or marker is not None):
         return  # a transactional test restores its own (serialized_rollback), others need none
     request.getfixturevalue("db")

@@ -139,7 +139,7 @@ def _roster(path: Path, school_code: str, count: int, first: int = 0) -> Path:
 
 def _send_import(redis_url: str, path: Path, actor_id: int) -> None:
     # A producer of its own: the test process's Celery app runs tasks eagerly.
-    producer = Celery(broker=redis_url)
+    producer = Celery(broker=redis_url, set_as_current=False)  # the test process keeps its own app
     producer.send_task("people.tasks.roster_import_task",
                        kwargs={"upload_path": str(path), "file_name": path.name, "actor_id": actor_id})
     producer.close()
@@ -155,7 +155,7 @@ def _imported() -> int:
 
 @needs_redis
 @pytest.mark.pg_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_mid_import_redelivers_and_imports_once(users, province, redis_server, workers, tmp_path):
     rows = 6000
     upload = _roster(tmp_path / "roster.csv", province.school.code, rows)
@@ -188,7 +188,7 @@ def test_a_worker_killed_mid_import_redelivers_and_imports_once(users, province,
 
 @needs_redis
 @pytest.mark.pg_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_queued_tasks_survive_a_redis_crash(users, province, redis_server, workers, tmp_path):
     actor = users["county_admin"]
     for n in range(3):

@@ -23,7 +23,7 @@ from core import dbrouting
 from core.dbrouting import health_cache, replica_reads
 from people.models import Teacher
 
-pytestmark = [pytest.mark.pg_only, pytest.mark.django_db(transaction=True, databases="__all__")]
+pytestmark = [pytest.mark.pg_only, pytest.mark.django_db(transaction=True, serialized_rollback=True, databases="__all__")]
 
 REPO = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))

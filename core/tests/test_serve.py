@@ -41,7 +41,7 @@ def _migrated_database_url(tmp_path: Path) -> str:
 
 # transaction=True: no transaction of the test's own is open, so the copy need not wait for it,
 # and on PostgreSQL the server sees the committed database.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_production_server_serves_pages_static_files_and_probes(tmp_path, capsys):
     url = _migrated_database_url(tmp_path)
     status = _prod_check().main(["--database-url", url, "--migrated", "--workers", "1"])
