@@ -124,7 +124,8 @@ def api_token_authenticate(secret: str) -> User | None:
         return None
     # Authentication comes before any scope exists: the token's hash is the only key.
     token = (
-        ApiToken.objects.dangerously_unscoped().select_related("user")
+        # With the teacher record scope_for_user reads for a teacher's account: no query more.
+        ApiToken.objects.dangerously_unscoped().select_related("user", "user__teacher")
         .filter(token_hash=ApiToken.hash_secret(secret), revoked_at__isnull=True)
         .first()
     )

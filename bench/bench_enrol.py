@@ -55,8 +55,9 @@ def main() -> None:
                     .order_by("id")[:args.requests])
     users = []
     for teacher in teachers:
-        user, _ = User.objects.get_or_create(username=f"bench-enrol-{teacher.pk}",
-                                             defaults={"role": Role.TEACHER, "teacher": teacher})
+        # The teacher's own account when they have one (bench/rush makes them too).
+        user = User.objects.filter(teacher=teacher).first() or User.objects.create(
+            username=f"bench-enrol-{teacher.pk}", role=Role.TEACHER, teacher=teacher)
         users.append(user)
     clients = []
     for user in users:

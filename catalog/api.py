@@ -122,20 +122,21 @@ def project_publish(request, project_id: int = Path(..., ge=1, le=2**62)):
              summary="报名（教师本人）或推荐（管理员，给出 teacher_id）；名额满则进入候补")
 def project_enrol(request, payload: EnrolIn, project_id: int = Path(..., ge=1, le=2**62)):
     scope = scope_for_user(request.auth)
-    fetch(scope, Project, project_id)
+    project = fetch(scope, Project, project_id)
     nominated = payload.teacher_id is not None
     if payload.teacher_id is not None:
         if scope.teacher_id is not None:
             raise PermissionDenied("教师只能为自己报名")
         teacher = teacher_fetch(scope=scope, teacher_id=payload.teacher_id, action=Can.NOMINATE)
     else:
-        own = teacher_get(scope=scope, teacher_id=request.auth.teacher_id) if request.auth.teacher_id else None
+        # The account's own record, read with the token (enrol checks it is visible: their own).
+        own = request.auth.teacher if request.auth.teacher_id else None
         if own is None:
             raise PermissionDenied("账户未绑定教师档案")
         teacher = own
     try:
         enrolment = enrol(scope=scope, project_id=project_id, teacher=teacher, actor=request.auth, nominated=nominated,
-                          ip=client_ip(request))
+                          ip=client_ip(request), project=project)
     except ValidationError as error:
         reasons = [message for messages in error.message_dict.values() for message in messages]
         return 422, RefusalOut(code="refused", detail="；".join(reasons), reasons=reasons)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from access.errors import Forbidden, NotVisible
@@ -354,10 +355,20 @@ class TeacherFacts:
     school_id: int | None = None
 
     @classmethod
-    def of(cls, teacher: Teacher, today: dt.date) -> TeacherFacts:
-        return cls(stage=teacher.stage, subjects=frozenset(teacher.subjects.values_list("subject", flat=True)),
-                   title=teacher.title, honours=frozenset(teacher.honours.exclude(expires_on__lt=today)
-                                                          .values_list("title", flat=True)),
+    def of(cls, teacher: Teacher, today: dt.date, *, rule: dict | None = None) -> TeacherFacts:
+        """`rule`: only what this audience rule looks at is read (a rule naming no subjects or
+        honours needs neither query); without one, everything."""
+        prefetched = getattr(teacher, "_prefetched_objects_cache", {})
+        subjects: frozenset[str] = frozenset()
+        honours: frozenset[str] = frozenset()
+        if rule is None or rule.get("subjects"):
+            subjects = (frozenset(row.subject for row in teacher.subjects.all()) if "subjects" in prefetched
+                        else frozenset(teacher.subjects.values_list("subject", flat=True)))
+        if rule is None or rule.get("honours"):
+            honours = (frozenset(row.title for row in teacher.honours.all()
+                                 if row.expires_on is None or row.expires_on >= today) if "honours" in prefetched
+                       else frozenset(teacher.honours.exclude(expires_on__lt=today).values_list("title", flat=True)))
+        return cls(stage=teacher.stage, subjects=subjects, title=teacher.title, honours=honours,
                    division_path=teacher.division_path, hire_date=teacher.hire_date, active=teacher.status == "active",
                    school_id=teacher.school_id)
 
@@ -405,7 +416,7 @@ def enrolment_refusals(*, project: Project, teacher: Teacher, today: dt.date | N
     """Why the teacher is outside the project's audience (empty: eligible)."""
     today = today or timezone.localdate()
     rule = project.audience or {}
-    return audience_refusals(rule, TeacherFacts.of(teacher, today), today=today,
+    return audience_refusals(rule, TeacherFacts.of(teacher, today, rule=rule), today=today,
                              division_paths=audience_division_paths([rule]), serving=project_serving_scope(project))
 
 
@@ -441,37 +452,105 @@ def _promote_waiting(project: Project) -> int:
     return len(promoted)
 
 
+class _LockAgain(Exception):
+    """Waitlisting under the shared lock found the project changed (or a seat free): decide
+    again under the exclusive lock."""
+
+
+# What a decision to enrol rests on, besides the seats: when any of it changed between the
+# unlocked read and the lock, the checks run again on the locked row.
+DECISION_FIELDS = ("state", "self_enrolment", "audience", "institution_id", "level", "category", "mode",
+                   "starts_on", "ends_on")
+
+
+def _open_refusal(project: Project, *, nominated: bool, today: dt.date) -> dict | None:
+    if project.state != ProjectState.OPEN:
+        return {"project": "项目未在报名中"}
+    if not nominated and not project.self_enrolment:
+        return {"project": "本项目不接受自主报名，请由学校或教育局推荐"}
+    if reason := gate.refusal(project, today=today, ahead=True):
+        return {"project": f"暂停报名：{reason}"}
+    return None
+
+
+def _judge(project: Project, teacher: Teacher, *, nominated: bool, today: dt.date) -> None:
+    if refusal := _open_refusal(project, nominated=nominated, today=today):
+        raise ValidationError(refusal)
+    if reasons := enrolment_refusals(project=project, teacher=teacher, today=today):
+        raise ValidationError({"teacher": reasons})
+
+
+def _decision(project: Project) -> tuple:
+    return tuple(getattr(project, name) for name in DECISION_FIELDS)
+
+
+def _waitlist_shared(candidate: Project, teacher: Teacher, *, nominated_by) -> Enrolment:
+    """A full project's waiting list, joined under a shared lock on the project row: teachers
+    who find it full do not queue behind each other, while a withdrawal or a seat change
+    (exclusive lock) waits for them, so the seat it frees goes to the waiting list in order.
+    PostgreSQL only (the ORM locks FOR UPDATE only)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The row the caller was allowed to see (`candidate`), read again under the lock.
+        cursor.execute(f"SELECT seats, seats_taken, {', '.join(DECISION_FIELDS)} FROM catalog_project "  # noqa: S608 - constant names
+                       "WHERE id = %s FOR SHARE", [candidate.pk])
+        seats, taken, *decision = cursor.fetchone()
+        locked = dict(zip(DECISION_FIELDS, decision, strict=True))
+        if isinstance(locked["audience"], str):  # jsonb comes back as text through Django's psycopg set-up
+            locked["audience"] = json.loads(locked["audience"])
+        if taken < seats or tuple(locked.values()) != _decision(candidate):
+            raise _LockAgain
+        enrolment = Enrolment(project=candidate, teacher=teacher, nominated_by=nominated_by,
+                              state=EnrolmentState.WAITING, waiting_since=timezone.now())
+        enrolment.save()
+    return enrolment
+
+
 def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nominated: bool = False,
-          today: dt.date | None = None, ip: str | None = None) -> Enrolment:
+          today: dt.date | None = None, ip: str | None = None, project: Project | None = None) -> Enrolment:
     """Enrol a teacher (themself, or nominated by an administrator who may change their record):
     a seat if one is free, else the waiting list. Idempotent for an active enrolment. A teacher
-    who withdrew enrols again on the same row (one per project and teacher), audited."""
+    who withdrew enrols again on the same row (one per project and teacher), audited.
+    `project`: the row the caller already fetched for this scope (saves reading it again)."""
     require(scope, Can.NOMINATE if nominated else Can.ENROL_SELF, teacher)
-    # Eligibility first, outside the lock: the seat queue only waits for seat-keeping.
-    candidate = fetch(scope, Project, project_id)
-    reasons = enrolment_refusals(project=candidate, teacher=teacher, today=today)
-    if reasons:
-        raise ValidationError({"teacher": reasons})
+    today = today or timezone.localdate()
+    # Every check that needs no lock first, on the row as read: a refusal never queues for
+    # the seat lock, and the lock is held only to count the seat and write the enrolment.
+    candidate = project if project is not None and project.pk == project_id else fetch(scope, Project, project_id)
+    _judge(candidate, teacher, nominated=nominated, today=today)
+    existing = candidate.enrolments.filter(teacher=teacher).first()
+    if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
+        return existing
+    if existing is not None and existing.state == EnrolmentState.COMPLETED:
+        raise ValidationError({"teacher": ["已结业，无需再次报名"]})
+    nominated_by = actor if nominated else None
+    try:
+        if existing is None and candidate.seats_taken >= candidate.seats and connection.vendor == "postgresql":
+            try:
+                return _waitlist_shared(candidate, teacher, nominated_by=nominated_by)
+            except _LockAgain:
+                pass
+        return _enrol_locked(scope, candidate, teacher, existing, nominated_by=nominated_by, nominated=nominated,
+                             actor=actor, today=today, ip=ip)
+    except IntegrityError:
+        # The same teacher's other request (a double click) enrolled them meanwhile: that one stands.
+        if (again := candidate.enrolments.filter(teacher=teacher).first()) is not None:
+            return again
+        raise
+
+
+def _enrol_locked(scope: Scope, candidate: Project, teacher: Teacher, existing: Enrolment | None, *, nominated_by,
+                  nominated: bool, actor, today: dt.date, ip: str | None) -> Enrolment:
     with transaction.atomic():
-        project = fetch(scope, Project, project_id, lock=True)
-        if project.state != ProjectState.OPEN:
-            raise ValidationError({"project": "项目未在报名中"})
-        if reason := gate.refusal(project, today=today or timezone.localdate(), ahead=True):
-            raise ValidationError({"project": f"暂停报名：{reason}"})
-        if not nominated and not project.self_enrolment:
-            raise ValidationError({"project": "本项目不接受自主报名，请由学校或教育局推荐"})
-        if project.audience != candidate.audience:  # changed meanwhile: judge again under the lock
-            reasons = enrolment_refusals(project=project, teacher=teacher, today=today)
-            if reasons:
-                raise ValidationError({"teacher": reasons})
-        existing = project.enrolments.filter(teacher=teacher).first()
-        if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
-            return existing
-        if existing is not None and existing.state == EnrolmentState.COMPLETED:
-            raise ValidationError({"teacher": ["已结业，无需再次报名"]})
+        project = fetch(scope, Project, candidate.pk, lock=True)
+        if _decision(project) != _decision(candidate):  # changed meanwhile: judge again under the lock
+            _judge(project, teacher, nominated=nominated, today=today)
+        if existing is not None:  # a re-enrolment: the row as it stands under the lock
+            existing = project.enrolments.filter(pk=existing.pk).first()
+            if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
+                return existing
         enrolment = existing or Enrolment(project=project, teacher=teacher)
-        again = existing is not None and existing.state == EnrolmentState.WITHDRAWN
-        enrolment.nominated_by = actor if nominated else None
+        again = existing is not None
+        enrolment.nominated_by = nominated_by
         if project.seats_taken < project.seats:
             enrolment.state = EnrolmentState.PENDING if project.needs_approval else EnrolmentState.ENROLLED
             enrolment.waiting_since = None

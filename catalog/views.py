@@ -51,7 +51,8 @@ def project_detail(request, scope, project_id: int):
         if teacher is None:
             raise PermissionDenied("只有教师本人可以报名")
         try:
-            enrolment = enrol(scope=scope, project_id=project.pk, teacher=teacher, actor=request.user, ip=client_ip(request))
+            enrolment = enrol(scope=scope, project_id=project.pk, teacher=teacher, actor=request.user, ip=client_ip(request),
+                              project=project)
         except ValidationError as error:
             messages.error(request, error_text(error))
         else:

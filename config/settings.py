@@ -293,6 +293,9 @@ LEARNING_BEAT_SECONDS = env_int("LEARNING_BEAT_SECONDS", 15)
 LEARNING_SESSION_EXPIRY_SECONDS = env_int("LEARNING_SESSION_EXPIRY_SECONDS", 600)
 LEARNING_IDLE_SECONDS = env_int("LEARNING_IDLE_SECONDS", 300)
 LEARNING_MAX_RATE = 2.0
+# Audit events form this many chains, each with its own locked head, so concurrent audited
+# writes do not queue on one lock (audit.services). SQLite serialises writers anyway: one.
+AUDIT_CHAINS = env_int("AUDIT_CHAINS", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 16)
 # Keyed checkpoints of the audit log and the ledger (core.checkpoints): copy them off this host.
 INTEGRITY_CHECKPOINT_DIR = Path(env_str("INTEGRITY_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")) or VAR_DIR / "checkpoints")
 # The push's learned model, written by the nightly batch and read by every web process.

@@ -260,6 +260,7 @@ DICTIONARY: dict[str, dict[str, FieldEntry]] = {
         "ip": FieldEntry("来源 IP：安全审计（等保 8.1.4.3）", "CMP"),
         "detail": FieldEntry("变更内容（身份证号脱敏，不含口令、令牌）", "CMP",
                              note="按证件号查找只记渠道与是否命中，不记号码及其摘要"),
+        "chain": FieldEntry("哈希链编号", "X", personal=False),
         "prev_hash": FieldEntry("哈希链", "X", personal=False),
         "hash": FieldEntry("哈希链", "X", personal=False),
     },

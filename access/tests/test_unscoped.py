@@ -46,6 +46,9 @@ ALLOWED = {
     "accounts/services.py": 2,  # a bearer token is looked up before any scope exists; a reset revokes the account's tokens
     "audit/services.py": 1,  # `audit verify` walks the whole chain
     "catalog/plans.py": 1,  # overlaps are found across every organiser's projects
+    # A full project's waiting list is joined under FOR SHARE (the ORM locks only FOR UPDATE),
+    # on the project row its caller already fetched through its scope.
+    "catalog/services.py": 1,
     "credits/certificates.py": 2,  # the public check of a signed certificate: the signature is the key
     "credits/compliance.py": 3,  # the nightly snapshot is rebuilt for every school, in SQL
     # The ledger writer's own bookkeeping for a teacher its caller was allowed to write for: the teacher

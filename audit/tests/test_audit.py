@@ -119,7 +119,7 @@ def test_the_rows_form_one_chain(users, client_for, province):
     events = list(AuditEvent.objects.dangerously_unscoped().order_by("id"))
     assert events[0].prev_hash == "0" * 64
     assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
-    head = AuditChainHead.objects.get(pk=1)
+    head = AuditChainHead.objects.get(chain=0)
     assert (head.last_id, head.event_count, head.last_hash) == (events[-1].pk, len(events), events[-1].hash)
 
 
@@ -192,7 +192,7 @@ def test_verify_finds_a_removed_middle_row():
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[2].pk])
     problems = audit_verify()
     # The head's count of events finds the gap too.
-    assert problems == [f"#{events[3].pk}: 链断裂（前一条记录被删除或改动）", "链尾记录有 5 条，链中实有 4 条（有记录被删除）"]
+    assert problems == [f"#{events[3].pk}: 链断裂（前一条记录被删除或改动）", "链 0：链尾记录有 5 条，链中实有 4 条（有记录被删除）"]
     err = io.StringIO()
     with pytest.raises(CommandError):
         call_command("audit", "verify", stderr=err)
@@ -206,7 +206,7 @@ def test_verify_finds_a_removed_last_row_and_a_rewritten_hash():
         if connection.vendor == "postgresql":
             _bypass_triggers(cursor)
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
-    assert audit_verify() == ["链尾与最后一条记录不符（末尾记录被删除）"]
+    assert audit_verify() == ["链 0：链尾与最后一条记录不符（末尾记录被删除）"]
     # Re-hashing an edited row does not help: the next row still points at the old hash.
     with connection.cursor() as cursor:
         _bypass_triggers(cursor)

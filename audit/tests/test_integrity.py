@@ -11,6 +11,7 @@ import json
 from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -36,16 +37,17 @@ from core.checkpoints import CheckpointError, checkpoint_read, checkpoint_write
 
 pytestmark = pytest.mark.django_db
 
-FORGED_HEAD = "链尾记录的校验码不符（链尾被改动或伪造）"
+FORGED_HEAD = "链 0：链尾记录的校验码不符（链尾被改动或伪造）"
 migration = import_module("audit.migrations.0013_keyed_chain")
+chains_migration = import_module("audit.migrations.0014_audit_chains")
 
 
 def _chain(n: int = 5) -> list[AuditEvent]:
     return [audit_record(action="logout", detail={"n": i}) for i in range(n)]
 
 
-def _head() -> AuditChainHead:
-    return AuditChainHead.objects.get(pk=1)
+def _head(chain: int = 0) -> AuditChainHead:
+    return AuditChainHead.objects.get(chain=chain)
 
 
 def _bypass_triggers(cursor) -> None:
@@ -91,9 +93,9 @@ def test_deleting_the_last_row_and_rewinding_the_head_is_flagged(rewind):
         _bypass_triggers(cursor)
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
         if rewind == "hash":  # what was observed: only the head's hash wound back
-            cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s WHERE id = 1", [events[-2].hash])
+            cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s WHERE chain = 0", [events[-2].hash])
         else:  # a thorough attacker winds back everything the head states
-            cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s, last_id = %s, event_count = %s WHERE id = 1",
+            cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s, last_id = %s, event_count = %s WHERE chain = 0",
                            [events[-2].hash, events[-2].pk, len(events) - 1])
     problems = audit_verify()
     assert FORGED_HEAD in problems
@@ -108,7 +110,7 @@ def test_deleting_the_last_row_and_rewinding_the_head_is_flagged(rewind):
 @pytest.mark.parametrize("guess", ["sha256", "hmac_with_secret_key", "hmac_with_empty_key", "copied_mac"])
 def test_a_rewound_head_with_a_forged_mac_is_flagged(guess):
     events = _chain()
-    state = f"{events[-2].pk}|{len(events) - 1}|{events[-2].hash}"
+    state = f"0|{events[-2].pk}|{len(events) - 1}|{events[-2].hash}"
     mac = {
         "sha256": hashlib.sha256(state.encode()).hexdigest(),
         "hmac_with_secret_key": hmac.new(settings.SECRET_KEY.encode(), state.encode(), "sha256").hexdigest(),
@@ -119,7 +121,7 @@ def test_a_rewound_head_with_a_forged_mac_is_flagged(guess):
         _bypass_triggers(cursor)
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
         cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s, last_id = %s, event_count = %s, mac = %s "
-                       "WHERE id = 1", [events[-2].hash, events[-2].pk, len(events) - 1, mac])
+                       "WHERE chain = 0", [events[-2].hash, events[-2].pk, len(events) - 1, mac])
     assert audit_verify() == [FORGED_HEAD]
 
 
@@ -129,7 +131,7 @@ def test_a_forged_head_is_not_extended():
     with connection.cursor() as cursor:
         _bypass_triggers(cursor)
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
-        cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s, last_id = %s, event_count = %s WHERE id = 1",
+        cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s, last_id = %s, event_count = %s WHERE chain = 0",
                        [events[-2].hash, events[-2].pk, len(events) - 1])
     with pytest.raises(AuditChainError, match="链尾校验失败"):
         audit_record(action="logout")
@@ -142,10 +144,10 @@ def test_a_missing_head_is_flagged_and_a_new_one_does_not_hide_it():
     with connection.cursor() as cursor:
         _bypass_triggers(cursor)
         cursor.execute("DELETE FROM audit_auditchainhead")
-    assert audit_verify() == ["缺少链尾记录（链尾被删除）"]
+    assert audit_verify() == ["链 0：缺少链尾记录（链尾被删除）"]
     later = audit_record(action="logout")  # starts a fresh head, from the genesis hash
     assert later.prev_hash == GENESIS != events[-1].hash
-    assert audit_verify() == [f"#{later.pk}: 链断裂（前一条记录被删除或改动）", "链尾记录有 1 条，链中实有 4 条（链尾被重置或回退）"]
+    assert audit_verify() == [f"#{later.pk}: 链断裂（前一条记录被删除或改动）", "链 0：链尾记录有 1 条，链中实有 4 条（链尾被重置或回退）"]
 
 
 def test_the_database_only_lets_the_head_move_forward():
@@ -183,7 +185,7 @@ def test_an_edited_row_is_flagged_even_with_the_chain_recomputed():
         for row in rows[2:]:
             prev_hash, old = _sha256(prev_hash, _hashed_fields(row)), prev_hash
             cursor.execute("UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE id = %s", [old, prev_hash, row.pk])
-        cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s WHERE id = 1", [prev_hash])
+        cursor.execute("UPDATE audit_auditchainhead SET last_hash = %s WHERE chain = 0", [prev_hash])
     assert audit_verify() == [f"#{event.pk}: 内容与哈希不符（记录被改动）" for event in events[2:]] + [FORGED_HEAD]
 
 
@@ -204,21 +206,21 @@ def test_verify_streams_the_table():
     audit_record_many([{"action": "logout", "detail": {"n": i}} for i in range(6000)])
     with CaptureQueriesContext(connection) as queries:
         assert audit_verify() == []
-    assert len(queries) <= 3  # the rows in one streamed query, and the head
+    assert len(queries) <= 3  # the rows in one streamed query, and the heads
 
 
 def test_events_appended_while_verify_walks_are_not_taken_for_a_truncation(monkeypatch):
     from audit import services
 
     _chain(3)
-    read_head, appended = services._read_head, []
+    read_heads, appended = services._read_heads, []
 
-    def head_after_an_append():
-        if not appended:  # another request appends between the walk and the head's read
+    def heads_after_an_append():
+        if not appended:  # another request appends between the walk and the heads' read
             appended.append(audit_record(action="logout"))
-        return read_head()
+        return read_heads()
 
-    monkeypatch.setattr(services, "_read_head", head_after_an_append)
+    monkeypatch.setattr(services, "_read_heads", heads_after_an_append)
     assert audit_verify() == []
     assert appended and _head().last_id == appended[0].pk
 
@@ -233,8 +235,7 @@ def test_the_checkpoint_command_writes_a_keyed_file(tmp_path):
     [path] = tmp_path.iterdir()
     assert str(path) in out.getvalue()
     state = checkpoint_read(path, kind="audit")
-    assert {key: state[key] for key in ("last_id", "count", "last_hash")} == {
-        "last_id": events[-1].pk, "count": 3, "last_hash": events[-1].hash}
+    assert state["chains"] == {"0": {"last_id": events[-1].pk, "count": 3, "last_hash": events[-1].hash}}
 
 
 def test_verify_with_a_checkpoint_passes_while_the_chain_grows(tmp_path):
@@ -250,7 +251,7 @@ def test_verify_with_a_checkpoint_passes_while_the_chain_grows(tmp_path):
 
 def test_a_checkpoint_of_an_empty_chain_holds_nothing_to_lose(tmp_path):
     path = audit_checkpoint(tmp_path)
-    assert audit_checkpoint_read(path).state == ChainState()
+    assert audit_checkpoint_read(path).heads == {}
     _chain(2)
     assert audit_verify([audit_checkpoint_read(path)]) == []
 
@@ -283,9 +284,9 @@ def test_rolling_table_and_head_back_to_an_older_copy_is_caught_by_a_checkpoint(
 def test_a_checkpoint_names_the_hash_and_the_count_up_to_its_event():
     events = _chain(4)
     at = timezone.now().isoformat()
-    checkpoint = Checkpoint(ChainState(last_id=events[2].pk, count=3, last_hash=events[2].hash), at)
+    checkpoint = Checkpoint({0: ChainState(last_id=events[2].pk, count=3, last_hash=events[2].hash)}, at)
     assert audit_verify([checkpoint]) == []
-    rewritten = Checkpoint(ChainState(last_id=events[2].pk, count=3, last_hash="e" * 64), at)
+    rewritten = Checkpoint({0: ChainState(last_id=events[2].pk, count=3, last_hash="e" * 64)}, at)
     assert audit_verify([rewritten]) == [f"检查点（{at}）：#{events[2].pk} 的哈希与检查点不符（日志被改写或回滚）"]
     with connection.cursor() as cursor:
         _bypass_triggers(cursor)
@@ -293,7 +294,7 @@ def test_a_checkpoint_names_the_hash_and_the_count_up_to_its_event():
     assert audit_verify([checkpoint]) == [
         f"#{events[1].pk}: 链断裂（前一条记录被删除或改动）",
         f"检查点（{at}）：截至 #{events[2].pk} 只有 2 条记录，检查点时有 3 条（记录被删除）",
-        "链尾记录有 4 条，链中实有 3 条（有记录被删除）",
+        "链 0：链尾记录有 4 条，链中实有 3 条（有记录被删除）",
     ]
 
 
@@ -305,7 +306,7 @@ def test_an_edited_checkpoint_file_is_refused(tmp_path, edit):
     if edit == "taken_at":
         document["taken_at"] = (dt.datetime.fromisoformat(document["taken_at"]) - dt.timedelta(days=1)).isoformat()
     else:
-        document["state"][edit] = {"count": 2, "last_id": events[1].pk, "last_hash": events[1].hash}[edit]
+        document["state"]["chains"]["0"][edit] = {"count": 2, "last_id": events[1].pk, "last_hash": events[1].hash}[edit]
     path.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(CheckpointError, match="签名不符"):
         audit_checkpoint_read(path)
@@ -340,7 +341,7 @@ def test_a_nightly_task_writes_a_checkpoint_to_the_configured_folder(settings, t
     result = audit_checkpoint_task.delay().get()
     [path] = (tmp_path / "checkpoints").iterdir()
     assert result == {"path": str(path)}
-    assert audit_checkpoint_read(path).state == ChainState(last_id=events[-1].pk, count=2, last_hash=events[-1].hash)
+    assert audit_checkpoint_read(path).heads == {0: ChainState(last_id=events[-1].pk, count=2, last_hash=events[-1].hash)}
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert schedule["audit-checkpoint-nightly"]["task"] == audit_checkpoint_task.name
     assert schedule["audit-checkpoint-nightly"]["schedule"] <= 24 * 3600
@@ -371,6 +372,7 @@ def test_the_rekeying_migration_leaves_a_clean_chain(monkeypatch):
     _sha256_chained_rows(8)
     assert len(audit_verify()) == 8 + 2  # every row and the head fail the keyed check
     migration.rekey_chain(AuditEvent, AuditChainHead)
+    chains_migration.sign_heads_with_their_chain(django_apps, None)  # the next migration, as it runs
     assert audit_verify() == []
     rows = _rows()
     assert [row.prev_hash for row in rows] == [GENESIS] + [row.hash for row in rows[:-1]]

@@ -12,7 +12,7 @@ from django.db import connection
 
 from access.scope import scope_for_user
 from catalog.models import Enrolment
-from catalog.services import enrol, project_create
+from catalog.services import enrol, enrolment_withdraw, project_create
 from catalog.tests.helpers import as_teacher, publish
 from institutions.tests.helpers import accredited_institution
 from people.tests.factories import TeacherFactory
@@ -54,3 +54,40 @@ def test_parallel_requests_never_oversubscribe(province, users):
     holding = Enrolment.objects.dangerously_unscoped().filter(project=project, state__in=["enrolled", "pending"]).count()
     assert holding == project.seats_taken == 5
     assert Enrolment.objects.dangerously_unscoped().filter(project=project, state="waiting").count() == 35
+
+
+@pytest.mark.pg_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_withdrawals_while_a_full_project_is_rushed_leave_no_seat_free_and_none_oversold(province, users):
+    """Waitlisting takes a shared lock, withdrawing an exclusive one: a freed seat always goes
+    to someone waiting (or to the teacher who found it free), never to two, never to nobody."""
+    project = _project(province, users, seats=3)
+    holders = [TeacherFactory(school=province.school) for _ in range(3)]
+    held = [enrol(scope=as_teacher(t), project_id=project.pk, teacher=t) for t in holders]
+    rushing = [TeacherFactory(school=province.school) for _ in range(24)]
+    barrier = threading.Barrier(len(rushing) + len(held))
+    errors: list[BaseException] = []
+
+    def run(call):
+        try:
+            barrier.wait()
+            call()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    calls = [lambda t=t: enrol(scope=as_teacher(t), project_id=project.pk, teacher=t) for t in rushing]
+    calls += [lambda t=t, e=e: enrolment_withdraw(scope=as_teacher(t), enrolment_id=e.pk) for t, e in zip(holders, held, strict=True)]
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    project.refresh_from_db()
+    rows = Enrolment.objects.dangerously_unscoped().filter(project=project)
+    holding = rows.filter(state__in=["enrolled", "pending"]).count()
+    assert holding == project.seats_taken == 3
+    assert rows.filter(state="waiting").count() == 21
+    assert rows.filter(state="withdrawn").count() == 3
