@@ -45,7 +45,8 @@ ALLOWED = {
     "access/policy.py": 1,  # reference models without the scoped manager (divisions) filter by their rule
     "accounts/services.py": 2,  # a bearer token is looked up before any scope exists; a reset revokes the account's tokens
     "audit/services.py": 1,  # `audit verify` walks the whole chain
-    "catalog/plans.py": 1,  # overlaps are found across every organiser's projects
+    "catalog/plans.py": 1,
+    "core/dbrouting.py": 1,  # the replica's health probe (recovery state, replay lag): no table read  # overlaps are found across every organiser's projects
     # A full project's waiting list is joined under FOR SHARE (the ORM locks only FOR UPDATE),
     # on the project row its caller already fetched through its scope.
     "catalog/services.py": 1,
