@@ -1,6 +1,6 @@
 """gunicorn's configuration for production (`yanxiu serve`, or `gunicorn -c config/gunicorn.py
-config.wsgi:application`). Every value can be changed from the environment; docs/issue15-serve.md
-says why each default is what it is.
+config.wsgi:application`). Every value can be changed from the environment; docs/OPERATIONS.md
+(section 3.1) says why each default is what it is.
 
 gthread workers: the app is synchronous Django on psycopg, so each request holds a thread while it
 waits on the database; a few threads per process overlap those waits, and the thread pool keeps

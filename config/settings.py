@@ -398,7 +398,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_mutex_expire": env_int("CELERY_UNACKED_MUTEX_EXPIRE", 60),
 }
 
-# --- Production serving and observability (docs/issue15-serve.md) -----------------------------
+# --- Production serving and observability (docs/OPERATIONS.md, sections 3 and 4) --------------
 # Load balancers and Prometheus probe these over plain HTTP, straight to gunicorn.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Hashed static names (collectstatic) are cached for a year as immutable.
