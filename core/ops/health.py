@@ -17,6 +17,13 @@ _migrations_lock = threading.Lock()
 _migrations_checked: dict[str, float | str] = {}
 
 
+# Without these a process cannot serve: a load balancer should take it out. The others (a read
+# replica, Redis) have fallbacks (reads go to the primary, the cache to process memory), so their
+# failure leaves the process "degraded" but ready: failing readiness for them would take every
+# web host out at once while each could still serve.
+REQUIRED = frozenset({"database", "migrations"})
+
+
 def readiness() -> dict[str, str]:
     """Every check by name: the databases, Redis when configured, and unapplied migrations."""
     checks = {f"database:{alias}" if alias != "default" else "database": database_check(alias)

@@ -28,12 +28,14 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    """Readiness: 200 when the databases and Redis answer and every migration is applied, else
-    503 naming the failing checks."""
+    """Readiness: 503 naming the failing checks when the primary database does not answer or a
+    migration is not applied; 200 "degraded" when only a component with a fallback (a replica,
+    Redis) fails; else 200 "ok"."""
     checks = health.readiness()
-    ready = all(result == health.OK for result in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    failing = {name for name, result in checks.items() if result != health.OK}
+    if failing & health.REQUIRED:
+        return JsonResponse({"status": "unavailable", "checks": checks}, status=503)
+    return JsonResponse({"status": "degraded" if failing else "ok", "checks": checks}, status=200)
 
 
 @login_not_required
