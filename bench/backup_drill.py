@@ -192,7 +192,10 @@ def write_batch(tag: str, teachers: int = 40) -> int:
 
     today = timezone.localdate()
     written = 0
-    for teacher in Teacher.objects.dangerously_unscoped().order_by("pk")[:teachers]:
+    # Teachers whose day is still empty: the day cap (12 h) refuses more for a teacher the
+    # synthetic history already gave a full day today (which day that is follows the clock).
+    candidates = Teacher.objects.dangerously_unscoped().exclude(ledger_entries__occurred_on=today)
+    for teacher in candidates.order_by("pk")[:teachers]:
         _entry, created = ledger_entry_record(teacher=teacher, category=Category.values[0], hours="1.5",
                                               occurred_on=today, source_type=SourceType.PROJECT,
                                               source_id=f"drill-{tag}-{teacher.pk}")
