@@ -515,7 +515,11 @@ def enrol(*, scope: Scope, project_id: int, teacher: Teacher, actor=None, nomina
     today = today or timezone.localdate()
     # Every check that needs no lock first, on the row as read: a refusal never queues for
     # the seat lock, and the lock is held only to count the seat and write the enrolment.
-    candidate = project if project is not None and project.pk == project_id else fetch(scope, Project, project_id)
+    if project is not None and project.pk == project_id:
+        require(scope, Can.VIEW, project)  # the policy decides, not the caller's word for it
+        candidate = project
+    else:
+        candidate = fetch(scope, Project, project_id)
     _judge(candidate, teacher, nominated=nominated, today=today)
     existing = candidate.enrolments.filter(teacher=teacher).first()
     if existing is not None and existing.state in (*SEAT_HOLDING, EnrolmentState.WAITING):
