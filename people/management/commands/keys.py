@@ -41,6 +41,9 @@ class Command(BaseCommand):
             elif operation == "status":
                 self._status(options["indexes"])
             else:
+                if options["batch_size"] < 1 or options["after_id"] < 0:
+                    # A batch of 0 rows would end at once and report a column as done.
+                    raise CommandError("--batch-size 至少为 1，--after-id 不能为负数")
                 run = rotate_field if operation == "rotate-field" else reindex
                 passes = run(columns=options["column"], batch_size=options["batch_size"], after_id=options["after_id"],
                              progress=self.stdout.write)
