@@ -338,6 +338,92 @@ TRAINER_BOOKING: Rules = {
     Action.CHANGE: Through("project", PROJECT_CHANGE) & Through("trainer", TRAINER_CHANGE),
 }
 
+# --- evaluation ----------------------------------------------------------------------------
+
+# Instruments and rubrics are a division's: its administrators (and those above) see all of
+# theirs and edit them; any administrator sees the published ones of their own division or one
+# above (a county uses the province's questionnaire); the staff of an institution see published
+# ones too (what their projects are measured by).
+INSTRUMENT_VIEW = ((DIVISION_ADMINS & InJurisdiction("division_path"))
+                   | ((ADMINS | RoleIn({"expert"})) & Where(state="published") & OpenTo("division_path"))
+                   | (STAFF & Where(state="published")))
+INSTRUMENT: Rules = {
+    Action.VIEW: INSTRUMENT_VIEW,
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+INSTRUMENT_CHILD: Rules = {
+    Action.VIEW: Through("instrument", INSTRUMENT_VIEW),
+    Action.CHANGE: Through("instrument", INSTRUMENT[Action.CHANGE]),
+}
+# A project's evaluation is overseen by the administrators over its organiser (the school for a
+# school's project) and read by its implementing institution; an institution never scores itself.
+PROJECT_OVERSEE = (ADMINS & InJurisdiction("division_path", "organiser_school_id")) | (STAFF & OfInstitution("institution_id"))
+PROJECT_INSTRUMENT: Rules = {
+    Action.VIEW: Through("project", PROJECT_OVERSEE) | EnrolledIn("project"),
+    Action.CHANGE: Through("project", PROJECT_RUN),
+}
+# A trainee's own answers; those who oversee the project see them (by name: they are a test).
+ASSESSMENT_VIEW = Own("teacher_id") | Through("attachment__project", PROJECT_OVERSEE)
+ASSESSMENT: Rules = {Action.VIEW: ASSESSMENT_VIEW, Action.CHANGE: Own("teacher_id")}
+DIMENSION_SCORE: Rules = {Action.VIEW: Own("teacher_id") | Through("project", PROJECT_OVERSEE)}
+# Outcome data (for the comparison with untrained peers) belong with the teacher's record.
+TEACHING_OUTCOME: Rules = {
+    Action.VIEW: ADMINS & InJurisdiction("teacher__division_path", "teacher__school_id"),
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("teacher__division_path", "teacher__school_id", write=True),
+}
+# Rating windows: opened by the organiser (never the rated institution); seen by the trainees.
+RATING_WINDOW: Rules = {
+    Action.VIEW: Through("project", PROJECT_OVERSEE) | EnrolledIn("project"),
+    Action.CHANGE: Through("project", PROJECT_CHANGE),
+}
+# Who has rated: the trainee their own; the organiser's administrators (reminders, the rate).
+RATING_PARTICIPATION: Rules = {
+    Action.VIEW: Own("teacher_id") | Through("window__project", ADMINS & InJurisdiction("division_path",
+                                                                                        "organiser_school_id")),
+}
+# Responses are never read one by one: only aggregated (evaluation.ratings), over the windows of
+# projects the viewer oversees, once closed and above the minimum group.
+RATING_RESPONSE: Rules = {Action.VIEW: Through("window__project", PROJECT_OVERSEE)}
+RUBRIC: Rules = {
+    Action.VIEW: INSTRUMENT_VIEW,
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+# Supervisors are named by the project's organiser; an expert sees their own assignments.
+SUPERVISOR: Rules = {
+    Action.VIEW: Through("project", PROJECT_OVERSEE) | OwnAccount("user_id"),
+    Action.CHANGE: Through("project", PROJECT_CHANGE),
+}
+# Visits, outcome reviews, stakeholder ratings: seen by who oversees the project and by their
+# author; changed by their author only.
+SUPERVISION_VISIT: Rules = {
+    Action.VIEW: Through("project", PROJECT_OVERSEE) | OwnAccount("visitor_id"),
+    Action.CHANGE: OwnAccount("visitor_id"),
+}
+OUTCOME_REVIEW: Rules = {
+    Action.VIEW: Through("project", PROJECT_OVERSEE) | OwnAccount("reviewer_id"),
+    Action.CHANGE: OwnAccount("reviewer_id"),
+}
+STAKEHOLDER_RATING: Rules = {
+    Action.VIEW: Through("project", PROJECT_OVERSEE) | OwnAccount("rater_id"),
+    Action.CHANGE: OwnAccount("rater_id"),
+}
+# The weights are the province's, and public to every administrator and institution.
+SCORE_WEIGHTS: Rules = {
+    Action.VIEW: ADMINS | STAFF,
+    Action.CHANGE: RoleIn({"province_admin"}),
+}
+# Scores and ranks: the administrators over the organiser; the institution its own projects'.
+SCORE_VIEW = (ADMINS & InJurisdiction("division_path", "organiser_school_id")) | (STAFF & OfInstitution("institution_id"))
+PROJECT_SCORE: Rules = {Action.VIEW: SCORE_VIEW}
+# An elimination is appealed by the institution or the organiser's administrators, and decided by
+# the province, never by the account that appealed.
+ELIMINATION_CASE: Rules = {
+    Action.VIEW: Through("score", SCORE_VIEW),
+    Action.CHANGE: Through("score", (STAFF & OfInstitution("institution_id"))
+                           | (ADMINS & InJurisdiction("division_path", "organiser_school_id", write=True))),
+    Action.DECIDE: RoleIn({"province_admin"}) & ~OwnAccount("appealed_by_id"),
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -466,6 +552,23 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "accounts.User": USER,
     "notifications.NoticePreference": NOTICE_OWN,
     "notifications.NoticeDigest": NOTICE_OWN,
+    "evaluation.Instrument": INSTRUMENT,
+    "evaluation.InstrumentItem": INSTRUMENT_CHILD,
+    "evaluation.ProjectInstrument": PROJECT_INSTRUMENT,
+    "evaluation.AssessmentResponse": ASSESSMENT,
+    "evaluation.DimensionScore": DIMENSION_SCORE,
+    "evaluation.TeachingOutcome": TEACHING_OUTCOME,
+    "evaluation.RatingWindow": RATING_WINDOW,
+    "evaluation.RatingParticipation": RATING_PARTICIPATION,
+    "evaluation.RatingResponse": RATING_RESPONSE,
+    "evaluation.Rubric": RUBRIC,
+    "evaluation.Supervisor": SUPERVISOR,
+    "evaluation.SupervisionVisit": SUPERVISION_VISIT,
+    "evaluation.OutcomeReview": OUTCOME_REVIEW,
+    "evaluation.StakeholderRating": STAKEHOLDER_RATING,
+    "evaluation.ScoreWeights": SCORE_WEIGHTS,
+    "evaluation.ProjectScore": PROJECT_SCORE,
+    "evaluation.EliminationCase": ELIMINATION_CASE,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

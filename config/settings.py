@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "institutions",
     "trainers",
     "notifications",
+    "evaluation",
     "synth",
 ]
 

@@ -152,7 +152,65 @@ def build_world(province, users, make_user) -> World:
     _guidance(p, people, neighbour)
     _accreditations(p, people, centre, tx_centre)
     _trainers(p, people, neighbour, projects)
+    _evaluation(p, people, neighbour, projects)
     return world
+
+
+def _evaluation(p, people, neighbour, projects) -> None:
+    """Evaluation rows on 杞县's, 通许县's and 开封市's projects: a county assessment taken before and
+    after, the province's rating questionnaire with a window, participation and an anonymous
+    response, an expert named to supervise 杞县's project with a visit and an outcome review, a
+    school's stakeholder rating, and a year's scores with one elimination case (通许县's)."""
+    from decimal import Decimal
+
+    from evaluation import models as ev
+
+    county, province = people["county_admin"], people["province_admin"]
+    assessment = ev.Instrument.objects.create(code="QX-T", kind="assessment", title="杞县能力测评", division=p.county,
+                                              state="published", created_by=county)
+    ev.InstrumentItem.objects.create(instrument=assessment, number=1, text="我能设计分层作业", dimension="homework")
+    questionnaire = ev.Instrument.objects.create(code="HN-R", kind="rating", title="省级满意度问卷", division=p.province,
+                                                 state="draft", created_by=province)
+    ev.InstrumentItem.objects.create(instrument=questionnaire, number=1, text="总体满意度", dimension="overall")
+    for key in ("qx_open", "tx_open"):
+        project = projects[key]
+        for point in ("pre", "post"):
+            attachment = ev.ProjectInstrument.objects.create(project=project, instrument=assessment, point=point,
+                                                             opens_on=DAY, closes_on=DAY + dt.timedelta(days=5))
+            teacher = p.teacher if key == "qx_open" else p.sibling_teacher
+            response = ev.AssessmentResponse.objects.create(attachment=attachment, teacher=teacher, answers={"1": 3})
+            ev.DimensionScore.objects.create(response=response, project=project, teacher=teacher, point=point,
+                                             dimension="homework", score=3.0)
+        window = ev.RatingWindow.objects.create(project=project, instrument=questionnaire, opens_on=DAY,
+                                                closes_on=DAY + dt.timedelta(days=7))
+        ev.RatingParticipation.objects.create(window=window, teacher=p.teacher if key == "qx_open" else p.sibling_teacher)
+        ev.RatingResponse.objects.create(window=window, answers={"1": 4})
+    for teacher in (p.teacher, p.sibling_teacher, neighbour):
+        ev.TeachingOutcome.objects.create(teacher=teacher, measure="observation", year=2025, value=70.0)
+    rubrics = {kind: ev.Rubric.objects.create(code=f"HN-{kind}", kind=kind, title=kind, division=p.province,
+                                              state="published", criteria=[{"code": "a", "label": "总体", "max": 10}])
+               for kind in ("visit", "outcome", "stakeholder")}
+    ev.Supervisor.objects.create(project=projects["qx_open"], user=people["expert"], assigned_by=county)
+    for key, visitor in (("qx_open", people["expert"]), ("tx_open", people["sibling_admin"])):
+        ev.SupervisionVisit.objects.create(project=projects[key], rubric=rubrics["visit"], visitor=visitor,
+                                           visited_on=DAY, scores={"a": 8}, total=Decimal("80.0"))
+        ev.OutcomeReview.objects.create(project=projects[key], rubric=rubrics["outcome"], title="教学设计",
+                                        kind="lesson_plan", reviewer=visitor, scores={"a": 7}, total=Decimal("70.0"))
+    ev.StakeholderRating.objects.create(project=projects["qx_open"], rubric=rubrics["stakeholder"],
+                                        unit_kind="school", unit_key=f"school:{p.school.pk}", unit_label=p.school.name,
+                                        rater=people["school_admin"], scores={"a": 9}, total=Decimal("90.0"))
+    weights = ev.ScoreWeights.objects.create(year=2026, supervision=Decimal("0.3"), rating=Decimal("0.3"),
+                                             outcome=Decimal("0.2"), stakeholder=Decimal("0.2"),
+                                             bottom_share=Decimal("0.1"), created_by=province)
+    scores = {}
+    for rank, key in enumerate(("qx_open", "city_open", "tx_open"), start=1):
+        project = projects[key]
+        scores[key] = ev.ProjectScore.objects.create(
+            project=project, weights=weights, year=2026, level=project.level, category=project.category,
+            division_path=project.division_path, organiser_school=project.organiser_school,
+            institution=project.institution, supervision=80.0, composite=90.0 - rank, normalised=1.0 - rank,
+            rank=rank, group_size=3, flagged=rank == 3)
+    ev.EliminationCase.objects.create(score=scores["tx_open"])
 
 
 def _trainers(p, people, expert_teacher, projects) -> None:
