@@ -22,6 +22,10 @@ from catalog.plan_api import router as plan_router
 from credits.api import router as credits_router
 from credits.compliance_api import router as compliance_router
 from credits.external_api import router as external_router
+from evaluation.api_instruments import router as evaluation_instruments_router
+from evaluation.api_performance import router as evaluation_performance_router
+from evaluation.api_ratings import router as evaluation_ratings_router
+from evaluation.api_supervision import router as evaluation_supervision_router
 from guidance.api import router as guidance_router
 from institutions.api import router as institutions_router
 from institutions.base_api import router as training_bases_router
@@ -105,6 +109,10 @@ api.add_router("/", institutions_router)
 api.add_router("/", training_bases_router)
 api.add_router("/", notifications_router)
 api.add_router("/", trainers_router)
+api.add_router("/", evaluation_instruments_router)
+api.add_router("/", evaluation_ratings_router)
+api.add_router("/", evaluation_supervision_router)
+api.add_router("/", evaluation_performance_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

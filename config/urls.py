@@ -34,4 +34,5 @@ urlpatterns = [
     path("institutions/", include("institutions.urls")),
     path("trainers/", include("trainers.urls")),
     path("notifications/", include("notifications.urls")),
+    path("evaluation/", include("evaluation.urls")),
 ]

@@ -1,0 +1,5 @@
+"""/api/v1/ operations for evaluation: performance."""
+
+from ninja import Router
+
+router = Router(tags=["培训评价"])
