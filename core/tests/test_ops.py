@@ -94,6 +94,22 @@ def test_readyz_names_redis_when_it_does_not_answer_but_stays_ready(client, sett
 
 
 @pytest.mark.django_db
+def test_readyz_stays_ready_but_degraded_when_the_replica_does_not_answer(client, monkeypatch):
+    from django.conf import settings as django_settings
+
+    # A configured replica that does not answer: reads fall back to the primary, so the host stays
+    # in the pool (200) while the answer names the failing alias.
+    monkeypatch.setitem(django_settings.DATABASES, "replica", dict(django_settings.DATABASES["default"]))
+    real_check = health.database_check
+    monkeypatch.setattr(health, "database_check",
+                        lambda alias: "unavailable" if alias == "replica" else real_check(alias))
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+    assert response.json()["checks"]["database:replica"] == "unavailable"
+    assert response.json()["checks"]["database"] == "ok"
+
+
+@pytest.mark.django_db
 def test_the_migrations_check_is_kept_for_a_few_seconds(monkeypatch, settings):
     settings.READYZ_MIGRATIONS_CACHE_SECONDS = 60
     plans = []
