@@ -264,6 +264,10 @@ class QuestionResult:
     mean: float
     count: int
 
+    @property
+    def dimension_label(self) -> str:
+        return DIMENSION_LABELS.get(self.dimension, self.dimension)
+
 
 def question_results(cell: Cell, questions: dict[str, Question]) -> list[QuestionResult]:
     if cell.suppressed or not cell.responses:
