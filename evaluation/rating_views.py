@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from access.errors import NotVisible
 from access.policy import Action, can, fetch, visible
 from accounts.decorators import roles_required, scoped_view
 from accounts.models import ADMIN_ROLES, Role
@@ -51,7 +52,7 @@ def rating_form(request, scope, project_id: int):
         try:
             ratings.rating_submit(scope=scope, actor=request.user, project_id=project.pk, answers=answers,
                                   ip=client_ip(request))
-        except (ValidationError, PermissionDenied) as error:
+        except ValidationError as error:
             messages.error(request, error_text(error))
         else:
             messages.success(request, "已匿名提交评价，感谢参与。答卷不与您的账户关联，提交后不能查看或修改。")
@@ -82,7 +83,7 @@ def rating_windows(request, scope, project_id: int):
     organiser's); the organiser opens a window here."""
     project = fetch(scope, Project, project_id)
     if not rating_results.overseen_projects(scope).filter(pk=project.pk).exists():
-        raise PermissionDenied("只有主办方管理员和实施机构可以查看评价窗口")
+        raise NotVisible("对象不存在或不在您的管辖范围内")
     may_open = can(scope, Action.CHANGE, project)
     if request.method == "POST":
         try:
@@ -90,7 +91,7 @@ def rating_windows(request, scope, project_id: int):
                                 instrument_id=_int(request.POST.get("instrument")),
                                 opens_on=_date(request.POST.get("opens_on")),
                                 closes_on=_date(request.POST.get("closes_on")), ip=client_ip(request))
-        except (ValidationError, PermissionDenied) as error:
+        except ValidationError as error:
             messages.error(request, error_text(error))
         else:
             messages.success(request, "已开设匿名评价窗口。")

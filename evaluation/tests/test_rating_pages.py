@@ -67,7 +67,7 @@ def test_the_window_page_shows_the_response_rate_to_the_organiser(rating_world, 
         assert "6 / 30" not in staff and "开设评价窗口" not in staff  # the rated institution: dates only
         assert "2027-03-08 至 2027-03-20" in staff
         assert client_for(w.users["sibling_admin"]).get(
-            f"/evaluation/ratings/projects/{w.project.pk}/windows/").status_code == 403
+            f"/evaluation/ratings/projects/{w.project.pk}/windows/").status_code == 404
 
 
 def test_the_organiser_opens_a_window_on_the_page(rating_world, client_for):
