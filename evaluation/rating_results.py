@@ -295,14 +295,11 @@ def dimension_scores(cell: Cell, questions: dict[str, Question]) -> dict[str, fl
     return {dimension: round(100 * sum(values) / len(values), 1) for dimension, values in totals.items()}
 
 
-def delivery_rating(window: RatingWindow) -> Decimal | None:
-    """The window's 授课质量 score on 0–5 (one decimal), when the window is shown in the province's
-    tree; else None."""
-    everywhere = results_everywhere()
-    found = everywhere.windows.get(window.pk)
-    if found is None or found.suppressed:
+def delivery_rating(cell: Cell, questions: dict[str, Question]) -> Decimal | None:
+    """A shown window's 授课质量 score on 0–5 (one decimal); None when hidden or without such items."""
+    if cell.level != "window" or cell.suppressed:
         return None
-    scores = dimension_scores(found, everywhere.questions)
+    scores = dimension_scores(cell, questions)
     if Dimension.DELIVERY not in scores:
         return None
     return (Decimal(str(scores[Dimension.DELIVERY])) / 20).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

@@ -145,28 +145,28 @@ def fix_eligible(window: RatingWindow) -> RatingWindow:
     if window.eligible is None and window.closes_on < today():
         window.eligible = eligible_now(window)
         window.save(update_fields=["eligible"])
-        _rate_trainers(window)
     return window
 
 
 def close_windows() -> int:
-    """Daily: fix `eligible` on every window closed before today. The number fixed."""
+    """Daily: fix `eligible` on every window closed before today; then give each closed window shown
+    in the province's results its 授课质量 score as the rating of the project's trainer bookings
+    that have none. The number of windows fixed."""
+    from evaluation.rating_results import delivery_rating, results_everywhere
+
     fixed = 0
     for window in RatingWindow.objects.dangerously_unscoped().filter(eligible__isnull=True, closes_on__lt=today()):
         fix_eligible(window)
         fixed += 1
+    everywhere = results_everywhere()
+    for cell in everywhere.windows.values():
+        rating = delivery_rating(cell, everywhere.questions)
+        if rating is not None and cell.project_id is not None:
+            from trainers.models import TrainerBooking
+
+            TrainerBooking.objects.dangerously_unscoped().filter(project_id=cell.project_id,
+                                                                rating__isnull=True).update(rating=rating)
     return fixed
-
-
-def _rate_trainers(window: RatingWindow) -> None:
-    """A closed, publishable window's 授课质量 mean (on 0–5) becomes the rating of the project's
-    trainer bookings without one."""
-    from evaluation.rating_results import delivery_rating
-
-    rating = delivery_rating(window)
-    if rating is None:
-        return
-    window.project.trainer_bookings.filter(rating__isnull=True).update(rating=rating)
 
 
 # --- rating ---------------------------------------------------------------------------------
