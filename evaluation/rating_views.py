@@ -46,6 +46,8 @@ def rating_form(request, scope, project_id: int):
     if scope.teacher_id is None:
         raise PermissionDenied("只有参训学员可以参加匿名评价")
     project = fetch(scope, Project, project_id)
+    if not ratings.may_rate(scope, project):
+        raise PermissionDenied("只有已录取或已结业的学员可以评价该项目")
     window = ratings.open_window(project)
     if request.method == "POST":
         answers = {key[2:]: value for key, value in request.POST.items() if key.startswith("q-")}

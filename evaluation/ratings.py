@@ -219,6 +219,12 @@ def _shuffle_responses(window: RatingWindow) -> None:
                                         for given in answers])
 
 
+def may_rate(scope: Scope, project: Project) -> bool:
+    """The viewer is a trainee of the project, enrolled or completed."""
+    return scope.teacher_id is not None and Enrolment.objects.visible_to(scope).filter(
+        project=project, teacher_id=scope.teacher_id, state__in=RATERS).exists()
+
+
 ALREADY = "您已评价过该项目，每人只能评价一次"
 
 
@@ -228,8 +234,7 @@ def rating_submit(*, scope: Scope, actor, project_id: int, answers: Any, ip: str
     if scope.teacher_id is None:
         raise Forbidden("只有参训学员本人可以评价")
     project = fetch(scope, Project, project_id)
-    if not Enrolment.objects.visible_to(scope).filter(project=project, teacher_id=scope.teacher_id,
-                                                     state__in=RATERS).exists():
+    if not may_rate(scope, project):
         raise Forbidden("只有已录取或已结业的学员可以评价该项目")
     try:
         with transaction.atomic():

@@ -218,3 +218,13 @@ def test_a_shown_window_rates_the_projects_trainers(rating_world, province):
         rating_windows_close_task()
     booking = TrainerBooking.objects.dangerously_unscoped().get(trainer=trainer)
     assert str(booking.rating) == "4.4"  # mean 4.5 on 1–5 is 87.5 % → 4.4 of 5
+
+
+def test_the_window_list_is_scoped(rating_world, client_for, make_user, users):
+    w = rating_world
+    trainee = make_user("trainee-api", Role.TEACHER, teacher=w.teachers[0])
+    with at(OPENS):
+        outsider = client_for(users["sibling_admin"]).get(f"/api/v1/projects/{w.project.pk}/rating-windows").json()
+        mine = client_for(trainee).get(f"/api/v1/projects/{w.project.pk}/rating-windows").json()
+    assert outsider == []
+    assert [(row["id"], row["rated"], row["eligible"]) for row in mine] == [(w.window.pk, None, None)]

@@ -116,3 +116,10 @@ def test_results_page_says_why_a_cell_is_hidden(rating_world, client_for):
         page = client_for(w.users["county_admin"]).get(
             f"/evaluation/ratings/results/?at=project:{w.project.pk}").content.decode()
     assert "样本不足" in page and "1. 题目1" not in page
+
+
+def test_the_form_is_only_for_the_projects_trainees(rating_world, client_for, users):
+    w = rating_world
+    with at(OPENS):
+        response = client_for(users["sibling_teacher_user"]).get(f"/evaluation/ratings/projects/{w.project.pk}/")
+    assert response.status_code == 403 and "只有已录取或已结业的学员可以评价该项目" in response.content.decode()
