@@ -90,6 +90,9 @@ class Action(models.TextChoices):
     TRAINER_BOOK = "trainer.book", "安排培训专家授课"
     TRAINER_UNBOOK = "trainer.unbook", "取消培训专家授课安排"
     TRAINER_RESCHEDULE = "trainer.reschedule", "场次改期，授课安排随之改期"
+    RATING_WINDOW_OPEN = "evaluation.rating_window_open", "开设匿名评价窗口"
+    RATING_WINDOW_CHANGE = "evaluation.rating_window_change", "修改匿名评价窗口"
+    RATING_SUBMIT = "evaluation.rating_submit", "学员参与匿名评价（不含答案）"
     KEYS_ROTATE_FIELD = "keys.rotate_field", "轮换字段加密密钥（重新加密）"
     KEYS_REINDEX = "keys.reindex", "轮换盲索引密钥（重算索引）"
 

@@ -241,6 +241,9 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/projects/overview/?year=2026&division=410222", DIVISION_ADMINS),  # 通许县's year of projects
     ("/projects/overview/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
     ("/accounts/users/{account}/reset-password/", ADMINS),  # 李四's account: its county and those above
+    # Anonymous ratings of 通许县's project: its organiser's administrators (and its institution) only.
+    ("/api/v1/projects/{project}/ratings/summary", EVERYONE),
+    ("/evaluation/ratings/projects/{project}/windows/", ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -281,6 +284,7 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/notifications/settings/", EVERYONE),
     ("/api/v1/me/notifications", EVERYONE),
     ("/api/v1/me/notifications?kind=enrolment.decided&unread_only=true", EVERYONE),
+    ("/evaluation/ratings/results/", ADMINS),  # the drill-down of the projects one oversees
 ]
 
 
@@ -380,7 +384,13 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
     response = client_for(users[persona]).get(url.format(**target["fill"]))
     assert response.status_code == 200
     body = _xlsx_text(response) if "format=xlsx" in url else _body(response)
-    if url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
+    if "/ratings/summary" in url:
+        assert response.json()["project_id"] == target["fill"]["project"] and response.json()["suppressed"]
+    elif url.startswith("/evaluation/ratings/projects/"):
+        assert "通许县骨干教师研修2" in body and "开设评价窗口" in body
+    elif url.startswith("/evaluation/ratings/results/"):
+        assert "暂无评价窗口" in body  # 通许县's projects have none yet: the tree is empty, not refused
+    elif url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
         assert "通许县骨干教师研修1" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body

@@ -147,6 +147,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_guidance(p, people))
     t.objects.update(_accreditations(p, people))
     t.objects.update(_trainers(p, people, tx_open, qx_open))
+    t.objects.update(_ratings(p, tx_open))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -295,6 +296,30 @@ def _trainers(p, people, tx_open, qx_open) -> dict[str, Any]:
                                                check_in_code="135792")
     return {"tx_trainer": tx_trainer, "tx_booked": tx_booked, "qx_trainer": qx_trainer, "lk_trainer": lk_trainer,
             "tx_period": period, "tx_session_2": tx_session_2, "qx_session": qx_session}
+
+
+def _ratings(p, tx_open) -> dict[str, Any]:
+    """A published rating questionnaire; a window on 通许县's project (nobody has rated); a 杞县 project
+    with 张三 (the `teacher` persona) enrolled and its window open today."""
+    from evaluation.models import Instrument, InstrumentItem, RatingWindow
+
+    questionnaire = Instrument.objects.create(code="WM-R", kind="rating", title="满意度", division=p.province,
+                                              state="published")
+    InstrumentItem.objects.create(instrument=questionnaire, number=1, text="总体满意度", dimension="overall")
+    tx_window = RatingWindow.objects.create(project=tx_open, instrument=questionnaire, opens_on=dt.date(2026, 11, 20),
+                                            closes_on=dt.date(2026, 11, 30))
+    qx_rated = _project("QX-R", p.county, state="closed")
+    Enrolment.objects.create(project=qx_rated, teacher=p.teacher, state="enrolled")
+    RatingWindow.objects.create(project=qx_rated, instrument=questionnaire, opens_on=dt.date(2026, 11, 20),
+                                closes_on=dt.date(2026, 11, 30))
+    return {"questionnaire": questionnaire, "tx_window": tx_window, "qx_rated": qx_rated}
+
+
+def ratings_state(t):
+    from evaluation.models import RatingParticipation, RatingResponse, RatingWindow
+
+    return (RatingParticipation.objects.dangerously_unscoped().count(), RatingResponse.objects.dangerously_unscoped().count(),
+            sorted(RatingWindow.objects.dangerously_unscoped().values_list("project_id", "opens_on", "closes_on")))
 
 
 def trainers_state(t):
@@ -1225,6 +1250,27 @@ CASES = [
     Case("book through the API", "json", lambda t: f"/api/v1/trainers/{t.tx_trainer.pk}/bookings",
          lambda t: {"session_id": t.session.pk}, trainers_state, ok={"sibling_admin": 201, "city_admin": 201},
          no={"county_admin": 404, "school_admin": 403, "tx_staff": 403, "teacher": 404}),
+    # --- anonymous ratings (匿名评价) -------------------------------------------------------------
+    Case("rate 杞县's project (张三 enrolled)", "json", lambda t: f"/api/v1/projects/{t.qx_rated.pk}/ratings",
+         _f(answers={"1": 4}), ratings_state, ok={"teacher": 201},
+         no={"sibling_teacher_user": 403, "county_admin": 403, "school_admin": 403, "staff": 403}),
+    Case("rate 杞县's project on the page", "post", lambda t: f"/evaluation/ratings/projects/{t.qx_rated.pk}/",
+         _f(**{"q-1": "5"}), ratings_state, ok={"teacher": 302},
+         no={"sibling_teacher_user": 403, "county_admin": 403, "school_admin": 403}),
+    Case("open a rating window on 通许县's project", "post",
+         lambda t: f"/evaluation/ratings/projects/{t.tx_open.pk}/windows/",
+         lambda t: {"instrument": t.questionnaire.pk, "opens_on": "2026-12-01", "closes_on": "2026-12-25"},
+         ratings_state, ok=TX_IN_PAGE,
+         # the rated institution never opens its own rating; the school of the next county sees nothing
+         no={**TX_OUT, "tx_staff": 403, "sibling_teacher_user": 403}),
+    Case("open a rating window through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/rating-windows",
+         lambda t: {"instrument_id": t.questionnaire.pk, "opens_on": "2026-12-01", "closes_on": "2026-12-25"},
+         ratings_state, ok={"sibling_admin": 201, "city_admin": 201},
+         no={"county_admin": 403, "tx_staff": 403, "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("change 通许县's rating window through the API", "patch", lambda t: f"/api/v1/rating-windows/{t.tx_window.pk}",
+         lambda t: {"instrument_id": t.questionnaire.pk, "opens_on": "2026-11-20", "closes_on": "2026-12-05"},
+         ratings_state, ok={"sibling_admin": 200},
+         no={"county_admin": 404, "other_city_admin": 404, "tx_staff": 403, "sibling_teacher_user": 403}),
     Case("cancel a booking through the API", "delete",
          lambda t: f"/api/v1/trainers/{t.tx_booked.pk}/bookings/{t.tx_session_2.pk}", _f(), trainers_state,
          ok={"sibling_admin": 204}, no={"county_admin": 404, "other_city_admin": 404, "teacher": 404}),
