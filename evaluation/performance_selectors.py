@@ -47,7 +47,7 @@ def project_score(scope: Scope, project_id: int, year: int | None = None) -> Pro
 
 def cases(scope: Scope, *, state: str = "", year: int | None = None) -> QuerySet:
     rows = (visible(scope, EliminationCase)
-            .select_related("score__project", "score__institution")
+            .select_related("score__project", "score__institution", "score__weights")
             .order_by("-score__year", "score__level", "score__category", "score__rank", "pk"))
     if state:
         rows = rows.filter(state=state)
