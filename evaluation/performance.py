@@ -104,7 +104,7 @@ def rank_group(sources: dict[int, dict[str, float | None]], weights: dict[str, D
     normalised = _standardise(composite)
     order = sorted(eligible, key=lambda pk: (-composite[pk], pk))
     k = bottom_count(share, n) if n >= min_group else 0
-    ranked = []
+    ranked: list[Ranked] = []
     for position, pk in enumerate(order, start=1):
         rank = position
         if position > 1 and composite[pk] == composite[order[position - 2]]:
@@ -136,7 +136,8 @@ def weights_set(*, scope: Scope, actor, year: int, supervision, rating, outcome,
     if scope.role != PROVINCE:
         raise Forbidden("只有省级管理员可以设置绩效评价权重")
     problems: dict[str, str] = {}
-    labels = {f: str(ScoreWeights._meta.get_field(f).verbose_name) for f in (*WEIGHT_FIELDS, "bottom_share")}
+    labels = {f: str(getattr(ScoreWeights._meta.get_field(f), "verbose_name", f))
+              for f in (*WEIGHT_FIELDS, "bottom_share")}
     given = {"supervision": supervision, "rating": rating, "outcome": outcome, "stakeholder": stakeholder}
     values = {f: _weight(given[f], labels[f], problems, f) for f in WEIGHT_FIELDS}
     share = _weight(bottom_share, labels["bottom_share"], problems, "bottom_share")

@@ -13,7 +13,13 @@ from access.errors import Forbidden, NotVisible
 from access.scope import scope_for_user
 from evaluation.constants import CaseState
 from evaluation.models import EliminationCase
-from evaluation.performance import APPEAL_DAYS, case_appeal, case_decide, cases_confirm_due, ranking_compute
+from evaluation.performance import (
+    APPEAL_DAYS,
+    case_appeal,
+    case_decide,
+    cases_confirm_due,
+    ranking_compute,
+)
 from evaluation.tests import test_performance_support as s
 
 RANKED = dt.datetime(2026, 1, 10, 10, 0, tzinfo=dt.UTC)  # 18:00 in Beijing, 10 January
