@@ -98,6 +98,9 @@ def test_the_appellant_may_not_decide_and_only_the_province_decides(users, world
     assert (row.state, row.decided_by, row.sanction) == (CaseState.OVERTURNED, world["province_2"], "")
     with pytest.raises(ValidationError, match="不能处理"):
         _decide(world["province_2"], case)
+    with pytest.raises(ValidationError, match="不能重新计算"):  # a decided year keeps its ranking
+        ranking_compute(scope=scope_for_user(users["province_admin"]), actor=users["province_admin"], year=2025)
+    assert EliminationCase.objects.dangerously_unscoped().get().state == CaseState.OVERTURNED
 
 
 @time_machine.travel(RANKED + dt.timedelta(days=3), tick=False)
