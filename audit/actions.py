@@ -95,6 +95,15 @@ class Action(models.TextChoices):
     RATING_SUBMIT = "evaluation.rating_submit", "学员参与匿名评价（不含答案）"
     KEYS_ROTATE_FIELD = "keys.rotate_field", "轮换字段加密密钥（重新加密）"
     KEYS_REINDEX = "keys.reindex", "轮换盲索引密钥（重算索引）"
+    # evaluation: performance score, ranking, elimination (evaluation.performance)
+    ACCREDITATION_WARN = "accreditation.warn", "末位淘汰：警告培训机构"
+    ACCREDITATION_SANCTION_SUSPEND = "accreditation.sanction_suspend", "末位淘汰：暂停培训机构准入"
+    ACCREDITATION_SANCTION_REVOKE = "accreditation.sanction_revoke", "末位淘汰：撤销培训机构准入"
+    EVALUATION_WEIGHTS = "evaluation.weights", "设置绩效评价权重"
+    EVALUATION_RANK = "evaluation.rank", "计算年度绩效排名"
+    EVALUATION_APPEAL = "evaluation.appeal", "末位淘汰申诉"
+    EVALUATION_DECIDE = "evaluation.decide", "末位淘汰申诉处理"
+    EVALUATION_CONFIRM_DUE = "evaluation.confirm_due", "申诉期满确认末位淘汰"
 
 
 ACTION_LABELS = dict(Action.choices)

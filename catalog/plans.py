@@ -112,7 +112,29 @@ def positioning_problems(plan: AnnualPlan, projects: list[Project]) -> list[str]
                    if not paths.get(code, "").startswith(plan.division_path)]
         if outside:
             problems.append(f"{project.code}《{project.title}》：培训对象地区 {'、'.join(outside)} 不在本辖区")
-    return problems
+    return problems + elimination_problems(plan, projects)
+
+
+def elimination_problems(plan: AnnualPlan, projects: list[Project]) -> list[str]:
+    """末位淘汰项目不得列入下年度计划: a project of this plan that carries on one eliminated (a
+    confirmed elimination case) in the year before the plan's — same organiser and code, or same
+    implementing institution, level, category and title. Blocks submission and approval."""
+    if not projects:
+        return []
+    from evaluation.models import EliminationCase
+
+    # Eliminations of every organiser bind every plan: the province's rule, not a viewer's read.
+    eliminated = list(EliminationCase.objects.dangerously_unscoped()
+                      .filter(state="confirmed", score__year=plan.year - 1)
+                      .values_list("score__project__organiser_id", "score__project__organiser_school_id",
+                                   "score__project__code", "score__project__institution_id",
+                                   "score__project__level", "score__project__category", "score__project__title"))
+    by_code = {(o, s, code) for o, s, code, *_ in eliminated}
+    by_kind = {(i, level, category, title) for *_, i, level, category, title in eliminated if i is not None}
+    return [f"{p.code}《{p.title}》：{plan.year - 1}年度绩效评价末位淘汰，末位淘汰项目不得列入下年度计划"
+            for p in projects
+            if (p.organiser_id, p.organiser_school_id, p.code) in by_code
+            or (p.institution_id, p.level, p.category, p.title) in by_kind]
 
 
 def high_end_share(scope: Scope, plan: AnnualPlan, projects: list[Project]) -> dict | None:
@@ -264,6 +286,8 @@ def plan_decide(*, scope: Scope, actor, plan_id: int, approve: bool, note: str =
             raise ValidationError({"state": "只有已报送的计划可以审核"})
         if not approve and not note:
             raise ValidationError({"note": "退回计划须填写审核意见"})
+        if approve and (eliminated := elimination_problems(plan, list(plan.projects.all()))):
+            raise ValidationError({"positioning": eliminated})
         conflicts = plan_check(plan=plan) if approve else []
         if conflicts and not acknowledge_conflicts:
             raise ValidationError({"conflicts": f"计划有 {len(conflicts)} 处疑似重复项目，请确认已与相关单位协调后再批准"})

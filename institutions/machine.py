@@ -15,6 +15,9 @@ snapshot with problems.
       └──(edit)── returned refused         │  │  └─suspend─► suspended ─reinstate─┘
                                            │  └────────────────────┘
                approved / suspended / renewal_submitted ─revoke─► revoked; ─expire─► expired
+
+The system also suspends (sanction_suspend) or revokes (sanction_revoke) after a confirmed
+bottom-ranked elimination (evaluation.sanctions); a first year only warns (an event, no move).
 """
 
 from __future__ import annotations
@@ -141,6 +144,11 @@ def _system(s: Snapshot, m: Move) -> str | None:
     return None if m.actor is None else "到期由系统每日处理"
 
 
+def _by_sanction(s: Snapshot, m: Move) -> str | None:
+    """Sanctions of the annual performance ranking are the system's, after a confirmed elimination."""
+    return None if m.actor is None else "末位淘汰的资质处理由系统在淘汰确认后执行"
+
+
 TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     Transition("submit", "提交审核", frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED, APPLICANT, (_scope, _evidence)),
     Transition("approve", "批准", frozenset({S.SUBMITTED}), S.APPROVED, REVIEWER, (_four_eyes, _scored, _term)),
@@ -161,6 +169,12 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
                (_four_eyes, _reason)),
     Transition("expire", "到期", frozenset({S.APPROVED, S.RENEWAL_SUBMITTED, S.SUSPENDED}), S.EXPIRED, SYSTEM,
                (_system, _past_expiry)),
+    # The annual ranking's confirmed eliminations (evaluation.sanctions): a second consecutive year
+    # suspends, a third revokes; the reason names the years.
+    Transition("sanction_suspend", "末位淘汰暂停", frozenset({S.APPROVED, S.RENEWAL_SUBMITTED}), S.SUSPENDED, SYSTEM,
+               (_by_sanction, _reason)),
+    Transition("sanction_revoke", "末位淘汰撤销", frozenset({S.APPROVED, S.RENEWAL_SUBMITTED, S.SUSPENDED}), S.REVOKED,
+               SYSTEM, (_by_sanction, _reason)),
 )}
 # What a reviewer's decision on a submitted application or renewal means, by the row's state.
 DECISIONS: dict[str, dict[str, str]] = {

@@ -39,7 +39,7 @@ ACCREDITATION_KIND = "accreditation.decision"
 PROJECTS_HELD_KIND = "accreditation.projects_held"
 # Moves that end an institution's right to implement: its published projects stop enrolling and
 # running (the gate, institutions/gate.py) and their organisers are told which.
-STOPS = frozenset({"suspend", "revoke", "expire"})
+STOPS = frozenset({"suspend", "revoke", "expire", "sanction_suspend", "sanction_revoke"})
 DIVISION_RANK: dict[str, int] = {DivisionLevel.PROVINCE: 3, DivisionLevel.CITY: 2, DivisionLevel.COUNTY: 1}
 
 
@@ -375,3 +375,50 @@ def _tell_organisers(row: Accreditation, transition: machine.Transition, event_i
                body=f"{listing}。已获得的学时不受影响；请更换实施机构或待其恢复准入。", url=url,
                event_key=f"accreditation:{row.pk}:{event_id}:projects")
 
+
+
+# --- the annual ranking's sanctions (evaluation.sanctions) -----------------------------------
+
+SANCTION_KIND = ACCREDITATION_KIND  # the institution hears of it with its other accreditation news
+# What a confirmed elimination does, by the sanction's name: a warning is an event only.
+SANCTION_MOVES = {"warning": None, "suspension": "sanction_suspend", "revocation": "sanction_revoke"}
+
+
+def accreditations_sanction(*, institution_id: int, sanction: str, reason: str, detail: dict | None = None,
+                            today: dt.date | None = None) -> list[int]:
+    """The system's side of a confirmed bottom-ranked elimination on the institution's accreditations
+    that are not final: `warning` records a "warn" event (the state unchanged), `suspension` and
+    `revocation` move each row the machine allows through sanction_suspend / sanction_revoke (a row
+    already suspended is not suspended again). The institution's staff are told. Returns the rows
+    touched. Called inside the caller's transaction; the sanction is the system's, not a viewer's."""
+    if sanction not in SANCTION_MOVES:
+        raise ValueError(sanction)
+    name = SANCTION_MOVES[sanction]
+    rows = list(Accreditation.objects.dangerously_unscoped().select_for_update()
+                .filter(institution_id=institution_id).exclude(state__in=sorted(machine.FINAL))
+                .exclude(state__in=[S.DRAFT, S.SUBMITTED, S.RETURNED]).order_by("pk"))
+    touched = []
+    for row in rows:
+        if name is None:
+            _event(row, "warn", row.state, row.state, None, reason=reason, detail=detail)
+            audit_record(action="accreditation.warn", actor=None, scope_path=row.division_path,
+                         object_type="accreditation", object_id=row.pk, detail={**(detail or {}), "reason": reason[:200]})
+            touched.append(row.pk)
+        elif row.state in machine.TRANSITIONS[name].sources:
+            _move(row, name, None, None, reason=reason, today=today, detail=detail)
+            touched.append(row.pk)
+    _tell_staff(institution_id, sanction, reason, touched, (detail or {}).get("case", ""))
+    return touched
+
+
+def _tell_staff(institution_id: int, sanction: str, reason: str, touched: list[int], key) -> None:
+    from django.urls import reverse
+
+    from accounts.models import User
+
+    labels = {"warning": "警告", "suspension": "暂停准入资质", "revocation": "撤销准入资质"}
+    recipients = set(User.objects.filter(role="institution_staff", institution_id=institution_id, is_active=True)
+                     .values_list("pk", flat=True))
+    url = reverse("institutions:detail", args=[touched[0]]) if touched else reverse("institutions:list")
+    notify(recipients=recipients, kind=SANCTION_KIND, title=f"年度绩效评价末位淘汰：{labels[sanction]}", body=reason,
+           url=url, event_key=f"accreditation-sanction:{institution_id}:{sanction}:{key}")

@@ -45,7 +45,7 @@ ALLOWED = {
     "access/policy.py": 1,  # reference models without the scoped manager (divisions) filter by their rule
     "accounts/services.py": 2,  # a bearer token is looked up before any scope exists; a reset revokes the account's tokens
     "audit/services.py": 1,  # `audit verify` walks the whole chain
-    "catalog/plans.py": 1,
+    "catalog/plans.py": 2,  # (and: a confirmed elimination of any organiser keeps its continuation out of next year's plan)
     "core/dbrouting.py": 1,  # the replica's health probe (recovery state, replay lag): no table read  # overlaps are found across every organiser's projects
     # A full project's waiting list is joined under FOR SHARE (the ORM locks only FOR UPDATE),
     # on the project row its caller already fetched through its scope.
@@ -97,7 +97,7 @@ ALLOWED = {
     "guidance/selectors.py": 2,
     "guidance/teams.py": 1,  # pairing: a school already paired with another team (named in the refusal)
     "institutions/gate.py": 1,  # the 准入 gate reads the implementer's accreditations whoever publishes
-    "institutions/services.py": 2,
+    "institutions/services.py": 3,  # (and: an elimination's sanction reaches the institution's accreditations, the system)
     "institutions/selectors.py": 1,  # seats a page of bases holds this term, whoever organises the projects
     "institutions/bases.py": 1,  # the base row locked to book it: the registry is the province's  # the daily expiry sweeps every division's accreditations (the system)
     # notify's own bookkeeping for accounts its caller chose: which of them were already told, and

@@ -244,6 +244,10 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     # Anonymous ratings of 通许县's project: its organiser's administrators (and its institution) only.
     ("/api/v1/projects/{project}/ratings/summary", EVERYONE),
     ("/evaluation/ratings/projects/{project}/windows/", ADMINS),
+    # 通许县's project's performance score and its elimination case: its county and those above
+    ("/evaluation/projects/{project}/score/", ADMINS),
+    ("/api/v1/projects/{project}/score", ADMINS),
+    ("/evaluation/cases/{case}/", ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -285,6 +289,14 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/api/v1/me/notifications", EVERYONE),
     ("/api/v1/me/notifications?kind=enrolment.decided&unread_only=true", EVERYONE),
     ("/evaluation/ratings/results/", ADMINS),  # the drill-down of the projects one oversees
+    # The year's ranking and elimination cases: others' rows never show; the weights are public to admins.
+    ("/evaluation/rankings/?year=2026", ADMINS),
+    ("/evaluation/rankings/?year=2026&level=county&category=backbone", ADMINS),
+    ("/api/v1/evaluation/rankings?year=2026", ADMINS),
+    ("/evaluation/cases/", ADMINS),
+    ("/api/v1/elimination-cases", ADMINS),
+    ("/evaluation/weights/", ADMINS),
+    ("/api/v1/evaluation/weights", ADMINS),
 ]
 
 
@@ -319,11 +331,19 @@ def target(province, users):
     claim, _ = ledger_entry_record(teacher=teacher, category="other", hours=2, occurred_on=dt.date(2026, 3, 2),
                                    source_type=SourceType.CLAIM, source_id="routes-claim", state=EntryState.PENDING,
                                    note="通许县教研活动")
+    from evaluation.models import EliminationCase, ProjectScore, ScoreWeights
+
+    weights = ScoreWeights.objects.create(year=2026, supervision="0.4", rating="0.2", outcome="0.2", stakeholder="0.2",
+                                          bottom_share="0.1")
+    case = EliminationCase.objects.create(score=ProjectScore.objects.create(
+        project=project, weights=weights, year=2026, level="county", category="backbone",
+        division_path=project.division_path, institution=project.institution, supervision=50.0, outcome=40.0,
+        composite=-1.0, normalised=-1.0, rank=5, group_size=5, flagged=True))
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
-                 "account": users["sibling_teacher_user"].pk},
+                 "account": users["sibling_teacher_user"].pk, "case": case.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
@@ -421,6 +441,10 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert response.json()["teacher_id"] == target["teacher"].pk
     elif "notifications" in url:
         assert "的报名已录取" not in body  # another account's message, even under one's jurisdiction
+    elif "weights" in url:
+        assert "0.400" in body or "0.4" in body  # the province's weights, read by every administrator
+    elif url.startswith(("/evaluation/", "/api/v1/evaluation/", "/api/v1/elimination-cases")) or url.endswith("/score"):
+        assert "通许县骨干教师研修2" in body  # the project's score, rank or case
     elif url.endswith(".pdf"):
         assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
     else:

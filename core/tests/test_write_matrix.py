@@ -148,6 +148,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_accreditations(p, people))
     t.objects.update(_trainers(p, people, tx_open, qx_open))
     t.objects.update(_ratings(p, tx_open))
+    t.objects.update(_performance(p, people, tx_open, tx_held))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -243,6 +244,58 @@ def _accreditations(p, people) -> dict[str, Any]:
         name="通许县第一小学跟岗基地", kind="school", division=p.sibling, school=p.sibling_school, stages=["primary"],
         seats_per_term=30, designated_on=dt.date(2026, 9, 1))
     return made
+
+
+def _performance(p, people, tx_open, tx_held) -> dict[str, Any]:
+    """The 2026 weights and ranking: 通许县's open project flagged (a case to appeal), its held one
+    flagged and appealed by 通许县 (a case for the province to decide); 2025 weights to rank."""
+    from decimal import Decimal
+
+    from evaluation.models import EliminationCase, ProjectScore, ScoreWeights
+
+    weights = {"supervision": Decimal("0.4"), "rating": Decimal("0.2"), "outcome": Decimal("0.2"),
+               "stakeholder": Decimal("0.2"), "bottom_share": Decimal("0.1")}
+    ScoreWeights.objects.create(year=2025, **weights)
+    w2026 = ScoreWeights.objects.create(year=2026, **weights)
+    made = {}
+    for key, project, rank in (("tx_case", tx_open, 5), ("tx_case_appealed", tx_held, 4)):
+        score = ProjectScore.objects.create(project=project, weights=w2026, year=2026, level="county",
+                                            category="backbone", division_path=project.division_path,
+                                            institution=project.institution, supervision=50.0, outcome=40.0,
+                                            composite=-1.0, normalised=-1.0, rank=rank, group_size=5, flagged=True)
+        made[key] = EliminationCase.objects.create(score=score)
+    EliminationCase.objects.dangerously_unscoped().filter(pk=made["tx_case_appealed"].pk).update(
+        state="appealed", appeal_text="视导评分有误，请复核", appealed_by=people["sibling_admin"],
+        appealed_at=dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    return made
+
+
+def weights_state(t):
+    from evaluation.models import ScoreWeights
+
+    return tuple(ScoreWeights.objects.dangerously_unscoped().order_by("pk").values_list("year", "version"))
+
+
+def ranking_state(t):
+    from audit.models import AuditEvent
+    from evaluation.models import ProjectScore
+
+    return (AuditEvent.objects.dangerously_unscoped().filter(action="evaluation.rank").count(),
+            tuple(ProjectScore.objects.dangerously_unscoped().order_by("pk").values_list("pk", "year", "rank")))
+
+
+def case_state(key):
+    def probe(t):
+        from evaluation.models import EliminationCase
+
+        return tuple(EliminationCase.objects.dangerously_unscoped().filter(pk=t.objects[key].pk).values_list(
+            "state", "appeal_text", "appealed_by_id", "decided_by_id", "sanction"))
+
+    return probe
+
+
+WEIGHTS_FORM = {"year": 2027, "supervision": "0.4", "rating": "0.2", "outcome": "0.2", "stakeholder": "0.2",
+                "bottom_share": "0.1", "min_group": 5}
 
 
 def bases_state(t):
@@ -1274,6 +1327,32 @@ CASES = [
     Case("cancel a booking through the API", "delete",
          lambda t: f"/api/v1/trainers/{t.tx_booked.pk}/bookings/{t.tx_session_2.pk}", _f(), trainers_state,
          ok={"sibling_admin": 204}, no={"county_admin": 404, "other_city_admin": 404, "teacher": 404}),
+    # --- performance score, ranking, elimination (evaluation) -----------------------------------
+    Case("set next year's weights", "post", lambda t: "/evaluation/weights/", _f(**WEIGHTS_FORM), weights_state,
+         ok={"province_admin": 302},
+         no={"city_admin": 403, "sibling_admin": 403, "school_admin": 403, "tx_staff": 403, "teacher": 403}),
+    Case("set weights through the API", "json", lambda t: "/api/v1/evaluation/weights", _f(**WEIGHTS_FORM),
+         weights_state, ok={"province_admin": 201}, no={"city_admin": 403, "tx_staff": 403, "teacher": 403}),
+    Case("rank 2025", "post", lambda t: "/evaluation/rankings/2025/compute/", _f(), ranking_state,
+         ok={"province_admin": 302},
+         no={"city_admin": 403, "sibling_admin": 403, "school_admin": 403, "tx_staff": 403, "teacher": 403}),
+    Case("rank 2025 through the API", "json", lambda t: "/api/v1/evaluation/rankings/2025/compute", _f(),
+         ranking_state, ok={"province_admin": 200}, no={"city_admin": 403, "tx_staff": 403, "teacher": 403}),
+    Case("appeal 通许县's elimination", "post", lambda t: f"/evaluation/cases/{t.tx_case.pk}/appeal/",
+         _f(reason="视导当天为集中培训间隙，评分未反映实际"), case_state("tx_case"),
+         ok={"tx_staff": 302, "sibling_admin": 302, "city_admin": 302, "province_admin": 302},
+         no={**TX_OUT, "direct_admin": 404, "staff": 404, "teacher": 403}),
+    Case("appeal through the API", "json", lambda t: f"/api/v1/elimination-cases/{t.tx_case.pk}/appeal",
+         _f(reason="视导当天为集中培训间隙，评分未反映实际"), case_state("tx_case"), ok={"tx_staff": 200},
+         no={"county_admin": 404, "staff": 404, "school_admin": 404, "teacher": 403}),
+    # 通许县 appealed (its held project's, implemented by another institution than tx_staff's): the
+    # province decides; the appellant and the city, who see the case, may not.
+    Case("decide 通许县's appeal", "post", lambda t: f"/evaluation/cases/{t.tx_case_appealed.pk}/decide/",
+         _f(decision="confirm", note="经复核维持原排名"), case_state("tx_case_appealed"), ok={"province_admin": 302},
+         no={"sibling_admin": 403, "city_admin": 403, "tx_staff": 404, **TX_OUT, "teacher": 403}),
+    Case("decide through the API", "json", lambda t: f"/api/v1/elimination-cases/{t.tx_case_appealed.pk}/decide",
+         _f(decision="overturn", note="申诉成立，撤销淘汰"), case_state("tx_case_appealed"), ok={"province_admin": 200},
+         no={"sibling_admin": 403, "city_admin": 403, "county_admin": 404, "teacher": 403}),
 ]
 
 MATRIX = [(case, persona, status, persona in case.ok) for case in CASES

@@ -21,6 +21,8 @@ def _permissive(snapshot: Snapshot, name: str) -> Move:
     """A move every guard accepts (what is left is the state check)."""
     if name == "expire":
         return Move(actor=None, today=(snapshot.valid_until or TODAY) + dt.timedelta(days=1))
+    if machine.TRANSITIONS[name].side == machine.SYSTEM:  # the elimination sanctions
+        return Move(actor=None, today=TODAY, reason="年度绩效评价末位淘汰")
     if machine.TRANSITIONS[name].side == machine.APPLICANT:
         return Move(actor=APPLICANT, today=TODAY)
     until = (snapshot.valid_until or TODAY) + dt.timedelta(days=365)
