@@ -36,7 +36,14 @@ from django.utils import timezone
 from accounts.models import Role, User
 from catalog.constants import EnrolmentState, ProjectCategory, ProjectState
 from catalog.models import Enrolment, Project
-from evaluation.constants import InstrumentKind, InstrumentState, OutcomeKind, Point, RubricKind, StakeholderUnit
+from evaluation.constants import (
+    InstrumentKind,
+    InstrumentState,
+    OutcomeKind,
+    Point,
+    RubricKind,
+    StakeholderUnit,
+)
 from evaluation.models import (
     Instrument,
     InstrumentItem,
@@ -86,8 +93,9 @@ RUBRICS = (
     ("HN-XG", RubricKind.STAKEHOLDER, "河南省教师培训相关利益群体评价量规", (
         ("fit", "培训与需求契合", 40), ("change", "参训教师变化", 40), ("service", "组织与服务", 20))),
 )
-WEIGHTS = {"supervision": Decimal("0.3"), "rating": Decimal("0.3"), "outcome": Decimal("0.2"),
-           "stakeholder": Decimal("0.2"), "bottom_share": Decimal("0.1"), "min_group": 5}
+WEIGHTS: dict[str, Decimal] = {"supervision": Decimal("0.3"), "rating": Decimal("0.3"), "outcome": Decimal("0.2"),
+                               "stakeholder": Decimal("0.2")}
+BOTTOM_SHARE, MIN_GROUP = Decimal("0.1"), 5
 OUTCOME_MEASURE = "observation"  # 课堂观察评分, 0–100
 OUTCOME_COUNTY_SHARE = 0.5  # counties that hold outcome data (the first county always does)
 PEERS_PER_TRAINED = 3
@@ -211,9 +219,7 @@ class _Maker:
     def weights(self) -> None:
         """The province's weights for last year (the complete ranking) and this year."""
         ScoreWeights.objects.bulk_create([
-            ScoreWeights(year=year, supervision=WEIGHTS["supervision"], rating=WEIGHTS["rating"],
-                         outcome=WEIGHTS["outcome"], stakeholder=WEIGHTS["stakeholder"],
-                         bottom_share=WEIGHTS["bottom_share"], min_group=WEIGHTS["min_group"],
+            ScoreWeights(year=year, **WEIGHTS, bottom_share=BOTTOM_SHARE, min_group=MIN_GROUP,
                          note="专家视导30%、学员匿名评价30%、成果质量20%、利益群体评价20%；末位10%。",
                          created_by=self.province_admin)
             for year in (self.today.year - 1, self.today.year)])
@@ -331,7 +337,7 @@ class _Maker:
         names = dict(Division.objects.filter(path__in=kept).values_list("path", "name"))
         years = [self.today.year - 2, self.today.year - 1, self.today.year]
         first_id = next_id("evaluation_teachingoutcome")
-        rows = []
+        rows: list[tuple] = []
         for teacher_id, path, _, title in teachers:
             if teacher_id not in chosen:
                 continue
