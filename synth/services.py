@@ -64,6 +64,10 @@ class SynthResult:
     guidance_questions: int = 0  # demo questions to the first county's expert teams
     trainers: int = 0  # the province's, the cities' and the counties' trainer pools
     trainer_bookings: int = 0  # project sessions staffed from them
+    evaluated_projects: int = 0  # finished projects given assessments, ratings, visits and reviews
+    assessment_responses: int = 0
+    rating_responses: int = 0
+    supervision_visits: int = 0
     seconds: float = 0.0
 
     def as_json(self) -> str:
@@ -161,6 +165,12 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
 
         pools = trainers_synthesize(seed=seed, county_codes=[plan.code for plan in plans], today=today)
         result.trainers, result.trainer_bookings = pools["trainers"], pools["bookings"]
+    if with_training:
+        from synth.evaluation import evaluation_synthesize
+
+        evaluation = evaluation_synthesize(seed=seed, today=today, county_codes=[plan.code for plan in plans])
+        result.evaluated_projects, result.assessment_responses = evaluation.projects, evaluation.responses
+        result.rating_responses, result.supervision_visits = evaluation.rating_responses, evaluation.visits
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

@@ -116,6 +116,9 @@ ALLOWED = {
     "synth/writer.py": 3,
     "synth/guidance.py": 3,  # the demo county's schools, and the members of the teams it just built
     "synth/accreditations.py": 6,  # the institutions and projects it accredits, and the drafts it blocks
+    # The synthetic evaluation: is it there, the finished projects and trainees, the outcome counties'
+    # teachers and subjects, the honoured teachers named experts, the trainees' schools.
+    "synth/evaluation.py": 7,
     "synth/bases.py": 5,  # the bases it designates and the 跟岗 projects it books there
 }
 

@@ -44,6 +44,9 @@ def _wipe() -> None:
 
     for model in (TrainerBooking, TrainerLevelChange, TrainerUnavailability, Trainer):  # the demo trainer pools
         model.objects.dangerously_unscoped().all().delete()
+    from synth.tests.test_evaluation import evaluation_wipe
+
+    evaluation_wipe()
     User.objects.all().delete()
     from catalog.models import (
         AnnualPlan,
