@@ -114,13 +114,13 @@ def rubric_create(*, scope: Scope, actor, kind: str, code: str, title: str, crit
         raise ValidationError(problems)
     row.kind, row.code, row.title, row.criteria, row.version = kind, code, title.strip(), clean, 1
     with transaction.atomic():
-        if Rubric.objects.dangerously_unscoped().filter(code=code).exists():
-            raise ValidationError({"code": f"量规编号「{code}」已被使用；修改已发布的量规请新建版本"})
+        # Every code has its version 1 (versions are never deleted), so the (code, version) constraint
+        # refuses a code used anywhere in the province, without reading another division's rubrics.
         try:
             with transaction.atomic():
                 row.save(force_insert=True)
         except IntegrityError:
-            raise ValidationError({"code": f"量规编号「{code}」已被使用"}) from None
+            raise ValidationError({"code": f"量规编号「{code}」已被使用；修改已发布的量规请新建版本"}) from None
         _audit(Audit.RUBRIC_CREATE, actor, row, ip, title=row.title, criteria=len(clean))
     return row
 
@@ -184,11 +184,12 @@ def rubric_new_version(*, scope: Scope, actor, rubric_id: int, ip: str | None = 
         source = fetch(scope, Rubric, rubric_id, Action.CHANGE, lock=True)
         if source.state == InstrumentState.DRAFT:
             raise ValidationError({"state": "草稿可直接修改，无需新建版本"})
-        # Versions of one code live in one division; all of them are read under its lock.
+        # Every version of a code is made here, in the source's division: whoever may change one
+        # may change them all, so the scoped query sees every version.
         versions = visible(scope, Rubric, Action.CHANGE).filter(code=source.code)
         if versions.filter(state=InstrumentState.DRAFT).exists():
             raise ValidationError({"state": f"量规「{source.code}」已有待发布的新版本草稿"})
-        top = Rubric.objects.dangerously_unscoped().filter(code=source.code).aggregate(top=Max("version"))["top"] or 0
+        top = versions.aggregate(top=Max("version"))["top"] or 0
         row = Rubric(code=source.code, version=top + 1, kind=source.kind, title=source.title,
                      criteria=list(source.criteria), division=source.division, division_path=source.division_path,
                      created_by=actor if getattr(actor, "pk", None) else None)
