@@ -343,7 +343,13 @@ def target(province, users):
 def _supervision(project, users, province):
     """通许县's 过程评价: its administrator named supervisor with a visit and an outcome review, the
     city's stakeholder rating, 通许县's rubrics (published, and a draft). Returns the draft."""
-    from evaluation.models import OutcomeReview, Rubric, StakeholderRating, SupervisionVisit, Supervisor
+    from evaluation.models import (
+        OutcomeReview,
+        Rubric,
+        StakeholderRating,
+        SupervisionVisit,
+        Supervisor,
+    )
 
     criteria = [{"code": "a", "label": "组织", "max": 10}]
     made = {kind: Rubric.objects.create(code=f"TX-{kind}", kind=kind, title=f"通许县{kind}量规", division=province.sibling,

@@ -9,9 +9,10 @@ from access.errors import Forbidden, NotVisible
 from audit.models import AuditEvent
 from evaluation import rubrics
 from evaluation.models import Rubric
-from evaluation.tests.supervision_world import _today, sw  # noqa: F401
+from evaluation.tests import supervision_world
 
 pytestmark = pytest.mark.django_db
+_today, sw = supervision_world._today, supervision_world.sw  # the fixtures these tests use
 
 CRITERIA = [{"code": "plan", "label": "方案", "max": 30}, {"code": "run", "label": "实施", "max": 70}]
 

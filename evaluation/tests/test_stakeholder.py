@@ -11,9 +11,11 @@ from access.errors import Forbidden, NotVisible
 from audit.models import AuditEvent
 from evaluation import supervision
 from evaluation.models import StakeholderRating
-from evaluation.tests.supervision_world import SCORES, _today, make_project, sw  # noqa: F401
+from evaluation.tests import supervision_world
+from evaluation.tests.supervision_world import SCORES, make_project
 
 pytestmark = pytest.mark.django_db
+_today, sw = supervision_world._today, supervision_world.sw  # the fixtures these tests use
 
 
 def _rate(sw, who, project="qx", **extra):

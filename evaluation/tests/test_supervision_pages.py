@@ -8,9 +8,11 @@ import pytest
 
 from evaluation import supervision
 from evaluation.models import OutcomeReview, Rubric, StakeholderRating, SupervisionVisit, Supervisor
-from evaluation.tests.supervision_world import SCORES, TODAY, _today, sw  # noqa: F401
+from evaluation.tests import supervision_world
+from evaluation.tests.supervision_world import SCORES, TODAY
 
 pytestmark = pytest.mark.django_db
+_today, sw = supervision_world._today, supervision_world.sw  # the fixtures these tests use
 
 
 def _records(sw, n=1):
