@@ -248,6 +248,14 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/evaluation/projects/{project}/score/", ADMINS),
     ("/api/v1/projects/{project}/score", ADMINS),
     ("/evaluation/cases/{case}/", ADMINS),
+    # 通许县's project's 过程评价: its county and those above; outsiders see the project, not its records (403)
+    ("/evaluation/supervision/projects/{project}/", ADMINS),
+    ("/api/v1/projects/{project}/visits", EVERYONE),
+    ("/api/v1/projects/{project}/outcome-reviews", EVERYONE),
+    ("/api/v1/projects/{project}/stakeholder-ratings", EVERYONE),
+    ("/api/v1/projects/{project}/supervisors", EVERYONE),
+    ("/evaluation/supervision/rubrics/{rubric}/", DIVISION_ADMINS),  # 通许县's draft rubric
+    ("/api/v1/rubrics/{rubric}", DIVISION_ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -297,6 +305,12 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/api/v1/elimination-cases", ADMINS),
     ("/evaluation/weights/", ADMINS),
     ("/api/v1/evaluation/weights", ADMINS),
+    ("/evaluation/supervision/rubrics/", DIVISION_ADMINS),
+    ("/evaluation/supervision/rubrics/?kind=visit&state=draft", DIVISION_ADMINS),
+    ("/api/v1/rubrics", DIVISION_ADMINS),
+    # One's own supervisions: 通许县's administrator is named on its project; nobody else sees it there.
+    ("/evaluation/supervision/mine/", DIVISION_ADMINS),
+    ("/api/v1/me/supervisions", ADMINS),
 ]
 
 
@@ -339,14 +353,42 @@ def target(province, users):
         project=project, weights=weights, year=2026, level="county", category="backbone",
         division_path=project.division_path, institution=project.institution, supervision=50.0, outcome=40.0,
         composite=-1.0, normalised=-1.0, rank=5, group_size=5, flagged=True))
+    rubric = _supervision(project, users, province)
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
-                 "account": users["sibling_teacher_user"].pk, "case": case.pk},
+                 "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
+
+
+def _supervision(project, users, province):
+    """通许县's 过程评价: its administrator named supervisor with a visit and an outcome review, the
+    city's stakeholder rating, 通许县's rubrics (published, and a draft). Returns the draft."""
+    from evaluation.models import (
+        OutcomeReview,
+        Rubric,
+        StakeholderRating,
+        SupervisionVisit,
+        Supervisor,
+    )
+
+    criteria = [{"code": "a", "label": "组织", "max": 10}]
+    made = {kind: Rubric.objects.create(code=f"TX-{kind}", kind=kind, title=f"通许县{kind}量规", division=province.sibling,
+                                        state="published", criteria=criteria) for kind in ("visit", "outcome", "stakeholder")}
+    admin = users["sibling_admin"]
+    Supervisor.objects.create(project=project, user=admin, assigned_by=admin)
+    SupervisionVisit.objects.create(project=project, rubric=made["visit"], visitor=admin, visited_on=dt.date(2026, 12, 1),
+                                    scores={"a": 8}, total=80, note="通许县视导意见")
+    OutcomeReview.objects.create(project=project, rubric=made["outcome"], reviewer=admin, title="通许县成果评审",
+                                 kind="report", scores={"a": 7}, total=70)
+    StakeholderRating.objects.create(project=project, rubric=made["stakeholder"], rater=users["city_admin"],
+                                     unit_kind="city", unit_key="division:410200", unit_label="开封市教育行政部门",
+                                     scores={"a": 9}, total=90, note="通许县利益方意见")
+    return Rubric.objects.create(code="TX-draft", kind="visit", title="通许县过程视导量规", division=province.sibling,
+                                 criteria=criteria)
 
 
 def _body(response) -> str:
@@ -371,7 +413,10 @@ def _leaks(body: str, target) -> list[str]:
 
 # Routes on 通许县's published project: outsiders see the project itself, so they get 403, not 404.
 SEEN_NOT_RUN = ("/projects/{project}/manage/", "/projects/{project}/edit/", "/projects/{project}/dashboard/",
-                "/projects/{project}/completion/", "/api/v1/projects/{project}/completion")
+                "/projects/{project}/completion/", "/api/v1/projects/{project}/completion",
+                "/evaluation/supervision/projects/{project}/", "/api/v1/projects/{project}/visits",
+                "/api/v1/projects/{project}/outcome-reviews", "/api/v1/projects/{project}/stakeholder-ratings",
+                "/api/v1/projects/{project}/supervisors")
 
 
 @pytest.mark.parametrize("persona", OUTSIDERS)
@@ -412,6 +457,20 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "暂无评价窗口" in body  # 通许县's projects have none yet: the tree is empty, not refused
     elif url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
         assert "通许县骨干教师研修1" in body
+    elif url.startswith(("/evaluation/supervision/mine/", "/api/v1/me/supervisions")):
+        assert ("通许县骨干教师研修2" in body) == (persona == "sibling_admin")  # one's own, not the jurisdiction's
+    elif "rubrics" in url:
+        assert "通许县过程视导量规" in body
+    elif url.startswith("/evaluation/supervision/projects/"):
+        assert "通许县视导意见" in body and "通许县成果评审" in body and "通许县利益方意见" in body
+    elif url.endswith("/visits"):
+        assert "通许县视导意见" in body
+    elif url.endswith("/outcome-reviews"):
+        assert "通许县成果评审" in body
+    elif url.endswith("/stakeholder-ratings"):
+        assert "通许县利益方意见" in body
+    elif url.endswith("/supervisors"):
+        assert "admin-410222" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body
     elif url.startswith("/projects/overview/"):

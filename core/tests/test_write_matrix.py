@@ -149,6 +149,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_trainers(p, people, tx_open, qx_open))
     t.objects.update(_ratings(p, tx_open))
     t.objects.update(_performance(p, people, tx_open, tx_held))
+    t.objects.update(_supervision(p, people, tx_open, qx_other))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -389,6 +390,52 @@ def trainers_state(t):
 def _trainer_form(**extra):
     return lambda t: {"source": "research_staff", "name": "改名", "stages": "primary", "topics": "homework",
                       "organisation": "教研室", "active": "1", **extra}
+
+
+def _supervision(p, people, tx_open, qx_other) -> dict[str, Any]:
+    """Evaluation (supervision): the province's published rubrics; 通许县's rubrics (a draft, a published
+    one); 吴专家 named to supervise 通许县's project with a visit of his, the province's administrator
+    named with nothing recorded; a 杞县第一小学 teacher enrolled on 杞县's second project."""
+    from evaluation.models import Rubric, SupervisionVisit, Supervisor
+
+    criteria = [{"code": "a", "label": "组织", "max": 10}, {"code": "b", "label": "成效", "max": 20}]
+    made = {f"hn_{kind}": Rubric.objects.create(code=f"HN-{kind}", kind=kind, title=f"省{kind}量规", division=p.province,
+                                                state="published", criteria=criteria)
+            for kind in ("visit", "outcome", "stakeholder")}
+    made["tx_rubric_draft"] = Rubric.objects.create(code="TX-R1", kind="visit", title="通许县视导量规", division=p.sibling,
+                                                    criteria=criteria)
+    made["tx_rubric"] = Rubric.objects.create(code="TX-R2", kind="outcome", title="通许县成果量规", division=p.sibling,
+                                              state="published", criteria=criteria)
+    Supervisor.objects.create(project=tx_open, user=people["tx_expert"], assigned_by=people["sibling_admin"])
+    made["tx_idle_supervisor"] = Supervisor.objects.create(project=tx_open, user=people["province_admin"])
+    made["tx_visit"] = SupervisionVisit.objects.create(
+        project=tx_open, rubric=made["hn_visit"], visitor=people["tx_expert"], visited_on=dt.date(2026, 11, 20),
+        scores={"a": 8, "b": 15}, total="76.7", note="通许县视导意见")
+    Enrolment.objects.create(project=qx_other, teacher=TeacherFactory(school=p.school, name="孙十一"), state="enrolled")
+    return made
+
+
+def supervision_state(t):
+    from evaluation.models import OutcomeReview, StakeholderRating, SupervisionVisit, Supervisor
+    return (tuple(SupervisionVisit.objects.dangerously_unscoped().order_by("pk").values_list(
+                "project_id", "visitor_id", "total", "note", "visited_on")),
+            tuple(OutcomeReview.objects.dangerously_unscoped().order_by("pk").values_list("project_id", "total", "title")),
+            tuple(StakeholderRating.objects.dangerously_unscoped().order_by("pk").values_list("project_id", "unit_key")),
+            tuple(Supervisor.objects.dangerously_unscoped().order_by("pk").values_list("project_id", "user_id")))
+
+
+def rubrics_state(t):
+    from evaluation.models import Rubric
+    return tuple(Rubric.objects.dangerously_unscoped().order_by("pk").values_list(
+        "pk", "code", "version", "state", "title", "criteria"))
+
+
+def _scored(rubric, **extra):
+    return lambda t: {"rubric": t.objects[rubric].pk, "score_a": "8", "score_b": "15", "note": "意见", **extra}
+
+
+def _scored_json(rubric, **extra):
+    return lambda t: {"rubric_id": t.objects[rubric].pk, "scores": {"a": 8, "b": 15}, "note": "意见", **extra}
 
 
 # --- probes: the state a case may change ---------------------------------------------------
@@ -1353,6 +1400,81 @@ CASES = [
     Case("decide through the API", "json", lambda t: f"/api/v1/elimination-cases/{t.tx_case_appealed.pk}/decide",
          _f(decision="overturn", note="申诉成立，撤销淘汰"), case_state("tx_case_appealed"), ok={"province_admin": 200},
          no={"sibling_admin": 403, "city_admin": 403, "county_admin": 404, "teacher": 403}),
+    # --- evaluation: supervision, outcome reviews, stakeholder ratings, rubrics ------------------------
+    # 通许县's project: its organiser (and the city above) names supervisors and records; 吴专家, named,
+    # records; its implementing institution (tx_staff) never scores it; 杞县 next door, 杞县's school,
+    # the expert of 杞县 get 403 (they see the published project) and write nothing.
+    Case("name a supervisor of 通许县's project", "post",
+         lambda t: f"/evaluation/supervision/projects/{t.tx_open.pk}/supervisors/", _f(action="add", username="admin-410221"),
+         supervision_state, ok={"sibling_admin": 302, "city_admin": 302},
+         no={"county_admin": 403, "school_admin": 403, "tx_staff": 403, "tx_expert": 403, "teacher": 403}),
+    Case("record a visit on 通许县's project", "post",
+         lambda t: f"/evaluation/supervision/projects/{t.tx_open.pk}/records/visit/",
+         _scored("hn_visit", visited_on="2026-11-27"), supervision_state,
+         ok={"sibling_admin": 302, "city_admin": 302, "tx_expert": 302},
+         no={"tx_staff": 403, "county_admin": 403, "school_admin": 403, "other_city_admin": 403, "teacher": 403}),
+    Case("record a visit on 杞县's project", "post",
+         lambda t: f"/evaluation/supervision/projects/{t.qx_open.pk}/records/visit/",
+         _scored("hn_visit", visited_on="2026-11-27"), supervision_state, ok={"county_admin": 302},
+         # 杞县's own school administrator, not named, and 杞县's second school: refused
+         no={"school_admin": 403, "qx_school_admin_2": 403, "sibling_admin": 403, "tx_expert": 403}),
+    Case("review an outcome of 通许县's project", "post",
+         lambda t: f"/evaluation/supervision/projects/{t.tx_open.pk}/records/outcome/",
+         _scored("tx_rubric", title="教学设计", kind="lesson_plan"), supervision_state,
+         ok={"sibling_admin": 302, "tx_expert": 302}, no={"tx_staff": 403, "county_admin": 403, "school_admin": 403}),
+    Case("rate 通许县's project as a stakeholder", "post",
+         lambda t: f"/evaluation/supervision/projects/{t.tx_open.pk}/records/stakeholder/", _scored("hn_stakeholder"),
+         supervision_state, ok={"city_admin": 302},  # 周八 of 开封市 attends it
+         no={"sibling_admin": 403, "county_admin": 403, "school_admin": 403, "tx_staff": 403}),  # the organiser, outsiders
+    Case("rate 杞县's project as its teacher's school", "post",
+         lambda t: f"/evaluation/supervision/projects/{t.qx_other.pk}/records/stakeholder/", _scored("hn_stakeholder"),
+         supervision_state, ok={"school_admin": 302},
+         no={"qx_school_admin_2": 403, "county_admin": 403, "sibling_admin": 403}),
+    Case("edit 吴专家's visit", "post", lambda t: f"/evaluation/supervision/records/visit/{t.tx_visit.pk}/",
+         _f(visited_on="2026-11-21", score_a="10", score_b="20", note="改"), supervision_state, ok={"tx_expert": 302},
+         no={"sibling_admin": 403, "city_admin": 403, "tx_staff": 403, "county_admin": 404, "school_admin": 404,
+             "teacher": 403}),
+    Case("new rubric of 通许县", "post", lambda t: "/evaluation/supervision/rubrics/new/",
+         lambda t: {"kind": "visit", "code": "TX-NEW", "title": "新量规", "criteria": "a|组织|10",
+                    "division": t.province.sibling.pk}, rubrics_state, ok={"sibling_admin": 302, "city_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "tx_expert": 403, "tx_staff": 403}),
+    Case("edit 通许县's draft rubric", "post", lambda t: f"/evaluation/supervision/rubrics/{t.tx_rubric_draft.pk}/",
+         _f(title="改名", criteria="a|组织|30"), rubrics_state, ok={"sibling_admin": 302, "city_admin": 302},
+         no={"county_admin": 404, "direct_admin": 404, "school_admin": 403}),
+    Case("publish 通许县's rubric", "post", lambda t: f"/evaluation/supervision/rubrics/{t.tx_rubric_draft.pk}/state/",
+         _f(action="publish"), rubrics_state, ok={"sibling_admin": 302},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403}),
+    Case("retire the province's rubric", "post", lambda t: f"/evaluation/supervision/rubrics/{t.hn_visit.pk}/state/",
+         _f(action="retire"), rubrics_state, ok={"province_admin": 302},
+         no={"county_admin": 403, "city_admin": 403, "school_admin": 403}),  # they use it, they do not own it
+    Case("record a visit through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/visits",
+         _scored_json("hn_visit", visited_on="2026-11-27"), supervision_state,
+         ok={"sibling_admin": 201, "tx_expert": 201},
+         no={"tx_staff": 403, "county_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("review an outcome through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/outcome-reviews",
+         _scored_json("tx_rubric", title="研修报告", kind="report"), supervision_state, ok={"sibling_admin": 201},
+         no={"tx_staff": 403, "county_admin": 403, "qx_school_admin_2": 403}),
+    Case("rate as a stakeholder through the API", "json",
+         lambda t: f"/api/v1/projects/{t.tx_open.pk}/stakeholder-ratings", _scored_json("hn_stakeholder"),
+         supervision_state, ok={"city_admin": 201}, no={"sibling_admin": 403, "county_admin": 403, "school_admin": 403}),
+    Case("name a supervisor through the API", "json", lambda t: f"/api/v1/projects/{t.tx_open.pk}/supervisors",
+         _f(username="admin-410200"), supervision_state, ok={"sibling_admin": 201},
+         no={"county_admin": 403, "school_admin": 403, "tx_staff": 403, "tx_expert": 403}),
+    Case("remove a supervisor through the API", "delete",
+         lambda t: f"/api/v1/projects/{t.tx_open.pk}/supervisors/{t.tx_idle_supervisor.pk}", _f(), supervision_state,
+         ok={"sibling_admin": 204, "city_admin": 204}, no={"county_admin": 404, "tx_staff": 403, "tx_expert": 404}),
+    Case("new rubric through the API", "json", lambda t: "/api/v1/rubrics",
+         lambda t: {"kind": "visit", "code": "TX-API", "title": "新量规", "division_id": t.province.sibling.pk,
+                    "criteria": [{"code": "a", "label": "组织", "max": 10}]}, rubrics_state,
+         ok={"sibling_admin": 201}, no={"county_admin": 404, "school_admin": 403, "tx_expert": 403}),
+    Case("edit a draft rubric through the API", "patch", lambda t: f"/api/v1/rubrics/{t.tx_rubric_draft.pk}",
+         _f(title="改名"), rubrics_state, ok={"sibling_admin": 200}, no={"county_admin": 404, "school_admin": 403}),
+    Case("publish a rubric through the API", "json", lambda t: f"/api/v1/rubrics/{t.tx_rubric_draft.pk}/publish", _f(),
+         rubrics_state, ok={"sibling_admin": 200}, no={"county_admin": 404, "direct_admin": 404}),
+    Case("new rubric version through the API", "json", lambda t: f"/api/v1/rubrics/{t.tx_rubric.pk}/versions", _f(),
+         rubrics_state, ok={"sibling_admin": 201}, no={"county_admin": 404, "other_city_admin": 404}),
+    Case("retire a rubric through the API", "json", lambda t: f"/api/v1/rubrics/{t.tx_rubric.pk}/retire", _f(),
+         rubrics_state, ok={"sibling_admin": 200, "city_admin": 200}, no={"county_admin": 404, "direct_admin": 404}),
 ]
 
 MATRIX = [(case, persona, status, persona in case.ok) for case in CASES
