@@ -241,6 +241,14 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/projects/overview/?year=2026&division=410222", DIVISION_ADMINS),  # 通许县's year of projects
     ("/projects/overview/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
     ("/accounts/users/{account}/reset-password/", ADMINS),  # 李四's account: its county and those above
+    # The comparison of 通许县's project and its assessments: those who oversee it (the project is open: 403).
+    ("/evaluation/projects/{project}/comparison/", ADMINS),
+    ("/evaluation/projects/{project}/comparison/?format=xlsx", ADMINS),
+    ("/evaluation/projects/{project}/assessments/", ADMINS),
+    ("/api/v1/projects/{project}/comparison", ADMINS),
+    ("/api/v1/projects/{project}/assessments", ADMINS),
+    ("/evaluation/instruments/{instrument}/", ADMINS),  # 通许县's draft instrument
+    ("/api/v1/instruments/{instrument}", ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -281,6 +289,8 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/notifications/settings/", EVERYONE),
     ("/api/v1/me/notifications", EVERYONE),
     ("/api/v1/me/notifications?kind=enrolment.decided&unread_only=true", EVERYONE),
+    ("/evaluation/instruments/", ADMINS),  # 通许县's draft instrument: its county and those above
+    ("/api/v1/instruments", ADMINS),
 ]
 
 
@@ -315,11 +325,15 @@ def target(province, users):
     claim, _ = ledger_entry_record(teacher=teacher, category="other", hours=2, occurred_on=dt.date(2026, 3, 2),
                                    source_type=SourceType.CLAIM, source_id="routes-claim", state=EntryState.PENDING,
                                    note="通许县教研活动")
+    from evaluation.instruments import instrument_create
+
+    instrument = instrument_create(scope=Scope.division(province.sibling), actor=None, kind="assessment",
+                                   code="TX-ABL", title="通许县能力测评", items=[{"text": "题", "dimension": "homework"}])
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
-                 "account": users["sibling_teacher_user"].pk},
+                 "account": users["sibling_teacher_user"].pk, "instrument": instrument.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
@@ -347,7 +361,9 @@ def _leaks(body: str, target) -> list[str]:
 
 # Routes on 通许县's published project: outsiders see the project itself, so they get 403, not 404.
 SEEN_NOT_RUN = ("/projects/{project}/manage/", "/projects/{project}/edit/", "/projects/{project}/dashboard/",
-                "/projects/{project}/completion/", "/api/v1/projects/{project}/completion")
+                "/projects/{project}/completion/", "/api/v1/projects/{project}/completion",
+                "/evaluation/projects/{project}/", "/api/v1/projects/{project}/comparison",
+                "/api/v1/projects/{project}/assessments")
 
 
 @pytest.mark.parametrize("persona", OUTSIDERS)
@@ -382,6 +398,16 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
     body = _xlsx_text(response) if "format=xlsx" in url else _body(response)
     if url.startswith(("/projects/{draft}", "/api/v1/projects/{draft}")):
         assert "通许县骨干教师研修1" in body
+    elif url.startswith("/evaluation/projects/{project}/comparison/"):
+        assert "通许县骨干教师研修2" in body and "训前训后对比评价" in body
+    elif url.startswith("/evaluation/projects/"):
+        assert "通许县骨干教师研修2" in body
+    elif url.startswith("/api/v1/projects/{project}/comparison"):
+        assert response.json()["project_id"] == target["fill"]["project"]
+    elif url.startswith("/api/v1/projects/{project}/assessments"):
+        assert response.json() == []
+    elif "instruments" in url:
+        assert "通许县能力测评" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body
     elif url.startswith("/projects/overview/"):
