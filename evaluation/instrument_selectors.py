@@ -77,3 +77,31 @@ def my_assessments(scope: Scope, *, today: dt.date | None = None) -> list[MyAsse
         found.append(MyAssessment(attachment=row, answered=row.answered,
                                   open=row.opens_on <= today <= row.closes_on, upcoming=today < row.opens_on))
     return found
+
+
+# Dimensions that are also topics of the course library (catalog.constants.Topic): a weak one can
+# steer what the learning push favours.
+TOPIC_DIMENSIONS = frozenset({"moral_in_subject", "classroom", "homework", "experiment", "family", "it"})
+
+
+def weak_topics(scope: Scope, teacher_ids: list[int]) -> dict[int, str]:
+    """Each teacher's weakest dimension after training: on their latest 训后 response, the lowest
+    dimension that is a library topic, when it lies below the instrument's scale midpoint. One query
+    for the whole list (for the learning push's batch); teachers without one are absent."""
+    from evaluation.models import DimensionScore
+
+    rows = (visible(scope, DimensionScore).filter(teacher_id__in=teacher_ids, point="post",
+                                                  dimension__in=TOPIC_DIMENSIONS)
+            .values_list("teacher_id", "response_id", "dimension", "score",
+                         "response__attachment__instrument__scale_min", "response__attachment__instrument__scale_max")
+            .order_by("teacher_id", "-response__submitted_at", "-response_id", "score", "dimension"))
+    found: dict[int, str] = {}
+    latest: dict[int, int] = {}
+    for teacher_id, response_id, dimension, score, low, high in rows:
+        if latest.setdefault(teacher_id, response_id) != response_id or teacher_id in found:
+            continue  # an older response, or the weakest dimension already taken
+        if score < (low + high) / 2:
+            found[teacher_id] = dimension
+        else:
+            found.setdefault(teacher_id, "")
+    return {teacher_id: dimension for teacher_id, dimension in found.items() if dimension}

@@ -622,8 +622,14 @@ def _evaluation_instruments(p, people) -> dict[str, Any]:
 
 
 def evaluation_instruments_state(t):
-    from evaluation.models import AssessmentResponse, DimensionScore, Instrument, InstrumentItem, ProjectInstrument
-    from evaluation.models import TeachingOutcome
+    from evaluation.models import (
+        AssessmentResponse,
+        DimensionScore,
+        Instrument,
+        InstrumentItem,
+        ProjectInstrument,
+        TeachingOutcome,
+    )
 
     return (tuple(Instrument.objects.dangerously_unscoped().order_by("pk").values_list("pk", "state", "title", "version")),
             InstrumentItem.objects.count(),

@@ -12,7 +12,15 @@ from access.errors import Forbidden, NotVisible
 from access.scope import scope_for_user
 from evaluation import instruments as services
 from evaluation.models import AssessmentResponse, DimensionScore, ProjectInstrument
-from evaluation.tests.helpers_instruments import ENDS, STARTS, attach, enrol, instrument, project, teacher_scope
+from evaluation.tests.helpers_instruments import (
+    ENDS,
+    STARTS,
+    attach,
+    enrol,
+    instrument,
+    project,
+    teacher_scope,
+)
 
 pytestmark = pytest.mark.django_db
 D = dt.timedelta
@@ -221,3 +229,18 @@ def test_project_assessment_page_and_api(setup, users, client_for):
         content_type="application/json")
     assert refused.status_code == 403
     assert ProjectInstrument.objects.dangerously_unscoped().count() == 1
+
+
+def test_weak_topics_take_the_lowest_dimension_below_the_midpoint(open_pre, users, province):
+    from evaluation.instrument_selectors import weak_topics
+    from evaluation.tests.helpers_instruments import scored
+
+    post = attach(users["county_admin"], open_pre.project, open_pre.instrument, "post", ENDS, ENDS + D(10))
+    other = province.sibling_teacher
+    scored(post, province.teacher, {"homework": 2.5, "classroom": 2.0, "ethics": 1.0})  # ethics: not a topic
+    scored(post, other, {"homework": 4.0, "classroom": 3.5})  # nothing below 3
+    found = weak_topics(scope_for_user(users["province_admin"]), [province.teacher.pk, other.pk])
+    assert found == {province.teacher.pk: "classroom"}
+    # The teacher's own scope reads their own; another county reads nothing.
+    assert weak_topics(teacher_scope(province.teacher), [province.teacher.pk]) == {province.teacher.pk: "classroom"}
+    assert weak_topics(scope_for_user(users["sibling_admin"]), [province.teacher.pk]) == {}

@@ -15,7 +15,15 @@ from audit.models import AuditEvent
 from evaluation import comparison as cmp
 from evaluation.constants import MIN_PAIRS
 from evaluation.models import ProjectInstrument, TeachingOutcome
-from evaluation.tests.helpers_instruments import ENDS, STARTS, enrol, instrument, project, scored, teachers
+from evaluation.tests.helpers_instruments import (
+    ENDS,
+    STARTS,
+    enrol,
+    instrument,
+    project,
+    scored,
+    teachers,
+)
 from org.models import Institution
 
 BEFORE = [3, 4, 2, 5, 3, 4]
