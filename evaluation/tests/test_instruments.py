@@ -207,3 +207,13 @@ def test_api_refuses_teachers_and_outsiders(users, client_for):
     assert outsider.post(f"/api/v1/instruments/{row.pk}/publish").status_code == 404
     row.refresh_from_db()
     assert row.state == "draft"
+
+
+def test_edit_page_is_filled_in_and_refuses_a_published_instrument(users, client_for):
+    client = client_for(users["county_admin"])
+    draft = instrument(users["county_admin"], code="QX-E", publish=False)
+    page = client.get(f"/evaluation/instruments/{draft.pk}/edit/").content.decode()
+    assert "我组织课堂时常常顾此失彼" in page and 'name="text_5"' in page and 'name="text_9"' in page
+    published = instrument(users["county_admin"], code="QX-P")
+    refused = client.get(f"/evaluation/instruments/{published.pk}/edit/")
+    assert refused.status_code == 302 and refused["Location"] == f"/evaluation/instruments/{published.pk}/"
