@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, UploadedFile
 
 from access.policy import Action, can
 from access.scope import scope_for_user
@@ -18,6 +18,7 @@ from core.requests import client_ip
 from evaluation import comparison as cmp
 from evaluation import instrument_selectors as selectors
 from evaluation import instruments as services
+from evaluation import outcomes
 from evaluation.constants import DIMENSION_LABELS
 from evaluation.instrument_views import READ_ROLES, TAKER_ROLES
 
@@ -286,3 +287,37 @@ def project_comparison(request, project_id: int):
            for d in comparison.did]
     return ComparisonOut(project_id=comparison.project.pk, min_pairs=cmp.MIN_PAIRS, points=comparison.points,
                          rows=rows, did=did)
+
+
+# --- teaching outcomes -------------------------------------------------------------------------
+
+class OutcomeRefusalOut(Schema):
+    row: int
+    column: str
+    reason: str
+    values: list[str] = Field(..., description="该行内容（身份证号已脱敏）")
+
+
+class OutcomeImportOut(Schema):
+    written: bool = Field(..., description="false：有行未通过检查，整个文件未导入")
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejections: list[OutcomeRefusalOut]
+
+
+@router.post("/teaching-outcomes/import", response=OutcomeImportOut,
+             summary="导入教学成效数据（Excel/CSV；有任一行未通过则整个文件不导入；同一文件重复导入无变化）")
+def outcome_import(request, file: File[UploadedFile]):
+    from people.roster.files import RosterFileError
+
+    scope = _scope(request.auth, DIVISION_ADMIN_ROLES, "只有县级及以上管理员可以导入教学成效数据")
+    try:
+        result = outcomes.outcome_import(scope=scope, actor=request.auth, handle=file.file,  # type: ignore[arg-type]
+                                         name=file.name or "upload", ip=client_ip(request))
+    except RosterFileError as error:
+        raise ValidationError({"file": str(error)}) from None
+    return OutcomeImportOut(written=result.written, rows=result.rows, created=result.created, updated=result.updated,
+                            unchanged=result.unchanged,
+                            rejections=[OutcomeRefusalOut(**r) for r in result.rejections[:outcomes.REJECTIONS_SHOWN]])

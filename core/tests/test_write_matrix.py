@@ -1316,6 +1316,9 @@ CASES = [
          _outcome_file, evaluation_instruments_state, ok={"sibling_admin": 200, "city_admin": 200},
          # 杞县 does not find 李四 in its roster: the row is refused and nothing is written
          no={"county_admin": 400, "direct_admin": 400, "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("import teaching outcomes through the API", "upload", lambda t: "/api/v1/teaching-outcomes/import",
+         _outcome_file, evaluation_instruments_state, ok={"sibling_admin": 200, "province_admin": 200},
+         no={"county_admin": 200, "other_city_admin": 200, "school_admin": 403, "tx_staff": 403}),
     Case("make an instrument through the API", "json", lambda t: "/api/v1/instruments",
          _f(code="TX-API", kind="rating", title="满意度", items=[{"text": "总体满意", "dimension": "overall"}]),
          evaluation_instruments_state, ok={"sibling_admin": 201},

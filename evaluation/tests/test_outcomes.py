@@ -113,3 +113,17 @@ def test_upload_page_reads_excel_and_reports(world, users, client_for):
     assert missing.status_code == 400 and "缺少列" in missing.content.decode()
     assert client_for(users["teacher"]).get("/evaluation/outcomes/import/").status_code == 403
     assert TeachingOutcome.objects.dangerously_unscoped().count() == 1
+
+
+def test_api_import_reports_rejections_and_writes_nothing_on_them(world, users, client_for):
+    client = client_for(users["county_admin"])
+    upload = SimpleUploadedFile("成效.csv", _csv([[world["ours_id"], "孙八", "课堂观察", "2025", "78.5", ""],
+                                                 [world["theirs_id"], "吴十", "课堂观察", "2025", "70", ""]]).getvalue())
+    refused = client.post("/api/v1/teaching-outcomes/import", {"file": upload}).json()
+    assert refused["written"] is False and [r["row"] for r in refused["rejections"]] == [3]
+    assert TeachingOutcome.objects.dangerously_unscoped().count() == 0
+    upload = SimpleUploadedFile("成效.csv", _csv([[world["ours_id"], "孙八", "课堂观察", "2025", "78.5", ""]]).getvalue())
+    done = client.post("/api/v1/teaching-outcomes/import", {"file": upload}).json()
+    assert (done["written"], done["created"]) == (True, 1)
+    empty = client.post("/api/v1/teaching-outcomes/import", {"file": SimpleUploadedFile("x.csv", b"")})
+    assert empty.status_code == 422 and "文件为空" in empty.json()["errors"]["file"][0]
