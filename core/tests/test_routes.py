@@ -362,7 +362,8 @@ def _leaks(body: str, target) -> list[str]:
 # Routes on 通许县's published project: outsiders see the project itself, so they get 403, not 404.
 SEEN_NOT_RUN = ("/projects/{project}/manage/", "/projects/{project}/edit/", "/projects/{project}/dashboard/",
                 "/projects/{project}/completion/", "/api/v1/projects/{project}/completion",
-                "/evaluation/projects/{project}/", "/api/v1/projects/{project}/comparison",
+                "/evaluation/projects/{project}/comparison/", "/evaluation/projects/{project}/assessments/",
+                "/api/v1/projects/{project}/comparison",
                 "/api/v1/projects/{project}/assessments")
 
 
@@ -400,13 +401,13 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县骨干教师研修1" in body
     elif url.startswith("/evaluation/projects/{project}/comparison/"):
         assert "通许县骨干教师研修2" in body and "训前训后对比评价" in body
-    elif url.startswith("/evaluation/projects/"):
+    elif url.startswith("/evaluation/projects/{project}/assessments/"):
         assert "通许县骨干教师研修2" in body
     elif url.startswith("/api/v1/projects/{project}/comparison"):
         assert response.json()["project_id"] == target["fill"]["project"]
     elif url.startswith("/api/v1/projects/{project}/assessments"):
         assert response.json() == []
-    elif "instruments" in url:
+    elif url.startswith(("/evaluation/instruments/", "/api/v1/instruments")):
         assert "通许县能力测评" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body
