@@ -247,6 +247,33 @@ DICTIONARY: dict[str, dict[str, FieldEntry]] = {
         "booked_at": FieldEntry("安排时间", "CMP", personal=False),
         "rating": FieldEntry("学员评价（评价功能上线后写入）", "TECMP"),
     },
+    # Assessments are answered by name (pre and post are paired); the comparison shows only
+    # aggregates per dimension above a minimum number of pairs.
+    "evaluation.AssessmentResponse": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "attachment": FieldEntry("所答的项目测评安排（项目、时点）", "TE" + ADMINS + "I", personal=False),
+        "teacher": FieldEntry("作答教师：训前训后配对", "TE" + ADMINS + "I"),
+        "answers": FieldEntry("各题答案：计算维度得分", "TE" + ADMINS + "I"),
+        "submitted_at": FieldEntry("提交时间", "TE" + ADMINS + "I"),
+    },
+    "evaluation.DimensionScore": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "response": FieldEntry("所属作答", "X", personal=False),
+        "project": FieldEntry("项目（冗余，便于对比查询）", "TE" + ADMINS + "I", personal=False),
+        "teacher": FieldEntry("教师（冗余，便于配对）", "TE" + ADMINS + "I"),
+        "point": FieldEntry("测评时点", "TE" + ADMINS + "I", personal=False),
+        "dimension": FieldEntry("维度", "TE" + ADMINS + "I", personal=False),
+        "score": FieldEntry("维度均分：训前训后对比（页面只显示人数不少于下限的汇总）", "TE" + ADMINS + "I"),
+    },
+    "evaluation.TeachingOutcome": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "teacher": FieldEntry("教师：与未参训同类教师对比（双重差分）", ADMINS),
+        "measure": FieldEntry("指标（如课堂观察得分）", ADMINS, personal=False),
+        "year": FieldEntry("学年", ADMINS, personal=False),
+        "value": FieldEntry("数值：只以汇总形式用于对比评价", ADMINS),
+        "source": FieldEntry("数据来源", ADMINS, personal=False),
+        "division_path": FieldEntry("所属区划路径：数据范围过滤", "X", personal=False),
+    },
     "audit.AuditEvent": {
         "id": FieldEntry("主键", "X", personal=False),
         "at": FieldEntry("时间（UTC）", "CMP", personal=False),

@@ -256,6 +256,14 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/projects/{project}/supervisors", EVERYONE),
     ("/evaluation/supervision/rubrics/{rubric}/", DIVISION_ADMINS),  # 通许县's draft rubric
     ("/api/v1/rubrics/{rubric}", DIVISION_ADMINS),
+    # The comparison of 通许县's project and its assessments: those who oversee it (the project is open: 403).
+    ("/evaluation/projects/{project}/comparison/", ADMINS),
+    ("/evaluation/projects/{project}/comparison/?format=xlsx", ADMINS),
+    ("/evaluation/projects/{project}/assessments/", ADMINS),
+    ("/api/v1/projects/{project}/comparison", ADMINS),
+    ("/api/v1/projects/{project}/assessments", ADMINS),
+    ("/evaluation/instruments/{instrument}/", ADMINS),  # 通许县's draft instrument
+    ("/api/v1/instruments/{instrument}", ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -311,6 +319,8 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     # One's own supervisions: 通许县's administrator is named on its project; nobody else sees it there.
     ("/evaluation/supervision/mine/", DIVISION_ADMINS),
     ("/api/v1/me/supervisions", ADMINS),
+    ("/evaluation/instruments/", ADMINS),  # 通许县's draft instrument: its county and those above
+    ("/api/v1/instruments", ADMINS),
 ]
 
 
@@ -354,11 +364,16 @@ def target(province, users):
         division_path=project.division_path, institution=project.institution, supervision=50.0, outcome=40.0,
         composite=-1.0, normalised=-1.0, rank=5, group_size=5, flagged=True))
     rubric = _supervision(project, users, province)
+    from evaluation.instruments import instrument_create
+
+    instrument = instrument_create(scope=Scope.division(province.sibling), actor=None, kind="assessment",
+                                   code="TX-ABL", title="通许县能力测评", items=[{"text": "题", "dimension": "homework"}])
     return {
         "teacher": teacher,
         "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
-                 "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk},
+                 "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk,
+                 "instrument": instrument.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
@@ -416,7 +431,10 @@ SEEN_NOT_RUN = ("/projects/{project}/manage/", "/projects/{project}/edit/", "/pr
                 "/projects/{project}/completion/", "/api/v1/projects/{project}/completion",
                 "/evaluation/supervision/projects/{project}/", "/api/v1/projects/{project}/visits",
                 "/api/v1/projects/{project}/outcome-reviews", "/api/v1/projects/{project}/stakeholder-ratings",
-                "/api/v1/projects/{project}/supervisors")
+                "/api/v1/projects/{project}/supervisors",
+                "/evaluation/projects/{project}/comparison/", "/evaluation/projects/{project}/assessments/",
+                "/api/v1/projects/{project}/comparison",
+                "/api/v1/projects/{project}/assessments")
 
 
 @pytest.mark.parametrize("persona", OUTSIDERS)
@@ -471,6 +489,16 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县利益方意见" in body
     elif url.endswith("/supervisors"):
         assert "admin-410222" in body
+    elif url.startswith("/evaluation/projects/{project}/comparison/"):
+        assert "通许县骨干教师研修2" in body and "训前训后对比评价" in body
+    elif url.startswith("/evaluation/projects/{project}/assessments/"):
+        assert "通许县骨干教师研修2" in body
+    elif url.startswith("/api/v1/projects/{project}/comparison"):
+        assert response.json()["project_id"] == target["fill"]["project"]
+    elif url.startswith("/api/v1/projects/{project}/assessments"):
+        assert response.json() == []
+    elif url.startswith(("/evaluation/instruments/", "/api/v1/instruments")):
+        assert "通许县能力测评" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body
     elif url.startswith("/projects/overview/"):

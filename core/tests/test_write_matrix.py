@@ -150,6 +150,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_ratings(p, tx_open))
     t.objects.update(_performance(p, people, tx_open, tx_held))
     t.objects.update(_supervision(p, people, tx_open, qx_other))
+    t.objects.update(_evaluation_instruments(p, people))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -719,6 +720,58 @@ class Case:
 # 杞县, a teacher, an institution that does not run the project.
 TX_OUT = {"county_admin": 404, "other_city_admin": 404, "school_admin": 404}
 TX_IN_PAGE = {"sibling_admin": 302, "city_admin": 302, "province_admin": 302}
+
+
+# --- evaluation: instruments and assessments -------------------------------------------------
+
+def _evaluation_instruments(p, people) -> dict[str, Any]:
+    """通许县's draft and published assessment; its project TX-EV (run by 通许县's centre) with 李四
+    admitted and a 训中 assessment open on the matrix's day."""
+    from access.scope import scope_for_user
+    from evaluation import instruments as ev
+    from evaluation.models import ProjectInstrument
+
+    admin = people["sibling_admin"]
+    scope = scope_for_user(admin)
+    items = [{"text": "我能设计分层作业", "dimension": "homework"}]
+    draft = ev.instrument_create(scope=scope, actor=admin, kind="assessment", code="TX-DRAFT", title="通许县测评草稿",
+                                 items=items)
+    published = ev.instrument_create(scope=scope, actor=admin, kind="assessment", code="TX-PUB", title="通许县测评",
+                                     items=items)
+    ev.instrument_publish(scope=scope, actor=admin, instrument_id=published.pk)
+    ev_project = _project("TX-EV", p.sibling, state="open", institution=people["_tx_centre"])
+    Enrolment.objects.create(project=ev_project, teacher=p.sibling_teacher, state="enrolled")
+    mid = ProjectInstrument.objects.create(project=ev_project, instrument=published, point="mid",
+                                           opens_on=dt.date(2026, 11, 20), closes_on=dt.date(2026, 12, 10))
+    return {"tx_instrument_draft": draft, "tx_instrument": published, "tx_ev_project": ev_project, "tx_mid": mid}
+
+
+def evaluation_instruments_state(t):
+    from evaluation.models import (
+        AssessmentResponse,
+        DimensionScore,
+        Instrument,
+        InstrumentItem,
+        ProjectInstrument,
+        TeachingOutcome,
+    )
+
+    return (tuple(Instrument.objects.dangerously_unscoped().order_by("pk").values_list("pk", "state", "title", "version")),
+            InstrumentItem.objects.count(),
+            tuple(ProjectInstrument.objects.dangerously_unscoped().order_by("pk").values_list(
+                "pk", "point", "opens_on", "closes_on")),
+            AssessmentResponse.objects.dangerously_unscoped().count(), DimensionScore.objects.dangerously_unscoped().count(),
+            tuple(TeachingOutcome.objects.dangerously_unscoped().order_by("pk").values_list("teacher_id", "year", "value")))
+
+
+def _outcome_file(t):
+    teacher = t.province.sibling_teacher
+    text = f"身份证号,姓名,指标,学年,数值\n{teacher.id_number},{teacher.name},课堂观察,2025,80\n"
+    return {"file": SimpleUploadedFile("成效.csv", text.encode(), content_type="text/csv")}
+
+
+EV_FORM = {"title": "通许县测评（改）", "scale_min": "1", "scale_max": "5", "text_1": "我能设计分层作业",
+           "dimension_1": "homework"}
 
 
 def _f(**data):
@@ -1475,6 +1528,64 @@ CASES = [
          rubrics_state, ok={"sibling_admin": 201}, no={"county_admin": 404, "other_city_admin": 404}),
     Case("retire a rubric through the API", "json", lambda t: f"/api/v1/rubrics/{t.tx_rubric.pk}/retire", _f(),
          rubrics_state, ok={"sibling_admin": 200, "city_admin": 200}, no={"county_admin": 404, "direct_admin": 404}),
+    # --- evaluation: instruments, assessments, teaching outcomes ---------------------------------
+    Case("make an instrument", "post", lambda t: "/evaluation/instruments/new/",
+         _f(code="TX-NEW", kind="assessment", **EV_FORM), evaluation_instruments_state,
+         ok={"sibling_admin": 302, "city_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "tx_staff": 403, "tx_expert": 403}),
+    Case("edit 通许县's draft instrument", "post", lambda t: f"/evaluation/instruments/{t.tx_instrument_draft.pk}/edit/",
+         _f(**EV_FORM), evaluation_instruments_state, ok=TX_IN_PAGE,
+         no={"county_admin": 404, "other_city_admin": 404, "direct_admin": 404, "school_admin": 403, "teacher": 403,
+             "tx_staff": 403}),
+    Case("publish 通许县's draft instrument", "post",
+         lambda t: f"/evaluation/instruments/{t.tx_instrument_draft.pk}/publish/", _f(), evaluation_instruments_state,
+         ok=TX_IN_PAGE, no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "tx_staff": 403}),
+    Case("new version of 通许县's instrument", "post",
+         lambda t: f"/evaluation/instruments/{t.tx_instrument.pk}/new-version/", _f(), evaluation_instruments_state,
+         ok=TX_IN_PAGE, no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("retire 通许县's instrument", "post", lambda t: f"/evaluation/instruments/{t.tx_instrument.pk}/retire/", _f(),
+         evaluation_instruments_state, ok=TX_IN_PAGE,
+         no={"county_admin": 404, "direct_admin": 404, "school_admin": 403, "tx_staff": 403}),
+    Case("attach an assessment to 通许县's project", "post",
+         lambda t: f"/evaluation/projects/{t.tx_ev_project.pk}/assessments/",
+         lambda t: {"instrument": t.tx_instrument.pk, "point": "post", "opens_on": "2026-12-20",
+                    "closes_on": "2026-12-30"}, evaluation_instruments_state,
+         ok={"sibling_admin": 302, "city_admin": 302, "tx_staff": 302},
+         # the project is open (seen by all) but run by 通许县 and its centre only
+         no={"county_admin": 403, "school_admin": 403, "staff": 403, "teacher": 403}),
+    Case("remove 通许县's assessment", "post", lambda t: f"/evaluation/assessments/attachments/{t.tx_mid.pk}/",
+         _f(remove="1"), evaluation_instruments_state, ok={"sibling_admin": 302, "tx_staff": 302},
+         no={"county_admin": 404, "school_admin": 404, "staff": 404, "teacher": 403, "sibling_teacher_user": 403}),
+    Case("take 通许县's assessment", "post", lambda t: f"/evaluation/assessments/{t.tx_mid.pk}/", _f(q1="4"),
+         evaluation_instruments_state, ok={"sibling_teacher_user": 302},
+         no={"teacher": 404, "tx_expert": 404, "sibling_admin": 403, "tx_staff": 403}),
+    Case("import teaching outcomes of 通许县's teacher", "upload", lambda t: "/evaluation/outcomes/import/",
+         _outcome_file, evaluation_instruments_state, ok={"sibling_admin": 200, "city_admin": 200},
+         # 杞县 does not find 李四 in its roster: the row is refused and nothing is written
+         no={"county_admin": 400, "direct_admin": 400, "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("import teaching outcomes through the API", "upload", lambda t: "/api/v1/teaching-outcomes/import",
+         _outcome_file, evaluation_instruments_state, ok={"sibling_admin": 200, "province_admin": 200},
+         no={"county_admin": 200, "other_city_admin": 200, "school_admin": 403, "tx_staff": 403}),
+    Case("make an instrument through the API", "json", lambda t: "/api/v1/instruments",
+         _f(code="TX-API", kind="rating", title="满意度", items=[{"text": "总体满意", "dimension": "overall"}]),
+         evaluation_instruments_state, ok={"sibling_admin": 201},
+         no={"school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("publish through the API", "json", lambda t: f"/api/v1/instruments/{t.tx_instrument_draft.pk}/publish", _f(),
+         evaluation_instruments_state, ok={"sibling_admin": 200, "city_admin": 200},
+         no={"county_admin": 404, "school_admin": 403, "sibling_teacher_user": 403}),
+    Case("new version through the API", "json", lambda t: f"/api/v1/instruments/{t.tx_instrument.pk}/versions", _f(),
+         evaluation_instruments_state, ok={"sibling_admin": 201}, no={"county_admin": 404, "school_admin": 403}),
+    Case("retire through the API", "json", lambda t: f"/api/v1/instruments/{t.tx_instrument.pk}/retire", _f(),
+         evaluation_instruments_state, ok={"sibling_admin": 200}, no={"other_city_admin": 404, "school_admin": 403}),
+    Case("attach through the API", "json", lambda t: f"/api/v1/projects/{t.tx_ev_project.pk}/assessments",
+         lambda t: {"instrument_id": t.tx_instrument.pk, "point": "post", "opens_on": "2026-12-20",
+                    "closes_on": "2026-12-30"}, evaluation_instruments_state,
+         ok={"sibling_admin": 201, "tx_staff": 201}, no={"county_admin": 403, "staff": 403, "teacher": 403}),
+    Case("remove an assessment through the API", "delete", lambda t: f"/api/v1/assessments/{t.tx_mid.pk}", _f(),
+         evaluation_instruments_state, ok={"sibling_admin": 204}, no={"county_admin": 404, "teacher": 403}),
+    Case("answer through the API", "json", lambda t: f"/api/v1/assessments/{t.tx_mid.pk}/responses",
+         _f(answers={"1": 4}), evaluation_instruments_state, ok={"sibling_teacher_user": 201},
+         no={"teacher": 404, "tx_expert": 404, "sibling_admin": 403}),
 ]
 
 MATRIX = [(case, persona, status, persona in case.ok) for case in CASES
