@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-digest-daily": {"task": "notifications.tasks.digest_daily_task",
                                    "schedule": crontab(hour=10, minute=30)},
     "notifications-digest-retry": {"task": "notifications.tasks.digest_retry_task", "schedule": 30 * 60},
+    # Closed rating windows get their response-rate base; unappealed eliminations past the appeal
+    # period are confirmed (evaluation).
+    "evaluation-rating-windows-close": {"task": "evaluation.tasks.rating_windows_close_task", "schedule": 24 * 3600},
+    "evaluation-confirm-due-daily": {"task": "evaluation.performance.cases_confirm_due_task", "schedule": 24 * 3600},
 }
 # Who sends the digest by e-mail/SMS: a class with send_email(to, subject, body) and send_sms(to, text)
 # (notifications.senders); the default only logs, masked. A province names its own gateway here.

@@ -22,6 +22,9 @@ def _groups(user) -> list[tuple[str, list[tuple[str, str]]]]:
             ("专家指导", [("向专家提问", reverse("guidance:ask")), ("我的提问", reverse("guidance:my_questions"))]
              + ([("指导工作台", reverse("guidance:expert_inbox")), ("培训专家档案", reverse("trainers:mine"))]
                 if user.role == Role.EXPERT else [])),
+            ("培训评价", [("我的测评", reverse("evaluation:my_assessments")),
+                      ("匿名评价", reverse("evaluation:rating_mine"))]
+             + ([("我的视导", reverse("evaluation:supervision_mine"))] if user.role == Role.EXPERT else [])),
             ("我的档案", [("我的档案", reverse("people:teacher_detail", args=[user.teacher_id]))]),
         ]
     if admin:
@@ -49,11 +52,22 @@ def _groups(user) -> list[tuple[str, list[tuple[str, str]]]]:
             guidance += [("专家指导团队", reverse("guidance:team_list"))]
         system = ([("审计日志", reverse("audit:event_list"))] if division else []) + [
             ("账户管理", reverse("accounts:user_list")), ("API 令牌", reverse("accounts:token_list"))]
+        evaluation = [("绩效排名", reverse("evaluation:ranking_list")), ("末位淘汰", reverse("evaluation:case_list")),
+                      ("匿名评价结果", reverse("evaluation:rating_results")),
+                      ("测评工具", reverse("evaluation:instrument_list"))]
+        if division:
+            evaluation += [("评分量规", reverse("evaluation:rubric_list")),
+                           ("我的视导", reverse("evaluation:supervision_mine")),
+                           ("教学成效数据", reverse("evaluation:outcome_import")),
+                           ("评价权重", reverse("evaluation:performance_weights"))]
         groups += [("培训管理", training), ("教师与学校", people), ("学时", hours), ("课程与学习", learning),
-                   ("专家指导", guidance), ("系统", system)]
+                   ("专家指导", guidance), ("培训评价", evaluation), ("系统", system)]
     if user.role == Role.INSTITUTION_STAFF:
         groups += [("本机构", [("培训项目", reverse("catalog:project_list")), ("机构准入", reverse("institutions:list")),
-                            ("培训基地", reverse("institutions:base_list"))])]
+                            ("培训基地", reverse("institutions:base_list")),
+                            ("绩效排名", reverse("evaluation:ranking_list")),
+                            ("末位淘汰", reverse("evaluation:case_list")),
+                            ("匿名评价结果", reverse("evaluation:rating_results"))])]
     if not groups:
         groups = [("培训项目", [("培训项目", reverse("catalog:project_list"))])]
     return groups

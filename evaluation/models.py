@@ -84,6 +84,8 @@ class InstrumentItem(models.Model):
     # A reverse-keyed item counts scale_max + scale_min - answer toward its dimension.
     reverse = models.BooleanField("反向计分", default=False)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["instrument", "number"]
         verbose_name = "测评题目"

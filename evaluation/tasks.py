@@ -1,5 +1,11 @@
 from celery import shared_task
 
+# The performance tasks live beside their services (registered as evaluation.performance.*); imported
+# here so the worker's autodiscovery of tasks modules registers them.
+from evaluation.performance import cases_confirm_due_task, ranking_compute_task
+
+__all__ = ["cases_confirm_due_task", "ranking_compute_task", "rating_windows_close_task"]
+
 
 @shared_task
 def rating_windows_close_task() -> int:

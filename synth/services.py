@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -67,6 +67,7 @@ class SynthResult:
     evaluated_projects: int = 0  # finished projects given assessments, ratings, visits and reviews
     assessment_responses: int = 0
     rating_responses: int = 0
+    ranked_projects: int = 0  # last year's and this year's projects given a performance score and rank
     supervision_visits: int = 0
     seconds: float = 0.0
 
@@ -171,9 +172,28 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         evaluation = evaluation_synthesize(seed=seed, today=today, county_codes=[plan.code for plan in plans])
         result.evaluated_projects, result.assessment_responses = evaluation.projects, evaluation.responses
         result.rating_responses, result.supervision_visits = evaluation.rating_responses, evaluation.visits
+        result.ranked_projects = _rank_years(today)
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result
+
+
+def _rank_years(today) -> int:
+    """Last year's and this year's performance ranking, as the province computes it (so the demo
+    shows ranks and a few projects flagged for elimination, awaiting appeal)."""
+    from access.scope import Scope
+    from evaluation.performance import ranking_compute
+
+    province = Division.objects.filter(level="province").first()
+    if province is None:
+        return 0
+    ranked = 0
+    for year in (today.year - 1, today.year):
+        try:
+            ranked += ranking_compute(scope=Scope.division(province), actor=None, year=year, today=today)["ranked"]
+        except ValidationError:  # no weights for the year, or cases already decided
+            continue
+    return ranked
 
 
 def _county(plan, *, seed, today, used_ids, result: SynthResult, cycles: list[CycleInfo]) -> None:

@@ -20,7 +20,8 @@ from access.policy import policies
 
 ROOT = Path(settings.BASE_DIR)
 PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs",
-                "learning", "guidance", "notifications", "institutions", "trainers"}
+                "learning", "guidance", "notifications", "institutions", "trainers",
+                "evaluation"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
@@ -120,6 +121,17 @@ ALLOWED = {
     # teachers and subjects, the honoured teachers named experts, the trainees' schools.
     "synth/evaluation.py": 7,
     "synth/bases.py": 5,  # the bases it designates and the 跟岗 projects it books there
+    # evaluation: matched untrained peers' main subject (a subquery over teachers already in scope)
+    "evaluation/comparison.py": 1,
+    # an instrument code is unique province-wide (checked and locked across owners for a new version)
+    "evaluation/instruments.py": 2,
+    # the daily confirmation of unappealed eliminations past the appeal period (the system)
+    "evaluation/performance.py": 2,
+    "evaluation/sanctions.py": 2,  # an institution's confirmed years, whoever organised the projects
+    "evaluation/sources.py": 1,  # the rating source: one aggregate SQL over projects already in scope
+    # the close task: closed windows' bases and trainer ratings; the province-wide tree it reads from
+    "evaluation/ratings.py": 2,
+    "evaluation/rating_results.py": 2,
 }
 
 
