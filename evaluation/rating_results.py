@@ -188,7 +188,7 @@ def build(windows: Iterable[RatingWindow], answers_of: dict[int, list[dict]], la
     instrument_ids = {window.instrument_id for window in windows}
     questions: dict[str, Question] = {}
     keys: dict[int, list[str]] = {}
-    for item in InstrumentItem.objects.filter(instrument_id__in=instrument_ids).select_related("instrument").order_by(
+    for item in InstrumentItem.objects.dangerously_unscoped().filter(instrument_id__in=instrument_ids).select_related("instrument").order_by(
             "instrument_id", "number"):
         key = f"{item.instrument_id}:{item.number}"
         questions[key] = Question(key=key, instrument=str(item.instrument), number=item.number, text=item.text,

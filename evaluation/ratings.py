@@ -60,7 +60,7 @@ def _rating_instrument(scope: Scope, instrument_id: int | None) -> Instrument:
         raise ValidationError({"instrument": "请选择一份匿名评价问卷"})
     if row.state != InstrumentState.PUBLISHED:
         raise ValidationError({"instrument": "只能使用已发布的评价问卷"})
-    if not InstrumentItem.objects.filter(instrument=row).exists():
+    if not row.items.exists():
         raise ValidationError({"instrument": "该问卷没有题目"})
     return row
 

@@ -757,7 +757,7 @@ def evaluation_instruments_state(t):
     )
 
     return (tuple(Instrument.objects.dangerously_unscoped().order_by("pk").values_list("pk", "state", "title", "version")),
-            InstrumentItem.objects.count(),
+            InstrumentItem.objects.dangerously_unscoped().count(),
             tuple(ProjectInstrument.objects.dangerously_unscoped().order_by("pk").values_list(
                 "pk", "point", "opens_on", "closes_on")),
             AssessmentResponse.objects.dangerously_unscoped().count(), DimensionScore.objects.dangerously_unscoped().count(),

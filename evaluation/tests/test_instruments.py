@@ -44,7 +44,7 @@ def test_bad_input_is_a_chinese_error_and_writes_nothing(users, values, field, m
     with pytest.raises(ValidationError) as error:
         services.instrument_create(scope=scope_for_user(admin), actor=admin, **data)
     assert message in error.value.message_dict[field][0]
-    assert _count() == 0 and InstrumentItem.objects.count() == 0
+    assert _count() == 0 and InstrumentItem.objects.dangerously_unscoped().count() == 0
 
 
 def test_a_code_is_used_once_whoever_owns_it(users):
