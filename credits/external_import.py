@@ -176,8 +176,9 @@ def _parse(row: list, index: dict[str, int], *, number: int, scope: Scope, alias
                    source_id=source_id, note=note, values=_row_values(row, index))
 
 
-def _teachers_by_index(scope: Scope, id_cells: list) -> dict[str, Teacher]:
-    """The file's teachers within the scope, by blind index, a thousand per query."""
+def teachers_by_id_number(scope: Scope, id_cells: list) -> dict[str, Teacher]:
+    """The file's teachers within the scope, by blind index, a thousand per query (the
+    teaching-outcome import identifies its rows the same way)."""
     indexes = set()
     for value in id_cells:
         try:
@@ -216,7 +217,7 @@ def external_hours_import(*, scope: Scope, actor, handle: BinaryIO, name: str, i
     index = _header_index(header)
     aliases = dict(OrganiserAlias.objects.values_list("name", "institution_id"))
     numbered = [(number, row) for number, row in enumerate(rows, start=at + 1) if any(_cell_text(value) for value in row)]
-    teachers = _teachers_by_index(scope, [row[index["身份证号"]] if index["身份证号"] < len(row) else "" for _, row in numbered])
+    teachers = teachers_by_id_number(scope, [row[index["身份证号"]] if index["身份证号"] < len(row) else "" for _, row in numbered])
     records: list[_Record] = []
     rejections: list[dict] = []
     unmapped: set[str] = set()

@@ -23,6 +23,7 @@ from access.policy import Action, can, visible
 from access.scope import Scope
 from audit.actions import Action as Audit
 from audit.services import audit_record
+from credits.external_import import teachers_by_id_number
 from evaluation.models import TeachingOutcome
 from people.identity import IdNumberError, id_blind_indexes, id_mask, id_parse
 from people.models import Teacher
@@ -59,21 +60,6 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value if value is not None else "").strip()
-
-
-def _teachers(scope: Scope, id_cells: list) -> dict[str, Teacher]:
-    indexes: set[str] = set()
-    for value in id_cells:
-        try:
-            indexes.update(id_blind_indexes(id_parse(_text(value)).number))
-        except IdNumberError:
-            continue
-    found: dict[str, Teacher] = {}
-    ordered = sorted(indexes)
-    for start in range(0, len(ordered), 1000):
-        for teacher in visible(scope, Teacher).filter(id_index__in=ordered[start:start + 1000]):
-            found[teacher.id_index] = teacher
-    return found
 
 
 def _parse(cell, teachers: dict[str, Teacher], scope: Scope) -> tuple[Teacher, str, int, float, str]:
@@ -132,7 +118,7 @@ def outcome_import(*, scope: Scope, actor, handle: BinaryIO, name: str, ip: str 
         raise RosterFileError(f"缺少列：{'、'.join(missing)}（应有：{'、'.join(COLUMNS)}）")
     index = {column: names.index(column) for column in COLUMNS if column in names}
     numbered = [(number, row) for number, row in enumerate(rows, start=at + 1) if any(_text(value) for value in row)]
-    teachers = _teachers(scope, [row[index["身份证号"]] if index["身份证号"] < len(row) else "" for _, row in numbered])
+    teachers = teachers_by_id_number(scope, [row[index["身份证号"]] if index["身份证号"] < len(row) else "" for _, row in numbered])
     result = OutcomeImport(rows=len(numbered))
     wanted: dict[tuple[int, str, int], tuple[float, str, Teacher]] = {}
     for number, row in numbered:

@@ -39,7 +39,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.errors import Forbidden
-from access.policy import Action, fetch, visible
+from access.policy import Action, can, fetch, visible
 from access.scope import Scope
 from audit.actions import Action as Audit
 from audit.services import audit_record
@@ -53,7 +53,11 @@ SOURCES = tuple(Source.values)
 # How long after the ranking a flagged case may be appealed (calendar days, Beijing dates).
 APPEAL_DAYS = 15
 WEIGHT_FIELDS = ("supervision", "rating", "outcome", "stakeholder")
-PROVINCE = "province_admin"
+
+
+def may_set_weights(scope: Scope) -> bool:
+    """Whoever may change the weights (the policy: the province) also computes the ranking under them."""
+    return can(scope, Action.CHANGE, ScoreWeights())
 
 
 @dataclass
@@ -133,7 +137,7 @@ def weights_set(*, scope: Scope, actor, year: int, supervision, rating, outcome,
                 min_group: int = 5, note: str = "", ip: str | None = None) -> ScoreWeights:
     """A new version of the year's weights (the earlier versions, and the scores computed under
     them, stay as they were). The four weights must sum to exactly 1."""
-    if scope.role != PROVINCE:
+    if not may_set_weights(scope):
         raise Forbidden("只有省级管理员可以设置绩效评价权重")
     problems: dict[str, str] = {}
     labels = {f: str(getattr(ScoreWeights._meta.get_field(f), "verbose_name", f))
@@ -184,7 +188,7 @@ def ranking_compute(*, scope: Scope, actor, year: int, ip: str | None = None,
                     today: dt.date | None = None) -> dict:
     """Compute (or recompute) a year's scores, ranks and flags, and open an elimination case for
     every flagged project. Refused once a case of the year has been appealed or decided."""
-    if scope.role != PROVINCE:
+    if not may_set_weights(scope):
         raise Forbidden("只有省级管理员可以计算年度绩效排名")
     today = today or timezone.localdate()
     with transaction.atomic():

@@ -37,7 +37,7 @@ def _year(value, default: int | None = None) -> int | None:
 @performance_page
 @require_http_methods(["GET", "POST"])
 def weights_page(request, scope):
-    may_edit = scope.role == Role.PROVINCE_ADMIN
+    may_edit = performance.may_set_weights(scope)
     values = {"year": request.POST.get("year") or str(timezone.localdate().year)}
     status = 200
     if request.method == "POST":
@@ -84,7 +84,7 @@ def ranking_page(request, scope):
         "groups": [{"label": c["title"], "rows": members, "chart": c} for c, members in zip(chart, groups.values(),
                                                                                               strict=True)],
         "levels": Level.choices, "categories": ProjectCategory.choices,
-        "may_compute": scope.role == Role.PROVINCE_ADMIN,
+        "may_compute": performance.may_set_weights(scope),
         "weights": performance.weights_in_force(scope, year)})
 
 

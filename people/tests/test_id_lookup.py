@@ -251,7 +251,6 @@ ID_INDEX_FILTERS_ALLOWED = {
     "people/services.py",  # uniqueness on create / new number, counted and audited there
     "people/roster/importer.py",  # a roster import matches its rows by number
     "credits/external_import.py",  # hours imported by number, within the importer's jurisdiction
-    "evaluation/outcomes.py",  # teaching outcomes imported by number, within the importer's jurisdiction
     "bench/notices_remind.py",  # builds benchmark teachers with made-up indexes; filters nothing
     "bench/bench_key_rotation.py",  # builds benchmark teachers with their indexes; filters nothing
 }
