@@ -71,11 +71,12 @@ def rating_form(request, scope, project_id: int):
 # --- the organiser -----------------------------------------------------------------------------
 
 
-def _date(value: str | None) -> dt.date | None:
+def _date(value: str | None, field: str) -> dt.date | None:
+    """The form's date, None when left empty; a malformed one is refused as such (not as missing)."""
     try:
         return dt.date.fromisoformat(value) if value else None
     except ValueError:
-        return None
+        raise ValidationError({field: "日期格式有误，应为 YYYY-MM-DD"}) from None
 
 
 @oversee_page
@@ -91,8 +92,8 @@ def rating_windows(request, scope, project_id: int):
         try:
             ratings.window_open(scope=scope, actor=request.user, project_id=project.pk,
                                 instrument_id=_int(request.POST.get("instrument")),
-                                opens_on=_date(request.POST.get("opens_on")),
-                                closes_on=_date(request.POST.get("closes_on")), ip=client_ip(request))
+                                opens_on=_date(request.POST.get("opens_on"), "opens_on"),
+                                closes_on=_date(request.POST.get("closes_on"), "closes_on"), ip=client_ip(request))
         except ValidationError as error:
             messages.error(request, error_text(error))
         else:

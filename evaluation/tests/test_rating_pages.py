@@ -85,6 +85,16 @@ def test_the_organiser_opens_a_window_on_the_page(rating_world, client_for):
     assert w.project.rating_windows.count() == 2
 
 
+def test_a_malformed_date_is_named_as_such_and_opens_nothing(rating_world, client_for):
+    w = rating_world
+    with at(STARTS):
+        response = client_for(w.users["county_admin"]).post(
+            f"/evaluation/ratings/projects/{w.project.pk}/windows/",
+            {"instrument": w.instrument.pk, "opens_on": "2027-13-40", "closes_on": "2027-03-25"}, follow=True)
+    assert "日期格式有误" in response.content.decode()
+    assert w.project.rating_windows.count() == 1
+
+
 def test_the_results_page_drills_down(rating_world, client_for, django_assert_max_num_queries):
     w = rating_world
     with at(OPENS):
