@@ -197,7 +197,8 @@ def check_the_effect_is_real_and_grows_with_quality():
     low = [c for p, cs in big.items() if quality[p] < 0.3 for c in cs]
     assert statistics.fmean(high) > statistics.fmean(low) + 0.2
     d_z = {p: statistics.fmean(c) / statistics.stdev(c) for p, c in big.items() if statistics.stdev(c) > 0}
-    assert max(d_z.values()) > 0.7 and min(d_z.values()) < 0.3  # some near nothing, some large
+    # Some small, some large: d_z runs about 3q, give or take 0.2 of sampling noise at these sizes.
+    assert max(d_z.values()) > 1.5 and min(d_z.values()) < 0.7
     assert statistics.correlation([quality[p] for p in d_z], list(d_z.values())) > 0.5
     # Trained teachers' outcomes rise more than their untrained peers' (difference in differences).
     values = defaultdict(dict)
