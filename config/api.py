@@ -26,6 +26,7 @@ from evaluation.api_instruments import router as evaluation_instruments_router
 from evaluation.api_performance import router as evaluation_performance_router
 from evaluation.api_ratings import router as evaluation_ratings_router
 from evaluation.api_supervision import router as evaluation_supervision_router
+from funding.api import router as funding_router
 from guidance.api import router as guidance_router
 from institutions.api import router as institutions_router
 from institutions.base_api import router as training_bases_router
@@ -35,6 +36,8 @@ from lrs.api import router as lrs_router
 from notifications.api import router as notifications_router
 from org.api import router as org_router
 from people.api import router as people_router
+from quotas.api_selection import router as quotas_selection_router
+from quotas.api_targets import router as quotas_targets_router
 from trainers.api import router as trainers_router
 
 
@@ -113,6 +116,9 @@ api.add_router("/", evaluation_instruments_router)
 api.add_router("/", evaluation_ratings_router)
 api.add_router("/", evaluation_supervision_router)
 api.add_router("/", evaluation_performance_router)
+api.add_router("/", quotas_targets_router)
+api.add_router("/", quotas_selection_router)
+api.add_router("/", funding_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "trainers",
     "notifications",
     "evaluation",
+    "quotas",
+    "funding",
     "synth",
 ]
 

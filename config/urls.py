@@ -35,4 +35,6 @@ urlpatterns = [
     path("trainers/", include("trainers.urls")),
     path("notifications/", include("notifications.urls")),
     path("evaluation/", include("evaluation.urls")),
+    path("quotas/", include("quotas.urls")),
+    path("funding/", include("funding.urls")),
 ]

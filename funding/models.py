@@ -1,0 +1,1 @@
+"""Teacher training funding: payroll and public budgets, local ratios, budgets and spend."""

@@ -1,0 +1,5 @@
+"""/api/v1/ operations for quotas: targets."""
+
+from ninja import Router
+
+router = Router(tags=["高端培训名额"])

@@ -1,0 +1,3 @@
+"""Targets per division, level and cycle, and seat allocations."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The selection pages' routes (included by quotas.urls under the app's namespace)."""
+
+patterns: list = []

@@ -1,0 +1,3 @@
+"""The targets pages' routes (included by quotas.urls under the app's namespace)."""
+
+patterns: list = []
