@@ -25,6 +25,7 @@ from access.rules import (
     EnrolledIn,
     InJurisdiction,
     MemberOf,
+    NamedIn,
     OfClient,
     OfInstitution,
     OpenTo,
@@ -63,6 +64,7 @@ class Action:
     ANSWER = "answer"  # an expert of the team replies to a teacher's question
     CONSULT = "consult"  # read an answered question, anonymously, as an instant answer
     RESET_PASSWORD = "reset_password"  # noqa: S105 - an action name: an administrator sets a temporary password
+    SCORE = "score"  # record a project's supervision visits and outcome reviews
 
 
 ADMINS = RoleIn({"school_admin", "county_admin", "city_admin", "province_admin"})
@@ -118,7 +120,11 @@ PROJECT_CHANGE = ADMINS & InJurisdiction("division_path", "organiser_school_id",
 PROJECT_RUN = PROJECT_CHANGE | (STAFF & OfInstitution("institution_id"))
 PROJECT_VIEW = (~Where(state="draft") | (ADMINS & InJurisdiction("division_path", "organiser_school_id"))
                 | (STAFF & OfInstitution("institution_id")))
-PROJECT: Rules = {Action.VIEW: PROJECT_VIEW, Action.CHANGE: PROJECT_CHANGE, Action.RUN: PROJECT_RUN}
+# Scored (visits, outcome reviews) once published, by the administrators over its organiser or an
+# account named to supervise it; never by the staff of an institution (it does not score itself).
+PROJECT_SCORE_RULE = ~Where(state="draft") & ~STAFF & (PROJECT_CHANGE | NamedIn("supervisors"))
+PROJECT: Rules = {Action.VIEW: PROJECT_VIEW, Action.CHANGE: PROJECT_CHANGE, Action.RUN: PROJECT_RUN,
+                  Action.SCORE: PROJECT_SCORE_RULE}
 ENROLMENT: Rules = {
     Action.VIEW: Own("teacher_id") | Through("project", PROJECT_RUN) | Through("teacher", TEACHER_VIEW & ADMINS),
     # Admission is the organiser's: an implementing institution runs sessions, it does not admit.

@@ -257,6 +257,21 @@ class MemberOf(Rule):
         return (found.filter(is_lead=True) if self.lead else found).exists()
 
 
+class NamedIn(Rule):
+    """The signed-in account is named on the row through `relation` (rows with a `user_id`):
+    an expert named to supervise a project."""
+
+    def __init__(self, relation: str):
+        self.relation = relation
+
+    def _q(self, scope):
+        return Q(**{f"{self.relation}__user_id": scope.user_id}) if scope.user_id is not None else False
+
+    def test(self, scope, row):
+        named = value_at(row, self.relation)
+        return scope.user_id is not None and named is not None and named.filter(user_id=scope.user_id).exists()
+
+
 class OwnAccount(Rule):
     """The row was made by, or belongs to, the signed-in account itself."""
 

@@ -52,7 +52,7 @@ def instrument_list(request, scope):
     kind, state = request.GET.get("kind", ""), request.GET.get("state", "")
     rows = list(selectors.instruments_visible(scope, kind=kind, state=state)[:selectors.PAGE_MAX])
     return render(request, "evaluation/instrument_list.html", {
-        "rows": rows, "kind": kind, "state": state, "may_add": request.user.role in DIVISION_ADMIN_ROLES,
+        "rows": rows, "kind": kind, "state": state, "may_add": services.may_add(scope),
         **_choices()})
 
 

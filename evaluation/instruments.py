@@ -133,6 +133,11 @@ def _write_items(instrument: Instrument, items: list[ItemData]) -> None:
                        reverse=item.reverse) for number, item in enumerate(items, start=1)])
 
 
+def may_add(scope: Scope) -> bool:
+    """Whether the viewer may make instruments for their own division (the button on the list)."""
+    return scope.path is not None and can(scope, Action.CHANGE, Instrument(division_path=scope.path))
+
+
 def instrument_create(*, scope: Scope, actor, kind: str, code: str, title: str, description: str = "",
                       scale_min: int | str = 1, scale_max: int | str = 5, items: Iterable[Any] = (),
                       division_id: int | None = None, ip: str | None = None) -> Instrument:

@@ -135,19 +135,10 @@ def _note(note: Any) -> str:
 
 # --- who may do what ------------------------------------------------------------------------------
 
-def is_supervisor(scope: Scope, project: Project) -> bool:
-    return bool(scope.user_id) and Supervisor.objects.visible_to(scope).filter(
-        project=project, user_id=scope.user_id).exists()
-
-
 def may_score(scope: Scope, project: Project) -> bool:
     """A named supervisor of the project, or an administrator who may change it; never the staff
-    of an institution (the implementer does not score itself), never a draft project."""
-    if scope.role == Role.INSTITUTION_STAFF or project.state == ProjectState.DRAFT:
-        return False
-    return is_supervisor(scope, project) or (scope.role in (Role.SCHOOL_ADMIN, Role.COUNTY_ADMIN, Role.CITY_ADMIN,
-                                                            Role.PROVINCE_ADMIN)
-                                             and can(scope, Action.CHANGE, project))
+    of an institution, never a draft project (the policy's rule)."""
+    return can(scope, Action.SCORE, project)
 
 
 def _scoring_project(scope: Scope, project_id: int) -> Project:

@@ -217,3 +217,11 @@ def test_edit_page_is_filled_in_and_refuses_a_published_instrument(users, client
     published = instrument(users["county_admin"], code="QX-P")
     refused = client.get(f"/evaluation/instruments/{published.pk}/edit/")
     assert refused.status_code == 302 and refused["Location"] == f"/evaluation/instruments/{published.pk}/"
+
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("who", "expected"), [("county_admin", True), ("city_admin", True), ("province_admin", True),
+                                               ("direct_admin", True), ("school_admin", False), ("teacher", False)])
+def test_the_new_instrument_button_follows_the_policy(users, who, expected):
+    assert services.may_add(scope_for_user(users[who])) is expected
