@@ -41,7 +41,7 @@ from evaluation.models import (
     InstrumentItem,
     ProjectInstrument,
 )
-from org.models import Division
+from evaluation.ownership import owning_division
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 TITLE_MAX = 200
@@ -67,17 +67,6 @@ def _actor(actor) -> Any:
 
 
 # --- instruments -------------------------------------------------------------------------------
-
-def _owning_division(scope: Scope, division_id: int | None) -> Division:
-    if not scope.is_division:
-        raise Forbidden("只有县级及以上管理员可以管理测评工具")
-    if division_id:
-        return fetch(scope, Division, division_id)
-    own = Division.objects.filter(path=scope.path).first()
-    if own is None:
-        raise Forbidden("账户未绑定区划")
-    return own
-
 
 def _int(value, field: str, label: str, problems: dict) -> int:
     try:
@@ -143,7 +132,7 @@ def instrument_create(*, scope: Scope, actor, kind: str, code: str, title: str, 
                       division_id: int | None = None, ip: str | None = None) -> Instrument:
     """A draft instrument of the administrator's division (or one below it they may write), with
     its items. Its code is new: a later version of an existing code is `instrument_new_version`."""
-    division = _owning_division(scope, division_id)
+    division = owning_division(scope, division_id, refusal="只有县级及以上管理员可以管理测评工具")
     row = Instrument(division=division, division_path=division.path, created_by=_actor(actor))
     if not can(scope, Action.CHANGE, row):
         raise Forbidden("只能为本辖区（可写）的单位建立测评工具")

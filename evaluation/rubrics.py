@@ -22,7 +22,7 @@ from audit.actions import Action as Audit
 from audit.services import audit_record
 from evaluation.constants import InstrumentState, RubricKind
 from evaluation.models import Rubric
-from org.models import Division
+from evaluation.ownership import owning_division
 
 CRITERIA_MAX = 30
 CRITERION_MAX_POINTS = 1000
@@ -79,17 +79,6 @@ def _clean(kind: str | None, title: str, criteria: Any, problems: dict) -> list[
     return clean
 
 
-def _division(scope: Scope, division_id: int | None) -> Division:
-    if not scope.is_division:
-        raise Forbidden("只有县级及以上管理员可以管理评分量规")
-    if division_id:
-        return fetch(scope, Division, division_id)
-    own = Division.objects.filter(path=scope.path).first()
-    if own is None:
-        raise Forbidden("账户未绑定区划")
-    return own
-
-
 def _audit(action: str, actor, row: Rubric, ip: str | None, **detail) -> None:
     audit_record(action=action, actor=actor if getattr(actor, "pk", None) else None, ip=ip,
                  scope_path=row.division_path, object_type="rubric", object_id=row.pk,
@@ -100,7 +89,7 @@ def rubric_create(*, scope: Scope, actor, kind: str, code: str, title: str, crit
                   division_id: int | None = None, ip: str | None = None) -> Rubric:
     """A new rubric (version 1, a draft) of the administrator's division or one below it they may
     write. A code already used is refused: its next version is made from the published one."""
-    division = _division(scope, division_id)
+    division = owning_division(scope, division_id, refusal="只有县级及以上管理员可以管理评分量规")
     row = Rubric(division=division, division_path=division.path,
                  created_by=actor if getattr(actor, "pk", None) else None)
     if not can(scope, Action.CHANGE, row):

@@ -18,7 +18,7 @@ from core.requests import client_ip, error_text, form_step, object_id
 from evaluation import rubrics, supervision
 from evaluation import supervision_selectors as selectors
 from evaluation.constants import InstrumentState, OutcomeKind, RubricKind
-from org.models import Division
+from evaluation.ownership import owning_division_choices
 
 # The 过程评价 page: administrators (organisers, stakeholders), experts (supervisors), the staff of
 # the implementing institution (who read, never score). Teachers have no part in it.
@@ -143,8 +143,7 @@ def criteria_text(criteria: list[dict]) -> str:
 
 
 def _rubric_choices(scope) -> dict:
-    divisions = Division.objects.filter(path__startswith=scope.path).order_by("path")[:300] if scope.path else []
-    return {"kinds": RubricKind.choices, "states": InstrumentState.choices, "divisions": divisions}
+    return {"kinds": RubricKind.choices, "states": InstrumentState.choices, "divisions": owning_division_choices(scope)}
 
 
 @rubric_page

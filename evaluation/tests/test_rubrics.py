@@ -111,3 +111,17 @@ def test_state_steps_in_the_wrong_order_are_refused(sw):
     rubrics.rubric_publish(scope=scope, actor=county, rubric_id=row.pk)
     with pytest.raises(ValidationError, match="只有草稿可以发布"):
         rubrics.rubric_publish(scope=scope, actor=county, rubric_id=row.pk)
+
+
+def test_a_city_makes_rubrics_for_its_counties_but_not_for_its_direct_county(sw):
+    """A city's 省直管县 reports to the province: the form does not offer it, and naming it is refused."""
+    from evaluation.ownership import owning_division_choices
+
+    offered = owning_division_choices(sw.scope("city_admin"))
+    assert sw.p.county in offered and sw.p.city in offered and sw.p.direct not in offered
+    assert owning_division_choices(sw.scope("school_admin")) == []
+    made = _create(sw, who="city_admin", code="KF-V", division_id=sw.p.county.pk)
+    assert made.division == sw.p.county
+    with pytest.raises(Forbidden):
+        _create(sw, who="city_admin", code="ZX-V", division_id=sw.p.direct.pk)
+    assert not Rubric.objects.dangerously_unscoped().filter(code="ZX-V").exists()
