@@ -5,8 +5,12 @@ the form, call one service and redirect; refusals come back as Chinese messages.
 
 from __future__ import annotations
 
+import tempfile
+
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access.policy import Action, can
 from accounts.decorators import roles_required
 from accounts.models import ADMIN_ROLES, Role
+from accounts.throttle import rate_limited
+from audit.actions import Action as Audit
+from audit.services import audit_record
 from catalog.constants import Level, ProjectCategory
+from core.excel import add_table, exporter_name, new_workbook
 from core.lists import paginate
 from core.requests import client_ip, error_text, form_step
 from evaluation import performance, performance_selectors
@@ -24,6 +32,7 @@ from evaluation.constants import CaseState, Sanction, Source
 ROLES = ADMIN_ROLES | {Role.INSTITUTION_STAFF}
 performance_page = roles_required(ROLES)
 SOURCE_LABELS = dict(Source.choices)
+EXPORT_MAX_ROWS = 50_000
 
 
 def _year(value, default: int | None = None) -> int | None:
@@ -71,6 +80,8 @@ def ranking_page(request, scope):
     level = request.GET.get("level", "") if request.GET.get("level", "") in Level.values else ""
     category = request.GET.get("category", "")
     category = category if category in ProjectCategory.values else ""
+    if request.GET.get("format") == "xlsx":
+        return _ranking_export(request, scope, year=year, level=level, category=category)
     rows = list(performance_selectors.ranking(scope, year=year, level=level, category=category)[:2000])
     groups: dict[tuple[str, str], list] = {}
     for row in rows:
@@ -86,6 +97,32 @@ def ranking_page(request, scope):
         "levels": Level.choices, "categories": ProjectCategory.choices,
         "may_compute": performance.may_set_weights(scope),
         "weights": performance.weights_in_force(scope, year)})
+
+
+def _score(value) -> float | str:
+    return "" if value is None else round(value, 1)
+
+
+def _ranking_export(request, scope, *, year: int, level: str, category: str):
+    """The year's ranking the viewer sees, every group, as one titled Excel table (audited, rate-limited)."""
+    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
+        raise PermissionDenied("导出过于频繁，请稍后再试")
+    rows = performance_selectors.ranking(scope, year=year, level=level, category=category)[:EXPORT_MAX_ROWS]
+    table = [[Level(r.level).label, ProjectCategory(r.category).label, f"{r.rank}/{r.group_size}", r.project.code,
+              r.project.title, r.institution.name if r.institution else "", _score(r.supervision), _score(r.rating),
+              _score(r.outcome), _score(r.stakeholder), round(r.composite, 3), "拟末位淘汰" if r.flagged else ""]
+             for r in rows]
+    book = new_workbook()
+    count = add_table(book, sheet="绩效排名", title=f"{year}年度培训项目绩效排名", jurisdiction=scope.label,
+                      exported_by=exporter_name(request.user),
+                      header=["层级", "类别", "组内排名", "项目编号", "项目名称", "实施机构", "专家视导", "匿名评价",
+                              "成果质量", "利益群体", "综合得分", "末位"], rows=table)
+    audit_record(action=Audit.RANKING_EXPORT, actor=request.user, ip=client_ip(request), scope_path=scope.path or "",
+                 object_type="ranking", object_id=year, detail={"rows": count, "level": level, "category": category})
+    handle = tempfile.TemporaryFile()
+    book.save(handle)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"绩效排名-{year}.xlsx")
 
 
 @performance_page

@@ -96,6 +96,31 @@ def test_the_ranking_page_draws_a_chart_per_group_from_a_static_script(world, cl
     assert "拟末位淘汰" in body and "计算（重新计算）2025年度排名" in body
 
 
+def test_the_ranking_export_holds_what_the_viewer_sees_and_is_audited(world, client_for, settings):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from audit.models import AuditEvent
+
+    def cells(persona):
+        response = client_for(world[persona]).get("/evaluation/rankings/?year=2025&format=xlsx")
+        assert response.status_code == 200 and response["Content-Type"].startswith("application/")
+        sheet = load_workbook(BytesIO(b"".join(response.streaming_content))).active
+        return [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+
+    city = cells("city_admin")
+    assert {"TX-P1", "TX-P5", "QX-1", "拟末位淘汰"} <= set(city)
+    assert any("2025年度培训项目绩效排名" in c for c in city)
+    county = cells("county_admin")
+    assert "QX-1" in county and not any(c.startswith("TX-P") for c in county)
+    events = AuditEvent.objects.dangerously_unscoped().filter(action="evaluation.ranking_export")
+    assert events.count() == 2 and {e.detail["rows"] for e in events} == {6, 1}
+    settings.EXPORT_MAX_PER_HOUR = 1  # the city has exported once this hour
+    assert client_for(world["city_admin"]).get("/evaluation/rankings/?year=2025&format=xlsx").status_code == 403
+    assert "导出Excel" in client_for(world["city_admin"]).get("/evaluation/rankings/?year=2025").content.decode()
+
+
 LISTS = ("/evaluation/rankings/?year=2025", "/evaluation/cases/", "/api/v1/evaluation/rankings?year=2025",
          "/api/v1/elimination-cases", "/evaluation/weights/")
 
