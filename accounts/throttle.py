@@ -82,6 +82,13 @@ def rate_limited(bucket: str, who: str, *, limit: int, seconds: int, peek: bool 
     return rate_count(bucket, who, seconds=seconds) > limit
 
 
+def export_throttle(user) -> None:
+    """Counts one export of the account's and refuses it as too many (429 with Retry-After)
+    beyond the hourly allowance: every Excel export calls this first."""
+    if rate_limited("export", str(getattr(user, "pk", "")), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
+        raise Throttled("导出过于频繁，请稍后再试。", retry_after=3600)
+
+
 def rate_count(bucket: str, who: str, *, seconds: int) -> int:
     """Count one more call in a fixed window of `seconds` and return the count so far, this
     one included (a caller that must tell the first call over a limit from later ones)."""

@@ -6,7 +6,6 @@ are shown by name and school; never by ID number."""
 import datetime as dt
 import tempfile
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from access.policy import Action as Can
 from access.policy import can, fetch, visible
 from accounts.decorators import division_admin_required, scoped_view
-from accounts.throttle import rate_limited
+from accounts.throttle import export_throttle
 from audit.actions import Action
 from audit.services import audit_record
 from catalog.attendance import (
@@ -249,8 +248,7 @@ def _marked(post, project: Project) -> dict[int, list[int]]:
 
 
 def _export(request, scope, project, enrolments, sessions, present):
-    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        raise PermissionDenied("导出过于频繁，请稍后再试")
+    export_throttle(request.user)
     handle = tempfile.TemporaryFile()
     # 报名编号 lets the sheet come back as an attendance upload (catalog/attendance_upload.py).
     header = ["报名编号", "姓名", "学校", "状态", *[f"第{s.number}场 {s.held_on:%m-%d}" for s in sessions], "考核"]

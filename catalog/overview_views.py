@@ -3,14 +3,13 @@ charts and an audited, rate-limited Excel export of the tables."""
 
 import tempfile
 
-from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import division_admin_required
-from accounts.throttle import Throttled, rate_limited
+from accounts.throttle import export_throttle
 from audit.actions import Action
 from audit.services import audit_record
 from catalog.constants import ProjectState
@@ -48,8 +47,7 @@ def jurisdiction_overview_view(request, scope):
 
 
 def _export(request, overview):
-    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        raise Throttled("导出过于频繁，请稍后再试。", retry_after=3600)
+    export_throttle(request.user)
     handle = tempfile.TemporaryFile()
     count = write_table(handle, sheet="项目统计", title=f"{overview.division.name} {overview.year} 年度培训项目统计",
                         jurisdiction=overview.division.name, exported_by=exporter_name(request.user),

@@ -3,7 +3,6 @@ projects, rule problems, high-end target, overlaps and the draft → submit → 
 
 import tempfile
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from access.policy import Action as Can
 from access.policy import can
 from accounts.decorators import admin_required, division_admin_required
-from accounts.throttle import rate_limited
+from accounts.throttle import export_throttle
 from audit.actions import Action
 from audit.services import audit_record
 from catalog.constants import Level, PlanState
@@ -139,8 +138,7 @@ def _act(request, scope, plan, action: str) -> None:
 
 
 def _export(request, scope, view):
-    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        raise PermissionDenied("导出过于频繁，请稍后再试")
+    export_throttle(request.user)
     plan, handle = view.plan, tempfile.TemporaryFile()
     others: dict[int, list[str]] = {}
     for c in view.conflicts:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from access.policy import Action, can
 from accounts.decorators import admin_required
-from accounts.throttle import Throttled, rate_limited
+from accounts.throttle import export_throttle
 from core.dbrouting import replica_view
 from core.lists import paginate
 from core.requests import client_ip
@@ -39,8 +39,7 @@ def _refresh_state(request, cycle: Cycle):
 
 
 def _export(request, scope, *, cycle, title: str, total, children=None, standings=None):
-    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        raise Throttled("导出过于频繁，请稍后再试。", retry_after=3600)
+    export_throttle(request.user)
     handle = tempfile.TemporaryFile()
     compliance_export(actor=request.user, scope_path=scope.path or "", title=title, cycle=cycle, total=total,
                       children=children, standings=standings, destination=handle, ip=client_ip(request))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import tempfile
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access.policy import Action, can, fetch
 from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import ADMIN_ROLES, Role
-from accounts.throttle import rate_limited
+from accounts.throttle import export_throttle
 from audit.actions import Action as Audit
 from audit.services import audit_record
 from core.excel import exporter_name, new_workbook
@@ -243,8 +242,7 @@ def _fmt(value, digits: int = 2):
 
 
 def _comparison_export(request, scope, comparison: cmp.Comparison):
-    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        raise PermissionDenied("导出过于频繁，请稍后再试")
+    export_throttle(request.user)
     from core.excel import add_table
 
     project = comparison.project

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import tempfile
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access.policy import Action, can
 from accounts.decorators import roles_required
 from accounts.models import ADMIN_ROLES, Role
-from accounts.throttle import rate_limited
+from accounts.throttle import export_throttle
 from audit.actions import Action as Audit
 from audit.services import audit_record
 from catalog.constants import Level, ProjectCategory
@@ -105,8 +104,7 @@ def _score(value) -> float | str:
 
 def _ranking_export(request, scope, *, year: int, level: str, category: str):
     """The year's ranking the viewer sees, every group, as one titled Excel table (audited, rate-limited)."""
-    if rate_limited("export", str(request.user.pk), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        raise PermissionDenied("导出过于频繁，请稍后再试")
+    export_throttle(request.user)
     rows = performance_selectors.ranking(scope, year=year, level=level, category=category)[:EXPORT_MAX_ROWS]
     table = [[Level(r.level).label, ProjectCategory(r.category).label, f"{r.rank}/{r.group_size}", r.project.code,
               r.project.title, r.institution.name if r.institution else "", _score(r.supervision), _score(r.rating),

@@ -8,13 +8,12 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from access.policy import visible
 from access.scope import Scope
-from accounts.throttle import rate_limited
+from accounts.throttle import export_throttle
 from audit.services import audit_record
 from catalog.constants import Level, Mode, ProjectCategory
 from core.excel import COUNT, exporter_name, write_table
@@ -88,8 +87,7 @@ def export(*, scope: Scope, actor, kind: str, days: int = EXPIRING_DAYS, ip: str
         raise ValidationError({"kind": "导出类型应为 registry（机构名录）或 expiring（即将到期）"})
     if not isinstance(days, int) or not 1 <= days <= EXPIRING_DAYS_MAX:
         raise ValidationError({"days": f"天数应为 1 到 {EXPIRING_DAYS_MAX} 的整数"})
-    if rate_limited("export", str(getattr(actor, "pk", "")), limit=settings.EXPORT_MAX_PER_HOUR, seconds=3600):
-        raise PermissionDenied("导出过于频繁，请稍后再试")
+    export_throttle(actor)
     today = timezone.localdate()
     handle = tempfile.TemporaryFile()
     if kind == "registry":

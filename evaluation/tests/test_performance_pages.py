@@ -117,7 +117,7 @@ def test_the_ranking_export_holds_what_the_viewer_sees_and_is_audited(world, cli
     events = AuditEvent.objects.dangerously_unscoped().filter(action="evaluation.ranking_export")
     assert events.count() == 2 and {e.detail["rows"] for e in events} == {6, 1}
     settings.EXPORT_MAX_PER_HOUR = 1  # the city has exported once this hour
-    assert client_for(world["city_admin"]).get("/evaluation/rankings/?year=2025&format=xlsx").status_code == 403
+    assert client_for(world["city_admin"]).get("/evaluation/rankings/?year=2025&format=xlsx").status_code == 429
     assert "导出Excel" in client_for(world["city_admin"]).get("/evaluation/rankings/?year=2025").content.decode()
 
 
