@@ -116,6 +116,7 @@ class Action(models.TextChoices):
     OUTCOME_IMPORT = "evaluation.outcome_import", "导入教学成效数据"
     COMPARISON_EXPORT = "evaluation.comparison_export", "导出训前训后对比评价"
     RANKING_EXPORT = "evaluation.ranking_export", "导出年度绩效排名"
+    RATING_RESULTS_EXPORT = "evaluation.rating_results_export", "导出匿名评价结果"
     KEYS_ROTATE_FIELD = "keys.rotate_field", "轮换字段加密密钥（重新加密）"
     KEYS_REINDEX = "keys.reindex", "轮换盲索引密钥（重算索引）"
     # evaluation: performance score, ranking, elimination (evaluation.performance)

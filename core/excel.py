@@ -168,6 +168,18 @@ def write_table(destination, **table) -> int:
     return count
 
 
+def xlsx_response(book: Workbook, filename: str):
+    """A finished workbook as a download (spooled through a temporary file, not held in memory twice)."""
+    import tempfile
+
+    from django.http import FileResponse
+
+    handle = tempfile.TemporaryFile()
+    book.save(handle)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=filename)
+
+
 def _chain(sample: list, rest):
     yield from sample
     for row in rest:

@@ -6,11 +6,9 @@ service or selector and redirect; refusals come back as Chinese messages and wri
 
 from __future__ import annotations
 
-import tempfile
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,7 +18,7 @@ from accounts.models import ADMIN_ROLES, Role
 from accounts.throttle import export_throttle
 from audit.actions import Action as Audit
 from audit.services import audit_record
-from core.excel import exporter_name, new_workbook
+from core.excel import add_table, exporter_name, new_workbook, xlsx_response
 from core.requests import client_ip, error_text, form_step, object_id
 from evaluation import comparison as cmp
 from evaluation import instrument_selectors as selectors
@@ -243,7 +241,6 @@ def _fmt(value, digits: int = 2):
 
 def _comparison_export(request, scope, comparison: cmp.Comparison):
     export_throttle(request.user)
-    from core.excel import add_table
 
     project = comparison.project
     book = new_workbook()
@@ -270,10 +267,7 @@ def _comparison_export(request, scope, comparison: cmp.Comparison):
                                "95%CI下限", "95%CI上限", "说明"], rows=did_rows)
     audit_record(action=Audit.COMPARISON_EXPORT, actor=request.user, ip=client_ip(request),
                  scope_path=project.division_path, object_type="project", object_id=project.pk, detail={"rows": count})
-    handle = tempfile.TemporaryFile()
-    book.save(handle)
-    handle.seek(0)
-    return FileResponse(handle, as_attachment=True, filename=f"对比评价-{project.code}.xlsx")
+    return xlsx_response(book, f"对比评价-{project.code}.xlsx")
 
 
 @read_page

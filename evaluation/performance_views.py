@@ -5,11 +5,8 @@ the form, call one service and redirect; refusals come back as Chinese messages.
 
 from __future__ import annotations
 
-import tempfile
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +19,7 @@ from accounts.throttle import export_throttle
 from audit.actions import Action as Audit
 from audit.services import audit_record
 from catalog.constants import Level, ProjectCategory
-from core.excel import add_table, exporter_name, new_workbook
+from core.excel import add_table, exporter_name, new_workbook, xlsx_response
 from core.lists import paginate
 from core.requests import client_ip, error_text, form_step
 from evaluation import performance, performance_selectors
@@ -117,10 +114,7 @@ def _ranking_export(request, scope, *, year: int, level: str, category: str):
                               "成果质量", "利益群体", "综合得分", "末位"], rows=table)
     audit_record(action=Audit.RANKING_EXPORT, actor=request.user, ip=client_ip(request), scope_path=scope.path or "",
                  object_type="ranking", object_id=year, detail={"rows": count, "level": level, "category": category})
-    handle = tempfile.TemporaryFile()
-    book.save(handle)
-    handle.seek(0)
-    return FileResponse(handle, as_attachment=True, filename=f"绩效排名-{year}.xlsx")
+    return xlsx_response(book, f"绩效排名-{year}.xlsx")
 
 
 @performance_page

@@ -307,3 +307,34 @@ def delivery_rating(cell: Cell, questions: dict[str, Question]) -> Decimal | Non
 
 def dimension_label(code: str) -> str:
     return DIMENSION_LABELS.get(code, code)
+
+
+LEVEL_LABELS = {"all": "全部", "group": "层级·类别", "institution": "实施机构", "project": "项目", "window": "评价窗口"}
+
+
+def export_rows(results: Results) -> list[list]:
+    """Every cell of the tree, depth first, as the page shows it: a hidden cell carries only its
+    reason, never its counts or scores (suppression is the same in the file as on the page)."""
+    dimensions = list(RATING_DIMENSIONS)
+    rows: list[list] = []
+
+    def visit(cell: Cell, trail: tuple[str, ...]) -> None:
+        path = " › ".join((*trail, cell.label))
+        if cell.suppressed:
+            rows.append([LEVEL_LABELS.get(cell.level, cell.level), path, "", "", "", *[""] * len(dimensions),
+                         cell.reason])
+        else:
+            scores = dimension_scores(cell, results.questions)
+            rate = cell.rate
+            rows.append([LEVEL_LABELS.get(cell.level, cell.level), path, cell.responses, cell.eligible,
+                         "" if rate is None else float(rate), *[scores.get(code, "") for code in dimensions], ""])
+        for child in cell.children:
+            visit(child, (*trail, cell.label))
+
+    visit(results.root, ())
+    return rows
+
+
+def export_header() -> list[str]:
+    return ["层级", "名称", "应答人数", "应评人数", "应答率", *[dimension_label(code) for code in RATING_DIMENSIONS],
+            "未公布原因"]

@@ -17,7 +17,11 @@ from access.errors import NotVisible
 from access.policy import Action, can, fetch, visible
 from accounts.decorators import roles_required, scoped_view
 from accounts.models import ADMIN_ROLES, Role
+from accounts.throttle import export_throttle
+from audit.actions import Action as Audit
+from audit.services import audit_record
 from catalog.models import Project
+from core.excel import PERCENT, add_table, exporter_name, new_workbook, xlsx_response
 from core.requests import client_ip, error_text
 from evaluation import rating_results, ratings
 from evaluation.constants import DIMENSION_LABELS, InstrumentKind, InstrumentState
@@ -141,12 +145,26 @@ def _row(cell: rating_results.Cell, questions) -> dict:
             "questions": rating_results.question_results(cell, questions) if cell.level in ("project", "window") else []}
 
 
+def _results_export(request, scope, found: rating_results.Results):
+    """The whole drill-down as one table, hidden cells with their reason only (audited, rate-limited)."""
+    export_throttle(request.user)
+    book = new_workbook()
+    count = add_table(book, sheet="匿名评价结果", title="培训项目学员匿名评价结果", jurisdiction=scope.label,
+                      exported_by=exporter_name(request.user), header=rating_results.export_header(),
+                      rows=rating_results.export_rows(found), formats={"应答率": PERCENT})
+    audit_record(action=Audit.RATING_RESULTS_EXPORT, actor=request.user, ip=client_ip(request),
+                 scope_path=scope.path or "", object_type="rating_results", object_id="", detail={"rows": count})
+    return xlsx_response(book, "匿名评价结果.xlsx")
+
+
 @oversee_page
 @require_GET
 def rating_results_page(request, scope):
     """The drill-down: the cell asked for (`at`, default everything) and its children, each shown
     or hidden with the reason; the chart of the shown children's dimension scores."""
     found = rating_results.results_for(scope)
+    if request.GET.get("format") == "xlsx":
+        return _results_export(request, scope, found)
     trail = _find(found.root, str(request.GET.get("at") or "all")[:80], []) or [found.root]
     current = trail[-1]
     children = [_row(child, found.questions) for child in current.children]

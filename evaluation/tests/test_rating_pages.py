@@ -128,6 +128,46 @@ def test_results_page_says_why_a_cell_is_hidden(rating_world, client_for):
     assert "样本不足" in page and "1. 题目1" not in page
 
 
+def _export_cells(client) -> list[list]:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    response = client.get("/evaluation/ratings/results/?format=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(BytesIO(b"".join(response.streaming_content))).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_the_results_export_holds_the_tree_with_the_same_suppression(rating_world, client_for):
+    from audit.models import AuditEvent
+
+    w = rating_world
+    with at(OPENS):
+        for teacher in w.teachers[:20]:
+            rate(teacher, w.project, answers_of(4))
+    with at(AFTER):
+        rows = _export_cells(client_for(w.users["county_admin"]))
+        outsider = _export_cells(client_for(w.users["sibling_admin"]))
+    project_rows = [r for r in rows if r[0] == "项目"]
+    assert len(project_rows) == 1 and project_rows[0][1].endswith(w.project.title)
+    assert project_rows[0][2:4] == [20, 30] and project_rows[0][-1] is None
+    assert not any(w.project.title in str(cell) for row in outsider for cell in row)
+    assert AuditEvent.objects.dangerously_unscoped().filter(action="evaluation.rating_results_export").count() == 2
+
+
+def test_a_hidden_cell_is_exported_with_its_reason_and_no_numbers(rating_world, client_for):
+    w = rating_world
+    with at(OPENS):
+        for teacher in w.teachers[:9]:
+            rate(teacher, w.project, answers_of(4))
+    with at(AFTER):
+        rows = _export_cells(client_for(w.users["county_admin"]))
+    project_rows = [r for r in rows if r[0] == "项目"]
+    assert len(project_rows) == 1
+    assert project_rows[0][2:-1] == [None] * (len(project_rows[0]) - 3) and "样本不足" in project_rows[0][-1]
+
+
 def test_the_form_is_only_for_the_projects_trainees(rating_world, client_for, users):
     w = rating_world
     with at(OPENS):
