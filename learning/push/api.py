@@ -25,7 +25,7 @@ class PushedOut(Schema):
     format: str
     is_featured: bool
     reason: str = Field(..., description="推荐理由（中文）")
-    signal: str = Field(..., description="理由来源：required 必修内容 / similar 学过的相关课程 / peers 同学段同学科 / "
+    signal: str = Field(..., description="理由来源：required 必修内容 / weak 训后测评较弱的能力 / similar 学过的相关课程 / peers 同学段同学科 / "
                                          "owed 欠缺学时 / fresh 新课 / featured 精品课 / fit 适合学段学科")
     score: float
 

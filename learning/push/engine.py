@@ -117,11 +117,14 @@ class Catalogue:
         return self._fit[key]
 
     def _marks(self, kind: str, code: str) -> np.ndarray:
-        """Courses open to a stage (made for it, or for every stage) / made for a subject ("" = for none)."""
+        """Courses open to a stage (made for it, or for every stage) / made for a subject ("" = for none) /
+        on a topic."""
         key = (kind, code)
         if key not in self._marked:
             if kind == "stage":
                 marks = [not c.stages or code in c.stages for c in self.cards]
+            elif kind == "topic":
+                marks = [code in c.topics for c in self.cards]
             else:
                 marks = [(not c.subjects) if code == "" else code in c.subjects for c in self.cards]
             self._marked[key] = np.asarray(marks, dtype=bool)
@@ -160,6 +163,7 @@ class Teacher:
     filled: frozenset[str]
     missing_required: frozenset[str]
     history_times: list[float] = field(default_factory=list)  # epoch seconds, with `history`
+    weak_topic: str = ""  # the capability the latest 训后 assessment found weakest
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,10 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         for content in t.missing_required:
             if content in required_best and required_best[content][n] >= 0:
                 chosen.add(int(required_best[content][n]))
+        if t.weak_topic:  # the best course on the weakest capability, for `rank`'s place for it
+            covering = catalogue._marks("topic", t.weak_topic) & allowed[n] & (fits[n] > 0)
+            if covering.any():
+                chosen.add(int(np.argmax(np.where(covering, total[n], np.float32(-np.inf)))))
         columns = np.asarray(sorted(chosen), dtype=np.int64)
         ids = catalogue.ids[columns].tolist()
         explain = _Explainer(catalogue, rows[n])

@@ -25,6 +25,7 @@ from access.scope import Scope
 from credits.constants import Category
 from credits.models import CycleTotal
 from credits.selectors import current_cycle, required_hours, rule_set_in_force
+from evaluation.instrument_selectors import weak_topics
 from learning.constants import CourseState, RequiredContent
 from learning.models import Course, CourseEnrolment, PeerPopularity
 from learning.push.interactions import History
@@ -81,8 +82,8 @@ def histories(scope: Scope, teacher_ids: Iterable[int], *, activities: dict[int,
 
 def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> dict[int, str]:
     """A fingerprint of what each teacher's list depends on (their completions, the courses they took
-    up on the player, their hours this cycle), in three grouped queries: a list whose fingerprint
-    changed is stale."""
+    up on the player, their hours this cycle, the weakest capability of their latest 训后 assessment),
+    in four grouped queries: a list whose fingerprint changed is stale."""
     ids = [teacher.pk for teacher in teachers]
     done = {teacher_id: (n, last) for teacher_id, n, last in (
         visible(scope, StatementCredit).filter(teacher_id__in=ids, state=CreditState.CREDITED)
@@ -92,10 +93,11 @@ def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> di
     taken = {teacher_id: (n, last) for teacher_id, n, last in (
         visible(scope, CourseEnrolment).filter(teacher_id__in=ids)
         .values("teacher_id").annotate(n=Count("id"), last=Max("id")).values_list("teacher_id", "n", "last"))}
+    weak = weak_topics(scope, ids)
     bases = {}
     for teacher_id in ids:
         n, last = done.get(teacher_id, (0, None))
-        text = f"{n}:{last}:{taken.get(teacher_id, (0, None))}:{cycle_id}:{hours.get(teacher_id)}"
+        text = f"{n}:{last}:{taken.get(teacher_id, (0, None))}:{cycle_id}:{hours.get(teacher_id)}:{weak.get(teacher_id)}"
         bases[teacher_id] = hashlib.sha256(text.encode()).hexdigest()[:32]
     return bases
 
@@ -107,6 +109,7 @@ def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, H
     subjects: dict[int, set[str]] = defaultdict(set)
     for teacher_id, subject in visible(scope, TeacherSubject).filter(teacher_id__in=ids).values_list("teacher_id", "subject"):
         subjects[teacher_id].add(subject)
+    weak = weak_topics(scope, ids)
     cycle = current_cycle(today)
     rules = {}
     rule_set = None
@@ -135,7 +138,7 @@ def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, H
         needs[teacher.pk] = TeacherNeeds(
             teacher_id=teacher.pk, stage=teacher.stage, subjects=frozenset(subjects.get(teacher.pk, ())),
             short=short, owed_total=owed_total, filled=frozenset(filled), missing_required=missing,
-            seen=frozenset(history.courses.tolist()))
+            seen=frozenset(history.courses.tolist()), weak_topic=weak.get(teacher.pk, ""))
     return needs
 
 

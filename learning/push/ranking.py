@@ -5,8 +5,8 @@ hands each teacher's short head of the library to `rank` with scores computed in
 signal (courses like the ones the teacher studied, and what their peers study) orders the
 list; the policy's needs reserve room in it: required content not yet taken this cycle gets
 up to `REQUIRED_SLOTS` places, courses whose ledger category the teacher has already filled
-sink (they would earn nothing), and a greedy pass keeps one topic or one provider from
-filling the list.
+sink (they would earn nothing), the capability a teacher's latest post-training assessment found
+weakest gets one place, and a greedy pass keeps one topic or one provider from filling the list.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
+from catalog.constants import Topic
 from credits.constants import CATEGORY_LABELS
 from learning.constants import RequiredContent
 from org.constants import Stage
@@ -31,6 +32,7 @@ SAME_PROVIDER_PENALTY = 0.08
 FILLED_CATEGORY_FACTOR = 0.3  # a course whose category is at its cap earns nothing: it sinks
 REQUIRED_LABELS = dict(RequiredContent.choices)
 STAGE_LABELS = dict(Stage.choices)
+TOPIC_LABELS = dict(Topic.choices)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class TeacherNeeds:
     filled: frozenset[str] = frozenset()
     missing_required: frozenset[str] = frozenset()
     seen: frozenset[int] = frozenset()  # courses enrolled in or completed: never pushed again
+    # The library topic (a capability) the teacher's latest 训后 assessment found weakest, if any.
+    weak_topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class Pick:
     course_id: int
     score: float
     reason: str
-    signal: str  # which need or signal put it here: required, similar, peers, owed, fresh, featured, fit
+    signal: str  # which need or signal put it here: required, weak, similar, peers, owed, fresh, featured, fit
 
 
 def _fit(needs: TeacherNeeds, card: CourseCard) -> float:
@@ -138,6 +142,8 @@ def reasons(needs: TeacherNeeds, card: CourseCard, similar: Similar | None, peer
     missing = sorted(card.required & needs.missing_required)
     if missing:
         main, signal = f"你本周期尚未完成必修的{REQUIRED_LABELS.get(missing[0], missing[0])}内容", "required"
+    elif needs.weak_topic and needs.weak_topic in card.topics:
+        main, signal = f"训后测评显示你的{TOPIC_LABELS.get(needs.weak_topic, needs.weak_topic)}有待提升", "weak"
     else:
         learned = WEIGHTS["similar"] * (similar.score if similar else 0.0)
         source = similar.source() if similar and learned >= WEIGHTS["peers"] * peers and learned > 0 else ""
@@ -177,6 +183,13 @@ def rank(needs: TeacherNeeds, cards: list[CourseCard], *, similar: dict[int, Sim
         if len(chosen) >= min(REQUIRED_SLOTS, k):
             break
         covering = [card for card in open_cards if content in card.required and card.id not in taken_ids
+                    and _fit(needs, card) > 0]
+        if covering:
+            chosen.append(max(covering, key=lambda card: (scored[card.id], -card.id)))
+            taken_ids.add(chosen[-1].id)
+    # The weakest capability after training: its best course, unless one is listed already.
+    if needs.weak_topic and len(chosen) < k and not any(needs.weak_topic in card.topics for card in chosen):
+        covering = [card for card in open_cards if needs.weak_topic in card.topics and card.id not in taken_ids
                     and _fit(needs, card) > 0]
         if covering:
             chosen.append(max(covering, key=lambda card: (scored[card.id], -card.id)))

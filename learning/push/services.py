@@ -164,7 +164,8 @@ def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, lib
         stage=needs[t.pk].stage, subjects=needs[t.pk].subjects, home=t.division_path,
         open_ids=library.open_ids(t.division_path), history=studied.get(t.pk, nothing).courses.tolist(),
         history_times=studied.get(t.pk, nothing).times.tolist(),
-        filled=needs[t.pk].filled, missing_required=needs[t.pk].missing_required) for t in teachers])
+        filled=needs[t.pk].filled, missing_required=needs[t.pk].missing_required,
+        weak_topic=needs[t.pk].weak_topic) for t in teachers])
     return {t.pk: rank(needs[t.pk], found.pool, similar=found.similar, peers=found.peers, scores=found.scores, now=now,
                        k=PUSH_SIZE) for t, found in zip(teachers, scored, strict=True)}
 

@@ -246,3 +246,22 @@ def test_an_administrator_sees_the_teachers_list_on_the_teachers_page(library, l
     own = client_for(users["teacher"]).get(f"/teachers/{province.teacher.pk}/").content.decode()
     assert "课程推送" not in own  # the teacher has it on the home page
     assert client_for(users["sibling_admin"]).get(f"/teachers/{province.teacher.pk}/").status_code == 404
+
+
+def test_the_weakest_capability_of_the_latest_post_training_assessment_is_pushed(library, learner, users, province):
+    """A teacher whose 训后 assessment puts 作业设计 below the scale's midpoint gets the homework course,
+    saying why; the stored list goes stale when that assessment arrives."""
+    from evaluation.tests.helpers_instruments import attach, instrument, project, scored
+
+    teacher = learner(library["E-1"])
+    before = push_for(Scope.for_teacher(teacher), teacher)
+    assert all(item.signal != "weak" for item in before.items)
+    admin = users["county_admin"]
+    trained = project("QX-W", province.county)
+    post = attach(admin, trained, instrument(admin), "post", trained.ends_on, trained.ends_on + dt.timedelta(days=10))
+    scored(post, teacher, {"homework": 2.0, "classroom": 4.5})
+    after = push_for(Scope.for_teacher(teacher), teacher)
+    assert after.recomputed
+    weak = [item for item in after.items if item.signal == "weak"]
+    assert [item.course.code for item in weak] == ["M-2"]
+    assert weak[0].reason == "训后测评显示你的作业设计能力有待提升"

@@ -167,3 +167,38 @@ def test_the_block_top_k_finds_the_same_values_as_a_full_partition(seed, width, 
         assert len(set(found[row].tolist())) == take
         expected = np.sort(scores[row])[::-1][:take]
         assert np.array_equal(np.sort(scores[row, found[row]])[::-1], expected)
+
+
+def test_the_weakest_capability_after_training_gets_a_place_with_its_reason():
+    """Courses the learned signal prefers fill the list, yet one on the weak capability is listed."""
+    strong = [card(i, topic="classroom", provider=i) for i in range(1, 12)]
+    weak = card(50, topic="homework", provider=50)
+    similar = {c.id: Similar(0.9) for c in strong}
+    plain = rank(needs(), [*strong, weak], similar=similar, peers={}, now=NOW, k=5)
+    assert 50 not in [p.course_id for p in plain]
+    picks = rank(needs(weak_topic="homework"), [*strong, weak], similar=similar, peers={}, now=NOW, k=5)
+    chosen = {p.course_id: p for p in picks}
+    assert 50 in chosen and len(picks) == 5
+    assert (chosen[50].signal, chosen[50].reason) == ("weak", "训后测评显示你的作业设计能力有待提升")
+    # Another stage's course on that capability is never given the place.
+    other_stage = card(60, topic="homework", stages=("senior",))
+    assert 60 not in [p.course_id for p in rank(needs(weak_topic="homework"), [*strong, other_stage],
+                                                similar=similar, peers={}, now=NOW, k=5)]
+
+
+def test_the_engine_pool_holds_the_best_course_on_the_weak_capability():
+    from learning.push import engine
+
+    cards = [card(i, provider=i % 9, topic="classroom", published_days_ago=2) for i in range(1, 400)]
+    cards += [card(900, topic="family", subjects=("chinese",)), card(901, topic="family"),
+              card(902, topic="family", stages=("senior",))]
+    catalogue = engine.Catalogue.build(cards, now=NOW, model_ids=None, model_links=None, titles={}, peer_counts={})
+    base = {"stage": "primary", "subjects": frozenset({"math"}), "home": "410000.",
+            "open_ids": frozenset(c.id for c in cards), "history": [], "filled": frozenset(),
+            "missing_required": frozenset()}
+    without, with_weak = engine.score(catalogue, [engine.Teacher(**base), engine.Teacher(**base, weak_topic="family")])
+    assert not {900, 901, 902} & {c.id for c in without.pool}
+    assert 901 in {c.id for c in with_weak.pool} and 902 not in {c.id for c in with_weak.pool}
+    picks = rank(needs(weak_topic="family"), with_weak.pool, similar=with_weak.similar, peers=with_weak.peers,
+                 scores=with_weak.scores, now=NOW)
+    assert [p.signal for p in picks if p.course_id == 901] == ["weak"]
