@@ -161,6 +161,7 @@ CELERY_BEAT_SCHEDULE = {
     # period are confirmed (evaluation).
     "evaluation-rating-windows-close": {"task": "evaluation.tasks.rating_windows_close_task", "schedule": 24 * 3600},
     "evaluation-confirm-due-daily": {"task": "evaluation.performance.cases_confirm_due_task", "schedule": 24 * 3600},
+    "evaluation-rating-reminders-daily": {"task": "evaluation.tasks.rating_reminders_task", "schedule": 24 * 3600},
 }
 # Who sends the digest by e-mail/SMS: a class with send_email(to, subject, body) and send_sms(to, text)
 # (notifications.senders); the default only logs, masked. A province names its own gateway here.

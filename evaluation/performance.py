@@ -48,6 +48,7 @@ from catalog.models import Project
 from evaluation.constants import CaseState, Source
 from evaluation.models import EliminationCase, ProjectScore, ScoreWeights
 from evaluation.sources import source_scores
+from notifications import evaluation_events
 
 SOURCES = tuple(Source.values)
 # How long after the ranking a flagged case may be appealed (calendar days, Beijing dates).
@@ -221,6 +222,9 @@ def ranking_compute(*, scope: Scope, actor, year: int, ip: str | None = None,
         ProjectScore.objects.bulk_create(rows, batch_size=500)
         flagged = list(visible(scope, ProjectScore).filter(year=year, flagged=True).values_list("pk", flat=True))
         EliminationCase.objects.bulk_create([EliminationCase(score_id=pk) for pk in flagged], batch_size=500)
+        evaluation_events.cases_flagged(
+            visible(scope, EliminationCase).filter(score__year=year).select_related("score__project"),
+            appeal_until=today + dt.timedelta(days=APPEAL_DAYS))
         summary = {"year": year, "weights_version": weights.version, "projects": len(facts), "ranked": len(rows),
                    "groups": len(groups), "flagged": len(flagged),
                    "appeal_until": str(today + dt.timedelta(days=APPEAL_DAYS))}
@@ -263,6 +267,7 @@ def case_appeal(*, scope: Scope, actor, case_id: int, reason: str, ip: str | Non
         case.save(update_fields=["state", "appeal_text", "appealed_by", "appealed_at"])
         audit_record(action=Audit.EVALUATION_APPEAL, actor=actor, ip=ip, scope_path=scope.path or "",
                      object_type="evaluation.case", object_id=case.pk, detail={"reason": reason[:200]})
+        evaluation_events.case_appealed(case)
     return case
 
 
@@ -294,6 +299,7 @@ def case_decide(*, scope: Scope, actor, case_id: int, decision: str, note: str, 
         audit_record(action=Audit.EVALUATION_DECIDE, actor=actor, ip=ip, scope_path=scope.path or "",
                      object_type="evaluation.case", object_id=case.pk,
                      detail={"decision": decision, "sanction": case.sanction, "note": note[:200]})
+        evaluation_events.case_decided(case)
     return case
 
 
@@ -320,6 +326,7 @@ def cases_confirm_due(*, today: dt.date | None = None) -> int:
             case.save(update_fields=["state", "decided_at", "decision_note", "sanction"])
             audit_record(action=Audit.EVALUATION_CONFIRM_DUE, scope_path=case.score.division_path,
                          object_type="evaluation.case", object_id=case.pk, detail={"sanction": case.sanction})
+            evaluation_events.case_decided(case)
             confirmed += 1
     return confirmed
 

@@ -39,6 +39,7 @@ from catalog.constants import EnrolmentState, ProjectState
 from catalog.models import Enrolment, Project
 from evaluation.constants import InstrumentState, OutcomeKind, RubricKind, StakeholderUnit
 from evaluation.models import OutcomeReview, Rubric, StakeholderRating, SupervisionVisit, Supervisor
+from notifications import evaluation_events
 from org.models import Division
 
 # A visit may come a week before the first day (the arrangements) and up to 30 days after the last
@@ -211,6 +212,7 @@ def supervisor_add(*, scope: Scope, actor, project_id: int, username: str, ip: s
             raise ValidationError({"user": f"{account_label(user)} 已是本项目的视导专家"}) from None
         audit_record(action=Audit.SUPERVISOR_ADD, actor=_actor(actor), ip=ip, scope_path=project.division_path,
                      object_type="project", object_id=project.pk, detail={"user": user.pk, "role": user.role})
+        evaluation_events.supervisor_named(row, project)
     return row
 
 

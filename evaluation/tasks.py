@@ -4,7 +4,7 @@ from celery import shared_task
 # here so the worker's autodiscovery of tasks modules registers them.
 from evaluation.performance import cases_confirm_due_task, ranking_compute_task
 
-__all__ = ["cases_confirm_due_task", "ranking_compute_task", "rating_windows_close_task"]
+__all__ = ["cases_confirm_due_task", "ranking_compute_task", "rating_reminders_task", "rating_windows_close_task"]
 
 
 @shared_task
@@ -14,3 +14,13 @@ def rating_windows_close_task() -> int:
     from evaluation.ratings import close_windows
 
     return close_windows()
+
+
+@shared_task
+def rating_reminders_task() -> int:
+    """Daily: remind trainees who have not rated a window that closes within two days (once each)."""
+    from django.utils import timezone
+
+    from notifications.evaluation_events import rating_reminders
+
+    return rating_reminders(today=timezone.localdate())

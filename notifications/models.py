@@ -25,6 +25,11 @@ class Notification(models.Model):
         CLAIM_DECIDED = "claim.decided", "学时申报已审核"
         ACCREDITATION_DECISION = "accreditation.decision", "准入申请进展"
         ACCREDITATION_PROJECTS_HELD = "accreditation.projects_held", "项目因准入暂停"
+        SUPERVISOR_NAMED = "evaluation.supervisor_named", "视导任务"
+        CASE_FLAGGED = "evaluation.case_flagged", "末位淘汰预警"
+        CASE_APPEALED = "evaluation.case_appealed", "末位淘汰申诉"
+        CASE_DECIDED = "evaluation.case_decided", "末位淘汰处理结果"
+        RATING_REMINDER = "evaluation.rating_reminder", "匿名评价提醒"
 
     recipient = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField("类型", max_length=40, choices=Kind.choices)
