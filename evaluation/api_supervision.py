@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from ninja import Field, Router, Schema
@@ -235,6 +236,32 @@ def stakeholder_rating_create(request, project_id: int, payload: ScoredIn):
                                        rubric_id=payload.rubric_id, scores=payload.scores, note=payload.note,
                                        ip=client_ip(request))
     return 201, _rating_out(row)
+
+
+class RecordPatchIn(Schema):
+    """Only the fields sent change; a visit's date and an outcome's title and kind on those records only."""
+
+    scores: dict[str, int] | None = Field(None, description="评分细则编号 → 得分（同一量规）")
+    note: str | None = Field(None, max_length=supervision.NOTE_MAX)
+    visited_on: dt.date | None = None
+    title: str | None = Field(None, max_length=supervision.TITLE_MAX)
+    kind: str | None = Field(None, max_length=20)
+
+
+# The URL's plural → (the service's record kind, the record's output).
+RECORD_ROUTES = {"visits": ("visit", _visit_out), "outcome-reviews": ("outcome", _review_out),
+                 "stakeholder-ratings": ("stakeholder", _rating_out)}
+
+
+@router.patch("/evaluation/records/{record}/{int:record_id}", response=VisitOut | OutcomeReviewOut | StakeholderRatingOut,
+              summary="作者在修改期内更正本人的视导记录、成果评审或利益群体评价（record：visits / outcome-reviews / "
+                      "stakeholder-ratings）")
+def record_patch(request, record: Literal["visits", "outcome-reviews", "stakeholder-ratings"], record_id: int,
+                 payload: RecordPatchIn):
+    kind, out = RECORD_ROUTES[record]
+    row = supervision.record_update(scope=_scope(request.auth), actor=request.auth, kind=kind, record_id=record_id,
+                                    changes=payload.dict(exclude_unset=True), ip=client_ip(request))
+    return out(row)
 
 
 # --- supervisors ------------------------------------------------------------------------------------------

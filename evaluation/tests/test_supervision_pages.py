@@ -156,6 +156,38 @@ def test_the_api_writes_and_its_structured_refusals(sw, client_for):
     assert busy.status_code == 422 and Supervisor.objects.dangerously_unscoped().exists()
 
 
+def test_the_api_corrects_a_record_for_its_author_only(sw, client_for):
+    qx = sw.projects["qx"].pk
+    client_for(sw.people["county_admin"]).post(f"/api/v1/projects/{qx}/supervisors", {"username": "expert-1"},
+                                               content_type="application/json")
+    expert = client_for(sw.people["expert"])
+    body = {"rubric_id": sw.rubrics["visit"].pk, "scores": SCORES, "visited_on": "2026-11-27", "note": "好"}
+    visit = expert.post(f"/api/v1/projects/{qx}/visits", body, content_type="application/json").json()
+    review = expert.post(f"/api/v1/projects/{qx}/outcome-reviews",
+                         {"rubric_id": sw.rubrics["outcome"].pk, "scores": SCORES, "title": "研修报告", "kind": "report"},
+                         content_type="application/json").json()
+    patched = expert.patch(f"/api/v1/evaluation/records/visits/{visit['id']}", {"note": "课堂观察充分"},
+                           content_type="application/json")
+    assert patched.status_code == 200 and patched.json()["note"] == "课堂观察充分"
+    assert patched.json()["visited_on"] == "2026-11-27" and patched.json()["total"] == "76.7"
+    renamed = expert.patch(f"/api/v1/evaluation/records/outcome-reviews/{review['id']}", {"title": "研修总结报告"},
+                           content_type="application/json")
+    assert renamed.status_code == 200 and (renamed.json()["title"], renamed.json()["kind"]) == ("研修总结报告", "report")
+    wrong_field = expert.patch(f"/api/v1/evaluation/records/visits/{visit['id']}", {"title": "x"},
+                               content_type="application/json")
+    assert wrong_field.status_code == 422
+    over = expert.patch(f"/api/v1/evaluation/records/visits/{visit['id']}", {"scores": {"design": 11, "delivery": 1}},
+                        content_type="application/json")
+    assert over.status_code == 422 and SupervisionVisit.objects.dangerously_unscoped().get().note == "课堂观察充分"
+    # The organiser oversees the record but does not rewrite an expert's scores; an outsider does not see it.
+    assert client_for(sw.people["county_admin"]).patch(f"/api/v1/evaluation/records/visits/{visit['id']}",
+                                                       {"note": "改"}, content_type="application/json").status_code == 403
+    assert client_for(sw.people["sibling_admin"]).patch(f"/api/v1/evaluation/records/visits/{visit['id']}",
+                                                        {"note": "改"}, content_type="application/json").status_code == 404
+    assert expert.patch(f"/api/v1/evaluation/records/other/{visit['id']}", {"note": "改"},
+                        content_type="application/json").status_code == 422
+
+
 def test_the_rubric_api(sw, client_for):
     client = client_for(sw.people["county_admin"])
     made = client.post("/api/v1/rubrics", {"kind": "outcome", "code": "QX-O1", "title": "杞县成果量规",
