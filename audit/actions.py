@@ -92,6 +92,7 @@ class Action(models.TextChoices):
     TRAINER_RESCHEDULE = "trainer.reschedule", "场次改期，授课安排随之改期"
     RATING_WINDOW_OPEN = "evaluation.rating_window_open", "开设匿名评价窗口"
     RATING_WINDOW_CHANGE = "evaluation.rating_window_change", "修改匿名评价窗口"
+    RATING_WINDOW_DELETE = "evaluation.rating_window_delete", "删除匿名评价窗口（无人评价）"
     RATING_SUBMIT = "evaluation.rating_submit", "学员参与匿名评价（不含答案）"
     # evaluation: rubrics, supervisors, visits, outcome reviews, stakeholder ratings
     RUBRIC_CREATE = "evaluation.rubric_create", "新建评分量规"

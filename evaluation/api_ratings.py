@@ -154,6 +154,14 @@ def window_update(request, window_id: int, payload: WindowIn):
     return _window_out(scope, window)
 
 
+@router.delete("/rating-windows/{int:window_id}", response={204: None},
+               summary="删除匿名评价窗口（无人评价时；已有学员评价的窗口不能删除）")
+def window_remove(request, window_id: int):
+    ratings.window_delete(scope=scope_for_user(request.auth), actor=request.auth, window_id=window_id,
+                          ip=client_ip(request))
+    return 204, None
+
+
 class MyWindowOut(Schema):
     window_id: int
     project_id: int

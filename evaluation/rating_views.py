@@ -11,7 +11,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access.errors import NotVisible
 from access.policy import Action, can, fetch, visible
@@ -25,7 +25,7 @@ from core.excel import PERCENT, add_table, exporter_name, new_workbook, xlsx_res
 from core.requests import client_ip, error_text
 from evaluation import rating_results, ratings
 from evaluation.constants import DIMENSION_LABELS, InstrumentKind, InstrumentState
-from evaluation.models import Instrument
+from evaluation.models import Instrument, RatingWindow
 
 OVERSEE_ROLES = ADMIN_ROLES | {Role.INSTITUTION_STAFF}
 oversee_page = roles_required(OVERSEE_ROLES)
@@ -110,7 +110,7 @@ def rating_windows(request, scope, project_id: int):
         if can(scope, Action.CHANGE, window):
             rated = ratings.participation_count(window)
             eligible = window.eligible if window.eligible is not None else ratings.eligible_now(window)
-        rows.append({"window": window, "rated": rated, "eligible": eligible,
+        rows.append({"window": window, "rated": rated, "eligible": eligible, "deletable": rated == 0,
                      "rate": round(100 * rated / eligible) if rated is not None and eligible else None,
                      "state": "未开始" if today < window.opens_on else "进行中" if today <= window.closes_on else "已截止"})
     instruments = (visible(scope, Instrument).filter(kind=InstrumentKind.RATING, state=InstrumentState.PUBLISHED)
@@ -118,6 +118,20 @@ def rating_windows(request, scope, project_id: int):
     return render(request, "evaluation/rating_windows.html", {
         "project": project, "rows": rows, "may_open": may_open, "instruments": instruments,
     })
+
+
+@oversee_page
+@require_POST
+def rating_window_delete(request, scope, window_id: int):
+    """Remove a window nobody has rated in; back to the project's windows either way."""
+    window = fetch(scope, RatingWindow, window_id)
+    try:
+        ratings.window_delete(scope=scope, actor=request.user, window_id=window.pk, ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, "已删除评价窗口。")
+    return redirect("evaluation:rating_windows", project_id=window.project_id)
 
 
 def _int(value) -> int | None:

@@ -134,6 +134,20 @@ def window_change(*, scope: Scope, actor, window_id: int, instrument_id: int | N
     return window
 
 
+@transaction.atomic
+def window_delete(*, scope: Scope, actor, window_id: int, ip: str | None = None) -> None:
+    """Remove a window nobody has rated in (opened by mistake); one with ratings stays for good."""
+    window = fetch(scope, RatingWindow, window_id, Action.CHANGE, lock=True)
+    project = fetch(scope, Project, window.project_id, Action.CHANGE, lock=True)
+    if window_has_ratings(window):
+        raise ValidationError({"__all__": "已有学员评价的窗口不能删除"})
+    detail = {"project": project.pk, "opens_on": str(window.opens_on), "closes_on": str(window.closes_on)}
+    pk = window.pk
+    window.delete()
+    audit_record(action=Audit.RATING_WINDOW_DELETE, actor=actor, scope_path=project.division_path,
+                 object_type="evaluation.ratingwindow", object_id=pk, ip=ip, detail=detail)
+
+
 def eligible_now(window: RatingWindow) -> int:
     """The trainees entitled to rate the window's project (enrolled or completed)."""
     return window.project.enrolments.filter(state__in=RATERS).count()

@@ -173,3 +173,26 @@ def test_the_form_is_only_for_the_projects_trainees(rating_world, client_for, us
     with at(OPENS):
         response = client_for(users["sibling_teacher_user"]).get(f"/evaluation/ratings/projects/{w.project.pk}/")
     assert response.status_code == 403
+
+
+def test_a_window_nobody_rated_in_is_deleted_and_one_with_ratings_is_kept(rating_world, client_for):
+    from evaluation.models import RatingWindow
+
+    w = rating_world
+    with at(OPENS):
+        client = client_for(w.users["county_admin"])  # signed in on the day (a session does not last months)
+        page = client.get(f"/evaluation/ratings/projects/{w.project.pk}/windows/").content.decode()
+        assert f"/evaluation/ratings/windows/{w.window.pk}/delete/" in page
+        rate(w.teachers[0], w.project, answers_of(4))
+        page = client.get(f"/evaluation/ratings/projects/{w.project.pk}/windows/").content.decode()
+        assert f"/evaluation/ratings/windows/{w.window.pk}/delete/" not in page  # no button once rated
+        refused = client.post(f"/evaluation/ratings/windows/{w.window.pk}/delete/", follow=True)
+        assert "已有学员评价的窗口不能删除" in refused.content.decode()
+        api = client.delete(f"/api/v1/rating-windows/{w.window.pk}")
+        assert api.status_code == 422 and "不能删除" in str(api.json())
+    assert RatingWindow.objects.dangerously_unscoped().filter(pk=w.window.pk).exists()
+    RatingParticipation.objects.dangerously_unscoped().all().delete()
+    RatingResponse.objects.dangerously_unscoped().all().delete()
+    with at(OPENS):
+        assert client.delete(f"/api/v1/rating-windows/{w.window.pk}").status_code == 204
+    assert not RatingWindow.objects.dangerously_unscoped().filter(pk=w.window.pk).exists()
