@@ -321,3 +321,41 @@ def outcome_import(request, file: File[UploadedFile]):
     return OutcomeImportOut(written=result.written, rows=result.rows, created=result.created, updated=result.updated,
                             unchanged=result.unchanged,
                             rejections=[OutcomeRefusalOut(**r) for r in result.rejections[:outcomes.REJECTIONS_SHOWN]])
+
+
+class OutcomeFilterIn(Schema):
+    year: int | None = Field(None, ge=2000, le=2100, description="学年（起始年份）")
+    measure: str = Field("", max_length=40)
+    page: int = Field(1, ge=1, le=100_000)
+
+
+class OutcomeRowOut(Schema):
+    teacher_id: int
+    teacher_name: str
+    school: str
+    year: int
+    measure: str
+    value: float
+    source: str
+
+
+class OutcomePageOut(Schema):
+    items: list[OutcomeRowOut]
+    count: int
+    page: int
+    pages: int
+
+
+@router.get("/teaching-outcomes", response=OutcomePageOut, summary="本辖区教师已导入的教学成效数据（分页，每页50条）")
+def outcome_list(request, filters: Query[OutcomeFilterIn]):
+    from django.core.paginator import Paginator
+
+    from accounts.models import ADMIN_ROLES
+
+    scope = _scope(request.auth, ADMIN_ROLES, "只有管理员可以查看教学成效数据")
+    page = Paginator(selectors.outcome_rows(scope, year=filters.year, measure=filters.measure), 50).get_page(
+        filters.page)
+    return OutcomePageOut(items=[OutcomeRowOut(teacher_id=r.teacher_id, teacher_name=r.teacher.name,
+                                               school=r.teacher.school.name, year=r.year, measure=r.measure,
+                                               value=r.value, source=r.source) for r in page],
+                          count=page.paginator.count, page=page.number, pages=page.paginator.num_pages)

@@ -105,3 +105,23 @@ def weak_topics(scope: Scope, teacher_ids: list[int]) -> dict[int, str]:
         else:
             found.setdefault(teacher_id, "")
     return {teacher_id: dimension for teacher_id, dimension in found.items() if dimension}
+
+
+def outcome_rows(scope: Scope, *, year: int | None = None, measure: str = ""):
+    """The stored teaching outcomes of teachers the viewer sees, newest year first (one query a page)."""
+    from evaluation.models import TeachingOutcome
+
+    rows = visible(scope, TeachingOutcome).select_related("teacher__school")
+    if year is not None:
+        rows = rows.filter(year=year)
+    if measure:
+        rows = rows.filter(measure=measure[:40])
+    return rows.order_by("-year", "measure", "teacher__school__code", "teacher_id")
+
+
+def outcome_measures(scope: Scope) -> list[tuple[str, int, int]]:
+    """(measure, year, rows) of what is stored, for the filters and the summary."""
+    from evaluation.models import TeachingOutcome
+
+    return list(visible(scope, TeachingOutcome).order_by().values_list("measure", "year")
+                .annotate(n=Count("id")).order_by("-year", "measure"))

@@ -19,6 +19,7 @@ from accounts.throttle import export_throttle
 from audit.actions import Action as Audit
 from audit.services import audit_record
 from core.excel import add_table, exporter_name, new_workbook, xlsx_response
+from core.lists import paginate
 from core.requests import client_ip, error_text, form_step, object_id
 from evaluation import comparison as cmp
 from evaluation import instrument_selectors as selectors
@@ -309,3 +310,19 @@ def outcome_import(request, scope):
         messages.success(request, f"已导入：新增 {result.created} 条，更新 {result.updated} 条，未变 {result.unchanged} 条")
     return render(request, "evaluation/outcome_import.html", context)
 
+
+
+@roles_required(ADMIN_ROLES)
+@require_GET
+def outcome_list(request, scope):
+    """The teaching outcomes stored for the viewer's teachers, filtered by school year and measure."""
+    year = _year_filter(request.GET.get("year"))
+    measure = str(request.GET.get("measure") or "")[:40]
+    page = paginate(request, selectors.outcome_rows(scope, year=year, measure=measure))
+    return render(request, "evaluation/outcome_list.html", {
+        "page": page, "year": year, "measure": measure, "summary": selectors.outcome_measures(scope)})
+
+
+def _year_filter(value) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and 2000 <= int(text) <= 2100 else None

@@ -18,4 +18,5 @@ patterns: list = [
     path("assessments/<int:attachment_id>/", views.assessment_take, name="assessment_take"),
     path("projects/<int:project_id>/comparison/", views.project_comparison, name="project_comparison"),
     path("outcomes/import/", views.outcome_import, name="outcome_import"),
+    path("outcomes/", views.outcome_list, name="outcome_list"),
 ]

@@ -321,6 +321,9 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/api/v1/me/supervisions", ADMINS),
     ("/evaluation/instruments/", ADMINS),  # 通许县's draft instrument: its county and those above
     ("/api/v1/instruments", ADMINS),
+    ("/evaluation/outcomes/", ADMINS),  # 李四's classroom-observation score: his county and those above
+    ("/evaluation/outcomes/?year=2025&measure=课堂观察", ADMINS),
+    ("/api/v1/teaching-outcomes", ADMINS),
 ]
 
 
@@ -365,6 +368,10 @@ def target(province, users):
         composite=-1.0, normalised=-1.0, rank=5, group_size=5, flagged=True))
     rubric = _supervision(project, users, province)
     from evaluation.instruments import instrument_create
+    from evaluation.models import TeachingOutcome
+
+    TeachingOutcome.objects.create(teacher=teacher, measure="课堂观察", year=2025, value=81.5, source="通许县教研室",
+                                   division_path=teacher.division_path)
 
     instrument = instrument_create(scope=Scope.division(province.sibling), actor=None, kind="assessment",
                                    code="TX-ABL", title="通许县能力测评", items=[{"text": "题", "dimension": "homework"}])
@@ -499,6 +506,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert response.json() == []
     elif url.startswith(("/evaluation/instruments/", "/api/v1/instruments")):
         assert "通许县能力测评" in body
+    elif url.startswith(("/evaluation/outcomes/", "/api/v1/teaching-outcomes")):
+        assert target["teacher"].name in body and "通许县教研室" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body
     elif url.startswith("/projects/overview/"):

@@ -127,3 +127,25 @@ def test_api_import_reports_rejections_and_writes_nothing_on_them(world, users, 
     assert (done["written"], done["created"]) == (True, 1)
     empty = client.post("/api/v1/teaching-outcomes/import", {"file": SimpleUploadedFile("x.csv", b"")})
     assert empty.status_code == 422 and "文件为空" in empty.json()["errors"]["file"][0]
+
+
+def test_stored_outcomes_are_listed_in_scope_on_the_page_and_the_api(world, users, client_for,
+                                                                      django_assert_max_num_queries):
+    _import(users, [[world["ours_id"], "孙八", "课堂观察", "2025", "78.5", "县教研室"],
+                    [world["other_id"], "周九", "课堂观察", "2026", "81", ""]])
+    _import(users, [[world["theirs_id"], "吴十", "课堂观察", "2025", "70", ""]], who="sibling_admin")
+    county = client_for(users["county_admin"])
+    with django_assert_max_num_queries(12):
+        page = county.get("/evaluation/outcomes/").content.decode()
+    assert "孙八" in page and "周九" in page and "吴十" not in page and "2025学年「课堂观察」1条" in page
+    filtered = county.get("/evaluation/outcomes/?year=2026").content.decode()
+    assert "周九" in filtered and "孙八" not in filtered
+    api = county.get("/api/v1/teaching-outcomes?year=2025").json()
+    assert (api["count"], [r["teacher_name"] for r in api["items"]]) == (1, ["孙八"])
+    assert api["items"][0]["value"] == 78.5 and api["items"][0]["source"] == "县教研室"
+    city = client_for(users["city_admin"]).get("/api/v1/teaching-outcomes").json()
+    assert {r["teacher_name"] for r in city["items"]} == {"孙八", "周九", "吴十"}
+    school = client_for(users["school_admin"]).get("/api/v1/teaching-outcomes").json()
+    assert {r["teacher_name"] for r in school["items"]} == {"孙八", "周九"}  # 杞县第一小学's own teachers
+    assert client_for(users["teacher"]).get("/evaluation/outcomes/").status_code == 403
+    assert client_for(users["teacher"]).get("/api/v1/teaching-outcomes").status_code == 403
