@@ -105,6 +105,7 @@ ALLOWED = {
     # the recount of their unread messages
     "notifications/services.py": 2,
     "notifications/reminders.py": 1,  # the daily sweep of tomorrow's sessions over every organiser
+    "notifications/evaluation_events.py": 3,  # the daily rating reminder: windows, who has rated, enrolments
     # the daily digest: every account's digest rows (read, then marked sent), and each account's own
     # unread titles for its summary
     "notifications/digest.py": 3,
