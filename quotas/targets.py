@@ -190,8 +190,8 @@ def allocation_create(*, scope: Scope, actor, division_code: str, year, total, w
     except (TypeError, ValueError):
         raise ValidationError({"year": "年度应为整数"}) from None
     with transaction.atomic():
-        # Lock the division's allocations of the year so two planners do not both become version n.
-        list(visible(scope, Allocation).select_for_update().filter(division=division, year=year))
+        # Lock the division so two planners of the same year do not both become version n.
+        Division.objects.select_for_update().filter(pk=division.pk).first()
         result, teachers, children, current = allocation_preview(scope=scope, division=division, year=year,
                                                                  total=total, weights=weights)
         version = (visible(scope, Allocation).filter(division=division, year=year)

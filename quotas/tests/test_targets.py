@@ -228,3 +228,13 @@ def test_the_freeze_command(province, world):
     out = io.StringIO()
     call_command("quotas", "freeze", "--cycle", "2026-2030", stdout=out)
     assert '"frozen"' in out.getvalue() and TargetBaseline.objects.dangerously_unscoped().exists()
+
+
+def test_an_allocation_costs_a_fixed_number_of_queries(province, world, users, django_assert_max_num_queries):
+    admin = users["province_admin"]
+    scope = scope_for_user(admin)
+    with django_assert_max_num_queries(20):  # whatever the number of children (18 cities and the 省直管县)
+        row = services.allocation_create(scope=scope, actor=admin, division_code="", year=2027, total=10)
+    assert row.shares.count() > 18
+    with django_assert_max_num_queries(20):
+        services.allocation_create(scope=scope, actor=admin, division_code="", year=2027, total=12)
