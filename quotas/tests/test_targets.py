@@ -200,7 +200,12 @@ def test_bad_allocations_are_422_and_write_nothing(province, world, users, clien
 
 
 def test_pages_api_and_export(province, world, users, client_for):
+    form = client_for(users["county_admin"]).get("/quotas/allocations/new/").content.decode()
+    assert "杞县第一小学" in form and 'name="w_4102210001"' in form
+    assert client_for(users["city_admin"]).get("/quotas/allocations/new/?division=410225").status_code == 403
     client = client_for(users["city_admin"])
+    form = client.get("/quotas/allocations/new/").content.decode()
+    assert "通许县" in form and "兰考县" not in form  # the 省直管县 is the province's to allocate
     response = client.post("/quotas/allocations/new/", {"division": "410200", "year": "2027", "total": "3",
                                                         "basis": "teachers"})
     assert response.status_code == 302
