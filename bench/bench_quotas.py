@@ -150,6 +150,8 @@ def main() -> None:
     with transaction.atomic():
         baseline_freeze(scope=province_scope, actor=None, cycle_code="2026-2030")
         results["progress_province_frozen"] = timed(progress_province, args.repeat)
+        results["allocate_province_frozen"] = timed(rolled_back(lambda: allocation_create(
+            scope=province_scope, actor=None, division_code="", year=2027, total=5000)), args.repeat)
         transaction.set_rollback(True)
     own = selectors.targets_view(province_scope, province, cycle).own
     assert own is not None

@@ -118,6 +118,8 @@ def test_freeze_is_the_provinces_idempotent_and_audited(province, world, users):
     TeacherFactory(school=p.school)  # a teacher hired after the freeze does not move the target
     view = selectors.targets_view(Scope.division(p.county), p.county, Cycle.objects.get(code="2026-2030"), TODAY)
     assert view.own.teachers == 10 and view.own.frozen  # type: ignore[union-attr]
+    row = services.allocation_create(scope=scope_for_user(admin), actor=admin, division_code="", year=2027, total=5)
+    assert row.shares.get(child_code="410200").teachers == 15  # the frozen count, not today's 16
 
 
 def test_rate_versions(province, users, client_for):
