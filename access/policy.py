@@ -430,6 +430,34 @@ ELIMINATION_CASE: Rules = {
     Action.DECIDE: RoleIn({"province_admin"}) & ~OwnAccount("appealed_by_id"),
 }
 
+# --- quotas — targets -------------------------------------------------------------------------
+
+# The rates of the high-end task are the province's: every administrator reads them, only the
+# province adds a version. Baselines (the frozen teacher counts) are read in the jurisdiction
+# (a city its 省直管县's too) and frozen by the province only.
+TARGET_RATE: Rules = {
+    Action.VIEW: ADMINS,
+    Action.CHANGE: RoleIn({"province_admin"}),
+}
+TARGET_BASELINE: Rules = {
+    Action.VIEW: DIVISION_ADMINS & InJurisdiction("division_path"),
+    Action.CHANGE: RoleIn({"province_admin"}),
+}
+# An allocation is read by its division and those above, and its header by the divisions and
+# schools below it (what they received is in its shares); it is made by the division or one above
+# with write jurisdiction (a city never allocates for its 省直管县, which reports to the province).
+ALLOCATION_VIEW = (DIVISION_ADMINS & InJurisdiction("division_path")) | (ADMINS & OpenTo("division_path"))
+ALLOCATION: Rules = {
+    Action.VIEW: ALLOCATION_VIEW,
+    Action.CHANGE: DIVISION_ADMINS & InJurisdiction("division_path", write=True),
+}
+# A share is seen by whoever received it (the division below and those above it; a school
+# administrator their school's) and by those who see the whole allocation.
+ALLOCATION_SHARE: Rules = {
+    Action.VIEW: (ADMINS & InJurisdiction("child_path", "child_school_id"))
+    | Through("allocation", DIVISION_ADMINS & InJurisdiction("division_path")),
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -575,6 +603,10 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "evaluation.ScoreWeights": SCORE_WEIGHTS,
     "evaluation.ProjectScore": PROJECT_SCORE,
     "evaluation.EliminationCase": ELIMINATION_CASE,
+    "quotas.TargetRate": TARGET_RATE,
+    "quotas.TargetBaseline": TARGET_BASELINE,
+    "quotas.Allocation": ALLOCATION,
+    "quotas.AllocationShare": ALLOCATION_SHARE,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

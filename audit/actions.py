@@ -129,6 +129,11 @@ class Action(models.TextChoices):
     EVALUATION_APPEAL = "evaluation.appeal", "末位淘汰申诉"
     EVALUATION_DECIDE = "evaluation.decide", "末位淘汰申诉处理"
     EVALUATION_CONFIRM_DUE = "evaluation.confirm_due", "申诉期满确认末位淘汰"
+    # quotas: high-end training targets and seat allocation (quotas.targets)
+    QUOTA_RATE = "quotas.rate", "新增高端培训比例版本"
+    QUOTA_BASELINE = "quotas.baseline", "冻结高端培训教师基数"
+    QUOTA_ALLOCATE = "quotas.allocate", "分配高端培训名额"
+    QUOTA_TARGETS_EXPORT = "quotas.targets_export", "导出高端培训任务进度"
 
 
 ACTION_LABELS = dict(Action.choices)

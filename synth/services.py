@@ -68,6 +68,7 @@ class SynthResult:
     assessment_responses: int = 0
     rating_responses: int = 0
     ranked_projects: int = 0  # last year's and this year's projects given a performance score and rank
+    quota_allocations: int = 0  # the demo province's high-end seats allocated this year (one per level)
     supervision_visits: int = 0
     seconds: float = 0.0
 
@@ -173,6 +174,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         result.evaluated_projects, result.assessment_responses = evaluation.projects, evaluation.responses
         result.rating_responses, result.supervision_visits = evaluation.rating_responses, evaluation.visits
         result.ranked_projects = _rank_years(today)
+        from synth.quotas import quotas_synthesize
+
+        result.quota_allocations = quotas_synthesize(today=today, county_codes=[plan.code for plan in plans])["allocations"]
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

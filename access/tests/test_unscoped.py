@@ -21,7 +21,7 @@ from access.policy import policies
 ROOT = Path(settings.BASE_DIR)
 PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs",
                 "learning", "guidance", "notifications", "institutions", "trainers",
-                "evaluation"}
+                "evaluation", "quotas"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
@@ -134,6 +134,10 @@ ALLOWED = {
     "evaluation/ratings.py": 2,
     # (and the questions of the windows' questionnaires, reached through windows already chosen)
     "evaluation/rating_results.py": 3,
+    # quotas: completers of high-end projects counted per division path and level over the area of a
+    # division the viewer may see (counts only: the province's, a city's and a county's tasks count
+    # teachers who completed any organiser's project), and per school of a county
+    "quotas/target_selectors.py": 2,
 }
 
 

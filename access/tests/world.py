@@ -153,7 +153,22 @@ def build_world(province, users, make_user) -> World:
     _accreditations(p, people, centre, tx_centre)
     _trainers(p, people, neighbour, projects)
     _evaluation(p, people, neighbour, projects)
+    _quotas(p, people)
     return world
+
+
+def _quotas(p, people) -> None:
+    """High-end training: the 2026–2030 baselines frozen by the province, and one allocation each
+    by the province (cities and 兰考县), 开封市 (its counties), 杞县 (its two schools) and 兰考县
+    (its school), with the province's first allocation superseded by a second."""
+    from quotas.targets import allocation_create, baseline_freeze
+
+    province = people["province_admin"]
+    baseline_freeze(scope=scope_for_user(province), actor=province, cycle_code="2026-2030", today=DAY)
+    for name, total in (("province_admin", 3), ("province_admin", 4), ("city_admin", 2), ("county_admin", 2),
+                        ("direct_admin", 1)):
+        allocation_create(scope=scope_for_user(people[name]), actor=people[name], division_code="", year=2026,
+                          total=total)
 
 
 def _evaluation(p, people, neighbour, projects) -> None:

@@ -264,6 +264,13 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/projects/{project}/assessments", ADMINS),
     ("/evaluation/instruments/{instrument}/", ADMINS),  # 通许县's draft instrument
     ("/api/v1/instruments/{instrument}", ADMINS),
+    # 通许县's high-end task, its allocation to its school: its county and those above
+    ("/quotas/targets/?division=410222", DIVISION_ADMINS),
+    ("/quotas/targets/?division=410222&format=xlsx", DIVISION_ADMINS),
+    ("/api/v1/quotas/targets?division=410222", DIVISION_ADMINS),
+    ("/api/v1/quotas/allocations?division=410222", DIVISION_ADMINS),
+    ("/quotas/allocations/{allocation}/", ADMINS),
+    ("/api/v1/quotas/allocations/{allocation}", ADMINS),
 ]
 LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) without 通许县's rows
     ("/teachers/", ADMINS),
@@ -324,6 +331,11 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/evaluation/outcomes/", ADMINS),  # 李四's classroom-observation score: his county and those above
     ("/evaluation/outcomes/?year=2025&measure=课堂观察", ADMINS),
     ("/api/v1/teaching-outcomes", ADMINS),
+    # High-end training: one's own task and children, the allocations one made or received
+    ("/quotas/targets/", DIVISION_ADMINS),
+    ("/quotas/targets/rates/", DIVISION_ADMINS),
+    ("/quotas/allocations/", ADMINS),
+    ("/api/v1/quotas/allocations/received", ADMINS),
 ]
 
 
@@ -375,9 +387,15 @@ def target(province, users):
 
     instrument = instrument_create(scope=Scope.division(province.sibling), actor=None, kind="assessment",
                                    code="TX-ABL", title="通许县能力测评", items=[{"text": "题", "dimension": "homework"}])
+    from quotas.targets import allocation_create
+
+    allocation_create(scope=Scope.division(province.city), actor=users["city_admin"], division_code="410200",
+                      year=2026, total=1)
+    allocation = allocation_create(scope=Scope.division(province.sibling), actor=users["sibling_admin"],
+                                   division_code="410222", year=2026, total=1)
     return {
         "teacher": teacher,
-        "fill": {"teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
+        "fill": {"allocation": allocation.pk, "teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
                  "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk,
                  "instrument": instrument.pk},
@@ -541,6 +559,20 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "0.400" in body or "0.4" in body  # the province's weights, read by every administrator
     elif url.startswith(("/evaluation/", "/api/v1/evaluation/", "/api/v1/elimination-cases")) or url.endswith("/score"):
         assert "通许县骨干教师研修2" in body  # the project's score, rank or case
+    elif url.startswith(("/quotas/targets/?division=410222", "/api/v1/quotas/targets")):
+        assert "通许县" in body
+    elif url.startswith("/api/v1/quotas/allocations?"):
+        assert response.json()[0]["division"] == "410222"
+    elif url.startswith(("/quotas/allocations/{allocation}", "/api/v1/quotas/allocations/{allocation}")):
+        assert "通许县第一小学" in body  # the share 通许县 gave its school
+    elif url.startswith("/api/v1/quotas/allocations/received"):
+        assert ("通许县" in body) == (persona == "sibling_admin")  # what the city gave 通许县, to 通许县 only
+    elif url.startswith("/quotas/allocations/"):
+        assert "本单位获得的名额" in body and ("通许县" in body) == (persona == "sibling_admin")
+    elif url.startswith("/quotas/targets/rates/"):
+        assert "20.00" in body  # the county rate, read by every division administrator
+    elif url.startswith("/quotas/"):
+        assert "开封市" in body or "通许县" in body  # the city's task (the province's child) or 通许县's own
     elif url.endswith(".pdf"):
         assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
     else:

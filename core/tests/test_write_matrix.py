@@ -774,6 +774,30 @@ EV_FORM = {"title": "通许县测评（改）", "scale_min": "1", "scale_max": "
            "dimension_1": "homework"}
 
 
+RATE_FORM = {"level": "county", "percent": "22", "effective_from": "2031-01-01", "note": "提高县级比例"}
+ALLOCATION_FORM = {"division": "410222", "year": "2026", "total": "1", "basis": "teachers"}
+
+
+def quota_rates_state(t):
+    from quotas.target_models import TargetRate
+
+    return tuple(TargetRate.objects.dangerously_unscoped().order_by("pk").values_list("level", "version", "percent"))
+
+
+def quota_baselines_state(t):
+    from quotas.target_models import TargetBaseline
+
+    return TargetBaseline.objects.dangerously_unscoped().count()
+
+
+def quota_allocations_state(t):
+    from quotas.target_models import Allocation, AllocationShare
+
+    return (tuple(Allocation.objects.dangerously_unscoped().order_by("pk").values_list("division__code", "version",
+                                                                                       "is_current")),
+            AllocationShare.objects.dangerously_unscoped().count())
+
+
 def _f(**data):
     return lambda t: data
 
@@ -1434,6 +1458,29 @@ CASES = [
     Case("cancel a booking through the API", "delete",
          lambda t: f"/api/v1/trainers/{t.tx_booked.pk}/bookings/{t.tx_session_2.pk}", _f(), trainers_state,
          ok={"sibling_admin": 204}, no={"county_admin": 404, "other_city_admin": 404, "teacher": 404}),
+    # --- high-end training targets and allocations (quotas) --------------------------------------
+    Case("add a rate version", "post", lambda t: "/quotas/targets/rates/", _f(**RATE_FORM), quota_rates_state,
+         ok={"province_admin": 302},
+         no={"city_admin": 403, "sibling_admin": 403, "school_admin": 403, "tx_staff": 403, "teacher": 403}),
+    Case("add a rate version through the API", "json", lambda t: "/api/v1/quotas/rates", _f(**RATE_FORM),
+         quota_rates_state, ok={"province_admin": 201},
+         no={"city_admin": 403, "direct_admin": 403, "tx_staff": 403, "teacher": 403}),
+    Case("freeze the cycle's baseline", "post", lambda t: "/quotas/targets/baseline/", _f(cycle="2026-2030"),
+         quota_baselines_state, ok={"province_admin": 302},
+         no={"city_admin": 403, "sibling_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("freeze the baseline through the API", "json", lambda t: "/api/v1/quotas/baselines?cycle=2026-2030", _f(),
+         quota_baselines_state, ok={"province_admin": 200}, no={"city_admin": 403, "sibling_admin": 403, "teacher": 403}),
+    Case("allocate 通许县's seats", "post", lambda t: "/quotas/allocations/new/", _f(**ALLOCATION_FORM),
+         quota_allocations_state, ok=TX_IN_PAGE,
+         no={"county_admin": 404, "other_city_admin": 404, "direct_admin": 404, "school_admin": 403, "teacher": 403,
+             "tx_staff": 403}),
+    Case("allocate 兰考县's seats: the city only reads", "post", lambda t: "/quotas/allocations/new/",
+         _f(**{**ALLOCATION_FORM, "division": "410225"}), quota_allocations_state,
+         ok={"direct_admin": 302, "province_admin": 302}, no={"city_admin": 403, "sibling_admin": 404}),
+    Case("allocate through the API", "json", lambda t: "/api/v1/quotas/allocations",
+         _f(division="410222", year=2026, total=1), quota_allocations_state,
+         ok={"sibling_admin": 201, "city_admin": 201, "province_admin": 201},
+         no={"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403, "tx_staff": 403}),
     # --- performance score, ranking, elimination (evaluation) -----------------------------------
     Case("set next year's weights", "post", lambda t: "/evaluation/weights/", _f(**WEIGHTS_FORM), weights_state,
          ok={"province_admin": 302},
