@@ -60,6 +60,7 @@ def _groups(user) -> list[tuple[str, list[tuple[str, str]]]]:
                            ("我的视导", reverse("evaluation:supervision_mine")),
                            ("教学成效数据", reverse("evaluation:outcome_import")),
                            ("评价权重", reverse("evaluation:performance_weights"))]
+            training += [("高端培训推荐", reverse("quotas:selection_home"))]
         groups += [("培训管理", training), ("教师与学校", people), ("学时", hours), ("课程与学习", learning),
                    ("专家指导", guidance), ("培训评价", evaluation), ("系统", system)]
     if user.role == Role.INSTITUTION_STAFF:

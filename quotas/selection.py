@@ -79,7 +79,7 @@ NEXT_IN_LINE: dict[str, tuple[tuple[str, str], ...]] = {
     Level.CITY: (("backbone", "county"), ("subject_leader", "county"), ("master_teacher", "county")),
     Level.PROVINCE: (("backbone", "city"), ("subject_leader", "city"), ("master_teacher", "city")),
 }
-LEVEL_LABELS = {Level.PROVINCE: "省级", Level.CITY: "市级", Level.COUNTY: "县级", Level.SCHOOL: "校级"}
+LEVEL_LABELS: dict[str, str] = {Level.PROVINCE: "省级", Level.CITY: "市级", Level.COUNTY: "县级", Level.SCHOOL: "校级"}
 PARAMS = {
     RuleKind.NEVER_TRAINED: {"within_years"},
     RuleKind.RURAL: set(),
@@ -391,7 +391,7 @@ def ranking_compute(*, scope: Scope, project: Project, rules: list[PriorityRule]
     return count, ranked
 
 
-def _project_for(scope: Scope, project_id: int) -> Project:
+def project_for_selection(scope: Scope, project_id: int) -> Project:
     project = fetch(scope, Project, project_id)
     if not project.is_high_end:
         raise ValidationError({"project": "本项目不是高端培训项目，无需生成推荐名单"})
@@ -408,7 +408,7 @@ def nomination_list_build(*, scope: Scope, actor, project_id: int, seats: int | 
     if not may_build(scope):
         raise Forbidden("只有县级及以上管理员可以生成推荐名单")
     today = today or timezone.localdate()
-    project = _project_for(scope, project_id)
+    project = project_for_selection(scope, project_id)
     if project.state not in (ProjectState.DRAFT, ProjectState.OPEN):
         raise ValidationError({"project": "项目已截止报名，不能生成推荐名单"})
     errors = {}

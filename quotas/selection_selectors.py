@@ -10,7 +10,12 @@ from access.rules import ancestor_paths
 from access.scope import Scope
 from catalog.constants import ProjectState
 from catalog.models import Project
-from quotas.selection_models import NominationList, NominationOverride, NominationPick, PriorityRuleSet
+from quotas.selection_models import (
+    NominationList,
+    NominationOverride,
+    NominationPick,
+    PriorityRuleSet,
+)
 
 
 def rule_sets(scope: Scope) -> QuerySet[PriorityRuleSet]:

@@ -16,7 +16,12 @@ from org.models import School
 from people.models import Teacher, TeacherHonour, TeacherSubject
 from people.tests.factories import TeacherFactory
 from quotas import selection
-from quotas.selection_models import NominationList, NominationOverride, NominationPick, PriorityRuleSet
+from quotas.selection_models import (
+    NominationList,
+    NominationOverride,
+    NominationPick,
+    PriorityRuleSet,
+)
 from quotas.tests.helpers import TODAY, completed, high_end
 
 pytestmark = pytest.mark.django_db
