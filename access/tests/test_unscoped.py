@@ -21,7 +21,7 @@ from access.policy import policies
 ROOT = Path(settings.BASE_DIR)
 PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs",
                 "learning", "guidance", "notifications", "institutions", "trainers",
-                "evaluation"}
+                "evaluation", "quotas"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
@@ -133,6 +133,9 @@ ALLOWED = {
     "evaluation/ratings.py": 2,
     # (and the questions of the windows' questionnaires, reached through windows already chosen)
     "evaluation/rating_results.py": 3,
+    # selection of nominees: correlated subqueries over enrolments, honours and subjects of teachers the
+    # outer query already limited to the scope; the province's default rule set made on first use
+    "quotas/selection.py": 2,
 }
 
 
