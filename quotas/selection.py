@@ -27,7 +27,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
@@ -287,27 +287,28 @@ def eligible_teachers(scope: Scope, project: Project, *, today: dt.date) -> mode
     return rows.filter(~Exists(on_list))
 
 
-def _completed_high_end():
-    return _unscoped(Enrolment).filter(teacher=OuterRef("pk"), state="completed", project__is_high_end=True)
-
-
 def ranked_teachers(scope: Scope, project: Project, rules: list[PriorityRule], *, today: dt.date,
                     seed: int) -> models.QuerySet:
     """The eligible teachers with each rule's points (p_<kind>), the total and the tie-break keys
     as SQL annotations, in rank order."""
     by_kind = {rule.kind: rule for rule in rules}
+    # Every per-teacher fact is a conditional aggregate over two LEFT JOINs (enrolments, honours),
+    # grouped by teacher: no correlated subquery, which PostgreSQL would run once per row for each
+    # of the dozen places (years rule, order) that refer to it. The joins multiply rows, which
+    # neither MAX nor "COUNT > 0" minds.
+    done = Q(enrolments__state="completed", enrolments__project__is_high_end=True)
     rows = eligible_teachers(scope, project, today=today).annotate(
-        last_high_end=Subquery(_completed_high_end().order_by("-project__ends_on").values("project__ends_on")[:1]),
+        last_high_end=models.Max("enrolments__project__ends_on", filter=done),
     ).annotate(since=Coalesce(F("last_high_end"), F("hire_date")))
     zero = Value(0, output_field=IntegerField())
     parts = []
     never = by_kind.get(RuleKind.NEVER_TRAINED)
     if never is not None:
-        trained = _completed_high_end().filter(project__level=project.level)
+        trained = done & Q(enrolments__project__level=project.level)
         if never.params.get("within_years"):
-            trained = trained.filter(project__ends_on__gte=_years_ago(today, never.params["within_years"]))
-        rows = rows.annotate(trained_at_level=Exists(trained), p_never=Case(
-            When(trained_at_level=False, then=Value(never.points)), default=zero, output_field=IntegerField()))
+            trained &= Q(enrolments__project__ends_on__gte=_years_ago(today, never.params["within_years"]))
+        rows = rows.annotate(trained_at_level=models.Count("enrolments", filter=trained), p_never=Case(
+            When(trained_at_level=0, then=Value(never.points)), default=zero, output_field=IntegerField()))
         parts.append(F("p_never"))
     rural = by_kind.get(RuleKind.RURAL)
     if rural is not None:
@@ -319,10 +320,10 @@ def ranked_teachers(scope: Scope, project: Project, rules: list[PriorityRule], *
     if honour is not None and pipeline:
         match = Q()
         for title, level in pipeline:
-            match |= Q(title=title, level=level)
-        honours = (_unscoped(TeacherHonour).filter(match, teacher=OuterRef("pk")).exclude(expires_on__lt=today)
-                   .order_by("-level", "title").annotate(key=Concat("level", Value(":"), "title")).values("key")[:1])
-        rows = rows.annotate(honour_key=Subquery(honours), p_honour=Case(
+            match |= Q(honours__title=title, honours__level=level)
+        current = Q(honours__expires_on__isnull=True) | Q(honours__expires_on__gte=today)
+        rows = rows.annotate(honour_key=models.Max(Concat("honours__level", Value(":"), "honours__title"),
+                                                   filter=match & current), p_honour=Case(
             When(honour_key__isnull=False, then=Value(honour.points)), default=zero, output_field=IntegerField()))
         parts.append(F("p_honour"))
     years = by_kind.get(RuleKind.YEARS_SINCE)

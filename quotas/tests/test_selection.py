@@ -285,3 +285,34 @@ def test_within_years_counts_only_recent_training(province, users, county):
     row = _build(users, project, seats=10, reserve=0)
     pick = NominationPick.objects.dangerously_unscoped().get(nomination_list=row, teacher=county["trained_city"])
     assert pick.explanation == "近5年未参加市级高端培训 +30；合计30"  # trained in 2020: more than 5 years ago
+
+
+def test_rule_input_is_either_clean_or_refused_in_chinese():
+    """Whatever arrives (API JSON), the cleaner answers a clean rule list within the limits or a
+    ValidationError — never another exception, never an out-of-range value."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    value = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                      st.text(max_size=5))
+    rule = st.fixed_dictionaries({"kind": st.sampled_from(["never_trained", "rural", "honour_pipeline",
+                                                           "years_since", "bogus"]), "points": value},
+                                 optional={"params": st.dictionaries(st.sampled_from(["within_years", "cap", "x"]),
+                                                                     value, max_size=2)})
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(rule, max_size=5))
+    def check(rules):
+        try:
+            clean = selection.rules_clean(rules)
+        except ValidationError as error:
+            assert all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for m in error.messages)
+            return
+        for item in clean:
+            assert 0 <= item["points"] <= (100 if item["kind"] == "years_since" else 1000)
+            if item["kind"] == "years_since":
+                assert 1 <= item["params"]["cap"] <= 1000
+            if item["kind"] == "never_trained" and item["params"]["within_years"] is not None:
+                assert 1 <= item["params"]["within_years"] <= 50
+
+    check()
