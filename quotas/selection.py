@@ -116,7 +116,7 @@ def _int(value, *, what: str) -> int:
         value = value.strip()
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{what}应为整数") from None
     if isinstance(value, float) and value != number:
         raise ValueError(f"{what}应为整数")

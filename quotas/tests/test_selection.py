@@ -155,6 +155,8 @@ def test_a_county_rule_set_applies_to_its_projects_and_old_lists_keep_their_vers
     ([{"kind": "rural", "points": 2, "params": {"radius": 3}}], "不适用于该规则"),
     ([{"kind": "rural", "points": 2}, {"kind": "rural", "points": 3}], "只能出现一次"),
     ([{"kind": "rural", "points": "abc"}], "分值应为整数"),
+    ([{"kind": "rural", "points": float("inf")}], "分值应为整数"),
+    ([{"kind": "rural", "points": 2.5}], "分值应为整数"),
     ([], "至少需要一条规则"),
 ])
 def test_bad_rules_are_refused_in_chinese_and_nothing_is_written(province, users, rules, message):
