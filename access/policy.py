@@ -458,6 +458,27 @@ ALLOCATION_SHARE: Rules = {
     | Through("allocation", DIVISION_ADMINS & InJurisdiction("division_path")),
 }
 
+# --- quotas — selection --------------------------------------------------------------------
+
+# Priority rule sets: a division's administrators (and those above) see its versions; every
+# division administrator sees those of its own division and above (the one in force for its
+# projects may be the province's). Only the owning division publishes a new version.
+RULE_SET_VIEW = DIVISION_ADMINS & (InJurisdiction("division_path") | OpenTo("division_path"))
+RULE_SET: Rules = {
+    Action.VIEW: RULE_SET_VIEW,
+    Action.CHANGE: DIVISION_ADMINS & PathIs("division_path"),
+}
+RULE_SET_CHILD: Rules = {Action.VIEW: Through("rule_set", RULE_SET_VIEW)}
+# Ranked nomination lists belong to the division that built them: its administrators change them
+# (override, submit); those above read them; schools, teachers, experts and neighbours never.
+NOMINATION_LIST_VIEW = DIVISION_ADMINS & InJurisdiction("division_path")
+NOMINATION_LIST_CHANGE = DIVISION_ADMINS & PathIs("division_path")
+NOMINATION_LIST: Rules = {Action.VIEW: NOMINATION_LIST_VIEW, Action.CHANGE: NOMINATION_LIST_CHANGE}
+NOMINATION_LIST_CHILD: Rules = {
+    Action.VIEW: Through("nomination_list", NOMINATION_LIST_VIEW),
+    Action.CHANGE: Through("nomination_list", NOMINATION_LIST_CHANGE),
+}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -607,6 +628,11 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "quotas.TargetBaseline": TARGET_BASELINE,
     "quotas.Allocation": ALLOCATION,
     "quotas.AllocationShare": ALLOCATION_SHARE,
+    "quotas.PriorityRuleSet": RULE_SET,
+    "quotas.PriorityRule": RULE_SET_CHILD,
+    "quotas.NominationList": NOMINATION_LIST,
+    "quotas.NominationPick": NOMINATION_LIST_CHILD,
+    "quotas.NominationOverride": NOMINATION_LIST_CHILD,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

@@ -61,7 +61,8 @@ def _groups(user) -> list[tuple[str, list[tuple[str, str]]]]:
                            ("教学成效数据", reverse("evaluation:outcome_list")),
                            ("评价权重", reverse("evaluation:performance_weights"))]
         high_end = ([("高端培训任务", reverse("quotas:targets"))] if division else []) + [
-            ("名额分配", reverse("quotas:allocation_list"))]
+            ("名额分配", reverse("quotas:allocation_list"))] + (
+            [("高端培训推荐", reverse("quotas:selection_home"))] if division else [])
         groups += [("培训管理", training), ("教师与学校", people), ("学时", hours), ("课程与学习", learning),
                    ("专家指导", guidance), ("培训评价", evaluation), ("高端培训", high_end), ("系统", system)]
     if user.role == Role.INSTITUTION_STAFF:

@@ -274,6 +274,31 @@ DICTIONARY: dict[str, dict[str, FieldEntry]] = {
         "source": FieldEntry("数据来源", ADMINS, personal=False),
         "division_path": FieldEntry("所属区划路径：数据范围过滤", "X", personal=False),
     },
+    # Ranked nomination lists for high-end projects (quotas.selection): a teacher's rank, points and
+    # the reasons for them, read by the administrators of the division that built the list and above.
+    "quotas.NominationPick": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "nomination_list": FieldEntry("所属推荐名单", "CMP", personal=False),
+        "teacher": FieldEntry("教师：推荐名单中的人选（页面显示姓名与学校，不显示证件号）", "CMP"),
+        "rank": FieldEntry("按优先规则的排名", "CMP"),
+        "points": FieldEntry("优先积分", "CMP"),
+        "explanation": FieldEntry("积分说明（是否乡村学校、荣誉称号、高端培训经历）：公平遴选的依据", "CMP"),
+        "role": FieldEntry("入选、候补或已调出", "CMP"),
+        "added": FieldEntry("是否人工增补", "CMP"),
+        "outcome": FieldEntry("推荐报名结果", "CMP"),
+        "outcome_reasons": FieldEntry("未能推荐的原因", "CMP"),
+        "outcome_at": FieldEntry("推荐时间", "CMP", personal=False),
+    },
+    "quotas.NominationOverride": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "nomination_list": FieldEntry("所属推荐名单", "CMP", personal=False),
+        "pick": FieldEntry("被调出或增补的教师", "CMP"),
+        "kind": FieldEntry("调出或增补", "CMP", personal=False),
+        "reason": FieldEntry("调整理由：留痕备查", "CMP"),
+        "moved": FieldEntry("随之递补或退回候补的教师", "CMP"),
+        "actor": FieldEntry("操作人", "CMP"),
+        "created_at": FieldEntry("操作时间", "CMP", personal=False),
+    },
     "audit.AuditEvent": {
         "id": FieldEntry("主键", "X", personal=False),
         "at": FieldEntry("时间（UTC）", "CMP", personal=False),

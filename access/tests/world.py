@@ -154,6 +154,7 @@ def build_world(province, users, make_user) -> World:
     _trainers(p, people, neighbour, projects)
     _evaluation(p, people, neighbour, projects)
     _quotas(p, people)
+    _selection(p, people, neighbour, projects)
     return world
 
 
@@ -436,3 +437,27 @@ def _learning_records(world: World, p) -> None:
     # Crediting runs after commit in the product; the world is one transaction, so run it here:
     # 张's completions are held (nothing before them), 通许's credited, nobody's unmatched.
     credits_process(list(StatementCredit.objects.dangerously_unscoped().values_list("pk", flat=True)))
+
+
+def _selection(p, people, neighbour, projects) -> None:
+    """Priority rule sets (the province's, 杞县's) and ranked nomination lists on 开封市's project: 杞县's
+    (张三 selected, 钱七 dropped with a reason) and 通许县's (李四)."""
+    from quotas import selection_models as qs
+
+    province_rules = qs.PriorityRuleSet.objects.create(division=p.province, division_path=p.province.path, version=1)
+    qs.PriorityRule.objects.create(rule_set=province_rules, position=1, kind="rural", points=20)
+    county_rules = qs.PriorityRuleSet.objects.create(division=p.county, division_path=p.county.path, version=1,
+                                                     created_by=people["county_admin"])
+    qs.PriorityRule.objects.create(rule_set=county_rules, position=1, kind="years_since", points=2,
+                                   params={"cap": 20})
+    for division, teachers in ((p.county, [p.teacher, neighbour]), (p.sibling, [p.sibling_teacher])):
+        row = qs.NominationList.objects.create(project=projects["city_open"], division=division,
+                                               division_path=division.path, rule_set=province_rules, seats=1,
+                                               reserve=1, eligible_count=len(teachers), seed=7)
+        picks = [qs.NominationPick.objects.create(nomination_list=row, teacher=t, rank=n, points=20,
+                                                  explanation="乡村学校 +20；合计20",
+                                                  role="selected" if n == 1 else "dropped")
+                 for n, t in enumerate(teachers, start=1)]
+        if len(picks) > 1:
+            qs.NominationOverride.objects.create(nomination_list=row, pick=picks[1], kind="drop", reason="借调",
+                                                 actor=people["county_admin"])

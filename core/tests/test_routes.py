@@ -238,6 +238,12 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/plans/{plan}", EVERYONE),
     ("/projects/{project}/dashboard/", EVERYONE),  # figures of the project for those who run it
     ("/projects/{draft}/nominate/", ADMINS),
+    # 通许县's ranked nomination list for a high-end project (李四 on it): its county and those above
+    ("/quotas/selection/lists/{nlist}/", DIVISION_ADMINS),
+    ("/quotas/selection/lists/{nlist}/?format=xlsx", DIVISION_ADMINS),
+    ("/api/v1/nomination-lists/{nlist}", DIVISION_ADMINS),
+    ("/quotas/selection/rules/{rule_set}/", DIVISION_ADMINS),  # 通许县's own priority rules
+    ("/api/v1/selection/rule-sets/{rule_set}", DIVISION_ADMINS),
     ("/projects/overview/?year=2026&division=410222", DIVISION_ADMINS),  # 通许县's year of projects
     ("/projects/overview/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
     ("/accounts/users/{account}/reset-password/", ADMINS),  # 李四's account: its county and those above
@@ -327,6 +333,10 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/evaluation/supervision/mine/", DIVISION_ADMINS),
     ("/api/v1/me/supervisions", ADMINS),
     ("/evaluation/instruments/", ADMINS),  # 通许县's draft instrument: its county and those above
+    # Nomination lists and priority rules: 通许县's never show elsewhere
+    ("/quotas/selection/", DIVISION_ADMINS),
+    ("/quotas/selection/rules/", DIVISION_ADMINS),
+    ("/api/v1/selection/rule-sets", DIVISION_ADMINS),
     ("/api/v1/instruments", ADMINS),
     ("/evaluation/outcomes/", ADMINS),  # 李四's classroom-observation score: his county and those above
     ("/evaluation/outcomes/?year=2025&measure=课堂观察", ADMINS),
@@ -393,15 +403,37 @@ def target(province, users):
                       year=2026, total=1)
     allocation = allocation_create(scope=Scope.division(province.sibling), actor=users["sibling_admin"],
                                    division_code="410222", year=2026, total=1)
+    nlist, rule_set = _selection(province, project, teacher, users)
     return {
         "teacher": teacher,
-        "fill": {"allocation": allocation.pk, "teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
+        "fill": {"allocation": allocation.pk, "nlist": nlist.pk, "rule_set": rule_set.pk, "teacher": teacher.pk,
+                 "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
                  "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk,
                  "instrument": instrument.pk},
         # Any of these in a body means 通许县's data reached the viewer.
         "markers": [teacher.name, teacher.id_number, province.sibling_school.name, "通许县"],
     }
+
+
+def _selection(province, project, teacher, users):
+    """通许县's priority rules (v1) and its ranked nomination list with 李四 selected."""
+    from quotas.selection_models import (
+        NominationList,
+        NominationPick,
+        PriorityRule,
+        PriorityRuleSet,
+    )
+
+    rule_set = PriorityRuleSet.objects.create(division=province.sibling, division_path=province.sibling.path,
+                                              version=1, note="通许县试行规则", created_by=users["sibling_admin"])
+    PriorityRule.objects.create(rule_set=rule_set, position=1, kind="rural", points=20)
+    nlist = NominationList.objects.create(project=project, division=province.sibling,
+                                          division_path=province.sibling.path, rule_set=rule_set, seats=1, reserve=0,
+                                          eligible_count=1, seed=3, built_by=users["sibling_admin"])
+    NominationPick.objects.create(nomination_list=nlist, teacher=teacher, rank=1, points=20, role="selected",
+                                  explanation="乡村学校 +20；合计20")
+    return nlist, rule_set
 
 
 def _supervision(project, users, province):
@@ -522,6 +554,10 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert response.json()["project_id"] == target["fill"]["project"]
     elif url.startswith("/api/v1/projects/{project}/assessments"):
         assert response.json() == []
+    elif url.startswith(("/quotas/selection/rules", "/api/v1/selection/rule-sets")):
+        assert "通许县" in body and "乡村学校" in body
+    elif url == "/quotas/selection/":
+        assert "通许县" in body and "通许县骨干教师研修2" in body
     elif url.startswith(("/evaluation/instruments/", "/api/v1/instruments")):
         assert "通许县能力测评" in body
     elif url.startswith(("/evaluation/outcomes/", "/api/v1/teaching-outcomes")):

@@ -151,6 +151,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_performance(p, people, tx_open, tx_held))
     t.objects.update(_supervision(p, people, tx_open, qx_other))
     t.objects.update(_evaluation_instruments(p, people))
+    t.objects.update(_selection(p, people, tx_free_teacher))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -800,6 +801,50 @@ def quota_allocations_state(t):
 
 def _f(**data):
     return lambda t: data
+
+
+# --- quotas: selection of nominees for high-end projects --------------------------------------
+
+def _selection(p, people, tx_free_teacher) -> dict[str, Any]:
+    """通许县's high-end project, and 通许县's ranked list for it (built by its administrator): 李四 and
+    周八 ranked, one selected and one in reserve; 吴九 added to the roster after the list was built."""
+    from access.scope import scope_for_user
+    from quotas import selection
+    from quotas.tests.helpers import high_end
+
+    tx_high_end = high_end(p.sibling, code="TX-HE", level="county", seats=4)
+    admin = people["sibling_admin"]
+    tx_free_teacher.status = "leave"
+    tx_free_teacher.save(update_fields=["status"])
+    nlist = selection.nomination_list_build(scope=scope_for_user(admin), actor=admin, project_id=tx_high_end.pk,
+                                            seats=1, reserve=5, today=TODAY)
+    tx_free_teacher.status = "active"
+    tx_free_teacher.save(update_fields=["status"])
+    selected = nlist.picks.get(role="selected")
+    return {"tx_high_end": tx_high_end, "tx_nlist": nlist, "tx_selected": selected}
+
+
+def selection_state(t):
+    from catalog.models import Enrolment
+    from quotas.selection_models import (
+        NominationList,
+        NominationOverride,
+        NominationPick,
+        PriorityRuleSet,
+    )
+
+    return (tuple(PriorityRuleSet.objects.dangerously_unscoped().order_by("pk").values_list("division_path", "version")),
+            tuple(NominationList.objects.dangerously_unscoped().order_by("pk").values_list("pk", "state")),
+            tuple(NominationPick.objects.dangerously_unscoped().order_by("pk").values_list("teacher_id", "role",
+                                                                                          "outcome")),
+            NominationOverride.objects.dangerously_unscoped().count(),
+            Enrolment.objects.dangerously_unscoped().filter(project=t.tx_high_end).count())
+
+
+SELECTION_NO_PAGE = {"county_admin": 404, "other_city_admin": 404, "city_admin": 403, "school_admin": 403,
+                     "teacher": 403, "tx_staff": 403, "tx_expert": 403}
+SELECTION_NO_API = {"county_admin": 404, "other_city_admin": 404, "city_admin": 403, "school_admin": 403,
+                    "teacher": 403}
 
 
 CASES = [
@@ -1492,6 +1537,37 @@ CASES = [
          no={"city_admin": 403, "sibling_admin": 403, "school_admin": 403, "tx_staff": 403, "teacher": 403}),
     Case("rank 2025 through the API", "json", lambda t: "/api/v1/evaluation/rankings/2025/compute", _f(),
          ranking_state, ok={"province_admin": 200}, no={"city_admin": 403, "tx_staff": 403, "teacher": 403}),
+    # --- quotas: selection of nominees ---------------------------------------------------------
+    Case("publish priority rules", "post", lambda t: "/quotas/selection/rules/new/",
+         _f(rural_on="1", rural_points="25"), selection_state, ok={"sibling_admin": 302, "city_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "tx_staff": 403, "tx_expert": 403}),
+    Case("publish priority rules through the API", "json", lambda t: "/api/v1/selection/rule-sets",
+         _f(rules=[{"kind": "rural", "points": 25}]), selection_state, ok={"sibling_admin": 201},
+         no={"school_admin": 403, "teacher": 403, "tx_staff": 403}),
+    Case("build 通许县's ranked list", "post", lambda t: f"/quotas/selection/projects/{t.tx_high_end.pk}/",
+         _f(seats="2"), selection_state, ok={"sibling_admin": 302},
+         no={"county_admin": 403, "other_city_admin": 403, "city_admin": 403, "school_admin": 403, "teacher": 403,
+             "tx_staff": 403}),
+    Case("build a ranked list through the API", "json",
+         lambda t: f"/api/v1/projects/{t.tx_high_end.pk}/nomination-lists", _f(seats=2), selection_state,
+         ok={"sibling_admin": 201}, no={"county_admin": 403, "city_admin": 403, "school_admin": 403, "teacher": 403}),
+    Case("drop a pick", "post", lambda t: f"/quotas/selection/lists/{t.tx_nlist.pk}/drop/",
+         lambda t: {"pick": t.tx_selected.pk, "reason": "病假"}, selection_state, ok={"sibling_admin": 302},
+         no=SELECTION_NO_PAGE),
+    Case("drop a pick through the API", "json", lambda t: f"/api/v1/nomination-lists/{t.tx_nlist.pk}/drop",
+         lambda t: {"pick_id": t.tx_selected.pk, "reason": "病假"}, selection_state, ok={"sibling_admin": 200},
+         no=SELECTION_NO_API),
+    Case("add a teacher to a list", "post", lambda t: f"/quotas/selection/lists/{t.tx_nlist.pk}/add/",
+         lambda t: {"teacher": t.tx_free_teacher.pk, "reason": "学科急需"}, selection_state,
+         ok={"sibling_admin": 302}, no=SELECTION_NO_PAGE),
+    Case("add a teacher through the API", "json", lambda t: f"/api/v1/nomination-lists/{t.tx_nlist.pk}/add",
+         lambda t: {"teacher_id": t.tx_free_teacher.pk, "reason": "学科急需"}, selection_state,
+         ok={"sibling_admin": 200}, no=SELECTION_NO_API),
+    Case("submit a ranked list", "post", lambda t: f"/quotas/selection/lists/{t.tx_nlist.pk}/submit/", _f(),
+         selection_state, ok={"sibling_admin": 302}, no=SELECTION_NO_PAGE),
+    Case("submit a ranked list through the API", "json",
+         lambda t: f"/api/v1/nomination-lists/{t.tx_nlist.pk}/submit", _f(), selection_state,
+         ok={"sibling_admin": 200}, no=SELECTION_NO_API),
     Case("appeal 通许县's elimination", "post", lambda t: f"/evaluation/cases/{t.tx_case.pk}/appeal/",
          _f(reason="视导当天为集中培训间隙，评分未反映实际"), case_state("tx_case"),
          ok={"tx_staff": 302, "sibling_admin": 302, "city_admin": 302, "province_admin": 302},
