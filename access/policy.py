@@ -424,6 +424,23 @@ ELIMINATION_CASE: Rules = {
     Action.DECIDE: RoleIn({"province_admin"}) & ~OwnAccount("appealed_by_id"),
 }
 
+# --- funding -------------------------------------------------------------------------------
+
+# Training funding figures are a division's: its administrators and those above read them (a city
+# its counties', a 省直管县's too, the province all); only the division itself enters or corrects
+# its own payroll, ratio, budget entries and the spend on the projects it organises (a 省直管县
+# enters its own and reports to the province; its city reads them and never changes them).
+FUNDING_VIEW = DIVISION_ADMINS & InJurisdiction("division_path")
+FUNDING_OWN = DIVISION_ADMINS & PathIs("division_path")
+DIVISION_FUNDING: Rules = {Action.VIEW: FUNDING_VIEW, Action.CHANGE: FUNDING_OWN}
+# A school's figures: its own administrator sees and enters them, as does its county (which holds
+# its budget); the divisions above read them.
+SCHOOL_FUNDING: Rules = {
+    Action.VIEW: ADMINS & InJurisdiction("division_path", "school_id"),
+    Action.CHANGE: (SCHOOL_ADMIN & InJurisdiction("division_path", "school_id", write=True)) | FUNDING_OWN,
+}
+FUNDING_IMPORT: Rules = {Action.VIEW: OwnAccount("actor_id") | (DIVISION_ADMINS & InJurisdiction("scope_path"))}
+
 # --- accounts and audit -------------------------------------------------------------------
 
 API_TOKEN: Rules = {Action.VIEW: OwnAccount("user_id"), Action.REVOKE_TOKEN: OwnAccount("user_id")}
@@ -569,6 +586,11 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "evaluation.ScoreWeights": SCORE_WEIGHTS,
     "evaluation.ProjectScore": PROJECT_SCORE,
     "evaluation.EliminationCase": ELIMINATION_CASE,
+    "funding.DivisionFunding": DIVISION_FUNDING,
+    "funding.SchoolFunding": SCHOOL_FUNDING,
+    "funding.TrainingBudget": DIVISION_FUNDING,
+    "funding.ProjectSpend": DIVISION_FUNDING,
+    "funding.FundingImport": FUNDING_IMPORT,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 
