@@ -320,10 +320,7 @@ def projects(request, division: str = "", year: int | None = None):
 @router.get("/funding/projects/{int:project_id}/spend", response=list[SpendOut], summary="项目的经费支出明细")
 def spend_list(request, project_id: int):
     scope = _scope(request.auth)
-    from access.policy import fetch
-    from catalog.models import Project
-
-    project = fetch(scope, Project, project_id)
+    project = services.spend_project_visible(scope, project_id)
     return [SpendOut(id=row.pk, project_id=row.project_id, amount=row.amount, spent_on=row.spent_on, note=row.note,
                      evidence_name=row.evidence_name) for row in selectors.project_spends(scope=scope, project=project)]
 

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from access.errors import NotVisible
-from access.policy import Action, fetch, require, visible
+from access.policy import Action, can, fetch, require, visible
 from access.scope import Scope
 from audit.actions import Action as Audit
 from audit.services import audit_record
@@ -293,6 +293,14 @@ def parse_spent_on(value: Any, today: dt.date, field: str = "spent_on") -> dt.da
     if value.year < YEAR_MIN:
         raise ValidationError({field: f"支出日期不能早于 {YEAR_MIN} 年"})
     return value
+
+
+def spend_project_visible(scope: Scope, project_id: int) -> Project:
+    """A project whose money the viewer may read: published projects are public, their money is not."""
+    project = fetch(scope, Project, project_id, select_related=("organiser",))
+    if not can(scope, Action.VIEW, ProjectSpend(project=project, division_path=project.division_path)):
+        raise NotVisible("项目不存在或不在您的管辖范围内")
+    return project
 
 
 def spendable_project(scope: Scope, project_id: int) -> Project:

@@ -16,13 +16,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from access.policy import Action, can, fetch
+from access.policy import fetch
 from accounts.decorators import DIVISION_ADMIN_ROLES, roles_required
 from accounts.models import ADMIN_ROLES
 from accounts.throttle import rate_limited
 from audit.actions import Action as Audit
 from audit.services import audit_record
-from catalog.models import Project
 from core.excel import MONEY, add_table, exporter_name, new_workbook
 from core.lists import paginate
 from core.requests import client_ip, error_text, object_id, year_param
@@ -291,9 +290,7 @@ def projects(request, scope):
 @division_page
 @require_http_methods(["GET", "POST"])
 def project_spend(request, scope, project_id: int):
-    project = fetch(scope, Project, project_id, select_related=("organiser",))
-    if not can(scope, Action.VIEW, ProjectSpend(project=project, division_path=project.division_path)):
-        raise Http404("项目不存在或不在您的管辖范围内")  # a published project is public; its money is not
+    project = services.spend_project_visible(scope, project_id)  # a published project is public; its money is not
     context = {"project": project, "form": {}, "errors": {}}
     status = 200
     if request.method == "POST":

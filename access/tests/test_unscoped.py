@@ -21,7 +21,7 @@ from access.policy import policies
 ROOT = Path(settings.BASE_DIR)
 PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs",
                 "learning", "guidance", "notifications", "institutions", "trainers",
-                "evaluation"}
+                "evaluation", "funding"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
