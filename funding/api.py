@@ -110,6 +110,12 @@ class YearOut(Schema):
     required: Decimal | None
 
 
+class YearsOut(Schema):
+    unit: str
+    name: str
+    years: list[YearOut]
+
+
 class DivisionFigureIn(Schema):
     year: int | str
     payroll: Decimal | str | None = None
@@ -120,6 +126,7 @@ class DivisionFigureIn(Schema):
 
 class DivisionFigureOut(Schema):
     division: str
+    division_name: str
     year: int
     payroll: Decimal | None
     ratio_percent: Decimal | None
@@ -227,23 +234,30 @@ def gaps(request, year: int | None = None, division: str = "", limit: int = 200)
                    schools_total=result.schools.count(), schools_no_data=result.schools_no_data)
 
 
-@router.get("/funding/years", response=list[YearOut], summary="历年培训经费预算与按比例应安排（一个区划或本校）")
+@router.get("/funding/years", response=YearsOut, summary="历年培训经费预算与按比例应安排（一个区划或本校）")
 def years(request, division: str = ""):
     scope = _scope(request.auth)
     this_year = timezone.localdate().year
     span = list(range(this_year - selectors.YEARS_CHARTED + 1, this_year + 1))
     if scope.school_id is not None:
+        if division:
+            raise Http404("区划不存在或不在本辖区")
+        school = request.auth.school
         points = selectors.school_years(scope=scope, school_id=scope.school_id, years=span)
+        unit, name = school.code, school.name
     else:
-        points = selectors.division_years(scope=scope, division=_division(scope, request.auth, division), years=span)
-    return [YearOut(year=p.year, budget=p.budget, required=p.required) for p in points]
+        found = _division(scope, request.auth, division)
+        points = selectors.division_years(scope=scope, division=found, years=span)
+        unit, name = found.code, found.name
+    return YearsOut(unit=unit, name=name,
+                    years=[YearOut(year=p.year, budget=p.budget, required=p.required) for p in points])
 
 
 @router.get("/funding/divisions/{code}/figures", response=list[DivisionFigureOut], summary="区划历年教师工资总额与比例")
 def division_figures(request, code: str):
     scope = _scope(request.auth)
     division = services.division_for(scope, code)
-    return [DivisionFigureOut(division=division.code, year=row.year, payroll=row.payroll,
+    return [DivisionFigureOut(division=division.code, division_name=division.name, year=row.year, payroll=row.payroll,
                               ratio_percent=row.ratio_percent)
             for row in selectors.division_figures(scope=scope, division=division)]
 
@@ -266,7 +280,7 @@ def division_figures_set(request, code: str, payload: DivisionFigureIn):
         if payload.ratio_percent is not None:
             row = services.ratio_commit(ratio_percent=payload.ratio_percent, **common)
     assert row is not None
-    return 201, DivisionFigureOut(division=division.code, year=row.year, payroll=row.payroll,
+    return 201, DivisionFigureOut(division=division.code, division_name=division.name, year=row.year, payroll=row.payroll,
                                   ratio_percent=row.ratio_percent)
 
 

@@ -777,7 +777,13 @@ EV_FORM = {"title": "通许县测评（改）", "scale_min": "1", "scale_max": "
 # --- funding ---------------------------------------------------------------------------------
 
 def funding_state(t):
-    from funding.models import DivisionFunding, FundingImport, ProjectSpend, SchoolFunding, TrainingBudget
+    from funding.models import (
+        DivisionFunding,
+        FundingImport,
+        ProjectSpend,
+        SchoolFunding,
+        TrainingBudget,
+    )
 
     return (tuple(DivisionFunding.objects.dangerously_unscoped().order_by("pk")
                   .values_list("division_id", "year", "payroll", "ratio_percent")),
