@@ -173,6 +173,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         result.evaluated_projects, result.assessment_responses = evaluation.projects, evaluation.responses
         result.rating_responses, result.supervision_visits = evaluation.rating_responses, evaluation.visits
         result.ranked_projects = _rank_years(today)
+    from synth.funding import funding_synthesize
+
+    funding_synthesize(seed=seed, today=today, county_codes=[plan.code for plan in plans])
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result
