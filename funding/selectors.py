@@ -131,19 +131,24 @@ class SchoolRow:
     training_budget: Decimal | None
 
     @property
+    def need(self) -> Decimal | None:
+        """5 % of the public budget, exact (as the grouped queries compare it)."""
+        return None if self.public_budget is None else self.public_budget * SCHOOL_SHARE / 100
+
+    @property
     def required(self) -> Decimal | None:
-        return None if self.public_budget is None else _money(self.public_budget * SCHOOL_SHARE / 100)
+        return None if self.need is None else _money(self.need)
 
     @property
     def shortfall(self) -> Decimal:
-        required = self.required
-        return max(required - (self.training_budget or ZERO), ZERO) if required is not None else ZERO
+        need = self.need
+        return _money(max(need - (self.training_budget or ZERO), ZERO)) if need is not None else ZERO
 
     @property
     def state(self) -> str:
-        if self.required is None:
+        if self.need is None:
             return "no_data"
-        return "met" if (self.training_budget or ZERO) >= self.required else "short"
+        return "met" if (self.training_budget or ZERO) >= self.need else "short"
 
     @property
     def state_label(self) -> str:
