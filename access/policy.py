@@ -478,6 +478,22 @@ NOMINATION_LIST_CHILD: Rules = {
     Action.VIEW: Through("nomination_list", NOMINATION_LIST_VIEW),
     Action.CHANGE: Through("nomination_list", NOMINATION_LIST_CHANGE),
 }
+# --- funding -------------------------------------------------------------------------------
+
+# Training funding figures are a division's: its administrators and those above read them (a city
+# its counties', a 省直管县's too, the province all); only the division itself enters or corrects
+# its own payroll, ratio, budget entries and the spend on the projects it organises (a 省直管县
+# enters its own and reports to the province; its city reads them and never changes them).
+FUNDING_VIEW = DIVISION_ADMINS & InJurisdiction("division_path")
+FUNDING_OWN = DIVISION_ADMINS & PathIs("division_path")
+DIVISION_FUNDING: Rules = {Action.VIEW: FUNDING_VIEW, Action.CHANGE: FUNDING_OWN}
+# A school's figures: its own administrator sees and enters them, as does its county (which holds
+# its budget); the divisions above read them.
+SCHOOL_FUNDING: Rules = {
+    Action.VIEW: ADMINS & InJurisdiction("division_path", "school_id"),
+    Action.CHANGE: (SCHOOL_ADMIN & InJurisdiction("division_path", "school_id", write=True)) | FUNDING_OWN,
+}
+FUNDING_IMPORT: Rules = {Action.VIEW: OwnAccount("actor_id") | (DIVISION_ADMINS & InJurisdiction("scope_path"))}
 
 # --- accounts and audit -------------------------------------------------------------------
 
@@ -633,6 +649,11 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "quotas.NominationList": NOMINATION_LIST,
     "quotas.NominationPick": NOMINATION_LIST_CHILD,
     "quotas.NominationOverride": NOMINATION_LIST_CHILD,
+    "funding.DivisionFunding": DIVISION_FUNDING,
+    "funding.SchoolFunding": SCHOOL_FUNDING,
+    "funding.TrainingBudget": DIVISION_FUNDING,
+    "funding.ProjectSpend": DIVISION_FUNDING,
+    "funding.FundingImport": FUNDING_IMPORT,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None
 

@@ -140,6 +140,15 @@ class Action(models.TextChoices):
     SELECTION_OVERRIDE = "quotas.selection_override", "调整高端培训推荐名单（调出或增补）"
     SELECTION_SUBMIT = "quotas.selection_submit", "提交高端培训推荐名单"
     SELECTION_EXPORT = "quotas.selection_export", "导出高端培训推荐名单"
+    # funding: payroll and budgets, ratios, training budgets and spend (funding.services)
+    FUNDING_PAYROLL = "funding.payroll", "填报教师工资总额"
+    FUNDING_RATIO = "funding.ratio", "承诺培训经费比例"
+    FUNDING_SCHOOL = "funding.school", "填报学校公用经费与培训经费"
+    FUNDING_CORRECT = "funding.correct", "更正培训经费基数"
+    FUNDING_BUDGET = "funding.budget", "录入培训经费预算"
+    FUNDING_SPEND = "funding.spend", "录入项目经费支出"
+    FUNDING_IMPORT = "funding.import", "导入培训经费数据"
+    FUNDING_EXPORT = "funding.export", "导出培训经费达标情况"
 
 
 ACTION_LABELS = dict(Action.choices)

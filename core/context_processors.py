@@ -60,11 +60,17 @@ def _groups(user) -> list[tuple[str, list[tuple[str, str]]]]:
                            ("我的视导", reverse("evaluation:supervision_mine")),
                            ("教学成效数据", reverse("evaluation:outcome_list")),
                            ("评价权重", reverse("evaluation:performance_weights"))]
-        high_end = ([("高端培训任务", reverse("quotas:targets"))] if division else []) + [
+        # High-end quotas and funding share one menu: both are the planning unit's targets and money.
+        planning = ([("高端培训任务", reverse("quotas:targets"))] if division else []) + [
             ("名额分配", reverse("quotas:allocation_list"))] + (
             [("高端培训推荐", reverse("quotas:selection_home"))] if division else [])
+        planning += [("经费概览", reverse("funding:overview"))]
+        if division:
+            planning += [("经费缺口", reverse("funding:gaps")), ("工资总额与比例", reverse("funding:division_figures")),
+                         ("培训经费预算", reverse("funding:budgets")), ("项目预算与支出", reverse("funding:projects"))]
+        planning += [("学校经费填报", reverse("funding:school_figures")), ("经费数据导入", reverse("funding:import"))]
         groups += [("培训管理", training), ("教师与学校", people), ("学时", hours), ("课程与学习", learning),
-                   ("专家指导", guidance), ("培训评价", evaluation), ("高端培训", high_end), ("系统", system)]
+                   ("专家指导", guidance), ("培训评价", evaluation), ("名额与经费", planning), ("系统", system)]
     if user.role == Role.INSTITUTION_STAFF:
         groups += [("本机构", [("培训项目", reverse("catalog:project_list")), ("机构准入", reverse("institutions:list")),
                             ("培训基地", reverse("institutions:base_list")),

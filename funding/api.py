@@ -1,5 +1,368 @@
-"""/api/v1/ operations for funding."""
+"""/api/v1/ operations for funding: compliance of a jurisdiction, the gaps list, the years of one
+division, figures (read and write), direct budget entries, plan vs spend per project, spend entry
+and the imports. Each route resolves the caller's scope and calls one selector or service; the
+services ask the access policy; bad input is 422 with `errors` per field."""
 
-from ninja import Router
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils import timezone
+from ninja import File, Form, Router, Schema, UploadedFile
+
+from access.scope import Scope, scope_for_user
+from accounts.models import ADMIN_ROLES
+from core.requests import client_ip, year_param
+from funding import imports, selectors, services
+from people.roster.files import RosterFileError
 
 router = Router(tags=["培训经费"])
+
+
+def _scope(user) -> Scope:
+    if user.role not in ADMIN_ROLES:
+        raise PermissionDenied("只有管理员可以查看培训经费")
+    return scope_for_user(user)
+
+
+def _division(scope: Scope, user, code: str):
+    division = selectors.overview_division(scope=scope, user=user, code=code)
+    if division is None:
+        raise Http404("区划不存在或不在本辖区")
+    return division
+
+
+def _year(year: int | None) -> int:
+    return year_param(year, timezone.localdate().year)
+
+
+class SchoolSummaryOut(Schema):
+    schools: int
+    with_data: int
+    met: int
+    short: int
+    no_data: int
+    shortfall: Decimal
+
+
+class DivisionOut(Schema):
+    code: str
+    name: str
+    level: str
+    is_direct_county: bool
+    year: int
+    payroll: Decimal | None
+    ratio_percent: Decimal | None
+    ratio_committed: bool
+    direct_budget: Decimal
+    project_budget: Decimal
+    budget: Decimal
+    required: Decimal | None
+    spend: Decimal
+    state: str
+    state_label: str
+    shortfall: Decimal
+    schools: SchoolSummaryOut | None = None
+
+
+class SchoolOut(Schema):
+    code: str
+    name: str
+    year: int
+    public_budget: Decimal | None
+    training_budget: Decimal | None
+    required: Decimal | None
+    state: str
+    state_label: str
+    shortfall: Decimal
+
+
+class ComplianceOut(Schema):
+    division: DivisionOut
+    children: list[DivisionOut]
+    schools: list[SchoolOut]
+
+
+class GapSchoolOut(Schema):
+    code: str
+    name: str
+    public_budget: Decimal
+    training_budget: Decimal
+    required: Decimal
+    shortfall: Decimal
+
+
+class GapsOut(Schema):
+    year: int
+    divisions: list[DivisionOut]
+    divisions_no_data: int
+    schools: list[GapSchoolOut]
+    schools_total: int
+    schools_no_data: int
+
+
+class YearOut(Schema):
+    year: int
+    budget: Decimal
+    required: Decimal | None
+
+
+class YearsOut(Schema):
+    unit: str
+    name: str
+    years: list[YearOut]
+
+
+class DivisionFigureIn(Schema):
+    year: int | str
+    payroll: Decimal | str | None = None
+    ratio_percent: Decimal | str | None = None
+    correction: bool = False
+    reason: str = ""
+
+
+class DivisionFigureOut(Schema):
+    division: str
+    division_name: str
+    year: int
+    payroll: Decimal | None
+    ratio_percent: Decimal | None
+
+
+class SchoolFigureIn(Schema):
+    year: int | str
+    public_budget: Decimal | str
+    training_budget: Decimal | str
+    correction: bool = False
+    reason: str = ""
+
+
+class SchoolFigureOut(Schema):
+    school: str
+    year: int
+    public_budget: Decimal
+    training_budget: Decimal
+
+
+class BudgetIn(Schema):
+    division: str
+    year: int | str
+    amount: Decimal | str
+    purpose: str
+
+
+class BudgetOut(Schema):
+    id: int
+    division: str
+    year: int
+    amount: Decimal
+    purpose: str
+
+
+class ProjectOut(Schema):
+    id: int
+    code: str
+    title: str
+    starts_on: dt.date
+    budget: Decimal
+    spent: Decimal
+    remaining: Decimal
+
+
+class SpendOut(Schema):
+    id: int
+    project_id: int
+    amount: Decimal
+    spent_on: dt.date
+    note: str
+    evidence_name: str
+
+
+class ImportOut(Schema):
+    kind: str
+    written: bool
+    already: bool
+    rows: int
+    created: int
+    corrected: int
+    rejections: list[dict]
+
+
+def _division_out(row: selectors.DivisionRow) -> DivisionOut:
+    summary = row.schools
+    return DivisionOut(
+        code=row.code, name=row.name, level=row.level, is_direct_county=row.is_direct_county, year=row.year,
+        payroll=row.payroll, ratio_percent=row.ratio_percent, ratio_committed=row.ratio_committed,
+        direct_budget=row.direct_budget, project_budget=row.project_budget, budget=row.budget, required=row.required,
+        spend=row.spend, state=row.state, state_label=row.state_label, shortfall=row.shortfall,
+        schools=None if summary is None else SchoolSummaryOut(
+            schools=summary.schools, with_data=summary.with_data, met=summary.met, short=summary.short,
+            no_data=summary.no_data, shortfall=summary.shortfall))
+
+
+def _school_out(row: selectors.SchoolRow) -> SchoolOut:
+    return SchoolOut(code=row.code, name=row.name, year=row.year, public_budget=row.public_budget,
+                     training_budget=row.training_budget, required=row.required, state=row.state,
+                     state_label=row.state_label, shortfall=row.shortfall)
+
+
+@router.get("/funding/compliance", response=ComplianceOut, summary="培训经费达标情况（本辖区，?division= 下钻）")
+def compliance(request, year: int | None = None, division: str = ""):
+    scope = _scope(request.auth)
+    found = _division(scope, request.auth, division)
+    result = selectors.overview(scope=scope, division=found, year=_year(year))
+    return ComplianceOut(division=_division_out(result.own), children=[_division_out(row) for row in result.children],
+                         schools=[_school_out(row) for row in result.schools])
+
+
+@router.get("/funding/gaps", response=GapsOut, summary="培训经费缺口清单（未达标的区划与学校，按缺口从大到小）")
+def gaps(request, year: int | None = None, division: str = "", limit: int = 200):
+    scope = _scope(request.auth)
+    if scope.school_id is not None:
+        raise PermissionDenied("学校管理员请查看本校经费")
+    found = _division(scope, request.auth, division)
+    result = selectors.gaps(scope=scope, division=found, year=_year(year))
+    schools = list(result.schools[:max(1, min(limit, 1000))])
+    return GapsOut(year=result.year, divisions=[_division_out(row) for row in result.divisions],
+                   divisions_no_data=result.divisions_no_data,
+                   schools=[GapSchoolOut(code=row.school.code, name=row.school.name, public_budget=row.public_budget,
+                                         training_budget=row.training_budget, required=selectors._money(row.need),
+                                         shortfall=selectors._money(row.gap)) for row in schools],
+                   schools_total=result.schools.count(), schools_no_data=result.schools_no_data)
+
+
+@router.get("/funding/years", response=YearsOut, summary="历年培训经费预算与按比例应安排（一个区划或本校）")
+def years(request, division: str = ""):
+    scope = _scope(request.auth)
+    this_year = timezone.localdate().year
+    span = list(range(this_year - selectors.YEARS_CHARTED + 1, this_year + 1))
+    if scope.school_id is not None:
+        if division:
+            raise Http404("区划不存在或不在本辖区")
+        school = request.auth.school
+        points = selectors.school_years(scope=scope, school_id=scope.school_id, years=span)
+        unit, name = school.code, school.name
+    else:
+        found = _division(scope, request.auth, division)
+        points = selectors.division_years(scope=scope, division=found, years=span)
+        unit, name = found.code, found.name
+    return YearsOut(unit=unit, name=name,
+                    years=[YearOut(year=p.year, budget=p.budget, required=p.required) for p in points])
+
+
+@router.get("/funding/divisions/{code}/figures", response=list[DivisionFigureOut], summary="区划历年教师工资总额与比例")
+def division_figures(request, code: str):
+    scope = _scope(request.auth)
+    division = services.division_for(scope, code)
+    return [DivisionFigureOut(division=division.code, division_name=division.name, year=row.year, payroll=row.payroll,
+                              ratio_percent=row.ratio_percent)
+            for row in selectors.division_figures(scope=scope, division=division)]
+
+
+@router.post("/funding/divisions/{code}/figures", response={201: DivisionFigureOut},
+             summary="填报（或更正）本单位某年度的教师工资总额和/或培训经费比例")
+def division_figures_set(request, code: str, payload: DivisionFigureIn):
+    scope = _scope(request.auth)
+    division = services.division_for(scope, code)
+    if payload.payroll is None and payload.ratio_percent is None:
+        raise ValidationError({"payroll": "教师工资总额与培训经费比例至少填写一项"})
+    from django.db import transaction
+
+    with transaction.atomic():  # both figures or neither
+        row = None
+        common = {"scope": scope, "actor": request.auth, "division": division, "year": payload.year,
+                  "correction": payload.correction, "reason": payload.reason, "ip": client_ip(request)}
+        if payload.payroll is not None:
+            row = services.payroll_set(payroll=payload.payroll, **common)
+        if payload.ratio_percent is not None:
+            row = services.ratio_commit(ratio_percent=payload.ratio_percent, **common)
+    assert row is not None
+    return 201, DivisionFigureOut(division=division.code, division_name=division.name, year=row.year, payroll=row.payroll,
+                                  ratio_percent=row.ratio_percent)
+
+
+@router.get("/funding/schools/{code}/figures", response=list[SchoolFigureOut], summary="学校历年公用经费与培训经费")
+def school_figures(request, code: str):
+    scope = _scope(request.auth)
+    school = services.school_for(scope, code)
+    return [SchoolFigureOut(school=school.code, year=row.year, public_budget=row.public_budget,
+                            training_budget=row.training_budget)
+            for row in selectors.school_figures(scope=scope, school=school)]
+
+
+@router.post("/funding/schools/{code}/figures", response={201: SchoolFigureOut},
+             summary="填报（或更正）学校某年度的公用经费预算总额与培训经费预算")
+def school_figures_set(request, code: str, payload: SchoolFigureIn):
+    scope = _scope(request.auth)
+    school = services.school_for(scope, code)
+    row = services.school_funding_set(scope=scope, actor=request.auth, school=school, year=payload.year,
+                                      public_budget=payload.public_budget, training_budget=payload.training_budget,
+                                      correction=payload.correction, reason=payload.reason, ip=client_ip(request))
+    return 201, SchoolFigureOut(school=school.code, year=row.year, public_budget=row.public_budget,
+                                training_budget=row.training_budget)
+
+
+@router.get("/funding/budgets", response=list[BudgetOut], summary="区划直接安排的培训经费预算（某年度）")
+def budgets(request, division: str = "", year: int | None = None):
+    scope = _scope(request.auth)
+    found = _division(scope, request.auth, division)
+    return [BudgetOut(id=row.pk, division=found.code, year=row.year, amount=row.amount, purpose=row.purpose)
+            for row in selectors.budget_entries(scope=scope, division=found, year=_year(year))]
+
+
+@router.post("/funding/budgets", response={201: BudgetOut}, summary="录入本单位的培训经费预算（金额、用途、年度）")
+def budget_add(request, payload: BudgetIn):
+    scope = _scope(request.auth)
+    division = services.division_for(scope, payload.division)
+    row = services.budget_add(scope=scope, actor=request.auth, division=division, year=payload.year,
+                              amount=payload.amount, purpose=payload.purpose, ip=client_ip(request))
+    return 201, BudgetOut(id=row.pk, division=division.code, year=row.year, amount=row.amount, purpose=row.purpose)
+
+
+@router.get("/funding/projects", response=list[ProjectOut], summary="本区划主办项目的预算与实际支出（某年度开始的项目）")
+def projects(request, division: str = "", year: int | None = None):
+    scope = _scope(request.auth)
+    found = _division(scope, request.auth, division)
+    return [ProjectOut(id=row.pk, code=row.code, title=row.title, starts_on=row.starts_on, budget=row.budget,
+                       spent=selectors._money(row.spent), remaining=selectors._money(row.budget - row.spent))
+            for row in selectors.project_plan_spend(scope=scope, division=found, year=_year(year))[:1000]]
+
+
+@router.get("/funding/projects/{int:project_id}/spend", response=list[SpendOut], summary="项目的经费支出明细")
+def spend_list(request, project_id: int):
+    scope = _scope(request.auth)
+    project = services.spend_project_visible(scope, project_id)
+    return [SpendOut(id=row.pk, project_id=row.project_id, amount=row.amount, spent_on=row.spent_on, note=row.note,
+                     evidence_name=row.evidence_name) for row in selectors.project_spends(scope=scope, project=project)]
+
+
+@router.post("/funding/projects/{int:project_id}/spend", response={201: SpendOut},
+             summary="录入项目的一笔实际支出（multipart：amount、spent_on、note、evidence 凭证文件）")
+def spend_add(request, project_id: int, evidence: File[UploadedFile], amount: Form[str], spent_on: Form[str],
+              note: Form[str] = ""):
+    scope = _scope(request.auth)
+    row = services.spend_add(scope=scope, actor=request.auth, project_id=project_id, amount=amount,
+                             spent_on=spent_on, note=note, evidence=evidence, today=timezone.localdate(),
+                             ip=client_ip(request))
+    return 201, SpendOut(id=row.pk, project_id=row.project_id, amount=row.amount, spent_on=row.spent_on,
+                         note=row.note, evidence_name=row.evidence_name)
+
+
+@router.post("/funding/imports/{kind}", response={200: ImportOut, 422: ImportOut},
+             summary="导入培训经费数据（kind：division、school、spend；整份文件全部通过才写入，同一文件不重复导入）")
+def funding_import(request, kind: str, file: File[UploadedFile]):
+    scope = _scope(request.auth)
+    if kind not in imports.COLUMNS:
+        raise Http404("未知的导入类型")
+    try:
+        result = imports.funding_import(scope=scope, actor=request.auth, kind=kind, handle=file.file,  # type: ignore[arg-type]
+                                        name=file.name or "", today=timezone.localdate(), ip=client_ip(request))
+    except RosterFileError as error:
+        raise ValidationError({"file": str(error)}) from None
+    out = ImportOut(kind=kind, written=result.written, already=result.already, rows=result.rows,
+                    created=result.created, corrected=result.corrected,
+                    rejections=result.rejections[:imports.REJECTIONS_SHOWN])
+    return (422 if result.rejections else 200), out

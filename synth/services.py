@@ -177,6 +177,9 @@ def province_synthesize(*, scale: str, seed: int, division_code: str | None = No
         from synth.quotas import quotas_synthesize
 
         result.quota_allocations = quotas_synthesize(today=today, county_codes=[plan.code for plan in plans])["allocations"]
+    from synth.funding import funding_synthesize
+
+    funding_synthesize(seed=seed, today=today, county_codes=[plan.code for plan in plans])
     result.seconds = round(time.monotonic() - started, 2)
     audit_record(action=Action.SYNTH, scope_path="410000.", detail={"scale": scale, "seed": seed, **result.__dict__})
     return result

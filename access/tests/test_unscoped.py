@@ -21,7 +21,7 @@ from access.policy import policies
 ROOT = Path(settings.BASE_DIR)
 PROJECT_APPS = {"access", "accounts", "audit", "org", "people", "credits", "catalog", "core", "synth", "lrs",
                 "learning", "guidance", "notifications", "institutions", "trainers",
-                "evaluation", "quotas"}
+                "evaluation", "quotas", "funding"}
 
 # Models that belong to no jurisdiction: public reference data, rules, system bookkeeping.
 REFERENCE_MODELS = {
@@ -122,6 +122,8 @@ ALLOWED = {
     # teachers and subjects, the honoured teachers named experts, the trainees' schools.
     "synth/evaluation.py": 7,
     "synth/bases.py": 5,  # the bases it designates and the 跟岗 projects it books there
+    # demo funding: is it there, the teachers per county and school, the schools, the projects' budgets and spend
+    "synth/funding.py": 7,
     # evaluation: matched untrained peers' main subject (a subquery over teachers already in scope)
     "evaluation/comparison.py": 1,
     # an instrument code is unique province-wide (checked and locked across owners for a new version)

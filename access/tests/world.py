@@ -155,6 +155,7 @@ def build_world(province, users, make_user) -> World:
     _evaluation(p, people, neighbour, projects)
     _quotas(p, people)
     _selection(p, people, neighbour, projects)
+    _funding(p, people, second_school, projects)
     return world
 
 
@@ -170,6 +171,30 @@ def _quotas(p, people) -> None:
                         ("direct_admin", 1)):
         allocation_create(scope=scope_for_user(people[name]), actor=people[name], division_code="", year=2026,
                           total=total)
+
+
+def _funding(p, people, second_school, projects) -> None:
+    """Funding figures of 杞县, 通许县, 兰考县 (省直管县), 开封市, 洛阳市 and the province; both 杞县 schools',
+    通许县's and 兰考县's school; budgets, spend on 杞县's and 兰考县's projects, an import."""
+    from decimal import Decimal
+
+    from funding import models as fm
+
+    for division in (p.county, p.sibling, p.direct, p.city, p.other_city, p.province):
+        fm.DivisionFunding.objects.create(division=division, division_path=division.path, year=2026,
+                                          payroll=Decimal("100000000"), ratio_percent=Decimal("2.00"))
+        fm.TrainingBudget.objects.create(division=division, division_path=division.path, year=2026,
+                                         amount=Decimal("1000000"), purpose="培训")
+    for school in (p.school, second_school, p.sibling_school, p.direct_school, p.other_city_school):
+        fm.SchoolFunding.objects.create(school=school, division_path=school.division_path, year=2026,
+                                        public_budget=Decimal("1000000"), training_budget=Decimal("40000"))
+    for key in ("qx_open", "lankao_open", "tx_open"):
+        project = projects[key]
+        fm.ProjectSpend.objects.create(project=project, division_path=project.division_path, amount=Decimal("500"),
+                                       spent_on=DAY)
+    for name, path in (("county_admin", p.county.path), ("direct_admin", p.direct.path)):
+        fm.FundingImport.objects.create(kind="division", file_name="经费.xlsx", file_sha256="2" * 64,
+                                        actor=people[name], scope_path=path)
 
 
 def _evaluation(p, people, neighbour, projects) -> None:

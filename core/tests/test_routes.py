@@ -244,6 +244,24 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/nomination-lists/{nlist}", DIVISION_ADMINS),
     ("/quotas/selection/rules/{rule_set}/", DIVISION_ADMINS),  # 通许县's own priority rules
     ("/api/v1/selection/rule-sets/{rule_set}", DIVISION_ADMINS),
+    # 通许县's training funding: its county and those above; never a neighbour, another city or a school.
+    ("/funding/?year=2026&division=410222", ADMINS),
+    ("/funding/?year=2026&division=410222&format=xlsx", ADMINS),
+    ("/api/v1/funding/compliance?year=2026&division=410222", ADMINS),
+    ("/funding/gaps/?year=2026&division=410222", DIVISION_ADMINS),
+    ("/funding/gaps/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
+    ("/api/v1/funding/gaps?year=2026&division=410222", DIVISION_ADMINS),
+    ("/api/v1/funding/years?division=410222", ADMINS),
+    ("/api/v1/funding/divisions/410222/figures", ADMINS),
+    ("/funding/budgets/?year=2026&division=410222", DIVISION_ADMINS),
+    ("/api/v1/funding/budgets?year=2026&division=410222", ADMINS),
+    ("/funding/projects/?year=2026&division=410222", DIVISION_ADMINS),
+    ("/api/v1/funding/projects?year=2026&division=410222", ADMINS),
+    ("/funding/projects/{project}/", DIVISION_ADMINS),
+    ("/api/v1/funding/projects/{project}/spend", ADMINS),
+    ("/funding/spend/{spend}/evidence/", DIVISION_ADMINS),
+    ("/funding/schools/?school={school}", ADMINS),
+    ("/api/v1/funding/schools/{school}/figures", ADMINS),
     ("/projects/overview/?year=2026&division=410222", DIVISION_ADMINS),  # 通许县's year of projects
     ("/projects/overview/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
     ("/accounts/users/{account}/reset-password/", ADMINS),  # 李四's account: its county and those above
@@ -346,6 +364,7 @@ LIST_ROUTES = [  # lists: outsiders 200 (or 400 for an out-of-scope filter) with
     ("/quotas/targets/rates/", DIVISION_ADMINS),
     ("/quotas/allocations/", ADMINS),
     ("/api/v1/quotas/allocations/received", ADMINS),
+    ("/funding/gaps/?year=2026", DIVISION_ADMINS),  # 通许县 and its school fall short: only those above see it
 ]
 
 
@@ -404,10 +423,11 @@ def target(province, users):
     allocation = allocation_create(scope=Scope.division(province.sibling), actor=users["sibling_admin"],
                                    division_code="410222", year=2026, total=1)
     nlist, rule_set = _selection(province, project, teacher, users)
+    spend = _funding(province, users, project)
     return {
         "teacher": teacher,
-        "fill": {"allocation": allocation.pk, "nlist": nlist.pk, "rule_set": rule_set.pk, "teacher": teacher.pk,
-                 "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
+        "fill": {"allocation": allocation.pk, "nlist": nlist.pk, "rule_set": rule_set.pk, "spend": spend.pk,
+                 "teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
                  "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk,
                  "instrument": instrument.pk},
@@ -434,6 +454,23 @@ def _selection(province, project, teacher, users):
     NominationPick.objects.create(nomination_list=nlist, teacher=teacher, rank=1, points=20, role="selected",
                                   explanation="乡村学校 +20；合计20")
     return nlist, rule_set
+def _funding(province, users, project):
+    """通许县's funding: payroll ¥100,000,000 at 2 % against a ¥1,000,000 budget (short), its school below
+    5 %, and spend with evidence on its project. Returns the spend."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from funding import services
+
+    scope, admin, today = Scope.division(province.sibling), users["sibling_admin"], dt.date(2026, 11, 28)
+    services.payroll_set(scope=scope, actor=admin, division=province.sibling, year=2026, payroll="100000000")
+    services.ratio_commit(scope=scope, actor=admin, division=province.sibling, year=2026, ratio_percent="2")
+    services.budget_add(scope=scope, actor=admin, division=province.sibling, year=2026, amount="1000000",
+                        purpose="通许县骨干培训经费")
+    services.school_funding_set(scope=scope, actor=admin, school=province.sibling_school, year=2026,
+                                public_budget="1000000", training_budget="10000")
+    return services.spend_add(scope=scope, actor=admin, project_id=project.pk, amount="1200",
+                              spent_on=dt.date(2026, 11, 1), note="通许县讲课费", today=today,
+                              evidence=SimpleUploadedFile("通许县凭证.pdf", b"%PDF-1.4\n"))
 
 
 def _supervision(project, users, province):
@@ -564,6 +601,11 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert target["teacher"].name in body and "通许县教研室" in body
     elif url.startswith("/projects/{project}/edit/"):
         assert "通许县骨干教师研修2" in body
+    elif "funding" in url:
+        if "/evidence/" in url:
+            assert response["Content-Disposition"].startswith("attachment")
+        else:
+            assert "通许县" in body or target["fill"]["school"] in body
     elif url.startswith("/projects/overview/"):
         assert "骨干教师培训" in body  # 通许县's projects counted (counts only, no names)
     elif "/dashboard/" in url:

@@ -797,6 +797,38 @@ def quota_allocations_state(t):
     return (tuple(Allocation.objects.dangerously_unscoped().order_by("pk").values_list("division__code", "version",
                                                                                        "is_current")),
             AllocationShare.objects.dangerously_unscoped().count())
+# --- funding ---------------------------------------------------------------------------------
+
+def funding_state(t):
+    from funding.models import (
+        DivisionFunding,
+        FundingImport,
+        ProjectSpend,
+        SchoolFunding,
+        TrainingBudget,
+    )
+
+    return (tuple(DivisionFunding.objects.dangerously_unscoped().order_by("pk")
+                  .values_list("division_id", "year", "payroll", "ratio_percent")),
+            tuple(SchoolFunding.objects.dangerously_unscoped().order_by("pk")
+                  .values_list("school_id", "year", "public_budget", "training_budget")),
+            TrainingBudget.objects.dangerously_unscoped().count(), ProjectSpend.objects.dangerously_unscoped().count(),
+            FundingImport.objects.dangerously_unscoped().count())
+
+
+def _funding_pdf():
+    return SimpleUploadedFile("凭证.pdf", b"%PDF-1.4\n%funding\n", content_type="application/pdf")
+
+
+def _funding_file(t):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["区划代码", "年度", "教师工资总额（元）", "培训经费比例（%）", "更正原因"])
+    book.active.append([t.province.sibling.code, 2027, 50000000, 2, ""])
+    handle = io.BytesIO()
+    book.save(handle)
+    return {"kind": "division", "file": SimpleUploadedFile("经费.xlsx", handle.getvalue())}
 
 
 def _f(**data):
@@ -1721,6 +1753,45 @@ CASES = [
     Case("answer through the API", "json", lambda t: f"/api/v1/assessments/{t.tx_mid.pk}/responses",
          _f(answers={"1": 4}), evaluation_instruments_state, ok={"sibling_teacher_user": 201},
          no={"teacher": 404, "tx_expert": 404, "sibling_admin": 403}),
+    # --- funding: figures, budgets, spend, imports ----------------------------------------------
+    Case("enter one's own payroll and ratio on the page", "post", lambda t: "/funding/figures/",
+         _f(year="2027", payroll="50000000", ratio_percent="2"), funding_state, ok={"sibling_admin": 302},
+         no={"school_admin": 403, "teacher": 403, "sibling_teacher_user": 403}),
+    Case("enter 兰考县's payroll through the API", "json", lambda t: "/api/v1/funding/divisions/410225/figures",
+         _f(year=2027, payroll="40000000", ratio_percent="2.5"), funding_state, ok={"direct_admin": 201},
+         # the city reads its 省直管县 and never changes it; the province reads and does not enter for it
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("enter 通许县's school figures on the page", "post", lambda t: "/funding/schools/",
+         lambda t: {"school": t.province.sibling_school.code, "year": "2027", "public_budget": "1000000",
+                    "training_budget": "50000"}, funding_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("enter 杞县第一小学's figures through the API", "json",
+         lambda t: f"/api/v1/funding/schools/{t.province.school.code}/figures",
+         _f(year=2027, public_budget="1000000", training_budget="50000"), funding_state,
+         ok={"school_admin": 201, "county_admin": 201},
+         no={"qx_school_admin_2": 404, "city_admin": 403, "sibling_admin": 404, "teacher": 403}),
+    Case("add 通许县's training budget on the page", "post", lambda t: "/funding/budgets/?division=410222",
+         _f(year="2027", amount="300000", purpose="骨干教师培训"), funding_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("add 兰考县's training budget through the API", "json", lambda t: "/api/v1/funding/budgets",
+         _f(division="410225", year=2027, amount="300000", purpose="骨干教师培训"), funding_state,
+         ok={"direct_admin": 201},
+         no={"city_admin": 403, "province_admin": 403, "sibling_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("record spend on 通许县's project on the page", "upload", lambda t: f"/funding/projects/{t.tx_open.pk}/",
+         lambda t: {"amount": "1200", "spent_on": "2026-11-01", "note": "讲课费", "evidence": _funding_pdf()},
+         funding_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("record spend through the API", "upload", lambda t: f"/api/v1/funding/projects/{t.tx_open.pk}/spend",
+         lambda t: {"amount": "1200", "spent_on": "2026-11-01", "note": "讲课费", "evidence": _funding_pdf()},
+         funding_state, ok={"sibling_admin": 201},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("import 通许县's figures on the page", "upload", lambda t: "/funding/import/", _funding_file, funding_state,
+         ok={"sibling_admin": 200},
+         # another unit's row is refused with its reason and nothing is written
+         no={"county_admin": 422, "city_admin": 422, "school_admin": 422, "teacher": 403}),
+    Case("import 通许县's figures through the API", "upload", lambda t: "/api/v1/funding/imports/division",
+         _funding_file, funding_state, ok={"sibling_admin": 200},
+         no={"county_admin": 422, "province_admin": 422, "school_admin": 403, "teacher": 403}),
 ]
 
 MATRIX = [(case, persona, status, persona in case.ok) for case in CASES

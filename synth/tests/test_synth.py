@@ -44,6 +44,16 @@ def _wipe() -> None:
 
     for model in (TrainerBooking, TrainerLevelChange, TrainerUnavailability, Trainer):  # the demo trainer pools
         model.objects.dangerously_unscoped().all().delete()
+    from funding.models import (
+        DivisionFunding,
+        FundingImport,
+        ProjectSpend,
+        SchoolFunding,
+        TrainingBudget,
+    )
+
+    for model in (ProjectSpend, SchoolFunding, TrainingBudget, DivisionFunding, FundingImport):  # the demo funding
+        model.objects.dangerously_unscoped().all().delete()
     from synth.tests.test_evaluation import evaluation_wipe
 
     evaluation_wipe()
