@@ -66,7 +66,7 @@ def _groups(user) -> list[tuple[str, list[tuple[str, str]]]]:
             [("高端培训推荐", reverse("quotas:selection_home"))] if division else [])
         planning += [("经费概览", reverse("funding:overview"))]
         if division:
-            planning += [("经费缺口", reverse("funding:gaps")), ("工资总额与比例", reverse("funding:division_figures")),
+            planning += [("缺口清单", reverse("funding:gaps")), ("工资总额与比例", reverse("funding:division_figures")),
                          ("培训经费预算", reverse("funding:budgets")), ("项目预算与支出", reverse("funding:projects"))]
         planning += [("学校经费填报", reverse("funding:school_figures")), ("经费数据导入", reverse("funding:import"))]
         groups += [("培训管理", training), ("教师与学校", people), ("学时", hours), ("课程与学习", learning),
