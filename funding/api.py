@@ -48,7 +48,7 @@ class SchoolSummaryOut(Schema):
     shortfall: Decimal
 
 
-class DivisionOut(Schema):
+class FundingDivisionOut(Schema):
     code: str
     name: str
     level: str
@@ -68,7 +68,7 @@ class DivisionOut(Schema):
     schools: SchoolSummaryOut | None = None
 
 
-class SchoolOut(Schema):
+class FundingSchoolOut(Schema):
     code: str
     name: str
     year: int
@@ -80,10 +80,10 @@ class SchoolOut(Schema):
     shortfall: Decimal
 
 
-class ComplianceOut(Schema):
-    division: DivisionOut
-    children: list[DivisionOut]
-    schools: list[SchoolOut]
+class FundingComplianceOut(Schema):
+    division: FundingDivisionOut
+    children: list[FundingDivisionOut]
+    schools: list[FundingSchoolOut]
 
 
 class GapSchoolOut(Schema):
@@ -97,7 +97,7 @@ class GapSchoolOut(Schema):
 
 class GapsOut(Schema):
     year: int
-    divisions: list[DivisionOut]
+    divisions: list[FundingDivisionOut]
     divisions_no_data: int
     schools: list[GapSchoolOut]
     schools_total: int
@@ -162,7 +162,7 @@ class BudgetOut(Schema):
     purpose: str
 
 
-class ProjectOut(Schema):
+class FundingProjectOut(Schema):
     id: int
     code: str
     title: str
@@ -181,7 +181,7 @@ class SpendOut(Schema):
     evidence_name: str
 
 
-class ImportOut(Schema):
+class FundingImportOut(Schema):
     kind: str
     written: bool
     already: bool
@@ -191,9 +191,9 @@ class ImportOut(Schema):
     rejections: list[dict]
 
 
-def _division_out(row: selectors.DivisionRow) -> DivisionOut:
+def _division_out(row: selectors.DivisionRow) -> FundingDivisionOut:
     summary = row.schools
-    return DivisionOut(
+    return FundingDivisionOut(
         code=row.code, name=row.name, level=row.level, is_direct_county=row.is_direct_county, year=row.year,
         payroll=row.payroll, ratio_percent=row.ratio_percent, ratio_committed=row.ratio_committed,
         direct_budget=row.direct_budget, project_budget=row.project_budget, budget=row.budget, required=row.required,
@@ -203,18 +203,18 @@ def _division_out(row: selectors.DivisionRow) -> DivisionOut:
             no_data=summary.no_data, shortfall=summary.shortfall))
 
 
-def _school_out(row: selectors.SchoolRow) -> SchoolOut:
-    return SchoolOut(code=row.code, name=row.name, year=row.year, public_budget=row.public_budget,
+def _school_out(row: selectors.SchoolRow) -> FundingSchoolOut:
+    return FundingSchoolOut(code=row.code, name=row.name, year=row.year, public_budget=row.public_budget,
                      training_budget=row.training_budget, required=row.required, state=row.state,
                      state_label=row.state_label, shortfall=row.shortfall)
 
 
-@router.get("/funding/compliance", response=ComplianceOut, summary="培训经费达标情况（本辖区，?division= 下钻）")
+@router.get("/funding/compliance", response=FundingComplianceOut, summary="培训经费达标情况（本辖区，?division= 下钻）")
 def compliance(request, year: int | None = None, division: str = ""):
     scope = _scope(request.auth)
     found = _division(scope, request.auth, division)
     result = selectors.overview(scope=scope, division=found, year=_year(year))
-    return ComplianceOut(division=_division_out(result.own), children=[_division_out(row) for row in result.children],
+    return FundingComplianceOut(division=_division_out(result.own), children=[_division_out(row) for row in result.children],
                          schools=[_school_out(row) for row in result.schools])
 
 
@@ -322,11 +322,11 @@ def budget_add(request, payload: BudgetIn):
     return 201, BudgetOut(id=row.pk, division=division.code, year=row.year, amount=row.amount, purpose=row.purpose)
 
 
-@router.get("/funding/projects", response=list[ProjectOut], summary="本区划主办项目的预算与实际支出（某年度开始的项目）")
+@router.get("/funding/projects", response=list[FundingProjectOut], summary="本区划主办项目的预算与实际支出（某年度开始的项目）")
 def projects(request, division: str = "", year: int | None = None):
     scope = _scope(request.auth)
     found = _division(scope, request.auth, division)
-    return [ProjectOut(id=row.pk, code=row.code, title=row.title, starts_on=row.starts_on, budget=row.budget,
+    return [FundingProjectOut(id=row.pk, code=row.code, title=row.title, starts_on=row.starts_on, budget=row.budget,
                        spent=selectors._money(row.spent), remaining=selectors._money(row.budget - row.spent))
             for row in selectors.project_plan_spend(scope=scope, division=found, year=_year(year))[:1000]]
 
@@ -351,8 +351,9 @@ def spend_add(request, project_id: int, evidence: File[UploadedFile], amount: Fo
                          note=row.note, evidence_name=row.evidence_name)
 
 
-@router.post("/funding/imports/{kind}", response={200: ImportOut, 422: ImportOut},
-             summary="导入培训经费数据（kind：division、school、spend；整份文件全部通过才写入，同一文件不重复导入）")
+@router.post("/funding/imports/{kind}", response=FundingImportOut,
+             summary="导入培训经费数据（kind：division、school、spend；整份文件全部通过才写入，同一文件不重复导入；"
+                     "有行未通过时 written 为 false 并列出各行原因）")
 def funding_import(request, kind: str, file: File[UploadedFile]):
     scope = _scope(request.auth)
     if kind not in imports.COLUMNS:
@@ -362,7 +363,6 @@ def funding_import(request, kind: str, file: File[UploadedFile]):
                                         name=file.name or "", today=timezone.localdate(), ip=client_ip(request))
     except RosterFileError as error:
         raise ValidationError({"file": str(error)}) from None
-    out = ImportOut(kind=kind, written=result.written, already=result.already, rows=result.rows,
-                    created=result.created, corrected=result.corrected,
-                    rejections=result.rejections[:imports.REJECTIONS_SHOWN])
-    return (422 if result.rejections else 200), out
+    return FundingImportOut(kind=kind, written=result.written, already=result.already, rows=result.rows,
+                            created=result.created, corrected=result.corrected,
+                            rejections=result.rejections[:imports.REJECTIONS_SHOWN])

@@ -48,7 +48,7 @@ class TaskOut(Schema):
     at_risk: bool
 
 
-class SchoolOut(Schema):
+class QuotaSchoolOut(Schema):
     code: str
     name: str
     teachers: int
@@ -63,7 +63,7 @@ class TargetsOut(Schema):
     elapsed: float
     frozen: bool
     tasks: list[TaskOut]
-    schools: list[SchoolOut]
+    schools: list[QuotaSchoolOut]
 
 
 class RateIn(Schema):
@@ -167,7 +167,7 @@ def targets(request, division: str = "", cycle: str = ""):
     view = selectors.targets_view(scope, unit, selectors.cycle_choose(cycle))
     return TargetsOut(division=unit.code, division_name=unit.name, cycle=view.cycle.code, today=view.today,
                       elapsed=round(view.elapsed, 4), frozen=view.frozen, tasks=[_task(r) for r in view.rows],
-                      schools=[SchoolOut(code=s.school.code, name=s.school.name, teachers=s.teachers,
+                      schools=[QuotaSchoolOut(code=s.school.code, name=s.school.name, teachers=s.teachers,
                                          completed=s.completed) for s in view.schools])
 
 

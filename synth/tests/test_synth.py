@@ -54,6 +54,12 @@ def _wipe() -> None:
 
     for model in (ProjectSpend, SchoolFunding, TrainingBudget, DivisionFunding, FundingImport):  # the demo funding
         model.objects.dangerously_unscoped().all().delete()
+    from quotas.selection_models import NominationList, NominationOverride, NominationPick
+    from quotas.target_models import Allocation, AllocationShare, TargetBaseline
+
+    # the demo high-end task: baselines and allocations (they hold schools and divisions), any lists
+    for model in (NominationOverride, NominationPick, NominationList, AllocationShare, Allocation, TargetBaseline):
+        model.objects.dangerously_unscoped().all().delete()
     from synth.tests.test_evaluation import evaluation_wipe
 
     evaluation_wipe()
