@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from ninja import Field, Router, Schema
+from django.http import FileResponse
+from ninja import Field, File, Router, Schema, UploadedFile
 
 from access.scope import scope_for_user
 from accounts.decorators import DIVISION_ADMIN_ROLES
@@ -98,6 +99,7 @@ class VisitOut(RecordOut):
 class OutcomeReviewOut(RecordOut):
     title: str
     kind: str
+    file_name: str = Field("", description="成果文件名（空：未上传）")
 
 
 class StakeholderRatingOut(RecordOut):
@@ -180,7 +182,7 @@ def _visit_out(row) -> VisitOut:
 
 
 def _review_out(row) -> OutcomeReviewOut:
-    return OutcomeReviewOut(**_record(row, row.reviewer), title=row.title, kind=row.kind)
+    return OutcomeReviewOut(**_record(row, row.reviewer), title=row.title, kind=row.kind, file_name=row.file_name)
 
 
 def _rating_out(row) -> StakeholderRatingOut:
@@ -262,6 +264,21 @@ def record_patch(request, record: Literal["visits", "outcome-reviews", "stakehol
     row = supervision.record_update(scope=_scope(request.auth), actor=request.auth, kind=kind, record_id=record_id,
                                     changes=payload.dict(exclude_unset=True), ip=client_ip(request))
     return out(row)
+
+
+@router.post("/evaluation/records/outcome-reviews/{int:record_id}/file", response=OutcomeReviewOut,
+             summary="作者在修改期内上传（或替换）成果文件（multipart file：PDF、docx、pptx、xlsx、JPG、PNG）")
+def outcome_file_upload(request, record_id: int, file: File[UploadedFile]):
+    row = supervision.outcome_file_attach(scope=_scope(request.auth), actor=request.auth, review_id=record_id,
+                                          file=file, ip=client_ip(request))
+    return _review_out(row)
+
+
+@router.get("/evaluation/records/outcome-reviews/{int:record_id}/file", summary="下载成果文件（可查看该成果评审者）",
+            response={200: None})
+def outcome_file_download(request, record_id: int):
+    row = supervision.outcome_file_get(_scope(request.auth), record_id)
+    return FileResponse(row.file.open("rb"), as_attachment=True, filename=row.file_name or "成果文件")
 
 
 # --- supervisors ------------------------------------------------------------------------------------------

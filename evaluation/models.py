@@ -366,6 +366,9 @@ class OutcomeReview(ScoredRecord):
     kind = models.CharField("成果类型", max_length=20, choices=OutcomeKind.choices)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                  verbose_name="评审人")
+    # The outcome itself (the lesson plan, the report …), so whoever oversees the project reads what was scored.
+    file = models.FileField("成果文件", upload_to="evaluation/outcomes/%Y/%m/", blank=True)
+    file_name = models.CharField("成果文件名", max_length=200, blank=True)
 
     objects = ScopedManager()
 

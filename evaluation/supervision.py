@@ -29,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from access.errors import Forbidden
+from access.errors import Forbidden, NotVisible
 from access.policy import Action, can, fetch, visible
 from access.scope import Scope
 from accounts.models import Role, User
@@ -291,22 +291,84 @@ def _started(project: Project, today: dt.date, what: str) -> None:
         raise ValidationError({"project": f"项目{project.starts_on}开始，开始后才能{what}"})
 
 
+# The outcome's file: documents, slides and pictures, each recognised by its first bytes, not only its name.
+OUTCOME_FILE_TYPES = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".pptx": (b"PK\x03\x04",),
+                      ".xlsx": (b"PK\x03\x04",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+                      ".png": (b"\x89PNG\r\n\x1a\n",)}
+
+
+def outcome_file_problem(upload) -> str | None:
+    """Why an outcome file is refused (None: accepted)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    suffix = Path(str(upload.name or "")).suffix.lower()
+    if suffix not in OUTCOME_FILE_TYPES:
+        return "成果文件只接受 PDF、Word（docx）、PowerPoint（pptx）、Excel（xlsx）、JPG 或 PNG"
+    if upload.size > settings.EVIDENCE_MAX_BYTES:
+        return f"成果文件不能超过 {settings.EVIDENCE_MAX_BYTES // (1024 * 1024)} MB"
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(OUTCOME_FILE_TYPES[suffix]):
+        return "成果文件的内容与扩展名不符"
+    return None
+
+
+def _attach_file(row: OutcomeReview, upload) -> None:
+    if (problem := outcome_file_problem(upload)) is not None:
+        raise ValidationError({"file": problem})
+    row.file_name = str(upload.name)[-200:]
+    row.file.save(upload.name, upload, save=False)
+
+
 def outcome_review_record(*, scope: Scope, actor, project_id: int, rubric_id: Any, scores: Any, title: Any,
-                          kind: Any, note: str = "", ip: str | None = None,
+                          kind: Any, note: str = "", file=None, ip: str | None = None,
                           today: dt.date | None = None) -> OutcomeReview:
+    """A review of one outcome of the project, with the outcome's file when there is one."""
     today = _today(today)
+    if file is not None and (problem := outcome_file_problem(file)) is not None:
+        raise ValidationError({"file": problem})
     with transaction.atomic():
         project = _scoring_project(scope, project_id)
         _started(project, today, "评审培训成果")
         rubric = _rubric(scope, project, RubricKind.OUTCOME, rubric_id)
         clean = clean_scores(rubric, scores)
         text, kind = _outcome_fields(title, kind)
-        row = OutcomeReview.objects.create(project=project, rubric=rubric, scores=clean,
-                                           total=score_total(rubric, clean), note=_note(note), title=text, kind=kind,
-                                           reviewer_id=_author(scope))
+        row = OutcomeReview(project=project, rubric=rubric, scores=clean, total=score_total(rubric, clean),
+                            note=_note(note), title=text, kind=kind, reviewer_id=_author(scope))
+        if file is not None:
+            _attach_file(row, file)
+        row.save(force_insert=True)
         audit_record(action=Audit.OUTCOME_REVIEW, actor=_actor(actor), ip=ip, scope_path=project.division_path,
                      object_type="outcome_review", object_id=row.pk,
-                     detail={"project": project.pk, "rubric": rubric.pk, "total": str(row.total), "kind": kind})
+                     detail={"project": project.pk, "rubric": rubric.pk, "total": str(row.total), "kind": kind,
+                             "file": row.file_name})
+    return row
+
+
+def outcome_file_attach(*, scope: Scope, actor, review_id: int, file, ip: str | None = None) -> OutcomeReview:
+    """The author adds (or replaces) the outcome's file within the edit period, like any correction."""
+    if file is None:
+        raise ValidationError({"file": "请选择成果文件"})
+    with transaction.atomic():
+        row = fetch(scope, OutcomeReview, review_id, Action.CHANGE, select_related=("project",), lock=True)
+        if not is_editable(row):
+            raise ValidationError({"__all__": f"记录已超过{EDIT_DAYS}天修改期，已定稿，不能修改"})
+        before = row.file_name
+        _attach_file(row, file)
+        row.save(update_fields=["file", "file_name"])
+        audit_record(action=Audit.OUTCOME_REVIEW_UPDATE, actor=_actor(actor), ip=ip,
+                     scope_path=row.project.division_path, object_type=OBJECT_TYPE["outcome"], object_id=row.pk,
+                     detail={"project": row.project_id, "changed": {"file": [before, row.file_name]}})
+    return row
+
+
+def outcome_file_get(scope: Scope, review_id: int) -> OutcomeReview:
+    """A review whose file the viewer may open: those who see the review (who oversee the project, its author)."""
+    row = fetch(scope, OutcomeReview, review_id)
+    if not row.file:
+        raise NotVisible("该成果评审没有上传成果文件")
     return row
 
 

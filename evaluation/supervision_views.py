@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -74,7 +74,8 @@ def supervision_record_add(request, scope, project_id: int, kind: str):
                   "已记录视导")
     elif kind == "outcome":
         form_step(request, lambda: supervision.outcome_review_record(
-            **common, title=post.get("title", ""), kind=post.get("kind", "")), "已记录成果评审")
+            **common, title=post.get("title", ""), kind=post.get("kind", ""), file=request.FILES.get("file")),
+            "已记录成果评审")
     elif kind == "stakeholder":
         form_step(request, lambda: supervision.stakeholder_rate(**common), "已提交本单位评价")
     else:
@@ -113,6 +114,20 @@ def supervision_record_edit(request, scope, kind: str, record_id: int):
     return render(request, "evaluation/supervision_record_edit.html", {
         "row": row, "kind": kind, "values": values, "outcome_kinds": OutcomeKind.choices,
         "editable": supervision.is_editable(row), "until": supervision.editable_until(row)})
+
+
+@project_page
+@require_http_methods(["GET", "POST"])
+def supervision_outcome_file(request, scope, record_id: int):
+    """GET: the outcome's file, for whoever sees the review. POST: its author adds or replaces it."""
+    if request.method == "POST":
+        row = selectors.record_get(scope, "outcome", record_id)
+        form_step(request, lambda: supervision.outcome_file_attach(
+            scope=scope, actor=request.user, review_id=row.pk, file=request.FILES.get("file"), ip=client_ip(request)),
+            "已上传成果文件")
+        return _back(row.project_id)
+    row = supervision.outcome_file_get(scope, record_id)
+    return FileResponse(row.file.open("rb"), as_attachment=True, filename=row.file_name or "成果文件")
 
 
 @expert_page

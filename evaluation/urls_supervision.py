@@ -13,6 +13,8 @@ patterns: list = [
          name="supervision_record_add"),
     path("supervision/records/<str:kind>/<int:record_id>/", views.supervision_record_edit,
          name="supervision_record_edit"),
+    path("supervision/records/outcome/<int:record_id>/file/", views.supervision_outcome_file,
+         name="supervision_outcome_file"),
     path("supervision/rubrics/", views.rubric_list, name="rubric_list"),
     path("supervision/rubrics/new/", views.rubric_new, name="rubric_new"),
     path("supervision/rubrics/<int:rubric_id>/", views.rubric_detail, name="rubric_detail"),

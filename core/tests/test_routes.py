@@ -200,6 +200,7 @@ def test_the_public_routes_answer_anonymously(client):
 # --- row scope: route × persona --------------------------------------------------------------
 # The target is 通许县 (410222): its school, its teacher 李四, an audit event there.
 
+OUTCOME_PDF = b"%PDF-1.4 the outcome of Tongxu"
 OUTSIDERS = ["county_admin", "other_city_admin", "school_admin", "teacher"]
 INSIDERS = ["sibling_admin", "city_admin", "province_admin"]
 
@@ -278,6 +279,8 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/api/v1/projects/{project}/outcome-reviews", EVERYONE),
     ("/api/v1/projects/{project}/stakeholder-ratings", EVERYONE),
     ("/api/v1/projects/{project}/supervisors", EVERYONE),
+    ("/evaluation/supervision/records/outcome/{review}/file/", ADMINS),  # the file of 通许县's outcome review
+    ("/api/v1/evaluation/records/outcome-reviews/{review}/file", ADMINS),
     ("/evaluation/supervision/rubrics/{rubric}/", DIVISION_ADMINS),  # 通许县's draft rubric
     ("/api/v1/rubrics/{rubric}", DIVISION_ADMINS),
     # The comparison of 通许县's project and its assessments: those who oversee it (the project is open: 403).
@@ -424,9 +427,12 @@ def target(province, users):
                                    division_code="410222", year=2026, total=1)
     nlist, rule_set = _selection(province, project, teacher, users)
     spend = _funding(province, users, project)
+    from evaluation.models import OutcomeReview
+
+    review = OutcomeReview.objects.dangerously_unscoped().get(title="通许县成果评审")
     return {
         "teacher": teacher,
-        "fill": {"allocation": allocation.pk, "nlist": nlist.pk, "rule_set": rule_set.pk, "spend": spend.pk,
+        "fill": {"review": review.pk, "allocation": allocation.pk, "nlist": nlist.pk, "rule_set": rule_set.pk, "spend": spend.pk,
                  "teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
                  "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk,
@@ -491,8 +497,12 @@ def _supervision(project, users, province):
     Supervisor.objects.create(project=project, user=admin, assigned_by=admin)
     SupervisionVisit.objects.create(project=project, rubric=made["visit"], visitor=admin, visited_on=dt.date(2026, 12, 1),
                                     scores={"a": 8}, total=80, note="通许县视导意见")
-    OutcomeReview.objects.create(project=project, rubric=made["outcome"], reviewer=admin, title="通许县成果评审",
-                                 kind="report", scores={"a": 7}, total=70)
+    from django.core.files.base import ContentFile
+
+    review = OutcomeReview(project=project, rubric=made["outcome"], reviewer=admin, title="通许县成果评审",
+                           kind="report", scores={"a": 7}, total=70, file_name="通许县成果.pdf")
+    review.file.save("outcome.pdf", ContentFile(OUTCOME_PDF), save=False)
+    review.save()
     StakeholderRating.objects.create(project=project, rubric=made["stakeholder"], rater=users["city_admin"],
                                      unit_kind="city", unit_key="division:410200", unit_label="开封市教育行政部门",
                                      scores={"a": 9}, total=90, note="通许县利益方意见")
@@ -597,6 +607,8 @@ def test_insiders_get_the_county(persona, url, allowed, users, client_for, targe
         assert "通许县" in body and "通许县骨干教师研修2" in body
     elif url.startswith(("/evaluation/instruments/", "/api/v1/instruments")):
         assert "通许县能力测评" in body
+    elif "/outcome/{review}/file/" in url or "/outcome-reviews/{review}/file" in url:
+        assert body == OUTCOME_PDF.decode()
     elif url.startswith(("/evaluation/outcomes/", "/api/v1/teaching-outcomes")):
         assert target["teacher"].name in body and "通许县教研室" in body
     elif url.startswith("/projects/{project}/edit/"):

@@ -398,7 +398,7 @@ def _supervision(p, people, tx_open, qx_other) -> dict[str, Any]:
     """Evaluation (supervision): the province's published rubrics; 通许县's rubrics (a draft, a published
     one); 吴专家 named to supervise 通许县's project with a visit of his, the province's administrator
     named with nothing recorded; a 杞县第一小学 teacher enrolled on 杞县's second project."""
-    from evaluation.models import Rubric, SupervisionVisit, Supervisor
+    from evaluation.models import OutcomeReview, Rubric, SupervisionVisit, Supervisor
 
     criteria = [{"code": "a", "label": "组织", "max": 10}, {"code": "b", "label": "成效", "max": 20}]
     made = {f"hn_{kind}": Rubric.objects.create(code=f"HN-{kind}", kind=kind, title=f"省{kind}量规", division=p.province,
@@ -410,6 +410,9 @@ def _supervision(p, people, tx_open, qx_other) -> dict[str, Any]:
                                               state="published", criteria=criteria)
     Supervisor.objects.create(project=tx_open, user=people["tx_expert"], assigned_by=people["sibling_admin"])
     made["tx_idle_supervisor"] = Supervisor.objects.create(project=tx_open, user=people["province_admin"])
+    made["tx_review"] = OutcomeReview.objects.create(
+        project=tx_open, rubric=made["tx_rubric"], reviewer=people["tx_expert"], title="通许县成果", kind="report",
+        scores={"a": 8, "b": 15}, total="76.7")
     made["tx_visit"] = SupervisionVisit.objects.create(
         project=tx_open, rubric=made["hn_visit"], visitor=people["tx_expert"], visited_on=dt.date(2026, 11, 20),
         scores={"a": 8, "b": 15}, total="76.7", note="通许县视导意见")
@@ -421,7 +424,8 @@ def supervision_state(t):
     from evaluation.models import OutcomeReview, StakeholderRating, SupervisionVisit, Supervisor
     return (tuple(SupervisionVisit.objects.dangerously_unscoped().order_by("pk").values_list(
                 "project_id", "visitor_id", "total", "note", "visited_on")),
-            tuple(OutcomeReview.objects.dangerously_unscoped().order_by("pk").values_list("project_id", "total", "title")),
+            tuple(OutcomeReview.objects.dangerously_unscoped().order_by("pk").values_list("project_id", "total", "title",
+                                                                                          "file_name")),
             tuple(StakeholderRating.objects.dangerously_unscoped().order_by("pk").values_list("project_id", "unit_key")),
             tuple(Supervisor.objects.dangerously_unscoped().order_by("pk").values_list("project_id", "user_id")))
 
@@ -1649,6 +1653,17 @@ CASES = [
          _f(visited_on="2026-11-21", score_a="10", score_b="20", note="改"), supervision_state, ok={"tx_expert": 302},
          no={"sibling_admin": 403, "city_admin": 403, "tx_staff": 403, "county_admin": 404, "school_admin": 404,
              "teacher": 403}),
+    Case("add the file of 吴专家's outcome review", "upload",
+         lambda t: f"/evaluation/supervision/records/outcome/{t.tx_review.pk}/file/",
+         lambda t: {"file": SimpleUploadedFile("成果.pdf", b"%PDF-1.4 outcome")}, supervision_state,
+         ok={"tx_expert": 302},
+         no={"sibling_admin": 403, "city_admin": 403, "tx_staff": 403, "county_admin": 404, "school_admin": 404,
+             "teacher": 403}),
+    Case("add the file of 吴专家's outcome review through the API", "upload",
+         lambda t: f"/api/v1/evaluation/records/outcome-reviews/{t.tx_review.pk}/file",
+         lambda t: {"file": SimpleUploadedFile("成果.pdf", b"%PDF-1.4 outcome")}, supervision_state,
+         ok={"tx_expert": 200},
+         no={"sibling_admin": 403, "city_admin": 403, "tx_staff": 403, "county_admin": 404, "teacher": 403}),
     Case("new rubric of 通许县", "post", lambda t: "/evaluation/supervision/rubrics/new/",
          lambda t: {"kind": "visit", "code": "TX-NEW", "title": "新量规", "criteria": "a|组织|10",
                     "division": t.province.sibling.pk}, rubrics_state, ok={"sibling_admin": 302, "city_admin": 302},

@@ -256,3 +256,52 @@ def test_a_bad_edit_writes_nothing(sw):
                                   record_id=row.pk, changes={"note": "新意见", "scores": {"design": 99, "delivery": 1}})
     row.refresh_from_db()
     assert row.note == "组织有序" and row.scores == SCORES
+
+
+# --- the outcome's file ---------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def _upload(name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content)
+
+
+def test_an_outcome_review_keeps_the_outcomes_file_and_refuses_a_false_one(sw, settings):
+    _name(sw)
+    common = {"scope": sw.scope("expert"), "actor": sw.people["expert"], "rubric_id": sw.rubrics["outcome"].pk,
+              "scores": SCORES, "project_id": sw.projects["qx"].pk, "kind": "lesson_plan"}
+    row = supervision.outcome_review_record(title="分层作业教学设计", file=_upload("教学设计.pdf", PDF), **common)
+    assert row.file_name == "教学设计.pdf" and row.file.read() == PDF
+    settings.EVIDENCE_MAX_BYTES = 20
+    for name, content, message in (("方案.exe", b"MZ\x90\x00", "只接受"), ("方案.pdf", b"\x89PNG\r\n\x1a\n", "内容与扩展名不符"),
+                                   ("方案.pdf", PDF, "不能超过")):
+        with pytest.raises(ValidationError, match=message):
+            supervision.outcome_review_record(title="方案", file=_upload(name, content), **common)
+    assert OutcomeReview.objects.dangerously_unscoped().count() == 1
+    # Whoever sees the review opens the file; the next county does not see it at all.
+    assert supervision.outcome_file_get(sw.scope("county_admin"), row.pk) == row
+    assert supervision.outcome_file_get(sw.scope("staff"), row.pk) == row  # the implementer reads what was scored
+    with pytest.raises(NotVisible):
+        supervision.outcome_file_get(sw.scope("sibling_admin"), row.pk)
+
+
+def test_only_the_author_adds_the_file_within_the_edit_period(sw):
+    _name(sw)
+    row = supervision.outcome_review_record(scope=sw.scope("expert"), actor=sw.people["expert"],
+                                            project_id=sw.projects["qx"].pk, rubric_id=sw.rubrics["outcome"].pk,
+                                            scores=SCORES, title="研修报告", kind="report")
+    with pytest.raises(NotVisible):
+        supervision.outcome_file_get(sw.scope("county_admin"), row.pk)  # no file yet
+    with pytest.raises(Forbidden):
+        supervision.outcome_file_attach(scope=sw.scope("county_admin"), actor=sw.people["county_admin"],
+                                        review_id=row.pk, file=_upload("报告.pdf", PDF))
+    done = supervision.outcome_file_attach(scope=sw.scope("expert"), actor=sw.people["expert"], review_id=row.pk,
+                                           file=_upload("报告.pdf", PDF))
+    assert done.file_name == "报告.pdf" and _audits("evaluation.outcome_review_update") == 1
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=supervision.EDIT_DAYS + 1)):
+        with pytest.raises(ValidationError, match="已定稿"):
+            supervision.outcome_file_attach(scope=sw.scope("expert"), actor=sw.people["expert"], review_id=row.pk,
+                                            file=_upload("报告2.pdf", PDF))

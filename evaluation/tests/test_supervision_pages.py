@@ -293,3 +293,39 @@ def _records_more(sw, n):
                                           kind="report")
     supervision.supervisor_add(scope=sw.scope("county_admin"), actor=None, project_id=sw.projects["qx"].pk,
                                username="admin-410200")
+
+
+def test_the_outcome_file_is_uploaded_on_the_page_and_through_the_api_and_read_by_overseers(sw, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = b"%PDF-1.7\n%%EOF\n"
+    qx = sw.projects["qx"].pk
+    client_for(sw.people["county_admin"]).post(f"/api/v1/projects/{qx}/supervisors", {"username": "expert-1"},
+                                               content_type="application/json")
+    expert = client_for(sw.people["expert"])
+    form = {"rubric": sw.rubrics["outcome"].pk, "title": "作业设计案例", "kind": "case",
+            **{f"score_{code}": value for code, value in SCORES.items()}, "file": SimpleUploadedFile("案例.pdf", pdf)}
+    assert expert.post(f"/evaluation/supervision/projects/{qx}/records/outcome/", form).status_code == 302
+    row = OutcomeReview.objects.dangerously_unscoped().get()
+    assert row.file_name == "案例.pdf"
+    page = client_for(sw.people["county_admin"]).get(f"/evaluation/supervision/projects/{qx}/").content.decode()
+    assert f"/evaluation/supervision/records/outcome/{row.pk}/file/" in page and "案例.pdf" in page
+    download = client_for(sw.people["county_admin"]).get(f"/evaluation/supervision/records/outcome/{row.pk}/file/")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == pdf
+    assert client_for(sw.people["sibling_admin"]).get(
+        f"/evaluation/supervision/records/outcome/{row.pk}/file/").status_code == 404
+    assert client_for(sw.people["teacher"]).get(
+        f"/evaluation/supervision/records/outcome/{row.pk}/file/").status_code == 403
+    # Through the API: the author replaces it; an overseer downloads it; a false file is refused.
+    expert = client_for(sw.people["expert"])  # one test client, signed in again as the author
+    api = expert.post(f"/api/v1/evaluation/records/outcome-reviews/{row.pk}/file",
+                      {"file": SimpleUploadedFile("案例（修订）.pdf", pdf)})
+    assert api.status_code == 200, api.content.decode()
+    assert api.json()["file_name"] == "案例（修订）.pdf"
+    bad = expert.post(f"/api/v1/evaluation/records/outcome-reviews/{row.pk}/file",
+                      {"file": SimpleUploadedFile("案例.pdf", b"not a pdf")})
+    assert bad.status_code == 422 and "内容与扩展名不符" in str(bad.json())
+    got = client_for(sw.people["city_admin"]).get(f"/api/v1/evaluation/records/outcome-reviews/{row.pk}/file")
+    assert got.status_code == 200 and b"".join(got.streaming_content) == pdf
+    assert client_for(sw.people["sibling_admin"]).get(
+        f"/api/v1/evaluation/records/outcome-reviews/{row.pk}/file").status_code == 404
