@@ -28,7 +28,7 @@ def _isolated(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _reference_data(request):
     """Every test with the database finds the reference data (divisions, cycles, rules,
-    criteria), even when a transactional test on the same worker flushed it just before:
+    criteria, the high-end task's rates), even when a transactional test on the same worker flushed it just before:
     which test follows which depends on how the files are shared among workers."""
     transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
     marker = request.node.get_closest_marker("django_db")
@@ -76,7 +76,8 @@ def _reference_data_back() -> None:
     from django.apps import apps
 
     for module in ("org.migrations.0003_load_henan_divisions", "credits.migrations.0002_cycles_and_rules",
-                   "credits.migrations.0009_seal_existing_ledger", "institutions.migrations.0002_criteria_v1"):
+                   "credits.migrations.0009_seal_existing_ledger", "institutions.migrations.0002_criteria_v1",
+                   "quotas.migrations.0002_seed_rates"):
         import_module(module).load(apps, None)
 
 

@@ -30,21 +30,6 @@ from quotas.target_models import Allocation, AllocationShare, TargetBaseline, Ta
 MAX_SEATS_PER_TEACHER = 1
 
 
-INITIAL_RATES = (("province", Decimal("4.00")), ("city", Decimal("7.00")), ("county", Decimal("20.00")))
-
-
-def initial_rates_ensure() -> int:
-    """The policy's initial rates (the migration seeds them; a database emptied since — a test that
-    truncates, a restored partial copy — gets them back). Levels that have any version are left alone."""
-    made = 0
-    for level, percent in INITIAL_RATES:
-        if not TargetRate.objects.dangerously_unscoped().filter(level=level).exists():
-            TargetRate.objects.dangerously_unscoped().create(level=level, version=1, percent=percent,
-                                                             effective_from=dt.date(2021, 1, 1), note="政策初始比例")
-            made += 1
-    return made
-
-
 def may_set_rates(scope: Scope) -> bool:
     return can(scope, Action.CHANGE, TargetRate(level=TaskLevel.PROVINCE))
 

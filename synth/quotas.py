@@ -13,14 +13,13 @@ from django.core.exceptions import ValidationError
 from access.scope import Scope
 from org.models import Division
 from quotas import target_selectors as selectors
-from quotas.targets import allocation_create, baseline_freeze, initial_rates_ensure
+from quotas.targets import allocation_create, baseline_freeze
 
 
 def quotas_synthesize(*, today: dt.date, county_codes: list[str]) -> dict:
     province = Division.objects.filter(level="province").first()
     if province is None or not county_codes:
         return {"baselines": 0, "allocations": 0}
-    initial_rates_ensure()
     frozen = baseline_freeze(scope=Scope.division(province), actor=None, today=today)
     county = Division.objects.filter(code=county_codes[0]).select_related("parent").first()
     units = [province]

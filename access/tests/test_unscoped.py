@@ -143,8 +143,6 @@ ALLOWED = {
     # selection of nominees: correlated subqueries over enrolments, honours and subjects of teachers the
     # outer query already limited to the scope; the province's default rule set made on first use
     "quotas/selection.py": 2,
-    # the policy's initial 4/7/20 % rates put back where a database lost them (tests, a partial restore)
-    "quotas/targets.py": 2,
 }
 
 

@@ -6,7 +6,7 @@ from django.db import migrations
 RATES = (("province", "4.00"), ("city", "7.00"), ("county", "20.00"))
 
 
-def seed_rates(apps, schema_editor):
+def load(apps, schema_editor):
     """省级负责完成全省4%、市级负责完成市域7%、县级负责完成县域20%基础教育专任教师的高端培育任务."""
     import datetime as dt
     from decimal import Decimal
@@ -25,4 +25,4 @@ def unseed_rates(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("quotas", "0001_initial")]
 
-    operations = [migrations.RunPython(seed_rates, unseed_rates)]
+    operations = [migrations.RunPython(load, unseed_rates)]
