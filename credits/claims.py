@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -28,6 +26,7 @@ from access.policy import fetch, require, visible
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
+from core.uploads import JPEG, PDF, PNG, upload_problem
 from credits.constants import DecisionStage, DecisionState, EntryState, SourceType
 from credits.models import LedgerDecision, LedgerEntry
 from credits.services import (
@@ -37,22 +36,13 @@ from credits.services import (
     ledger_entry_school_check,
 )
 
-EVIDENCE_TYPES = {".pdf": (b"%PDF",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",)}
+EVIDENCE_TYPES = {".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG}
 
 
 def evidence_problem(upload) -> str | None:
     if upload is None:
         return "请上传证明材料（PDF、JPG 或 PNG）"
-    suffix = Path(upload.name).suffix.lower()
-    if suffix not in EVIDENCE_TYPES:
-        return "证明材料只接受 PDF、JPG 或 PNG"
-    if upload.size > settings.EVIDENCE_MAX_BYTES:
-        return f"证明材料不能超过 {settings.EVIDENCE_MAX_BYTES // (1024 * 1024)} MB"
-    head = upload.read(16)
-    upload.seek(0)
-    if not head.startswith(EVIDENCE_TYPES[suffix]):
-        return "证明材料的内容与扩展名不符"
-    return None
+    return upload_problem(upload, kinds=EVIDENCE_TYPES, label="证明材料", accepted="PDF、JPG 或 PNG")
 
 
 def claim_submit(*, scope: Scope, teacher, actor, category: str, hours, occurred_on: dt.date, note: str, evidence,

@@ -37,6 +37,7 @@ from audit.actions import Action as Audit
 from audit.services import audit_record
 from catalog.constants import EnrolmentState, ProjectState
 from catalog.models import Enrolment, Project
+from core.uploads import JPEG, PDF, PNG, ZIP, upload_problem
 from evaluation.constants import InstrumentState, OutcomeKind, RubricKind, StakeholderUnit
 from evaluation.models import OutcomeReview, Rubric, StakeholderRating, SupervisionVisit, Supervisor
 from notifications import evaluation_events
@@ -292,27 +293,13 @@ def _started(project: Project, today: dt.date, what: str) -> None:
 
 
 # The outcome's file: documents, slides and pictures, each recognised by its first bytes, not only its name.
-OUTCOME_FILE_TYPES = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".pptx": (b"PK\x03\x04",),
-                      ".xlsx": (b"PK\x03\x04",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
-                      ".png": (b"\x89PNG\r\n\x1a\n",)}
+OUTCOME_FILE_TYPES = {".pdf": PDF, ".docx": ZIP, ".pptx": ZIP, ".xlsx": ZIP, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG}
 
 
 def outcome_file_problem(upload) -> str | None:
     """Why an outcome file is refused (None: accepted)."""
-    from pathlib import Path
-
-    from django.conf import settings
-
-    suffix = Path(str(upload.name or "")).suffix.lower()
-    if suffix not in OUTCOME_FILE_TYPES:
-        return "成果文件只接受 PDF、Word（docx）、PowerPoint（pptx）、Excel（xlsx）、JPG 或 PNG"
-    if upload.size > settings.EVIDENCE_MAX_BYTES:
-        return f"成果文件不能超过 {settings.EVIDENCE_MAX_BYTES // (1024 * 1024)} MB"
-    head = upload.read(16)
-    upload.seek(0)
-    if not head.startswith(OUTCOME_FILE_TYPES[suffix]):
-        return "成果文件的内容与扩展名不符"
-    return None
+    return upload_problem(upload, kinds=OUTCOME_FILE_TYPES, label="成果文件",
+                          accepted="PDF、Word（docx）、PowerPoint（pptx）、Excel（xlsx）、JPG 或 PNG")
 
 
 def _attach_file(row: OutcomeReview, upload) -> None:
