@@ -190,6 +190,8 @@ def targets_view(scope: Scope, division: Division, cycle: Cycle, today: dt.date 
     below = list(visible(scope, Division).filter(path__startswith=division.path).order_by("code"))
     direct_paths = [d.path for d in below if d.is_direct_county]
     children = [d for d in below if d.parent_id == division.pk]
+    if division.level == TaskLevel.PROVINCE:  # 省直管县 report their county task to the province
+        children += [d for d in below if d.is_direct_county and d.parent_id != division.pk]
     teachers_by_path = dict(visible(scope, Teacher).filter(division_path__startswith=division.path, status="active")
                             .order_by().values_list("division_path").annotate(n=Count("id")))
     completers = _completers(division.path, cycle)

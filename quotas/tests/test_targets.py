@@ -70,6 +70,9 @@ def test_areas_targets_and_progress(province, world):
     province_view = selectors.targets_view(Scope.division(p.province), p.province, cycle, TODAY)
     own = province_view.own
     assert own is not None and (own.teachers, own.target) == (22, 1)  # 4 % of 22 → ceil(0.88)
+    # 兰考县 reports its county task to the province: listed there beside the cities, writable there.
+    direct = _row(province_view, "410225")
+    assert (direct.level, direct.teachers, direct.target) == ("county", 4, 1) and not direct.read_only
 
 
 def test_projections_and_the_at_risk_flag(province, world):
