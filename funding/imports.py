@@ -176,7 +176,7 @@ def _reject(result: ImportResult, number: int, error: _RowError, cells: dict) ->
 
 def _plan_divisions(scope: Scope, rows, result: ImportResult, today):
     codes = {_text(cells.get("区划代码"))[:6] for _, cells in rows}
-    divisions = {d.code: d for d in Division.objects.filter(code__in=codes, path__startswith=scope.path or "\x00")}
+    divisions = {d.code: d for d in visible(scope, Division).filter(code__in=codes)}
     years = set()
     parsed = []
     for number, cells in rows:

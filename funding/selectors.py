@@ -188,10 +188,9 @@ def overview_division(*, scope: Scope, user, code: str = "") -> Division | None:
         if user.division_id:
             return Division.objects.filter(pk=user.division_id).first()
         return Division.objects.filter(path=scope.path).first()
-    division = Division.objects.filter(code=code[:6]).first()
-    if division is None or scope.school_id is not None or not division.path.startswith(scope.path):
+    if scope.school_id is not None:
         return None
-    return division
+    return visible(scope, Division).filter(code=code[:6]).first()
 
 
 # --- divisions -----------------------------------------------------------------------------------------
@@ -231,7 +230,7 @@ def division_rows(*, scope: Scope, divisions: QuerySet, year: int) -> list[Divis
 
 
 def _divisions_below(scope: Scope, division: Division) -> QuerySet:
-    return Division.objects.filter(parent=division, path__startswith=scope.path or "\x00")
+    return visible(scope, Division).filter(parent=division)
 
 
 def school_summaries(*, scope: Scope, under: Division, key_length: int, year: int) -> dict[str, SchoolSummary]:
@@ -322,7 +321,7 @@ class Gaps:
 def gaps(*, scope: Scope, division: Division, year: int) -> Gaps:
     """The divisions and schools below the ratios in a jurisdiction, largest shortfall first: one query
     for the divisions, one (paged) for the schools, two counts."""
-    divisions = Division.objects.filter(path__startswith=division.path, level__in=["city", "county"])
+    divisions = visible(scope, Division).filter(path__startswith=division.path, level__in=["city", "county"])
     rows = division_rows(scope=scope, divisions=divisions, year=year)
     short = sorted((row for row in rows if row.state == "short"), key=lambda row: (-row.shortfall, row.code))
     required = ExpressionWrapper(F("public_budget") * SCHOOL_SHARE / 100, output_field=MONEY_FIELD)

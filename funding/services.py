@@ -118,7 +118,7 @@ def division_for(scope: Scope, code: str) -> Division:
     code = (code or "").strip()[:6]
     if scope.path is None or scope.school_id is not None or not code:
         raise NotVisible("区划不存在或不在您的管辖范围内")
-    division = Division.objects.filter(code=code, path__startswith=scope.path).first()
+    division = visible(scope, Division).filter(code=code).first()
     if division is None:
         raise NotVisible("区划不存在或不在您的管辖范围内")
     return division
