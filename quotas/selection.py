@@ -511,8 +511,8 @@ def nomination_candidates(*, scope: Scope, list_id: int, q: str,
     """Teachers to add to a draft list, found by the start of their name or by their teacher
     number (教师编号; the registry keeps no separate staff number): the list owner's teachers whom
     the project's audience admits and who are not already on the project (`eligible_teachers`),
-    best-ranked first, at most SEARCH_LIMIT (and whether there were more). Four queries whatever
-    the county's size. An ID number is refused: that search is the registry's counted, audited
+    best-ranked first, at most SEARCH_LIMIT (and whether there were more). Five queries whatever
+    the county's size (the list, its rules, the 省直管县's paths, the ranked rows, their places). An ID number is refused: that search is the registry's counted, audited
     lookup (people.id_lookup), not this one."""
     row = fetch(scope, NominationList, list_id, Action.CHANGE, select_related=("project", "rule_set"))
     if row.state != ListState.DRAFT:
