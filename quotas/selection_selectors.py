@@ -5,6 +5,7 @@ overrides. Every read goes through the access policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -44,8 +45,8 @@ def selection_projects(scope: Scope) -> QuerySet[Project]:
 
 # --- seats: the share allocated down the hierarchy -------------------------------------------
 
-LEVEL_LABELS = {Level.PROVINCE: "省级", Level.CITY: "市级", Level.COUNTY: "县级", Level.SCHOOL: "校级"}
-SELF_LABELS = {"province": "本省", "city": "本市", "county": "本县"}
+LEVEL_LABELS: dict[str, str] = {Level.PROVINCE: "省级", Level.CITY: "市级", Level.COUNTY: "县级", Level.SCHOOL: "校级"}
+SELF_LABELS: dict[str, str] = {"province": "本省", "city": "本市", "county": "本县"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def seats_allocated(scope: Scope, project: Project, division: Division) -> SeatS
     share whose child is the nominating division itself (`AllocationShare.child_path`, not a
     school's share). The organiser ranking its own teachers has no share from above."""
     year = project.starts_on.year
-    source = {"division_label": SELF_LABELS.get(division.level, "本单位"),
+    source: dict[str, Any] = {"division_label": SELF_LABELS.get(division.level, "本单位"),
               "level_label": LEVEL_LABELS.get(project.level, ""), "year": year, "free": project.seats_left}
     if division.path == project.division_path:
         return SeatSource(**source, organiser=True)
