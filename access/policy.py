@@ -65,6 +65,7 @@ class Action:
     CONSULT = "consult"  # read an answered question, anonymously, as an instant answer
     RESET_PASSWORD = "reset_password"  # noqa: S105 - an action name: an administrator sets a temporary password
     SCORE = "score"  # record a project's supervision visits and outcome reviews
+    SELECT_NOMINEES = "select_nominees"  # rank a division's teachers for a high-end project (nominate for it)
 
 
 ADMINS = RoleIn({"school_admin", "county_admin", "city_admin", "province_admin"})
@@ -123,8 +124,13 @@ PROJECT_VIEW = (~Where(state="draft") | (ADMINS & InJurisdiction("division_path"
 # Scored (visits, outcome reviews) once published, by the administrators over its organiser or an
 # account named to supervise it; never by the staff of an institution (it does not score itself).
 PROJECT_SCORE_RULE = ~Where(state="draft") & ~STAFF & (PROJECT_CHANGE | NamedIn("supervisors"))
+# Nominating for a project through a ranked list (quotas.selection): a division administrator whose
+# division is the project's organiser or lies inside its area (the organiser's division is at or
+# above the viewer's), for a project organised by a division (not a school) that the viewer sees.
+# A school administrator, a teacher, a neighbour and a division above the organiser may not.
+PROJECT_SELECT_NOMINEES = PROJECT_VIEW & DIVISION_ADMINS & Where(organiser_school_id__isnull=True) & OpenTo("division_path")
 PROJECT: Rules = {Action.VIEW: PROJECT_VIEW, Action.CHANGE: PROJECT_CHANGE, Action.RUN: PROJECT_RUN,
-                  Action.SCORE: PROJECT_SCORE_RULE}
+                  Action.SCORE: PROJECT_SCORE_RULE, Action.SELECT_NOMINEES: PROJECT_SELECT_NOMINEES}
 ENROLMENT: Rules = {
     Action.VIEW: Own("teacher_id") | Through("project", PROJECT_RUN) | Through("teacher", TEACHER_VIEW & ADMINS),
     # Admission is the organiser's: an implementing institution runs sessions, it does not admit.

@@ -6,6 +6,7 @@ and calls one selector or service; the services ask the access policy. Bad input
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 from ninja import Field, Router, Schema
@@ -53,7 +54,8 @@ class RuleSetOut(Schema):
 
 
 class BuildIn(Schema):
-    seats: int | None = Field(None, description="入选名额（默认：项目剩余名额）")
+    seats: int | None = Field(None, description="入选名额（默认：上级分配给本单位的该级该年度名额中尚余的人数，"
+                                                  "不超过项目剩余名额；无分配时为项目剩余名额）；不能超过分配的名额")
     reserve: int | None = Field(None, description="候补人数（默认与入选名额相同）")
 
 
@@ -116,6 +118,35 @@ class AddIn(Schema):
     reason: str = ""
 
 
+class SelectionSeatsOut(Schema):
+    project_id: int
+    year: int = Field(..., description="项目开始的年度（与名额分配的年度对应）")
+    level: str
+    allocated: int | None = Field(..., description="上级分配给本单位的该级该年度名额；null：没有分配")
+    already_on_list: int = Field(..., description="本单位教师已在项目名单上的人数")
+    remaining: int | None = Field(..., description="尚可推荐的人数（分配名额减已在名单上的）；null：没有分配")
+    free: int = Field(..., description="项目剩余名额")
+    default: int = Field(..., description="生成名单时的默认入选名额")
+    allocation_id: int | None
+    allocator: str
+    text: str
+
+
+class SelectionCandidateOut(Schema):
+    teacher_id: int
+    name: str
+    school: str
+    points: int
+    explanation: str
+    role: str = Field(..., description="名单中的状态：空（未列入）、selected、reserve、dropped")
+    rank: int | None
+
+
+class SelectionCandidatesOut(Schema):
+    items: list[SelectionCandidateOut]
+    more: bool = Field(..., description="是否还有更多（只返回积分最高的前20人）")
+
+
 def _rule_set(row) -> RuleSetOut:
     return RuleSetOut(id=row.pk, division_code=row.division.code, division_name=row.division.name, version=row.version,
                       note=row.note, created_at=row.created_at,
@@ -174,6 +205,18 @@ def list_for_project(request, project_id: int):
     return [_list(row) for row in selection_selectors.lists(scope, project_id=project.pk)[:200]]
 
 
+@router.get("/projects/{int:project_id}/nomination-seats", response=SelectionSeatsOut,
+            summary="本单位可为该高端培训项目推荐的名额及其来源（上级分配）")
+def seats_get(request, project_id: int):
+    scope = _scope(request.auth)
+    project = selection.project_for_selection(scope, project_id)
+    source = selection.seats_for(scope, project)
+    return SelectionSeatsOut(project_id=project.pk, year=source.year, level=project.level, allocated=source.allocated,
+                             already_on_list=source.used, remaining=source.remaining, free=source.free,
+                             default=source.default, allocation_id=source.allocation_id, allocator=source.allocator,
+                             text=source.text)
+
+
 @router.post("/projects/{int:project_id}/nomination-lists", response={201: ListDetailOut},
              summary="按优先规则生成推荐名单")
 def list_build(request, project_id: int, payload: BuildIn):
@@ -186,6 +229,13 @@ def list_build(request, project_id: int, payload: BuildIn):
 @router.get("/nomination-lists/{int:list_id}", response=ListDetailOut, summary="推荐名单（分页，每页100人）")
 def list_get(request, list_id: int, page: int = 1, role: str = ""):
     return _detail(_scope(request.auth), list_id, page, role)
+
+
+@router.get("/nomination-lists/{int:list_id}/candidates", response=SelectionCandidatesOut,
+            summary="按姓名（开头）或教师编号查找可增补的本辖区教师（最多20人，不含身份证号）")
+def list_candidates(request, list_id: int, q: str = ""):
+    found, more = selection.nomination_candidates(scope=_scope(request.auth), list_id=list_id, q=q)
+    return SelectionCandidatesOut(items=[SelectionCandidateOut(**asdict(c)) for c in found], more=more)
 
 
 @router.post("/nomination-lists/{int:list_id}/drop", response=ListDetailOut, summary="调出入选教师（须填写理由）")

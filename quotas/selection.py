@@ -43,7 +43,9 @@ from catalog.nominations import ON_THE_LIST, project_nominate
 from catalog.services import audience_division_paths, project_serving_scope
 from org.models import Division
 from people.constants import HONOUR_LEVEL_LABELS, HONOUR_TITLE_LABELS
+from people.id_lookup import id_search_number
 from people.models import Teacher, TeacherHonour, TeacherSubject
+from quotas import selection_selectors as seat_reads
 from quotas.selection_models import (
     ListState,
     NominationList,
@@ -393,31 +395,62 @@ def ranking_compute(*, scope: Scope, project: Project, rules: list[PriorityRule]
 
 
 def project_for_selection(scope: Scope, project_id: int) -> Project:
+    """The high-end project the viewer may rank their teachers for (the access policy's
+    `select_nominees`): NotVisible when they do not see it, Forbidden when it is not theirs to
+    nominate for (a neighbour's, a school's, one organised below them)."""
     project = fetch(scope, Project, project_id)
     if not project.is_high_end:
         raise ValidationError({"project": "本项目不是高端培训项目，无需生成推荐名单"})
-    if not (scope.path or "").startswith(project.division_path) or project.organiser_school_id is not None:
+    if not can(scope, Action.SELECT_NOMINEES, project):
         raise Forbidden("本项目不面向本辖区，不能生成推荐名单")
     return project
+
+
+def seats_for(scope: Scope, project: Project) -> seat_reads.SeatSource:
+    """The seats the viewer's division may nominate for `project`, and where the number comes from."""
+    return seat_reads.seats_allocated(scope, project, _division_of(scope))
+
+
+def _seats(raw, source: seat_reads.SeatSource) -> int:
+    """The list's seats: by default what is left of the division's allocated share, capped by the
+    project's free seats (without an allocation: the free seats); never above the share."""
+    remaining = source.remaining
+    if raw in (None, ""):
+        if source.default > 0:
+            return source.default
+        if remaining == 0:
+            raise ValueError(f"{source.share_text}，{source.division_label}教师已在项目名单上 {source.used} 人，"
+                             "名额已用完，不能生成推荐名单")
+        raise ValueError("项目已无空余名额")
+    seats = _int(raw, what="入选名额")
+    if not 1 <= seats <= MAX_SEATS:
+        raise ValueError(f"入选名额应为1–{MAX_SEATS}")
+    if remaining is not None and seats > remaining:
+        used = f"，{source.division_label}教师已在项目名单上 {source.used} 人" if source.used else ""
+        raise ValueError(f"入选名额（{seats} 人）超过分配的名额：{source.share_text}{used}，"
+                         f"最多还可推荐 {remaining} 人")
+    return seats
 
 
 def nomination_list_build(*, scope: Scope, actor, project_id: int, seats: int | None = None,
                           reserve: int | None = None, ip: str | None = None,
                           today: dt.date | None = None) -> NominationList:
     """Rank the division's eligible teachers for a high-end project and store the list: the top
-    `seats` selected (default: the project's free seats) and `reserve` more (default: as many)."""
+    `seats` selected and `reserve` more (default: as many). `seats` defaults to what is left of
+    the share allocated to the division for the project's level and year, capped by the project's
+    free seats (`selection_selectors.seats_allocated`), and may not exceed that share; without an
+    allocation it defaults to the free seats."""
     if not may_build(scope):
         raise Forbidden("只有县级及以上管理员可以生成推荐名单")
     today = today or timezone.localdate()
     project = project_for_selection(scope, project_id)
     if project.state not in (ProjectState.DRAFT, ProjectState.OPEN):
         raise ValidationError({"project": "项目已截止报名，不能生成推荐名单"})
+    division = _division_of(scope)
+    source = seat_reads.seats_allocated(scope, project, division)
     errors = {}
     try:
-        seats = project.seats_left if seats in (None, "") else _int(seats, what="入选名额")
-        if not 1 <= seats <= MAX_SEATS:
-            raise ValueError("项目已无空余名额" if seats == 0 and project.seats_left == 0
-                             else f"入选名额应为1–{MAX_SEATS}")
+        seats = _seats(seats, source)
     except ValueError as error:
         errors["seats"] = str(error)
     try:
@@ -430,7 +463,6 @@ def nomination_list_build(*, scope: Scope, actor, project_id: int, seats: int | 
     if errors:
         raise ValidationError(errors)
     assert isinstance(seats, int) and isinstance(reserve, int)
-    division = _division_of(scope)
     with transaction.atomic():
         rule_set = rule_set_in_force(scope, project.division_path) or _province_default(project.division_path,
                                                                                           actor, ip)
@@ -448,8 +480,67 @@ def nomination_list_build(*, scope: Scope, actor, project_id: int, seats: int | 
         audit_record(action=Audit.SELECTION_LIST_BUILD, actor=actor, ip=ip, scope_path=division.path,
                      object_type="nomination_list", object_id=row.pk,
                      detail={"project": project.pk, "rule_set": rule_set.pk, "version": rule_set.version,
-                             "eligible": count, "seats": seats, "reserve": reserve, "stored": len(ranked)})
+                             "eligible": count, "seats": seats, "reserve": reserve, "stored": len(ranked),
+                             "allocation": source.allocation_id, "allocated": source.allocated,
+                             "already_on_list": source.used, "free": source.free})
     return row
+
+
+# --- finding a teacher to add ---------------------------------------------------------------
+
+SEARCH_LIMIT = 20
+MAX_QUERY = 30
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A teacher a search found: eligible for the project, in the list owner's jurisdiction, with
+    their points under the list's rules and their place on the list (if any). No ID number."""
+
+    teacher_id: int
+    name: str
+    school: str
+    points: int
+    explanation: str
+    role: str  # "" (not on the list), "selected", "reserve" or "dropped"
+    rank: int | None
+
+
+def nomination_candidates(*, scope: Scope, list_id: int, q: str,
+                          today: dt.date | None = None) -> tuple[list[Candidate], bool]:
+    """Teachers to add to a draft list, found by the start of their name or by their teacher
+    number (教师编号; the registry keeps no separate staff number): the list owner's teachers whom
+    the project's audience admits and who are not already on the project (`eligible_teachers`),
+    best-ranked first, at most SEARCH_LIMIT (and whether there were more). Five queries whatever
+    the county's size (the list, its rules, the 省直管县's paths, the ranked rows, their places). An ID number is refused: that search is the registry's counted, audited
+    lookup (people.id_lookup), not this one."""
+    row = fetch(scope, NominationList, list_id, Action.CHANGE, select_related=("project", "rule_set"))
+    if row.state != ListState.DRAFT:
+        raise ValidationError({"list": "名单已提交推荐，不能再增补"})
+    text = (q or "").strip() if isinstance(q, str) else ""
+    if not text:
+        return [], False
+    if len(text) > MAX_QUERY:
+        raise ValidationError({"q": f"查询内容不能超过{MAX_QUERY}个字"})
+    if id_search_number(text) is not None or (len(text) >= 15 and text[:-1].isdigit()):
+        raise ValidationError({"q": "增补名单不支持按身份证号查找，请输入姓名或教师编号"})
+    today = today or timezone.localdate()
+    rules = list(row.rule_set.rules.all())
+    rows = ranked_teachers(scope, row.project, rules, today=today, seed=row.seed)
+    if text.isdigit():
+        number = int(text)
+        rows = rows.filter(pk=number) if 0 < number < 2**62 else rows.none()
+    else:
+        rows = rows.filter(name__startswith=text)
+    found = list(rows.values(*_fields(rows))[:SEARCH_LIMIT + 1])
+    more = len(found) > SEARCH_LIMIT
+    found = found[:SEARCH_LIMIT]
+    places = {teacher: (role, rank) for teacher, role, rank in row.picks.filter(
+        teacher_id__in=[v["pk"] for v in found]).values_list("teacher_id", "role", "rank")}
+    return [Candidate(teacher_id=v["pk"], name=v["name"], school=v["school__name"], points=v["total"],
+                      explanation=_explain(v, rules, row.project, today),
+                      role=places.get(v["pk"], ("", None))[0], rank=places.get(v["pk"], ("", None))[1])
+            for v in found], more
 
 
 # --- overrides and submission ---------------------------------------------------------------

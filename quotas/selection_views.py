@@ -126,9 +126,12 @@ def project_lists(request, scope, project_id: int):
         else:
             messages.success(request, f"已生成推荐名单：符合条件{row.eligible_count}人，入选{row.seats}人")
             return redirect("quotas:selection_list", list_id=row.pk)
+    may_build = selection.may_build(scope) and project.state in ("draft", "open")
     return render(request, "quotas/selection_project.html", {
         "project": project, "lists": list(selection_selectors.lists(scope, project_id=project.pk)[:100]),
-        "may_build": selection.may_build(scope) and project.state in ("draft", "open"), "values": values, "errors": errors,
+        "may_build": may_build, "values": values, "errors": errors,
+        "seat_source": selection.seats_for(scope, project)
+        if may_build else None,
         "in_force": selection.rule_set_in_force(scope, project.division_path)}, status=status)
 
 
@@ -147,6 +150,27 @@ def list_detail(request, scope, list_id: int):
         "may_change": row.state == "draft" and can(scope, Action.CHANGE, row),
         "outcomes": selection.OUTCOME_LABELS,
         "counts": {r: row.picks.filter(role=r).count() for r in PickRole.values}})
+
+
+@division_admin_required
+@require_GET
+def list_search(request, scope, list_id: int):
+    """Find a teacher of the jurisdiction to add (htmx: the results fragment; else the page)."""
+    q = request.GET.get("q", "")
+    errors: list[str] = []
+    candidates: list = []
+    more = False
+    try:
+        candidates, more = selection.nomination_candidates(scope=scope, list_id=list_id, q=q)
+    except ValidationError as error:
+        errors = error_messages(error)
+    context = {"list_id": list_id, "q": q.strip(), "candidates": candidates, "more": more, "errors": errors,
+               "limit": selection.SEARCH_LIMIT}
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers (base.html): the fragment carries the Chinese message itself.
+        return render(request, "quotas/_selection_search.html", context)
+    context["row"] = selection_selectors.list_get(scope, list_id)
+    return render(request, "quotas/selection_search.html", context, status=422 if errors else 200)
 
 
 def _export(request, scope, row):

@@ -13,5 +13,6 @@ patterns: list = [
     path("selection/lists/<int:list_id>/", views.list_detail, name="selection_list"),
     path("selection/lists/<int:list_id>/drop/", views.list_drop, name="selection_drop"),
     path("selection/lists/<int:list_id>/add/", views.list_add, name="selection_add"),
+    path("selection/lists/<int:list_id>/search/", views.list_search, name="selection_search"),
     path("selection/lists/<int:list_id>/submit/", views.list_submit, name="selection_submit"),
 ]

@@ -825,3 +825,21 @@ def test_no_page_or_api_response_carries_a_full_id_number(persona, users, staff,
         assert client.get("/api/v1/teachers").json()["items"] == []
     else:
         assert 200 in checked
+
+
+# 通许县's own tool on its draft nomination list (the search for a teacher to add): only 通许县, which
+# may change the list, uses it; the city and the province read the list (above) but get 403 here;
+# outsiders 403 or 404, and nothing of 通许县's reaches them.
+OWNER_ONLY_ROUTES = ["/quotas/selection/lists/{nlist}/search/?q=李", "/api/v1/nomination-lists/{nlist}/candidates?q=李"]
+OWNER_ONLY_REFUSED = {"county_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403,
+                      "city_admin": 403, "province_admin": 403}
+
+
+@pytest.mark.parametrize("persona", ["sibling_admin", *OWNER_ONLY_REFUSED])
+@pytest.mark.parametrize("url", OWNER_ONLY_ROUTES)
+def test_only_the_list_owner_searches_for_a_teacher_to_add(persona, url, users, client_for, target):
+    response = client_for(users[persona]).get(url.format(**target["fill"]))
+    assert response.status_code == OWNER_ONLY_REFUSED.get(persona, 200)
+    if persona != "sibling_admin":
+        assert _leaks(_body(response), target) == []
+    assert not FULL_ID.search(_body(response))

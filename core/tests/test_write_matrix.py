@@ -152,6 +152,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_supervision(p, people, tx_open, qx_other))
     t.objects.update(_evaluation_instruments(p, people))
     t.objects.update(_selection(p, people, tx_free_teacher))
+    t.objects.update(_selection_city(p, people))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -858,6 +859,20 @@ def _selection(p, people, tx_free_teacher) -> dict[str, Any]:
     tx_free_teacher.save(update_fields=["status"])
     selected = nlist.picks.get(role="selected")
     return {"tx_high_end": tx_high_end, "tx_nlist": nlist, "tx_selected": selected}
+
+
+def _selection_city(p, people) -> dict[str, Any]:
+    """开封市's high-end project (市级, 2027) and its 2027 市级 seats allocated to its counties: 杞县
+    and 通许县 one each. A county inside the city's area ranks its teachers for it within its share;
+    the city (the organiser) is not capped by a share."""
+    from access.scope import Scope
+    from quotas.targets import allocation_create
+    from quotas.tests.helpers import high_end
+
+    city_high_end = high_end(p.city, code="KF-HE", level="city", seats=6)
+    allocation_create(scope=Scope.division(p.city), actor=people["city_admin"], division_code=p.city.code, year=2027,
+                      total=2, weights={p.county.code: 1, p.sibling.code: 1})
+    return {"city_high_end": city_high_end}
 
 
 def selection_state(t):
@@ -1604,6 +1619,20 @@ CASES = [
     Case("submit a ranked list through the API", "json",
          lambda t: f"/api/v1/nomination-lists/{t.tx_nlist.pk}/submit", _f(), selection_state,
          ok={"sibling_admin": 200}, no=SELECTION_NO_API),
+    # 开封市's project: its counties (and the city, its organiser) nominate for it; the province above
+    # the organiser, another city, a school of 杞县 and a teacher may not.
+    Case("build a ranked list for the city's project", "post",
+         lambda t: f"/quotas/selection/projects/{t.city_high_end.pk}/", _f(), selection_state,
+         ok={"sibling_admin": 302, "county_admin": 302, "city_admin": 302},
+         no={"province_admin": 403, "other_city_admin": 403, "school_admin": 403, "qx_school_admin_2": 403,
+             "teacher": 403, "tx_staff": 403, "tx_expert": 403}),
+    # Two seats for the city's project: above 杞县's and 通许县's share of one (refused, nothing written);
+    # the organiser has no share from above and may.
+    Case("build above the allocated share through the API", "json",
+         lambda t: f"/api/v1/projects/{t.city_high_end.pk}/nomination-lists", _f(seats=2), selection_state,
+         ok={"city_admin": 201},
+         no={"sibling_admin": 422, "county_admin": 422, "province_admin": 403, "other_city_admin": 403,
+             "school_admin": 403, "teacher": 403}),
     Case("appeal 通许县's elimination", "post", lambda t: f"/evaluation/cases/{t.tx_case.pk}/appeal/",
          _f(reason="视导当天为集中培训间隙，评分未反映实际"), case_state("tx_case"),
          ok={"tx_staff": 302, "sibling_admin": 302, "city_admin": 302, "province_admin": 302},
