@@ -460,3 +460,27 @@ def may_enter_division(scope: Scope, division: Division) -> bool:
 
 def may_enter_school(scope: Scope, school: School) -> bool:
     return can(scope, Action.CHANGE, SchoolFunding(school=school, division_path=school.division_path))
+
+
+def gaps_report(*, scope: Scope, division: Division, year: int, limit: int | None = None) -> dict:
+    """The gaps list as plain data (the command's JSON): the divisions and the schools below their
+    ratios, largest shortfall first, and how many have no figures."""
+    found = gaps(scope=scope, division=division, year=year)
+    schools = found.schools if limit is None else found.schools[:limit]
+
+    def money(value):
+        return None if value is None else str(_money(value))
+
+    return {
+        "year": year, "division": division.code, "division_name": division.name,
+        "divisions": [{"code": row.code, "name": row.name, "level": row.level,
+                       "is_direct_county": row.is_direct_county, "payroll": money(row.payroll),
+                       "ratio_percent": None if row.ratio_percent is None else str(row.ratio_percent),
+                       "ratio_used": str(row.ratio_used), "budget": money(row.budget), "required": money(row.required),
+                       "shortfall": money(row.shortfall)} for row in found.divisions],
+        "divisions_no_data": found.divisions_no_data,
+        "schools": [{"code": row.school.code, "name": row.school.name, "division_path": row.division_path,
+                     "public_budget": money(row.public_budget), "training_budget": money(row.training_budget),
+                     "required": money(row.need), "shortfall": money(row.gap)} for row in schools.iterator(chunk_size=2000)],
+        "schools_no_data": found.schools_no_data,
+    }
