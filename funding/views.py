@@ -167,7 +167,8 @@ def gaps(request, scope):
 @require_http_methods(["GET", "POST"])
 def division_figures(request, scope):
     """One's own payroll and ratio; with ?division=CODE, a lower division's, entered on its behalf
-    when the policy lets the viewer (the level above, for a division that has not reported)."""
+    (the form says so: on_behalf=1) when the policy lets the viewer (the level above, for a division
+    that has not reported)."""
     code = request.GET.get("division", "")
     division = services.division_for(scope, code) if code else request.user.division
     on_behalf = division.path != scope.path
@@ -185,8 +186,8 @@ def division_figures(request, scope):
                 raise ValidationError({"payroll": "教师工资总额与培训经费比例至少填写一项"})
             with transaction.atomic():
                 common = {"scope": scope, "actor": request.user, "division": division, "year": post.get("year"),
-                          "correction": correction, "reason": post.get("reason", ""), "on_behalf": on_behalf,
-                          "ip": client_ip(request)}
+                          "correction": correction, "reason": post.get("reason", ""),
+                          "on_behalf": post.get("on_behalf") == "1", "ip": client_ip(request)}
                 if payroll:
                     services.payroll_set(payroll=payroll, **common)
                 if ratio:
@@ -265,7 +266,8 @@ def budgets(request, scope):
         try:
             row = services.budget_add(scope=scope, actor=request.user, division=division,
                                       year=request.POST.get("year"), amount=request.POST.get("amount"),
-                                      purpose=request.POST.get("purpose", ""), on_behalf=on_behalf,
+                                      purpose=request.POST.get("purpose", ""),
+                                      on_behalf=request.POST.get("on_behalf") == "1",
                                       reason=request.POST.get("reason", ""), ip=client_ip(request))
         except ValidationError as error:
             context["errors"] = _errors(error)

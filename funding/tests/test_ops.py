@@ -339,18 +339,22 @@ def test_the_city_enters_a_silent_countys_figures_on_the_pages(province, users, 
     assert "代填" not in client.get(f"/funding/?year={YEAR}&division={province.direct.code}").content.decode()
     form = client.get(f"/funding/figures/?division={province.county.code}").content.decode()
     assert "上级代填" in form and "division-figures-form" in form
-    refused = client.post(f"/funding/figures/?division={province.county.code}", {"year": YEAR, "payroll": "1000"})
+    assert client.post(f"/funding/figures/?division={province.county.code}",
+                       {"year": YEAR, "payroll": "1000", "reason": "逾期未报"}).status_code == 403  # not said
+    refused = client.post(f"/funding/figures/?division={province.county.code}",
+                          {"year": YEAR, "payroll": "1000", "on_behalf": "1"})
     assert refused.status_code == 422 and "上级代填须说明原因" in refused.content.decode()
     ok = client.post(f"/funding/figures/?division={province.county.code}",
-                     {"year": YEAR, "payroll": "100000000", "reason": "逾期未报"})
+                     {"year": YEAR, "payroll": "100000000", "on_behalf": "1", "reason": "逾期未报"})
     assert ok.status_code == 302
     listing = client.get(f"/funding/figures/?division={province.county.code}").content.decode()
     assert "上级代填（admin-410200" in listing
     budget = client.post(f"/funding/budgets/?division={province.county.code}",
-                         {"year": YEAR, "amount": "1000", "purpose": "代填预算", "reason": "逾期未报"})
+                         {"year": YEAR, "amount": "1000", "purpose": "代填预算", "on_behalf": "1",
+                          "reason": "逾期未报"})
     assert budget.status_code == 302 and TrainingBudget.objects.dangerously_unscoped().get().is_entered_above
     assert client.post(f"/funding/figures/?division={province.direct.code}",
-                       {"year": YEAR, "payroll": "1000", "reason": "逾期未报"}).status_code == 403
+                       {"year": YEAR, "payroll": "1000", "on_behalf": "1", "reason": "逾期未报"}).status_code == 403
     assert client_for(users["other_city_admin"]).get(
         f"/funding/figures/?division={province.county.code}").status_code == 404
 
