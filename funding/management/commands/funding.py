@@ -31,7 +31,9 @@ class Command(BaseCommand):
         importing = sub.add_parser("import", help="导入 .xlsx 或 .csv（division、school、spend）")
         importing.add_argument("--kind", required=True, choices=sorted(COLUMNS), help="数据类型")
         importing.add_argument("file")
-        importing.add_argument("--as", dest="username", required=True, help="以该管理员账户的管辖范围导入")
+        importing.add_argument(
+            "--as", dest="username", required=True, help="以该管理员账户的管辖范围导入"
+        )
         compliance = sub.add_parser("compliance", help="某年度的培训经费缺口清单（JSON）")
         compliance.add_argument("--year", type=int, required=True, help="年度")
         compliance.add_argument("--division", default="", help="区划代码（默认：全省）")
@@ -49,16 +51,33 @@ class Command(BaseCommand):
         actor, scope = command_actor_scope(options["username"])
         try:
             with path.open("rb") as handle:
-                result = funding_import(scope=scope, actor=actor, kind=options["kind"], handle=handle, name=path.name,
-                                        today=timezone.localdate())
+                result = funding_import(
+                    scope=scope,
+                    actor=actor,
+                    kind=options["kind"],
+                    handle=handle,
+                    name=path.name,
+                    today=timezone.localdate(),
+                )
         except RosterFileError as error:
             raise CommandError(str(error)) from error
         except PermissionDenied as error:
             raise CommandError(str(error) or "无权导入该类数据") from error
-        self.stdout.write(json.dumps({
-            "kind": result.kind, "written": result.written, "already": result.already, "rows": result.rows,
-            "created": result.created, "corrected": result.corrected,
-            "rejections": result.rejections[:REJECTIONS_SHOWN]}, ensure_ascii=False, indent=2))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "kind": result.kind,
+                    "written": result.written,
+                    "already": result.already,
+                    "rows": result.rows,
+                    "created": result.created,
+                    "corrected": result.corrected,
+                    "rejections": result.rejections[:REJECTIONS_SHOWN],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         if not result.written:
             sys.exit(1)
 
@@ -70,5 +89,10 @@ class Command(BaseCommand):
             raise CommandError(f"区划代码不存在：{code}")
         if not 2000 <= options["year"] <= 2100:
             raise CommandError("年度应在 2000—2100 之间")
-        self.stdout.write(json.dumps(gaps_report(scope=scope, division=division, year=options["year"]),
-                                     ensure_ascii=False, indent=2))
+        self.stdout.write(
+            json.dumps(
+                gaps_report(scope=scope, division=division, year=options["year"]),
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
