@@ -66,6 +66,7 @@ class Action:
     RESET_PASSWORD = "reset_password"  # noqa: S105 - an action name: an administrator sets a temporary password
     SCORE = "score"  # record a project's supervision visits and outcome reviews
     SELECT_NOMINEES = "select_nominees"  # rank a division's teachers for a high-end project (nominate for it)
+    ENTER_FOR = "enter_for"  # enter a lower division's funding figures on its behalf (it has not reported)
 
 
 ADMINS = RoleIn({"school_admin", "county_admin", "city_admin", "province_admin"})
@@ -492,7 +493,18 @@ NOMINATION_LIST_CHILD: Rules = {
 # enters its own and reports to the province; its city reads them and never changes them).
 FUNDING_VIEW = DIVISION_ADMINS & InJurisdiction("division_path")
 FUNDING_OWN = DIVISION_ADMINS & PathIs("division_path")
-DIVISION_FUNDING: Rules = {Action.VIEW: FUNDING_VIEW, Action.CHANGE: FUNDING_OWN}
+# A division that has not reported: the level above may enter its payroll, ratio and direct budgets
+# on its behalf (marked as such; the services check it has not reported and want a reason) — the
+# province for any division, a city for its counties but not its 省直管县 (they report to the
+# province: the city's scope holds them read-only), never a division outside the area or itself.
+FUNDING_BELOW = DIVISION_ADMINS & InJurisdiction("division_path", write=True) & ~PathIs("division_path")
+DIVISION_FUNDING: Rules = {Action.VIEW: FUNDING_VIEW, Action.CHANGE: FUNDING_OWN, Action.ENTER_FOR: FUNDING_BELOW}
+# Direct budget entries and spend: the same, for live entries only (a deleted entry stays in the
+# table with its reason and evidence, and leaves every list and sum).
+FUNDING_LIVE = Where(deleted_at__isnull=True)
+FUNDING_BUDGET: Rules = {Action.VIEW: FUNDING_VIEW & FUNDING_LIVE, Action.CHANGE: FUNDING_OWN & FUNDING_LIVE,
+                         Action.ENTER_FOR: FUNDING_BELOW & FUNDING_LIVE}
+FUNDING_SPEND: Rules = {Action.VIEW: FUNDING_VIEW & FUNDING_LIVE, Action.CHANGE: FUNDING_OWN & FUNDING_LIVE}
 # A school's figures: its own administrator sees and enters them, as does its county (which holds
 # its budget); the divisions above read them.
 SCHOOL_FUNDING: Rules = {
@@ -657,8 +669,8 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "quotas.NominationOverride": NOMINATION_LIST_CHILD,
     "funding.DivisionFunding": DIVISION_FUNDING,
     "funding.SchoolFunding": SCHOOL_FUNDING,
-    "funding.TrainingBudget": DIVISION_FUNDING,
-    "funding.ProjectSpend": DIVISION_FUNDING,
+    "funding.TrainingBudget": FUNDING_BUDGET,
+    "funding.ProjectSpend": FUNDING_SPEND,
     "funding.FundingImport": FUNDING_IMPORT,
 }
 _POLICIES: dict[type[models.Model], dict[str, Rule]] | None = None

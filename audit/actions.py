@@ -149,6 +149,10 @@ class Action(models.TextChoices):
     FUNDING_SPEND = "funding.spend", "录入项目经费支出"
     FUNDING_IMPORT = "funding.import", "导入培训经费数据"
     FUNDING_EXPORT = "funding.export", "导出培训经费达标情况"
+    FUNDING_ENTRY_CORRECT = "funding.entry_correct", "更正培训经费预算或项目支出"
+    FUNDING_ENTRY_DELETE = "funding.entry_delete", "删除培训经费预算或项目支出"
+    FUNDING_EVIDENCE = "funding.evidence", "补传项目支出凭证"
+    FUNDING_ENTER_FOR = "funding.enter_for", "上级代填下级培训经费数据"
 
 
 ACTION_LABELS = dict(Action.choices)

@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from ninja import File, Form, Router, Schema, UploadedFile
@@ -121,6 +122,7 @@ class DivisionFigureIn(Schema):
     payroll: Decimal | str | None = None
     ratio_percent: Decimal | str | None = None
     correction: bool = False
+    on_behalf: bool = False  # the level above enters a division that has not reported (reason required)
     reason: str = ""
 
 
@@ -130,6 +132,10 @@ class DivisionFigureOut(Schema):
     year: int
     payroll: Decimal | None
     ratio_percent: Decimal | None
+    entered_above: bool = False
+    entered_above_by: str = ""
+    entered_above_at: dt.datetime | None = None
+    entered_above_reason: str = ""
 
 
 class SchoolFigureIn(Schema):
@@ -152,6 +158,15 @@ class BudgetIn(Schema):
     year: int | str
     amount: Decimal | str
     purpose: str
+    on_behalf: bool = False  # the level above enters a division that has not reported (reason required)
+    reason: str = ""
+
+
+class BudgetPatchIn(Schema):
+    year: int | str | None = None
+    amount: Decimal | str | None = None
+    purpose: str | None = None
+    reason: str = ""
 
 
 class BudgetOut(Schema):
@@ -160,6 +175,10 @@ class BudgetOut(Schema):
     year: int
     amount: Decimal
     purpose: str
+    entered_above: bool = False
+    entered_above_reason: str = ""
+    corrected_at: dt.datetime | None = None
+    correction_reason: str = ""
 
 
 class FundingProjectOut(Schema):
@@ -179,6 +198,16 @@ class SpendOut(Schema):
     spent_on: dt.date
     note: str
     evidence_name: str
+    has_evidence: bool = True
+    corrected_at: dt.datetime | None = None
+    correction_reason: str = ""
+
+
+class SpendPatchIn(Schema):
+    amount: Decimal | str | None = None
+    spent_on: dt.date | str | None = None
+    note: str | None = None
+    reason: str = ""
 
 
 class FundingImportOut(Schema):
@@ -189,6 +218,25 @@ class FundingImportOut(Schema):
     created: int
     corrected: int
     rejections: list[dict]
+
+
+def _figure_out(division, row) -> DivisionFigureOut:
+    return DivisionFigureOut(division=division.code, division_name=division.name, year=row.year, payroll=row.payroll,
+                             ratio_percent=row.ratio_percent, entered_above=row.is_entered_above,
+                             entered_above_by=row.entered_above_by.username if row.entered_above_by else "",
+                             entered_above_at=row.entered_above_at, entered_above_reason=row.entered_above_reason)
+
+
+def _budget_out(row, code: str) -> BudgetOut:
+    return BudgetOut(id=row.pk, division=code, year=row.year, amount=row.amount, purpose=row.purpose,
+                     entered_above=row.is_entered_above, entered_above_reason=row.entered_above_reason,
+                     corrected_at=row.corrected_at, correction_reason=row.correction_reason)
+
+
+def _spend_out(row) -> SpendOut:
+    return SpendOut(id=row.pk, project_id=row.project_id, amount=row.amount, spent_on=row.spent_on, note=row.note,
+                    evidence_name=row.evidence_name, has_evidence=bool(row.evidence), corrected_at=row.corrected_at,
+                    correction_reason=row.correction_reason)
 
 
 def _division_out(row: selectors.DivisionRow) -> FundingDivisionOut:
@@ -257,31 +305,27 @@ def years(request, division: str = ""):
 def division_figures(request, code: str):
     scope = _scope(request.auth)
     division = services.division_for(scope, code)
-    return [DivisionFigureOut(division=division.code, division_name=division.name, year=row.year, payroll=row.payroll,
-                              ratio_percent=row.ratio_percent)
-            for row in selectors.division_figures(scope=scope, division=division)]
+    return [_figure_out(division, row) for row in selectors.division_figures(scope=scope, division=division)]
 
 
 @router.post("/funding/divisions/{code}/figures", response={201: DivisionFigureOut},
-             summary="填报（或更正）本单位某年度的教师工资总额和/或培训经费比例")
+             summary="填报（或更正）本单位某年度的教师工资总额和/或培训经费比例；on_behalf：上级为未填报的下级代填（须说明原因）")
 def division_figures_set(request, code: str, payload: DivisionFigureIn):
     scope = _scope(request.auth)
     division = services.division_for(scope, code)
     if payload.payroll is None and payload.ratio_percent is None:
         raise ValidationError({"payroll": "教师工资总额与培训经费比例至少填写一项"})
-    from django.db import transaction
-
     with transaction.atomic():  # both figures or neither
         row = None
         common = {"scope": scope, "actor": request.auth, "division": division, "year": payload.year,
-                  "correction": payload.correction, "reason": payload.reason, "ip": client_ip(request)}
+                  "correction": payload.correction, "reason": payload.reason, "on_behalf": payload.on_behalf,
+                  "ip": client_ip(request)}
         if payload.payroll is not None:
             row = services.payroll_set(payroll=payload.payroll, **common)
         if payload.ratio_percent is not None:
             row = services.ratio_commit(ratio_percent=payload.ratio_percent, **common)
     assert row is not None
-    return 201, DivisionFigureOut(division=division.code, division_name=division.name, year=row.year, payroll=row.payroll,
-                                  ratio_percent=row.ratio_percent)
+    return 201, _figure_out(division, row)
 
 
 @router.get("/funding/schools/{code}/figures", response=list[SchoolFigureOut], summary="学校历年公用经费与培训经费")
@@ -309,17 +353,37 @@ def school_figures_set(request, code: str, payload: SchoolFigureIn):
 def budgets(request, division: str = "", year: int | None = None):
     scope = _scope(request.auth)
     found = _division(scope, request.auth, division)
-    return [BudgetOut(id=row.pk, division=found.code, year=row.year, amount=row.amount, purpose=row.purpose)
+    return [_budget_out(row, found.code)
             for row in selectors.budget_entries(scope=scope, division=found, year=_year(year))]
 
 
-@router.post("/funding/budgets", response={201: BudgetOut}, summary="录入本单位的培训经费预算（金额、用途、年度）")
+@router.post("/funding/budgets", response={201: BudgetOut},
+             summary="录入本单位的培训经费预算（金额、用途、年度）；on_behalf：上级为未填报的下级代填（须说明原因）")
 def budget_add(request, payload: BudgetIn):
     scope = _scope(request.auth)
     division = services.division_for(scope, payload.division)
     row = services.budget_add(scope=scope, actor=request.auth, division=division, year=payload.year,
-                              amount=payload.amount, purpose=payload.purpose, ip=client_ip(request))
-    return 201, BudgetOut(id=row.pk, division=division.code, year=row.year, amount=row.amount, purpose=row.purpose)
+                              amount=payload.amount, purpose=payload.purpose, on_behalf=payload.on_behalf,
+                              reason=payload.reason, ip=client_ip(request))
+    return 201, _budget_out(row, division.code)
+
+
+@router.patch("/funding/budgets/{int:budget_id}", response=BudgetOut,
+              summary="更正一笔培训经费预算（年度、金额、用途，未给出的不变；reason 必填，记入审计日志）")
+def budget_correct(request, budget_id: int, payload: BudgetPatchIn):
+    scope = _scope(request.auth)
+    row = services.budget_correct(scope=scope, actor=request.auth, budget_id=budget_id, year=payload.year,
+                                  amount=payload.amount, purpose=payload.purpose, reason=payload.reason,
+                                  ip=client_ip(request))
+    return _budget_out(row, row.division.code)
+
+
+@router.delete("/funding/budgets/{int:budget_id}", response={204: None},
+               summary="删除一笔培训经费预算（?reason= 必填；记录保留并标记删除，不再计入培训经费）")
+def budget_delete(request, budget_id: int, reason: str = ""):
+    scope = _scope(request.auth)
+    services.budget_delete(scope=scope, actor=request.auth, budget_id=budget_id, reason=reason, ip=client_ip(request))
+    return 204, None
 
 
 @router.get("/funding/projects", response=list[FundingProjectOut], summary="本区划主办项目的预算与实际支出（某年度开始的项目）")
@@ -335,8 +399,7 @@ def projects(request, division: str = "", year: int | None = None):
 def spend_list(request, project_id: int):
     scope = _scope(request.auth)
     project = services.spend_project_visible(scope, project_id)
-    return [SpendOut(id=row.pk, project_id=row.project_id, amount=row.amount, spent_on=row.spent_on, note=row.note,
-                     evidence_name=row.evidence_name) for row in selectors.project_spends(scope=scope, project=project)]
+    return [_spend_out(row) for row in selectors.project_spends(scope=scope, project=project)]
 
 
 @router.post("/funding/projects/{int:project_id}/spend", response={201: SpendOut},
@@ -347,8 +410,34 @@ def spend_add(request, project_id: int, evidence: File[UploadedFile], amount: Fo
     row = services.spend_add(scope=scope, actor=request.auth, project_id=project_id, amount=amount,
                              spent_on=spent_on, note=note, evidence=evidence, today=timezone.localdate(),
                              ip=client_ip(request))
-    return 201, SpendOut(id=row.pk, project_id=row.project_id, amount=row.amount, spent_on=row.spent_on,
-                         note=row.note, evidence_name=row.evidence_name)
+    return 201, _spend_out(row)
+
+
+@router.patch("/funding/spend/{int:spend_id}", response=SpendOut,
+              summary="更正一笔项目支出（金额、支出日期、说明，未给出的不变；reason 必填，记入审计日志）")
+def spend_correct(request, spend_id: int, payload: SpendPatchIn):
+    scope = _scope(request.auth)
+    row = services.spend_correct(scope=scope, actor=request.auth, spend_id=spend_id, amount=payload.amount,
+                                 spent_on=payload.spent_on, note=payload.note, reason=payload.reason,
+                                 today=timezone.localdate(), ip=client_ip(request))
+    return _spend_out(row)
+
+
+@router.delete("/funding/spend/{int:spend_id}", response={204: None},
+               summary="删除一笔项目支出（?reason= 必填；记录与凭证保留并标记删除，不再计入实际支出）")
+def spend_delete(request, spend_id: int, reason: str = ""):
+    scope = _scope(request.auth)
+    services.spend_delete(scope=scope, actor=request.auth, spend_id=spend_id, reason=reason, ip=client_ip(request))
+    return 204, None
+
+
+@router.post("/funding/spend/{int:spend_id}/evidence", response=SpendOut,
+             summary="补传（或更换）一笔项目支出的凭证（multipart：evidence 文件；更换已有凭证须给出 reason）")
+def spend_evidence(request, spend_id: int, evidence: File[UploadedFile], reason: Form[str] = ""):
+    scope = _scope(request.auth)
+    row = services.spend_evidence_attach(scope=scope, actor=request.auth, spend_id=spend_id, evidence=evidence,
+                                         reason=reason, ip=client_ip(request))
+    return _spend_out(row)
 
 
 @router.post("/funding/imports/{kind}", response=FundingImportOut,

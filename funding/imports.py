@@ -7,7 +7,8 @@ Three kinds:
 - `school` (学校代码, 年度, 公用经费预算总额（元）, 培训经费预算（元）, 更正原因): a school's figures, by its
   administrator or its county;
 - `spend` (项目编号, 金额（元）, 支出日期, 说明): spend on the projects the division organises (no evidence
-  file: attach evidence by entering the spend on the page).
+  file: the spend list marks the entries without one, and the evidence is attached afterwards on the
+  entry's page or through the API).
 
 The whole file is checked first; one refused row (its number and a Chinese reason) and nothing is
 written. A year already entered is refused unless the row gives 更正原因 (a correction, audited with
@@ -18,12 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from access.policy import Action, can, visible
 from access.scope import Scope
@@ -172,38 +175,67 @@ def _reject(result: ImportResult, number: int, error: _RowError, cells: dict) ->
                               "values": [_text(value) for value in cells.values()]})
 
 
-# --- divisions ------------------------------------------------------------------------------------------
+# --- what the three kinds share ----------------------------------------------------------------------
 
-def _plan_divisions(scope: Scope, rows, result: ImportResult, today):
-    codes = {_text(cells.get("区划代码"))[:6] for _, cells in rows}
-    divisions = {d.code: d for d in visible(scope, Division).filter(code__in=codes)}
-    years = set()
-    parsed = []
-    for number, cells in rows:
+def _code(cells: dict, column: str, length: int) -> str:
+    return _text(cells.get(column))[:length]
+
+
+def _by_code(rows: QuerySet, found: list, column: str, length: int) -> dict[str, Any]:
+    """The units (divisions, schools, projects) the file names in `column`, by code, among `rows`
+    (already narrowed by the access policy): one query; the first of a code wins."""
+    units: dict[str, Any] = {}
+    for unit in rows.filter(code__in={_code(cells, column, length) for _, cells in found}):
+        units.setdefault(unit.code, unit)
+    return units
+
+
+def _checked_rows(found: list, result: ImportResult, check: Callable[[dict], Any]) -> list[tuple[int, dict, Any]]:
+    """The row loop of every kind: `check(cells)` turns one row into its values or raises _RowError;
+    a refused row goes to the report with its number, column and reason, the others are kept."""
+    kept = []
+    for number, cells in found:
         try:
-            division = divisions.get(_text(cells.get("区划代码"))[:6])
-            if division is None:
-                raise _RowError("区划代码", "区划代码不存在或不在本辖区")
-            if not can(scope, Action.CHANGE, DivisionFunding(division=division, division_path=division.path)):
-                raise _RowError("区划代码", "只能导入本单位自己的数据（下级或省直管县的数据由其自行填报）")
-            year = _checked(parse_year, _text(cells.get("年度")))
-            payroll_text, ratio_text = _text(cells.get("教师工资总额（元）")), _text(cells.get("培训经费比例（%）"))
-            if not payroll_text and not ratio_text:
-                raise _RowError("教师工资总额（元）", "教师工资总额与培训经费比例至少填写一项")
-            payroll = (_checked(parse_money, payroll_text, field="payroll", label="教师工资总额", maximum=PAYROLL_MAX,
-                                positive=True) if payroll_text else None)
-            ratio = _checked(parse_ratio, ratio_text) if ratio_text else None
-            reason = _reason(_text(cells.get("更正原因")))
-            if (division.pk, year) in years:
-                raise _RowError("年度", f"文件中重复：{division.name}{year}年已在前面的行中")
-            years.add((division.pk, year))
-            parsed.append((number, cells, division, year, payroll, ratio, reason))
+            kept.append((number, cells, check(cells)))
         except _RowError as error:
             _reject(result, number, error, cells)
+    return kept
+
+
+def _once_in_file(seen: set, key: tuple, name: str, year: int) -> None:
+    if key in seen:
+        raise _RowError("年度", f"文件中重复：{name}{year}年已在前面的行中")
+    seen.add(key)
+
+
+# --- divisions ------------------------------------------------------------------------------------------
+
+def _plan_divisions(scope: Scope, found, result: ImportResult, today):
+    divisions = _by_code(visible(scope, Division), found, "区划代码", 6)
+    seen: set = set()
+
+    def check(cells):
+        division = divisions.get(_code(cells, "区划代码", 6))
+        if division is None:
+            raise _RowError("区划代码", "区划代码不存在或不在本辖区")
+        if not can(scope, Action.CHANGE, DivisionFunding(division=division, division_path=division.path)):
+            raise _RowError("区划代码", "只能导入本单位自己的数据（下级或省直管县的数据由其自行填报，或由上级在页面上代填）")
+        year = _checked(parse_year, _text(cells.get("年度")))
+        payroll_text, ratio_text = _text(cells.get("教师工资总额（元）")), _text(cells.get("培训经费比例（%）"))
+        if not payroll_text and not ratio_text:
+            raise _RowError("教师工资总额（元）", "教师工资总额与培训经费比例至少填写一项")
+        payroll = (_checked(parse_money, payroll_text, field="payroll", label="教师工资总额", maximum=PAYROLL_MAX,
+                            positive=True) if payroll_text else None)
+        ratio = _checked(parse_ratio, ratio_text) if ratio_text else None
+        reason = _reason(_text(cells.get("更正原因")))
+        _once_in_file(seen, (division.pk, year), division.name, year)
+        return division, year, payroll, ratio, reason
+
+    parsed = _checked_rows(found, result, check)
     existing = {(row.division_id, row.year): row for row in visible(scope, DivisionFunding, Action.CHANGE)
-                .filter(division_id__in={d.pk for _, _, d, *_ in parsed}, year__in={y for _, _, _, y, *_ in parsed})}
+                .filter(division_id__in={v[0].pk for *_, v in parsed}, year__in={v[1] for *_, v in parsed})}
     plan = []
-    for number, cells, division, year, payroll, ratio, reason in parsed:
+    for number, cells, (division, year, payroll, ratio, reason) in parsed:
         held = existing.get((division.pk, year))
         clash = [label for label, old, new in (("教师工资总额", held and held.payroll, payroll),
                                                ("培训经费比例", held and held.ratio_percent, ratio))
@@ -225,6 +257,7 @@ def _plan_divisions(scope: Scope, rows, result: ImportResult, today):
             corrected = held is not None and before != (str(row.payroll), str(row.ratio_percent)) and bool(reason)
             if held is not None and before == (str(row.payroll), str(row.ratio_percent)):
                 continue  # the same figures: nothing to write
+            row.entered_above_by, row.entered_above_at, row.entered_above_reason = None, None, ""  # its own now
             row.save()
             if corrected:
                 result.corrected += 1
@@ -242,32 +275,28 @@ def _plan_divisions(scope: Scope, rows, result: ImportResult, today):
 
 # --- schools --------------------------------------------------------------------------------------------
 
-def _plan_schools(scope: Scope, rows, result: ImportResult, today):
-    codes = {_text(cells.get("学校代码"))[:10] for _, cells in rows}
-    schools = {s.code: s for s in visible(scope, School).filter(code__in=codes)}
-    seen = set()
-    parsed = []
-    for number, cells in rows:
-        try:
-            school = schools.get(_text(cells.get("学校代码"))[:10])
-            if school is None:
-                raise _RowError("学校代码", "学校代码不存在或不在本辖区")
-            if not can(scope, Action.CHANGE, SchoolFunding(school=school, division_path=school.division_path)):
-                raise _RowError("学校代码", "本单位对该校只有查看权限，不能导入其经费")
-            year = _checked(parse_year, _text(cells.get("年度")))
-            public, training = _checked(check_school_amounts, _text(cells.get("公用经费预算总额（元）")),
-                                        _text(cells.get("培训经费预算（元）")))
-            reason = _reason(_text(cells.get("更正原因")))
-            if (school.pk, year) in seen:
-                raise _RowError("年度", f"文件中重复：{school.name}{year}年已在前面的行中")
-            seen.add((school.pk, year))
-            parsed.append((number, cells, school, year, public, training, reason))
-        except _RowError as error:
-            _reject(result, number, error, cells)
+def _plan_schools(scope: Scope, found, result: ImportResult, today):
+    schools = _by_code(visible(scope, School), found, "学校代码", 10)
+    seen: set = set()
+
+    def check(cells):
+        school = schools.get(_code(cells, "学校代码", 10))
+        if school is None:
+            raise _RowError("学校代码", "学校代码不存在或不在本辖区")
+        if not can(scope, Action.CHANGE, SchoolFunding(school=school, division_path=school.division_path)):
+            raise _RowError("学校代码", "本单位对该校只有查看权限，不能导入其经费")
+        year = _checked(parse_year, _text(cells.get("年度")))
+        public, training = _checked(check_school_amounts, _text(cells.get("公用经费预算总额（元）")),
+                                    _text(cells.get("培训经费预算（元）")))
+        reason = _reason(_text(cells.get("更正原因")))
+        _once_in_file(seen, (school.pk, year), school.name, year)
+        return school, year, public, training, reason
+
+    parsed = _checked_rows(found, result, check)
     existing = {(row.school_id, row.year): row for row in visible(scope, SchoolFunding, Action.CHANGE)
-                .filter(school_id__in={s.pk for _, _, s, *_ in parsed}, year__in={y for _, _, _, y, *_ in parsed})}
+                .filter(school_id__in={v[0].pk for *_, v in parsed}, year__in={v[1] for *_, v in parsed})}
     new, changed = [], []
-    for number, cells, school, year, public, training, reason in parsed:
+    for number, cells, (school, year, public, training, reason) in parsed:
         held = existing.get((school.pk, year))
         if held is None:
             new.append(SchoolFunding(school=school, division_path=school.division_path, year=year,
@@ -302,29 +331,25 @@ def _plan_schools(scope: Scope, rows, result: ImportResult, today):
 
 # --- spend ----------------------------------------------------------------------------------------------
 
-def _plan_spend(scope: Scope, rows, result: ImportResult, today):
-    codes = {_text(cells.get("项目编号"))[:40] for _, cells in rows}
-    projects: dict[str, Project] = {}
-    for project in visible(scope, Project).filter(code__in=codes, organiser_school__isnull=True,
-                                                  division_path=scope.path).select_related("organiser"):
-        projects.setdefault(project.code, project)
-    new = []
-    for number, cells in rows:
-        try:
-            project = projects.get(_text(cells.get("项目编号"))[:40])
-            if project is None or not can(scope, Action.CHANGE, ProjectSpend(project=project,
-                                                                              division_path=project.division_path)):
-                raise _RowError("项目编号", "项目编号不存在，或不是本单位主办的项目")
-            amount = _checked(parse_money, _text(cells.get("金额（元）")), field="amount", label="支出金额",
-                              maximum=SPEND_MAX, positive=True)
-            spent_on = _checked(parse_spent_on, cells.get("支出日期"), today)
-            note = _text(cells.get("说明"))
-            if len(note) > NOTE_MAX:
-                raise _RowError("说明", f"说明不超过{NOTE_MAX}个字")
-            new.append(ProjectSpend(project=project, division_path=project.division_path, amount=amount,
-                                    spent_on=spent_on, note=note))
-        except _RowError as error:
-            _reject(result, number, error, cells)
+def _plan_spend(scope: Scope, found, result: ImportResult, today):
+    projects = _by_code(visible(scope, Project).filter(organiser_school__isnull=True, division_path=scope.path)
+                        .select_related("organiser"), found, "项目编号", 40)
+
+    def check(cells):
+        project = projects.get(_code(cells, "项目编号", 40))
+        if project is None or not can(scope, Action.CHANGE, ProjectSpend(project=project,
+                                                                          division_path=project.division_path)):
+            raise _RowError("项目编号", "项目编号不存在，或不是本单位主办的项目")
+        amount = _checked(parse_money, _text(cells.get("金额（元）")), field="amount", label="支出金额",
+                          maximum=SPEND_MAX, positive=True)
+        spent_on = _checked(parse_spent_on, cells.get("支出日期"), today)
+        note = _text(cells.get("说明"))
+        if len(note) > NOTE_MAX:
+            raise _RowError("说明", f"说明不超过{NOTE_MAX}个字")
+        return ProjectSpend(project=project, division_path=project.division_path, amount=amount, spent_on=spent_on,
+                            note=note)
+
+    new = [row for *_, row in _checked_rows(found, result, check)]
 
     def write(actor, ip):
         for row in new:

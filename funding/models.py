@@ -25,13 +25,57 @@ SPEND_MAX = Decimal("1000000000")  # ¥10亿 for one spend entry on a project
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
+class YearFigure(models.Model):
+    """What every per-year figure carries: the materialised division path its rules read and the year
+    (each model keeps its own constraints: their names are the database's)."""
 
-class DivisionFunding(models.Model):
+    division_path = models.CharField(max_length=100, editable=False)
+    year = models.PositiveSmallIntegerField("年度")
+
+    class Meta:
+        abstract = True
+
+
+class EnteredAbove(models.Model):
+    """Figures of a division that has not reported, entered on its behalf by the level above (the
+    province, or a city for its counties; never for a 省直管县 but by the province): who, when, why.
+    A write by the division itself clears the mark (it has then reported the row itself)."""
+
+    entered_above_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="+", verbose_name="上级代填人")
+    entered_above_at = models.DateTimeField("上级代填时间", null=True, blank=True)
+    entered_above_reason = models.CharField("上级代填原因", max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_entered_above(self) -> bool:
+        return self.entered_above_at is not None
+
+
+class Correctable(models.Model):
+    """An entry (a direct budget, a spend) put right or withdrawn with a written reason. A deleted
+    entry stays in the table (with its evidence) and leaves every list and sum: the access policy
+    shows live entries only. The audit row keeps each value before and after."""
+
+    corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name="更正人")
+    corrected_at = models.DateTimeField("更正时间", null=True, blank=True)
+    correction_reason = models.CharField("更正原因", max_length=200, blank=True)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name="删除人")
+    deleted_at = models.DateTimeField("删除时间", null=True, blank=True)
+    delete_reason = models.CharField("删除原因", max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class DivisionFunding(YearFigure, EnteredAbove):
     """A city's or county's figures for a year: the teacher payroll total and the committed ratio."""
 
     division = models.ForeignKey("org.Division", on_delete=models.PROTECT, related_name="+")
-    division_path = models.CharField(max_length=100, editable=False)
-    year = models.PositiveSmallIntegerField("年度")
     payroll = models.DecimalField("教师工资总额（元）", null=True, blank=True, max_digits=16, decimal_places=2)
     ratio_percent = models.DecimalField("培训经费比例（%）", max_digits=4, decimal_places=2, null=True, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -60,12 +104,10 @@ class DivisionFunding(models.Model):
         return f"{self.division_id}:{self.year}"
 
 
-class SchoolFunding(models.Model):
+class SchoolFunding(YearFigure):
     """A school's public operating budget and its teacher-training budget for a year."""
 
     school = models.ForeignKey("org.School", on_delete=models.PROTECT, related_name="+")
-    division_path = models.CharField(max_length=100, editable=False)
-    year = models.PositiveSmallIntegerField("年度")
     public_budget = models.DecimalField("年度公用经费预算总额（元）", max_digits=16, decimal_places=2)
     training_budget = models.DecimalField("教师培训经费预算（元）", max_digits=16, decimal_places=2)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -93,12 +135,10 @@ class SchoolFunding(models.Model):
         return f"{self.school_id}:{self.year}"
 
 
-class TrainingBudget(models.Model):
+class TrainingBudget(YearFigure, EnteredAbove, Correctable):
     """A division's direct teacher-training budget entry (beyond its projects' budgets)."""
 
     division = models.ForeignKey("org.Division", on_delete=models.PROTECT, related_name="+")
-    division_path = models.CharField(max_length=100, editable=False)
-    year = models.PositiveSmallIntegerField("年度")
     amount = models.DecimalField("金额（元）", max_digits=16, decimal_places=2)
     purpose = models.CharField("用途", max_length=200)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -122,7 +162,7 @@ class TrainingBudget(models.Model):
         return self.purpose
 
 
-class ProjectSpend(models.Model):
+class ProjectSpend(Correctable):
     """Money actually spent on a project organised by a division, with its evidence."""
 
     project = models.ForeignKey("catalog.Project", on_delete=models.PROTECT, related_name="+")

@@ -17,6 +17,7 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -26,7 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractYear, Substr
 
-from access.policy import Action, can, visible
+from access.policy import Action, can, fetch, visible
 from access.scope import Scope
 from catalog.models import Project
 from funding.models import (
@@ -396,26 +397,57 @@ def chart_options(points: list[YearPoint], *, budget_label: str = "培训经费�
 
 
 def project_plan_spend(*, scope: Scope, division: Division, year: int) -> QuerySet:
-    """The projects a division organises starting in the year, each with its budget and its spend
-    (one query; paged by the caller)."""
+    """The projects a division organises starting in the year, each with its budget, its spend and
+    the number of its spend entries without evidence (one query; paged by the caller)."""
     spend = (visible(scope, ProjectSpend).filter(project=OuterRef("pk")).values("project")
              .annotate(total=Sum("amount")).values("total")[:1])
+    bare = (visible(scope, ProjectSpend).filter(project=OuterRef("pk"), evidence="").values("project")
+            .annotate(n=Count("id")).values("n")[:1])
     return (visible(scope, Project).filter(organiser=division, organiser_school__isnull=True, **_year_bounds(year))
             .annotate(spent=Coalesce(Subquery(spend, output_field=MONEY_FIELD), Value(ZERO),
-                                     output_field=MONEY_FIELD))
+                                     output_field=MONEY_FIELD),
+                      without_evidence=Coalesce(Subquery(bare, output_field=IntegerField()), Value(0)))
             .order_by("starts_on", "code").only("pk", "code", "title", "budget", "starts_on", "state"))
 
 
 def project_spends(*, scope: Scope, project: Project) -> QuerySet:
-    return visible(scope, ProjectSpend).filter(project=project).select_related("created_by").order_by("spent_on", "pk")
+    """A project's live spend entries (deleted ones are left out by the policy), oldest first."""
+    return (visible(scope, ProjectSpend).filter(project=project).select_related("created_by", "corrected_by")
+            .order_by("spent_on", "pk"))
 
 
 def budget_entries(*, scope: Scope, division: Division, year: int) -> QuerySet:
-    return visible(scope, TrainingBudget).filter(division=division, year=year).order_by("pk")
+    """A division's live direct budget entries of the year, with who entered and corrected them."""
+    return (visible(scope, TrainingBudget).filter(division=division, year=year)
+            .select_related("created_by", "entered_above_by", "corrected_by").order_by("pk"))
+
+
+def budget_entry(*, scope: Scope, budget_id: int) -> TrainingBudget:
+    """One live direct budget entry the viewer may read (else 404)."""
+    return fetch(scope, TrainingBudget, budget_id, select_related=("division", "created_by", "entered_above_by",
+                                                                   "corrected_by"))
+
+
+def spend_entry(*, scope: Scope, spend_id: int) -> ProjectSpend:
+    """One live spend entry the viewer may read (else 404)."""
+    return fetch(scope, ProjectSpend, spend_id, select_related=("project", "created_by", "corrected_by"))
+
+
+def may_change_entry(scope: Scope, row: TrainingBudget | ProjectSpend) -> bool:
+    """Whether the viewer may correct or delete the entry: its division's own, or a budget entry the
+    level above entered on the division's behalf, by the level above."""
+    if can(scope, Action.CHANGE, row):
+        return True
+    return isinstance(row, TrainingBudget) and row.is_entered_above and can(scope, Action.ENTER_FOR, row)
+
+
+def may_enter_for(scope: Scope, division: Division) -> bool:
+    """Whether the viewer may enter this lower division's figures on its behalf (the policy's enter_for)."""
+    return can(scope, Action.ENTER_FOR, DivisionFunding(division=division, division_path=division.path))
 
 
 def division_figures(*, scope: Scope, division: Division) -> QuerySet:
-    return visible(scope, DivisionFunding).filter(division=division).order_by("-year")
+    return visible(scope, DivisionFunding).filter(division=division).select_related("entered_above_by").order_by("-year")
 
 
 def school_figures(*, scope: Scope, school: School) -> QuerySet:
@@ -428,3 +460,27 @@ def may_enter_division(scope: Scope, division: Division) -> bool:
 
 def may_enter_school(scope: Scope, school: School) -> bool:
     return can(scope, Action.CHANGE, SchoolFunding(school=school, division_path=school.division_path))
+
+
+def gaps_report(*, scope: Scope, division: Division, year: int, limit: int | None = None) -> dict:
+    """The gaps list as plain data (the command's JSON): the divisions and the schools below their
+    ratios, largest shortfall first, and how many have no figures."""
+    found = gaps(scope=scope, division=division, year=year)
+    schools = found.schools if limit is None else found.schools[:limit]
+
+    def money(value):
+        return None if value is None else str(_money(value))
+
+    return {
+        "year": year, "division": division.code, "division_name": division.name,
+        "divisions": [{"code": row.code, "name": row.name, "level": row.level,
+                       "is_direct_county": row.is_direct_county, "payroll": money(row.payroll),
+                       "ratio_percent": None if row.ratio_percent is None else str(row.ratio_percent),
+                       "ratio_used": str(row.ratio_used), "budget": money(row.budget), "required": money(row.required),
+                       "shortfall": money(row.shortfall)} for row in found.divisions],
+        "divisions_no_data": found.divisions_no_data,
+        "schools": [{"code": row.school.code, "name": row.school.name, "division_path": row.division_path,
+                     "public_budget": money(row.public_budget), "training_budget": money(row.training_budget),
+                     "required": money(row.need), "shortfall": money(row.gap)} for row in schools.iterator(chunk_size=2000)],
+        "schools_no_data": found.schools_no_data,
+    }

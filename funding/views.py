@@ -11,8 +11,10 @@ import tempfile
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -101,6 +103,7 @@ def overview(request, scope):
         "is_school": scope.school_id is not None,
         "is_own": division.path == scope.path,
         "may_enter": scope.school_id is None and selectors.may_enter_division(scope, division),
+        "may_enter_for": scope.school_id is None and selectors.may_enter_for(scope, division),
         "ratio_min": RATIO_MIN, "ratio_max": RATIO_MAX})
 
 
@@ -163,10 +166,15 @@ def gaps(request, scope):
 @division_page
 @require_http_methods(["GET", "POST"])
 def division_figures(request, scope):
-    division = request.user.division
+    """One's own payroll and ratio; with ?division=CODE, a lower division's, entered on its behalf
+    (the form says so: on_behalf=1) when the policy lets the viewer (the level above, for a division
+    that has not reported)."""
+    code = request.GET.get("division", "")
+    division = services.division_for(scope, code) if code else request.user.division
+    on_behalf = division.path != scope.path
     this_year = timezone.localdate().year
     context = {"division": division, "years": _years(this_year), "ratio_min": RATIO_MIN, "ratio_max": RATIO_MAX,
-               "form": {"year": this_year}, "errors": {}}
+               "form": {"year": this_year}, "errors": {}, "on_behalf": on_behalf}
     status = 200
     if request.method == "POST":
         post = request.POST
@@ -176,11 +184,10 @@ def division_figures(request, scope):
         try:
             if not payroll and not ratio:
                 raise ValidationError({"payroll": "教师工资总额与培训经费比例至少填写一项"})
-            from django.db import transaction
-
             with transaction.atomic():
                 common = {"scope": scope, "actor": request.user, "division": division, "year": post.get("year"),
-                          "correction": correction, "reason": post.get("reason", ""), "ip": client_ip(request)}
+                          "correction": correction, "reason": post.get("reason", ""),
+                          "on_behalf": post.get("on_behalf") == "1", "ip": client_ip(request)}
                 if payroll:
                     services.payroll_set(payroll=payroll, **common)
                 if ratio:
@@ -190,9 +197,10 @@ def division_figures(request, scope):
             messages.error(request, error_text(error))
             status = 422
         else:
-            messages.success(request, "已更正" if correction else "已保存")
-            return redirect("funding:division_figures")
-    context["may_enter"] = selectors.may_enter_division(scope, division)
+            messages.success(request, "已更正" if correction else "已代填" if on_behalf else "已保存")
+            return redirect(f"{request.path}?division={division.code}" if on_behalf else request.path)
+    context["may_enter"] = (selectors.may_enter_for(scope, division) if on_behalf
+                            else selectors.may_enter_division(scope, division))
     context["rows"] = list(selectors.division_figures(scope=scope, division=division)[:20])
     return render(request, "funding/division_figures.html", context, status=status)
 
@@ -248,25 +256,76 @@ def _enterable_schools(scope):
 def budgets(request, scope):
     this_year = timezone.localdate().year
     division = _division(request, scope)
+    on_behalf = division.path != scope.path
     year = year_param(request.GET.get("year"), this_year)
-    context = {"division": division, "year": year, "years": _years(this_year), "form": {"year": year}, "errors": {}}
+    context = {"division": division, "year": year, "years": _years(this_year), "form": {"year": year}, "errors": {},
+               "on_behalf": on_behalf}
     status = 200
     if request.method == "POST":
         context["form"] = request.POST
         try:
             row = services.budget_add(scope=scope, actor=request.user, division=division,
                                       year=request.POST.get("year"), amount=request.POST.get("amount"),
-                                      purpose=request.POST.get("purpose", ""), ip=client_ip(request))
+                                      purpose=request.POST.get("purpose", ""),
+                                      on_behalf=request.POST.get("on_behalf") == "1",
+                                      reason=request.POST.get("reason", ""), ip=client_ip(request))
         except ValidationError as error:
             context["errors"] = _errors(error)
             messages.error(request, error_text(error))
             status = 422
         else:
-            messages.success(request, "已录入预算")
-            return redirect(f"{request.path}?year={row.year}")
-    context["rows"] = list(selectors.budget_entries(scope=scope, division=division, year=year))
-    context["may_enter"] = selectors.may_enter_division(scope, division)
+            messages.success(request, "已代填预算" if on_behalf else "已录入预算")
+            suffix = f"&division={division.code}" if on_behalf else ""
+            return redirect(f"{request.path}?year={row.year}{suffix}")
+    rows = list(selectors.budget_entries(scope=scope, division=division, year=year))
+    context["rows"] = [(row, selectors.may_change_entry(scope, row)) for row in rows]
+    context["may_enter"] = (selectors.may_enter_for(scope, division) if on_behalf
+                            else selectors.may_enter_division(scope, division))
     return render(request, "funding/budgets.html", context, status=status)
+
+
+@division_page
+@require_http_methods(["GET", "POST"])
+def budget_entry(request, scope, budget_id: int):
+    """One direct budget entry: its correction (with a reason) and the way to its deletion."""
+    row = selectors.budget_entry(scope=scope, budget_id=object_id(budget_id))
+    context = {"row": row, "errors": {}, "form": {"year": row.year, "amount": row.amount, "purpose": row.purpose}}
+    status = 200
+    if request.method == "POST":
+        context["form"] = request.POST
+        try:
+            services.budget_correct(scope=scope, actor=request.user, budget_id=row.pk, year=request.POST.get("year"),
+                                    amount=request.POST.get("amount"), purpose=request.POST.get("purpose", ""),
+                                    reason=request.POST.get("reason", ""), ip=client_ip(request))
+        except ValidationError as error:
+            context["errors"] = _errors(error)
+            messages.error(request, error_text(error))
+            status = 422
+        else:
+            messages.success(request, "已更正预算")
+            return redirect("funding:budget_entry", budget_id=row.pk)
+    context["may_change"] = selectors.may_change_entry(scope, row)
+    return render(request, "funding/budget_entry.html", context, status=status)
+
+
+@division_page
+@require_http_methods(["POST"])
+def budget_delete(request, scope, budget_id: int):
+    row = selectors.budget_entry(scope=scope, budget_id=object_id(budget_id))
+    try:
+        if request.POST.get("confirm") != "1":
+            raise ValidationError({"confirm": "请勾选“确认删除”"})
+        services.budget_delete(scope=scope, actor=request.user, budget_id=row.pk,
+                               reason=request.POST.get("reason", ""), ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return render(request, "funding/budget_entry.html", {
+            "row": row, "errors": {f"delete_{k}": v for k, v in _errors(error).items()},
+            "form": {"year": row.year, "amount": row.amount, "purpose": row.purpose}, "delete_form": request.POST,
+            "may_change": selectors.may_change_entry(scope, row)}, status=422)
+    messages.success(request, "已删除该笔预算（记录保留，不再计入培训经费）")
+    suffix = f"&division={row.division.code}" if row.division_path != scope.path else ""
+    return redirect(f"{reverse('funding:budgets')}?year={row.year}{suffix}")
 
 
 # --- plan vs spend ----------------------------------------------------------------------------------------
@@ -309,6 +368,7 @@ def project_spend(request, scope, project_id: int):
             return redirect("funding:project_spend", project_id=project.pk)
     rows = list(selectors.project_spends(scope=scope, project=project))
     context |= {"rows": rows, "spent": selectors._money(sum((row.amount for row in rows), start=selectors.ZERO)),
+                "without_evidence": sum(1 for row in rows if not row.evidence),
                 "may_enter": project.organiser_school_id is None
                 and selectors.may_enter_division(scope, project.organiser)}
     return render(request, "funding/project_spend.html", context, status=status)
@@ -321,6 +381,65 @@ def spend_evidence(request, scope, spend_id: int):
     if not row.evidence:
         raise Http404("该笔支出没有凭证")
     return FileResponse(row.evidence.open("rb"), as_attachment=True, filename=row.evidence_name or "凭证")
+
+
+def _spend_page(request, scope, row, *, errors=None, form=None, status=200):
+    return render(request, "funding/spend_entry.html", {
+        "row": row, "errors": errors or {},
+        "form": form or {"amount": row.amount, "spent_on": row.spent_on.isoformat(), "note": row.note},
+        "may_change": selectors.may_change_entry(scope, row)}, status=status)
+
+
+@division_page
+@require_http_methods(["GET", "POST"])
+def spend_entry(request, scope, spend_id: int):
+    """One spend entry: its correction (with a reason), its evidence (attach or replace), deletion."""
+    row = selectors.spend_entry(scope=scope, spend_id=object_id(spend_id))
+    if request.method == "POST":
+        try:
+            services.spend_correct(scope=scope, actor=request.user, spend_id=row.pk, amount=request.POST.get("amount"),
+                                   spent_on=request.POST.get("spent_on"), note=request.POST.get("note", ""),
+                                   reason=request.POST.get("reason", ""), today=timezone.localdate(),
+                                   ip=client_ip(request))
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+            return _spend_page(request, scope, row, errors=_errors(error), form=request.POST, status=422)
+        messages.success(request, "已更正支出")
+        return redirect("funding:spend_entry", spend_id=row.pk)
+    return _spend_page(request, scope, row)
+
+
+@division_page
+@require_http_methods(["POST"])
+def spend_evidence_upload(request, scope, spend_id: int):
+    row = selectors.spend_entry(scope=scope, spend_id=object_id(spend_id))
+    try:
+        services.spend_evidence_attach(scope=scope, actor=request.user, spend_id=row.pk,
+                                       evidence=request.FILES.get("evidence"),
+                                       reason=request.POST.get("evidence_reason", ""), ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return _spend_page(request, scope, row, status=422,
+                           errors={f"evidence_{k}" if k != "evidence" else k: v for k, v in _errors(error).items()})
+    messages.success(request, "已上传支出凭证")
+    return redirect("funding:spend_entry", spend_id=row.pk)
+
+
+@division_page
+@require_http_methods(["POST"])
+def spend_delete(request, scope, spend_id: int):
+    row = selectors.spend_entry(scope=scope, spend_id=object_id(spend_id))
+    try:
+        if request.POST.get("confirm") != "1":
+            raise ValidationError({"confirm": "请勾选“确认删除”"})
+        services.spend_delete(scope=scope, actor=request.user, spend_id=row.pk, reason=request.POST.get("reason", ""),
+                              ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return _spend_page(request, scope, row, status=422,
+                           errors={f"delete_{k}": v for k, v in _errors(error).items()})
+    messages.success(request, "已删除该笔支出（记录与凭证保留，不再计入实际支出）")
+    return redirect("funding:project_spend", project_id=row.project_id)
 
 
 # --- imports ---------------------------------------------------------------------------------------------

@@ -195,6 +195,17 @@ def _funding(p, people, second_school, projects) -> None:
     for name, path in (("county_admin", p.county.path), ("direct_admin", p.direct.path)):
         fm.FundingImport.objects.create(kind="division", file_name="经费.xlsx", file_sha256="2" * 64,
                                         actor=people[name], scope_path=path)
+    # withdrawn entries (kept, marked deleted: nobody sees them) and one entered by the city for 杞县
+    from django.utils import timezone
+
+    fm.TrainingBudget.objects.create(division=p.county, division_path=p.county.path, year=2026,
+                                     amount=Decimal("1"), purpose="已删除", deleted_at=timezone.now(),
+                                     delete_reason="重复")
+    fm.TrainingBudget.objects.create(division=p.county, division_path=p.county.path, year=2025,
+                                     amount=Decimal("2"), purpose="上级代填", entered_above_at=timezone.now(),
+                                     entered_above_reason="未报")
+    fm.ProjectSpend.objects.create(project=projects["qx_open"], division_path=projects["qx_open"].division_path,
+                                   amount=Decimal("7"), spent_on=DAY, deleted_at=timezone.now(), delete_reason="作废")
 
 
 def _evaluation(p, people, neighbour, projects) -> None:

@@ -263,6 +263,8 @@ OBJECT_ROUTES = [  # one object of 通许县: outsiders 403/404
     ("/funding/spend/{spend}/evidence/", DIVISION_ADMINS),
     ("/funding/schools/?school={school}", ADMINS),
     ("/api/v1/funding/schools/{school}/figures", ADMINS),
+    ("/funding/budgets/{budget}/", DIVISION_ADMINS),  # one of 通许县's direct budget entries (correct, delete)
+    ("/funding/spend/{spend}/", DIVISION_ADMINS),  # one spend entry on 通许县's project (correct, evidence, delete)
     ("/projects/overview/?year=2026&division=410222", DIVISION_ADMINS),  # 通许县's year of projects
     ("/projects/overview/?year=2026&division=410222&format=xlsx", DIVISION_ADMINS),
     ("/accounts/users/{account}/reset-password/", ADMINS),  # 李四's account: its county and those above
@@ -433,6 +435,7 @@ def target(province, users):
     return {
         "teacher": teacher,
         "fill": {"review": review.pk, "allocation": allocation.pk, "nlist": nlist.pk, "rule_set": rule_set.pk, "spend": spend.pk,
+                 **_funding_fill(province),
                  "teacher": teacher.pk, "school": province.sibling_school.code, "school_id": province.sibling_school.pk,
                  "draft": draft.pk, "project": project.pk, "plan": plan.pk, "claim": claim.pk,
                  "account": users["sibling_teacher_user"].pk, "case": case.pk, "rubric": rubric.pk,
@@ -460,6 +463,14 @@ def _selection(province, project, teacher, users):
     NominationPick.objects.create(nomination_list=nlist, teacher=teacher, rank=1, points=20, role="selected",
                                   explanation="乡村学校 +20；合计20")
     return nlist, rule_set
+def _funding_fill(province) -> dict:
+    """通许县's direct budget entry (made by `_funding`)."""
+    from access.policy import visible
+    from funding.models import TrainingBudget
+
+    return {"budget": visible(Scope.division(province.sibling), TrainingBudget).get(purpose="通许县骨干培训经费").pk}
+
+
 def _funding(province, users, project):
     """通许县's funding: payroll ¥100,000,000 at 2 % against a ¥1,000,000 budget (short), its school below
     5 %, and spend with evidence on its project. Returns the spend."""

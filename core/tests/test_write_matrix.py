@@ -153,6 +153,7 @@ def targets(province, people) -> Targets:
     t.objects.update(_evaluation_instruments(p, people))
     t.objects.update(_selection(p, people, tx_free_teacher))
     t.objects.update(_selection_city(p, people))
+    t.objects.update(_funding_entries(p, people, tx_open))
     t.objects |= {"tx_open": tx_open, "tx_draft": tx_draft, "qx_open": qx_open, "qx_other": qx_other,
                  "pending": pending, "admitted": admitted, "qx_pending": qx_pending, "session": session,
                  "tx_plan": tx_plan, "tx_plan_2027": tx_plan_2027, "lankao_plan": lankao_plan, "qx_claim": qx_claim,
@@ -838,6 +839,33 @@ def _funding_file(t):
 
 def _f(**data):
     return lambda t: data
+
+
+def _funding_entries(p, people, tx_open) -> dict[str, Any]:
+    """通许县's direct budget entry, and spend on its open project as an import writes it (no evidence)."""
+    from decimal import Decimal
+
+    from funding.models import ProjectSpend, TrainingBudget
+
+    budget = TrainingBudget.objects.create(division=p.sibling, division_path=p.sibling.path, year=2026,
+                                           amount=Decimal("300000"), purpose="通许县骨干培训",
+                                           created_by=people["sibling_admin"])
+    spend = ProjectSpend.objects.create(project=tx_open, division_path=tx_open.division_path, amount=Decimal("1200"),
+                                        spent_on=dt.date(2026, 11, 1), note="讲课费", created_by=people["sibling_admin"])
+    return {"tx_budget": budget, "tx_spend": spend}
+
+
+def funding_entries_state(t):
+    """Budget and spend entries as they stand (a correction, a deletion mark, evidence, a mark of the
+    level above), and the divisions' figures with theirs."""
+    from funding.models import DivisionFunding, ProjectSpend, TrainingBudget
+
+    return (tuple(TrainingBudget.objects.dangerously_unscoped().order_by("pk")
+                  .values_list("pk", "year", "amount", "purpose", "deleted_at", "entered_above_at")),
+            tuple(ProjectSpend.objects.dangerously_unscoped().order_by("pk")
+                  .values_list("pk", "amount", "spent_on", "note", "evidence", "deleted_at")),
+            tuple(DivisionFunding.objects.dangerously_unscoped().order_by("pk")
+                  .values_list("division_id", "year", "payroll", "ratio_percent", "entered_above_at")))
 
 
 # --- quotas: selection of nominees for high-end projects --------------------------------------
@@ -1837,6 +1865,70 @@ CASES = [
          _funding_file, funding_state, ok={"sibling_admin": 200},
          # another division's rows are refused row by row: a 200 report with written false, nothing written
          no={"county_admin": 200, "province_admin": 200, "school_admin": 403, "teacher": 403}),
+    # --- funding: budget and spend entries corrected, deleted, evidence attached; entered from above -------
+    Case("correct 通许县's budget entry on the page", "post", lambda t: f"/funding/budgets/{t.tx_budget.pk}/",
+         _f(year="2026", amount="310000", purpose="通许县骨干培训", reason="追加预算"), funding_entries_state,
+         ok={"sibling_admin": 302},
+         # the city and the province read it; it is 通许县's own entry, not one they entered for it
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "other_city_admin": 404,
+             "school_admin": 403, "teacher": 403}),
+    Case("correct 通许县's budget entry through the API", "patch", lambda t: f"/api/v1/funding/budgets/{t.tx_budget.pk}",
+         _f(amount="310000", reason="追加预算"), funding_entries_state, ok={"sibling_admin": 200},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("delete 通许县's budget entry on the page", "post", lambda t: f"/funding/budgets/{t.tx_budget.pk}/delete/",
+         _f(reason="重复录入", confirm="1"), funding_entries_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("delete 通许县's budget entry through the API", "delete",
+         lambda t: f"/api/v1/funding/budgets/{t.tx_budget.pk}?reason=重复录入", _f(), funding_entries_state,
+         ok={"sibling_admin": 204},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("correct 通许县's spend on the page", "post", lambda t: f"/funding/spend/{t.tx_spend.pk}/",
+         _f(amount="1100", spent_on="2026-11-01", note="讲课费", reason="按发票更正"), funding_entries_state,
+         ok={"sibling_admin": 302},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("correct 通许县's spend through the API", "patch", lambda t: f"/api/v1/funding/spend/{t.tx_spend.pk}",
+         _f(amount="1100", reason="按发票更正"), funding_entries_state, ok={"sibling_admin": 200},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("delete 通许县's spend on the page", "post", lambda t: f"/funding/spend/{t.tx_spend.pk}/delete/",
+         _f(reason="作废", confirm="1"), funding_entries_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("delete 通许县's spend through the API", "delete", lambda t: f"/api/v1/funding/spend/{t.tx_spend.pk}?reason=作废",
+         _f(), funding_entries_state, ok={"sibling_admin": 204},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("attach evidence to 通许县's imported spend on the page", "upload",
+         lambda t: f"/funding/spend/{t.tx_spend.pk}/evidence/upload/", lambda t: {"evidence": _funding_pdf()},
+         funding_entries_state, ok={"sibling_admin": 302},
+         no={"city_admin": 403, "county_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("attach evidence to 通许县's imported spend through the API", "upload",
+         lambda t: f"/api/v1/funding/spend/{t.tx_spend.pk}/evidence", lambda t: {"evidence": _funding_pdf()},
+         funding_entries_state, ok={"sibling_admin": 200},
+         no={"city_admin": 403, "province_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("enter 杞县's payroll from above through the API", "json", lambda t: "/api/v1/funding/divisions/410221/figures",
+         _f(year=2027, payroll="40000000", on_behalf=True, reason="逾期未报"), funding_entries_state,
+         ok={"city_admin": 201, "province_admin": 201},
+         # 杞县 itself does not enter "from above"; its neighbours, 兰考县, another city and schools never
+         no={"county_admin": 403, "sibling_admin": 404, "direct_admin": 404, "other_city_admin": 404,
+             "school_admin": 404, "teacher": 403}),
+    Case("enter 兰考县's payroll from above through the API", "json",
+         lambda t: "/api/v1/funding/divisions/410225/figures",
+         _f(year=2027, payroll="40000000", on_behalf=True, reason="逾期未报"), funding_entries_state,
+         ok={"province_admin": 201},
+         # a 省直管县 reports to the province: its city reads it and never enters for it
+         no={"city_admin": 403, "direct_admin": 403, "county_admin": 404, "school_admin": 404, "teacher": 403}),
+    Case("enter 杞县's payroll from above on the page", "post", lambda t: "/funding/figures/?division=410221",
+         _f(year="2027", payroll="40000000", on_behalf="1", reason="逾期未报"), funding_entries_state,
+         ok={"city_admin": 302, "province_admin": 302},
+         # 杞县 itself does not enter "from above" (403); neighbours and other cities do not see it
+         no={"county_admin": 403, "sibling_admin": 404, "other_city_admin": 404, "direct_admin": 404, "school_admin": 403,
+             "teacher": 403}),
+    Case("enter 杞县's budget from above on the page", "post", lambda t: "/funding/budgets/?division=410221",
+         _f(year="2027", amount="300000", purpose="代填培训经费", on_behalf="1", reason="逾期未报"),
+         funding_entries_state, ok={"city_admin": 302, "province_admin": 302},
+         no={"county_admin": 403, "sibling_admin": 404, "other_city_admin": 404, "school_admin": 403, "teacher": 403}),
+    Case("enter 兰考县's budget from above through the API", "json", lambda t: "/api/v1/funding/budgets",
+         _f(division="410225", year=2027, amount="300000", purpose="代填培训经费", on_behalf=True, reason="逾期未报"),
+         funding_entries_state, ok={"province_admin": 201},
+         no={"city_admin": 403, "direct_admin": 403, "sibling_admin": 404, "school_admin": 404, "teacher": 403}),
 ]
 
 MATRIX = [(case, persona, status, persona in case.ok) for case in CASES
