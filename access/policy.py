@@ -465,6 +465,13 @@ ALLOCATION_SHARE: Rules = {
     | Through("allocation", DIVISION_ADMINS & InJurisdiction("division_path")),
 }
 
+# The progress table of the high-end task (one row per teacher, level and cycle, written by the
+# system when completion is judged): read, as counts, by the division administrators whose
+# jurisdiction holds the division where the teacher completed; nobody writes it through a route.
+HIGH_END_COMPLETION: Rules = {
+    Action.VIEW: DIVISION_ADMINS & InJurisdiction("division_path"),
+}
+
 # --- quotas — selection --------------------------------------------------------------------
 
 # Priority rule sets: a division's administrators (and those above) see its versions; every
@@ -662,6 +669,7 @@ EXTRA_POLICIES: dict[str, dict[str, Rule]] = {
     "quotas.TargetBaseline": TARGET_BASELINE,
     "quotas.Allocation": ALLOCATION,
     "quotas.AllocationShare": ALLOCATION_SHARE,
+    "quotas.HighEndCompletion": HIGH_END_COMPLETION,
     "quotas.PriorityRuleSet": RULE_SET,
     "quotas.PriorityRule": RULE_SET_CHILD,
     "quotas.NominationList": NOMINATION_LIST,

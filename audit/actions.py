@@ -134,6 +134,7 @@ class Action(models.TextChoices):
     QUOTA_BASELINE = "quotas.baseline", "冻结高端培训教师基数"
     QUOTA_ALLOCATE = "quotas.allocate", "分配高端培训名额"
     QUOTA_TARGETS_EXPORT = "quotas.targets_export", "导出高端培训任务进度"
+    QUOTA_PROGRESS_REBUILD = "quotas.progress_rebuild", "重建高端培训完成记录（按报名结业数据核对）"
     # quotas: fair selection of nominees for high-end projects (quotas.selection)
     SELECTION_RULES_PUBLISH = "quotas.selection_rules_publish", "发布高端培训推荐优先规则（新版本）"
     SELECTION_LIST_BUILD = "quotas.selection_list_build", "生成高端培训推荐名单"

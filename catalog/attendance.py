@@ -38,6 +38,7 @@ from catalog.services import outside_served, project_serving_scope
 from credits.constants import MAX_HOURS_PER_DAY, EntryState, SourceType
 from credits.services import ledger_entry_record
 from institutions import gate
+from quotas.progress import completions_record
 
 
 def may_run_project(*, scope: Scope, project: Project) -> bool:
@@ -283,10 +284,13 @@ def project_complete(*, user, scope: Scope, project: Project, today: dt.date | N
                 enrolment.state, enrolment.completed_at, enrolment.ledger_entry = (
                     EnrolmentState.COMPLETED, timezone.now(), first)
                 enrolment.save(update_fields=["state", "completed_at", "ledger_entry"])
+                completions_record([enrolment.pk])  # the high-end task's progress table, if it counts
         except ValidationError as error:
             report.not_met.append((enrolment.pk, "；".join(error.messages)))
             continue
         report.completed += 1
+    # Judging again repairs the progress table for those completed before (nothing if already there).
+    completions_record([line.enrolment_id for line in preview.already])
     with transaction.atomic():
         locked = fetch(scope, Project, project.pk, Can.RUN, lock=True)
         if locked.completion_judged_at is None:

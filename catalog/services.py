@@ -42,6 +42,7 @@ from notifications import events as notice_events
 from org.constants import STAGE_LABELS
 from org.models import Division, School
 from people.models import Teacher
+from quotas.progress import project_completions_resync
 
 LEVEL_OF_DIVISION = {"province": Level.PROVINCE, "city": Level.CITY, "county": Level.COUNTY}
 AUDIENCE_KEYS = {"stages", "subjects", "titles", "honours", "divisions", "new_teachers"}
@@ -308,6 +309,8 @@ def project_update(*, scope: Scope, actor, project_id: int, changes: dict, ip: s
             setattr(project, name, clean[name])
         if fields:
             project.save(update_fields=fields)
+        if {"ends_on", "is_high_end"} & set(fields):  # who counts for the high-end task, in which cycle
+            project_completions_resync(project)
         if "seats" in changed:
             project = project_seats_change(scope=scope, project_id=project.pk, seats=clean["seats"])
         if changed:

@@ -299,6 +299,19 @@ DICTIONARY: dict[str, dict[str, FieldEntry]] = {
         "actor": FieldEntry("操作人", "CMP"),
         "created_at": FieldEntry("操作时间", "CMP", personal=False),
     },
+    # The high-end task's progress table (quotas.progress): who counts as having completed a high-end
+    # training of a level in a cycle, and for which division. Read only as counts per division/school.
+    "quotas.HighEndCompletion": {
+        "id": FieldEntry("主键", "X", personal=False),
+        "teacher": FieldEntry("教师：每周期每层级只计一次", "X", note="页面与 API 只显示按区划、学校汇总的人数"),
+        "level": FieldEntry("高端培训层级", "CMP", personal=False),
+        "cycle": FieldEntry("继续教育周期", "CMP", personal=False),
+        "division_path": FieldEntry("结业时所属区划路径：按区划汇总完成人数", "X", personal=False),
+        "school": FieldEntry("结业时任职学校：县级任务按学校汇总", "X", note="只以汇总人数显示"),
+        "enrolment": FieldEntry("计入的那次结业报名：核对与重建", "X"),
+        "project": FieldEntry("计入的高端培训项目", "X", personal=False),
+        "completed_at": FieldEntry("结业时间", "X"),
+    },
     "audit.AuditEvent": {
         "id": FieldEntry("主键", "X", personal=False),
         "at": FieldEntry("时间（UTC）", "CMP", personal=False),

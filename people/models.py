@@ -47,6 +47,10 @@ class Teacher(models.Model):
             path_index("people_teacher_path_id", "division_path", "id"),
             models.Index(fields=["school", "id"], name="people_teacher_school_id"),
             path_index("people_teacher_name_like", "name"),
+            # Active teachers per division path (and per school of a county), counted by the
+            # high-end task's views and allocations: an index-only scan of this partial index.
+            models.Index(fields=["division_path", "school"], name="people_teacher_active_path",
+                         opclasses=["varchar_pattern_ops", ""], condition=models.Q(status="active")),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(hire_date__gt=models.F("birth_date")), name="people_teacher_hired_after_birth"),

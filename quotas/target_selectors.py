@@ -9,7 +9,10 @@ Target = ceil(rate × teachers / 100), with the teachers frozen in the cycle's b
 live count (marked as such, with today's date) until the province freezes it.
 
 Progress = distinct teachers of the area who completed a high-end project of the task's level
-ending inside the cycle. Everything is read with a fixed number of grouped queries whatever the
+ending inside the cycle, counted from the progress table (`quotas.progress`: one row per teacher,
+level and cycle, written when completion is judged, with the teacher's division at completion).
+Active teachers are counted from the partial index of active teachers per division path and
+school (index-only scans). Everything is read with a fixed number of grouped queries whatever the
 number of divisions: the divisions under the one shown, active teachers per division path,
 completers per division path and level, open seats per organiser and level, the baselines and the
 rates (`targets_view` asserts it in the tests)."""
@@ -27,11 +30,12 @@ from django.utils import timezone
 from access.errors import NotVisible
 from access.policy import Action, can, visible
 from access.scope import Scope
-from catalog.constants import EnrolmentState, PlanState
-from catalog.models import Enrolment, Project
+from catalog.constants import PlanState
+from catalog.models import Project
 from credits.models import Cycle
 from org.models import Division, School
 from people.models import Teacher
+from quotas.progress_models import HighEndCompletion
 from quotas.target_models import Allocation, AllocationShare, TargetBaseline, TargetRate, TaskLevel
 
 LEVELS = tuple(TaskLevel.values)
@@ -172,16 +176,13 @@ def elapsed_share(cycle: Cycle, today: dt.date) -> float:
     return max(0.0, min(1.0, gone / days))
 
 
-def _completers(division_path: str, cycle: Cycle) -> dict[tuple[str, str], int]:
-    """Distinct completers of high-end projects ending in the cycle, per teacher division path and
-    project level: one grouped query. Counts only, over the area of a division the caller was
-    allowed to see (division_for / the allocation's division)."""
-    rows = (Enrolment.objects.dangerously_unscoped()
-            .filter(state=EnrolmentState.COMPLETED, project__is_high_end=True, project__level__in=LEVELS,
-                    project__ends_on__gte=cycle.starts_on, project__ends_on__lte=cycle.ends_on,
-                    teacher__division_path__startswith=division_path)
-            .order_by().values_list("teacher__division_path", "project__level")
-            .annotate(n=Count("teacher_id", distinct=True)))
+def _completers(scope: Scope, division_path: str, cycle: Cycle) -> dict[tuple[str, str], int]:
+    """Completers of high-end projects ending in the cycle, per division path (the teacher's at
+    completion) and level: one grouped count over the progress table, which holds each teacher
+    once per level and cycle (an index-only scan of `quotas_highend_progress`)."""
+    rows = (visible(scope, HighEndCompletion)
+            .filter(cycle=cycle, level__in=LEVELS, division_path__startswith=division_path)
+            .order_by().values_list("division_path", "level").annotate(n=Count("*")))
     return {(path, level): n for path, level, n in rows}
 
 
@@ -193,8 +194,8 @@ def targets_view(scope: Scope, division: Division, cycle: Cycle, today: dt.date 
     if division.level == TaskLevel.PROVINCE:  # 省直管县 report their county task to the province
         children += [d for d in below if d.is_direct_county and d.parent_id != division.pk]
     teachers_by_path = dict(visible(scope, Teacher).filter(division_path__startswith=division.path, status="active")
-                            .order_by().values_list("division_path").annotate(n=Count("id")))
-    completers = _completers(division.path, cycle)
+                            .order_by().values_list("division_path").annotate(n=Count("*")))
+    completers = _completers(scope, division.path, cycle)
     units = [division, *children]
     baselines = {b.division_id: b for b in visible(scope, TargetBaseline).filter(
         cycle=cycle, division_id__in=[u.pk for u in units])}
@@ -236,15 +237,14 @@ def targets_view(scope: Scope, division: Division, cycle: Cycle, today: dt.date 
 
 
 def _school_rows(scope: Scope, division: Division, cycle: Cycle) -> list[SchoolRow]:
-    """A county's schools: active teachers and county-level completers (two grouped queries)."""
+    """A county's schools: active teachers and county-level completers (two grouped queries; a
+    completer counts for the school they were at when they completed)."""
     schools = list(visible(scope, School).filter(division=division).order_by("code"))
     teachers = dict(visible(scope, Teacher).filter(division_path=division.path, status="active")
-                    .order_by().values_list("school_id").annotate(n=Count("id")))
-    completed = dict(Enrolment.objects.dangerously_unscoped().filter(
-        state=EnrolmentState.COMPLETED, project__is_high_end=True, project__level=TaskLevel.COUNTY,
-        project__ends_on__gte=cycle.starts_on, project__ends_on__lte=cycle.ends_on,
-        teacher__division_path=division.path).order_by().values_list("teacher__school_id")
-        .annotate(n=Count("teacher_id", distinct=True)))
+                    .order_by().values_list("school_id").annotate(n=Count("*")))
+    completed = dict(visible(scope, HighEndCompletion).filter(
+        cycle=cycle, level=TaskLevel.COUNTY, division_path=division.path)
+        .order_by().values_list("school_id").annotate(n=Count("*")))
     return [SchoolRow(school=s, teachers=teachers.get(s.pk, 0), completed=completed.get(s.pk, 0)) for s in schools]
 
 
@@ -284,7 +284,7 @@ def child_teachers(scope: Scope, division: Division, kind: str, children: list, 
     """Each child's teachers: its cycle baseline where frozen, else the live count (two queries)."""
     if kind == "schools":
         counts = dict(visible(scope, Teacher).filter(division_path=division.path, status="active").order_by()
-                      .values_list("school_id").annotate(n=Count("id")))
+                      .values_list("school_id").annotate(n=Count("*")))
         return {s.code: counts.get(s.pk, 0) for s in children}
     baselines = {}
     if cycle is not None:
@@ -292,7 +292,7 @@ def child_teachers(scope: Scope, division: Division, kind: str, children: list, 
     if all(d.pk in baselines for d in children):  # frozen: no live count needed
         return {d.code: baselines[d.pk] for d in children}
     by_path = dict(visible(scope, Teacher).filter(division_path__startswith=division.path, status="active").order_by()
-                   .values_list("division_path").annotate(n=Count("id")))
+                   .values_list("division_path").annotate(n=Count("*")))
     # A city child's area leaves out its 省直管县 (allocated by the province directly).
     directs = list(Division.objects.filter(path__startswith=division.path, is_direct_county=True)
                    .values_list("path", flat=True))

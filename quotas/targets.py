@@ -96,7 +96,7 @@ def baseline_freeze(*, scope: Scope, actor, cycle_code: str = "", today: dt.date
         divisions = list(visible(scope, Division).filter(path__startswith=scope.path or "", level__in=TaskLevel.values))
         direct_paths = [d.path for d in divisions if d.is_direct_county]
         by_path = dict(visible(scope, Teacher).filter(division_path__startswith=scope.path or "", status="active")
-                       .order_by().values_list("division_path").annotate(n=Count("id")))
+                       .order_by().values_list("division_path").annotate(n=Count("*")))
         done = set(TargetBaseline.objects.visible_to(scope, Action.VIEW).filter(cycle=cycle)
                    .values_list("division_id", flat=True))
         rows = [TargetBaseline(division=d, division_path=d.path, level=d.level, cycle=cycle,

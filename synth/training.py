@@ -55,6 +55,7 @@ from org.constants import Stage
 from org.models import Division, Institution, School
 from people.constants import Subject
 from people.models import Teacher, TeacherHonour, TeacherSubject
+from quotas.progress import completions_backfill
 from synth.generate import largest_remainder
 from synth.ledger import LEDGER_COLUMNS, CycleInfo
 from synth.writer import insert_rows, next_id, reset_sequence
@@ -720,6 +721,7 @@ def training_synthesize(*, seed: int, today: dt.date, county_codes: list[str], c
     _seats_taken()
     writer.add_totals()
     writer.add_seals()
+    completions_backfill()  # the high-end task's progress table, from the completions just written
     for table in ("catalog_enrolment", "catalog_attendance", "credits_ledgerentry", "credits_cycletotal",
                   "catalog_project", "catalog_projectsession", "catalog_annualplan"):
         reset_sequence(table)

@@ -136,10 +136,10 @@ ALLOWED = {
     "evaluation/ratings.py": 2,
     # (and the questions of the windows' questionnaires, reached through windows already chosen)
     "evaluation/rating_results.py": 3,
-    # quotas: completers of high-end projects counted per division path and level over the area of a
-    # division the viewer may see (counts only: the province's, a city's and a county's tasks count
-    # teachers who completed any organiser's project), and per school of a county
-    "quotas/target_selectors.py": 2,
+    # quotas: the high-end task's progress table is the system's own: written set-based from the
+    # completed enrolments (INSERT … SELECT), checked and rebuilt against them over every jurisdiction
+    # (an operator's command, or a service that already authorised its caller)
+    "quotas/progress.py": 5,
     # selection of nominees: correlated subqueries over enrolments, honours and subjects of teachers the
     # outer query already limited to the scope; the province's default rule set made on first use
     "quotas/selection.py": 2,

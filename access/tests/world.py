@@ -171,6 +171,18 @@ def _quotas(p, people) -> None:
                         ("direct_admin", 1)):
         allocation_create(scope=scope_for_user(people[name]), actor=people[name], division_code="", year=2026,
                           total=total)
+    # The progress table: a row for each completion of a task level (通许县's and 兰考县's teachers).
+    from catalog.models import Enrolment
+    from credits.models import Cycle
+    from quotas.progress_models import HighEndCompletion
+
+    cycle = Cycle.objects.get(code="2026-2030")
+    for enrolment in (Enrolment.objects.dangerously_unscoped().filter(
+            state="completed", project__level__in=["province", "city", "county"]).select_related("teacher", "project")):
+        HighEndCompletion.objects.create(
+            teacher=enrolment.teacher, level=enrolment.project.level, cycle=cycle,
+            division_path=enrolment.teacher.division_path, school=enrolment.teacher.school, enrolment=enrolment,
+            project=enrolment.project)
 
 
 def _funding(p, people, second_school, projects) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from catalog.models import Enrolment, Project
 from institutions.tests.helpers import accredited_institution
+from quotas.progress import completions_record
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -24,5 +25,6 @@ def completed(teacher, organiser, *, level, ends_on, code):
     """A finished high-end project of `level` that the teacher completed."""
     project = high_end(organiser, code=code, level=level, state="finished", ends_on=ends_on,
                        starts_on=ends_on - dt.timedelta(days=5))
-    Enrolment.objects.create(project=project, teacher=teacher, state="completed")
+    enrolment = Enrolment.objects.create(project=project, teacher=teacher, state="completed")
+    completions_record([enrolment.pk])  # as judging completion records it
     return project

@@ -16,6 +16,7 @@ from credits.models import Cycle
 from people.tests.factories import TeacherFactory
 from quotas import target_selectors as selectors
 from quotas import targets as services
+from quotas.progress import completions_record
 from quotas.target_models import Allocation, AllocationShare, TargetBaseline, TargetRate
 
 TODAY = dt.date(2027, 1, 1)
@@ -29,8 +30,9 @@ def _project(code, organiser, *, level, high_end=True, ends_on=dt.date(2026, 6, 
 
 
 def _complete(project, teachers):
-    for teacher in teachers:
-        Enrolment.objects.create(project=project, teacher=teacher, state="completed")
+    """Completed enrolments made directly, then recorded as judging completion records them."""
+    rows = [Enrolment.objects.create(project=project, teacher=teacher, state="completed") for teacher in teachers]
+    completions_record([row.pk for row in rows])
 
 
 @pytest.fixture

@@ -60,6 +60,9 @@ def _wipe() -> None:
     # the demo high-end task: baselines and allocations (they hold schools and divisions), any lists
     for model in (NominationOverride, NominationPick, NominationList, AllocationShare, Allocation, TargetBaseline):
         model.objects.dangerously_unscoped().all().delete()
+    from quotas.progress_models import HighEndCompletion
+
+    HighEndCompletion.objects.dangerously_unscoped().all().delete()  # the high-end task's progress table
     from synth.tests.test_evaluation import evaluation_wipe
 
     evaluation_wipe()
