@@ -2,15 +2,20 @@
 
 from django.db import migrations, models
 
+from core.migration_operations import AddIndexConcurrentlyOnPostgres
+
 
 class Migration(migrations.Migration):
+    # Built without blocking writes to the 1.3 M-row teacher table (PostgreSQL).
+    atomic = False
+
     dependencies = [
         ("org", "0004_school_scoped_manager"),
         ("people", "0004_teacher_scoped_manager_export_request_school"),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrentlyOnPostgres(
             model_name="teacher",
             index=models.Index(
                 condition=models.Q(("status", "active")),
