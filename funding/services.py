@@ -385,18 +385,25 @@ def budget_correct(*, scope: Scope, actor, budget_id: int, year=None, amount=Non
     return row
 
 
-def budget_delete(*, scope: Scope, actor, budget_id: int, reason: str, ip: str | None = None) -> TrainingBudget:
-    """Withdraw a direct budget entry, with a reason: kept, marked deleted, out of every sum."""
+def _entry_delete(*, scope: Scope, actor, model, entry_id: int, reason: str, ip: str | None, object_type: str,
+                  detail) -> Any:
+    """Withdraw a budget or spend entry, with a reason: kept (with any evidence), marked deleted, out of
+    every list and sum (the access policy shows live entries only). `detail(row)`: what the audit keeps."""
     reason = _reason(True, reason, "删除")
     with transaction.atomic():
-        row, above = _entry_to_change(scope, TrainingBudget, budget_id)
+        row, above = _entry_to_change(scope, model, entry_id)
         row.deleted_by, row.deleted_at, row.delete_reason = actor, timezone.now(), reason
         row.save(update_fields=["deleted_by", "deleted_at", "delete_reason"])
         audit_record(action=Audit.FUNDING_ENTRY_DELETE, actor=actor, ip=ip, scope_path=row.division_path,
-                     object_type="training_budget", object_id=row.pk,
-                     detail={"year": row.year, "amount": str(row.amount), "purpose": row.purpose[:100],
-                             "reason": reason, "by_level_above": above})
+                     object_type=object_type, object_id=row.pk,
+                     detail={**detail(row), "reason": reason, "by_level_above": above})
     return row
+
+
+def budget_delete(*, scope: Scope, actor, budget_id: int, reason: str, ip: str | None = None) -> TrainingBudget:
+    return _entry_delete(scope=scope, actor=actor, model=TrainingBudget, entry_id=budget_id, reason=reason, ip=ip,
+                         object_type="training_budget",
+                         detail=lambda row: {"year": row.year, "amount": str(row.amount), "purpose": row.purpose[:100]})
 
 
 def parse_spent_on(value: Any, today: dt.date, field: str = "spent_on") -> dt.date:
@@ -492,17 +499,10 @@ def spend_correct(*, scope: Scope, actor, spend_id: int, amount=None, spent_on=N
 
 
 def spend_delete(*, scope: Scope, actor, spend_id: int, reason: str, ip: str | None = None) -> ProjectSpend:
-    """Withdraw a spend entry, with a reason: kept (with its evidence), marked deleted, out of every sum."""
-    reason = _reason(True, reason, "删除")
-    with transaction.atomic():
-        row, _ = _entry_to_change(scope, ProjectSpend, spend_id)
-        row.deleted_by, row.deleted_at, row.delete_reason = actor, timezone.now(), reason
-        row.save(update_fields=["deleted_by", "deleted_at", "delete_reason"])
-        audit_record(action=Audit.FUNDING_ENTRY_DELETE, actor=actor, ip=ip, scope_path=row.division_path,
-                     object_type="project_spend", object_id=row.pk,
-                     detail={"project": row.project_id, "amount": str(row.amount),
-                             "spent_on": row.spent_on.isoformat(), "evidence": row.evidence_name, "reason": reason})
-    return row
+    return _entry_delete(scope=scope, actor=actor, model=ProjectSpend, entry_id=spend_id, reason=reason, ip=ip,
+                         object_type="project_spend",
+                         detail=lambda row: {"project": row.project_id, "amount": str(row.amount),
+                                             "spent_on": row.spent_on.isoformat(), "evidence": row.evidence_name})
 
 
 def spend_evidence_attach(*, scope: Scope, actor, spend_id: int, evidence, reason: str = "",
