@@ -315,6 +315,7 @@ class Gaps:
     year: int
     divisions: list[DivisionRow]
     divisions_no_data: int
+    unreported: list[DivisionRow]  # no payroll figure for the year: the level above may enter it
     schools: QuerySet  # SchoolFunding rows below 5 %, largest shortfall first (paged by the caller)
     schools_no_data: int
 
@@ -332,7 +333,8 @@ def gaps(*, scope: Scope, division: Division, year: int) -> Gaps:
                .filter(training_budget__lt=F("need")).select_related("school").order_by("-gap", "school__code"))
     school_count = visible(scope, School).filter(division_path__startswith=division.path).count()
     with_data = visible(scope, SchoolFunding).filter(year=year, division_path__startswith=division.path).count()
-    return Gaps(year=year, divisions=short, divisions_no_data=sum(row.state == "no_data" for row in rows),
+    unreported = sorted((row for row in rows if row.state == "no_data"), key=lambda row: row.code)
+    return Gaps(year=year, divisions=short, divisions_no_data=len(unreported), unreported=unreported,
                 schools=schools, schools_no_data=school_count - with_data)
 
 

@@ -402,3 +402,20 @@ def test_division_and_spend_imports_through_the_api(province, users, client_for)
     assert not ProjectSpend.objects.dangerously_unscoped().exists()
     school = client_for(users["school_admin"]).post("/api/v1/funding/imports/division", {"file": _xlsx(header, [])})
     assert school.status_code == 403
+
+
+def test_the_gaps_page_names_the_divisions_that_have_not_reported(province, users, funded, client_for):
+    """They lead to their overview, where the level above may enter their figures for them."""
+    from funding.selectors import gaps
+
+    found = gaps(scope=_scope(users["province_admin"]), division=province.province, year=YEAR)
+    codes = [row.code for row in found.unreported]
+    assert codes == sorted(codes) and len(codes) == found.divisions_no_data
+    assert province.city.code in codes and province.other_city.code in codes
+    assert province.county.code not in codes and province.direct.code not in codes  # they reported
+    body = client_for(users["province_admin"]).get(f"/funding/gaps/?year={YEAR}").content.decode()
+    start = body.index('id="unreported"')
+    unreported = body[start:body.index("</details>", start)]
+    assert f"division={province.city.code}" in unreported and province.city.name in unreported
+    assert f"division={province.county.code}" not in unreported
+    assert unreported.count("division=") == found.divisions_no_data
