@@ -22,6 +22,7 @@ from access.managers import ScopedManager
 from access.rules import (
     ClientCovers,
     ClientReadsAll,
+    DirectCounty,
     EnrolledIn,
     InJurisdiction,
     MemberOf,
@@ -128,8 +129,10 @@ PROJECT_SCORE_RULE = ~Where(state="draft") & ~STAFF & (PROJECT_CHANGE | NamedIn(
 # Nominating for a project through a ranked list (quotas.selection): a division administrator whose
 # division is the project's organiser or lies inside its area (the organiser's division is at or
 # above the viewer's), for a project organised by a division (not a school) that the viewer sees.
-# A school administrator, a teacher, a neighbour and a division above the organiser may not.
-PROJECT_SELECT_NOMINEES = PROJECT_VIEW & DIVISION_ADMINS & Where(organiser_school_id__isnull=True) & OpenTo("division_path")
+# A school administrator, a teacher, a neighbour and a division above the organiser may not; nor
+# may a 省直管县 for the projects of the city it lies in (it takes part in the province's, not the city's).
+PROJECT_SELECT_NOMINEES = (PROJECT_VIEW & DIVISION_ADMINS & Where(organiser_school_id__isnull=True)
+                           & OpenTo("division_path") & ~(DirectCounty() & Where(level="city")))
 PROJECT: Rules = {Action.VIEW: PROJECT_VIEW, Action.CHANGE: PROJECT_CHANGE, Action.RUN: PROJECT_RUN,
                   Action.SCORE: PROJECT_SCORE_RULE, Action.SELECT_NOMINEES: PROJECT_SELECT_NOMINEES}
 ENROLMENT: Rules = {

@@ -360,6 +360,16 @@ class RoleIn(Rule):
         return scope.role in self.roles
 
 
+class DirectCounty(Rule):
+    """The viewer administers a 省直管县 (a condition on the viewer, not the row)."""
+
+    def _q(self, scope):
+        return scope.is_direct_county
+
+    def test(self, scope, row):
+        return scope.is_direct_county
+
+
 class Where(Rule):
     """A condition on the row alone: `field`, `field__in`, `field__isnull`."""
 

@@ -44,6 +44,8 @@ class Scope:
     # The division the viewer belongs to (an administrator's, a school's, a teacher's county):
     # what is open to everyone of a division and below (published courses) is judged from it.
     home_path: str | None = None
+    # The viewer administers a 省直管县: it reports to the province, not to the city it lies in.
+    is_direct_county: bool = False
 
     @classmethod
     def nothing(cls) -> Scope:
@@ -63,6 +65,7 @@ class Scope:
         return cls(
             path=division.path, read_only_paths=read_only, label=division.name, user_id=user_id, role=role,
             is_leaf=not Division.objects.filter(parent=division).exists(), home_path=division.path,
+            is_direct_county=bool(division.is_direct_county),
         )
 
     @classmethod

@@ -268,6 +268,7 @@ def test_the_api_answers_the_seats_and_a_structured_error(province, users, teach
         ),  # another city: sees the open project, may not rank for it
         ("school_admin", "forbidden"),
         ("teacher", "forbidden"),
+        ("direct_admin", "forbidden"),  # 兰考县 (省直管县) lies in the city but reports to the province
     ],
 )
 def test_select_nominees_rule_for_a_citys_project(province, users, persona, outcome):
@@ -495,3 +496,11 @@ def test_the_api_search_refuses_an_id_number_with_a_structured_error(
             f"/api/v1/nomination-lists/{small_list.pk}/candidates", {"q": teachers[0].id_number}
         )
     assert refused.status_code == 422 and "不支持按身份证号查找" in refused.json()["errors"]["q"][0]
+
+
+def test_a_direct_county_ranks_for_the_provinces_projects(province, users):
+    scope = _scope(users, "direct_admin")
+    assert scope.is_direct_county
+    project = high_end(province.province, code="HE-P", level="province")
+    assert can(scope, Action.SELECT_NOMINEES, project)
+    assert selection.project_for_selection(scope, project.pk) == project
