@@ -151,6 +151,13 @@ def invalid_request(request, exc):
     return _error(request, 422, "invalid", "请求参数有误", errors=exc.errors)
 
 
+@api.exception_handler(OverflowError)
+def out_of_range(request, exc):
+    # A number in a JSON body beyond 64 bits (paths and query strings are refused earlier, by
+    # core.middleware.RejectOutOfRangeNumberMiddleware): SQLite cannot bind it.
+    return _error(request, 422, "invalid", "数值超出范围")
+
+
 @api.exception_handler(Throttled)
 def throttled(request, exc):
     response = _error(request, 429, "throttled", str(exc) or "请求过于频繁，请稍后再试", retry_after=exc.retry_after)

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "core.middleware.ThrottledMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     "core.middleware.RejectNulMiddleware",
+    "core.middleware.RejectOutOfRangeNumberMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

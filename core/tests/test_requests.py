@@ -51,3 +51,19 @@ def test_a_nul_character_is_refused_as_bad_input_not_a_server_error(users, clien
     created = client.post("/api/v1/plans", {"year": 2027, "note": "说明\u0000"}, content_type="application/json")
     assert created.status_code == 400 and created.json()["code"] == "invalid"
     assert client.post("/api/v1/plans", {"year": 2027, "note": "说明"}, content_type="application/json").status_code == 201
+
+
+HUGE = "1252444459154468904108032"  # beyond 64 bits: SQLite cannot bind it
+
+
+def test_a_number_beyond_64_bits_is_not_found_or_bad_input_not_a_server_error(users, client_for):
+    """SQLite raised OverflowError (a 500) for an id no column can hold; PostgreSQL found nothing."""
+    client = client_for(users["county_admin"])
+    api = client.get(f"/api/v1/projects/{HUGE}/score")
+    assert api.status_code == 404 and api.json()["code"] == "not_found"
+    assert client.get(f"/projects/{HUGE}/").status_code == 404
+    assert client.get(f"/api/v1/projects/{2**63 - 1}/score").status_code == 404  # the largest storable: looked up
+    query = client.get("/api/v1/projects", {"plan": HUGE})
+    assert query.status_code == 400 and query.json() == {"code": "invalid", "detail": "数值超出范围"}
+    assert client.get("/teachers/", {"school": HUGE}).status_code == 400
+    assert client.get("/teachers/", {"q": "张三"}).status_code == 200
