@@ -84,9 +84,27 @@ FROM fill_chunk GROUP BY teacher_id, cycle_id, category;
 """
 
 
+def _remove_existing(cursor, transaction) -> None:
+    """`synth --no-ledger` still credits what its training completes (a few hundred entries at
+    L): remove them, with the seals and totals they made, so the fill starts from an empty ledger.
+    The append-only triggers are off for this one transaction of a bench database."""
+    with transaction.atomic():
+        cursor.execute("UPDATE catalog_enrolment SET ledger_entry_id = NULL WHERE ledger_entry_id IS NOT NULL")
+        cursor.execute("DELETE FROM lrs_statementcredit WHERE ledger_entry_id IS NOT NULL")
+        cursor.execute("SET LOCAL session_replication_role = replica")  # user triggers off, this transaction only
+        cursor.execute("DELETE FROM credits_ledgerdecision")
+        cursor.execute("DELETE FROM credits_ledgerentry")
+        cursor.execute("DELETE FROM credits_ledgerseal")
+        cursor.execute("DELETE FROM credits_cycletotal")
+        print("removed the synthetic training's ledger entries", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunk", type=int, default=40_000, help="teachers per transaction")
+    parser.add_argument("--replace-existing", action="store_true",
+                        help="first remove the few entries the synthetic training wrote (completed projects, "
+                             "credited statements) and what points at them")
     args = parser.parse_args()
     setup()
     from django.db import connection, transaction
@@ -101,6 +119,8 @@ def main() -> None:
     started = time.monotonic()
     cursor = connection.cursor()
     cursor.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+    if args.replace_existing:
+        _remove_existing(cursor, transaction)
     cursor.execute("SELECT count(*) FROM credits_ledgerentry")
     if cursor.fetchone()[0]:
         raise SystemExit("credits_ledgerentry is not empty: fill a database synthesised with --no-ledger")
