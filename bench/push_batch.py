@@ -64,11 +64,12 @@ def run(command: list[str], env: dict) -> str:
 
 def fill(args, env: dict) -> dict:
     started = time.monotonic()
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.database], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    run([*manage, "migrate", "-v0"], env)
-    run([*manage, "synth", "--scale", args.scale, "--seed", "1", "--no-ledger", "--no-training"], env)
+    if not args.reuse_province:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.database], check=True)
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=True)
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        run([*manage, "migrate", "-v0"], env)
+        run([*manage, "synth", "--scale", args.scale, "--seed", "1", "--no-ledger", "--no-training"], env)
     synthesized = time.monotonic() - started
 
     from django.db import connection, transaction
@@ -104,7 +105,9 @@ def fill(args, env: dict) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), max(id) FROM people_teacher")
         low, high = cursor.fetchone()
-        step, first = 20000, 0
+        step = 20000
+        cursor.execute("SELECT coalesce(max(statement_id), 0) FROM lrs_statementcredit")  # a reused province has some
+        first = base_statement = cursor.fetchone()[0]
         for start in range(low, high + 1, step):
             cursor.execute(COMPLETIONS_SQL, {"first": first, "client": client.pk, "activity_base": first_activity,
                                              "courses": args.courses, "per_teacher": args.per_teacher,
@@ -112,7 +115,7 @@ def fill(args, env: dict) -> dict:
             first += cursor.rowcount
         cursor.execute("ANALYZE")
     return {"synth_seconds": round(synthesized, 1), "fill_seconds": round(time.monotonic() - started - synthesized, 1),
-            "completions": first}
+            "completions": first - base_statement}
 
 
 def _range(job: tuple[int, int, str]) -> int:
@@ -186,6 +189,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="processes sharing the ranges (as Celery workers)")
     parser.add_argument("--keep", action="store_true", help="reuse the filled database")
+    parser.add_argument("--reuse-province", action="store_true",
+                        help="the database already holds a synthetic province (e.g. an L database of "
+                             "bench_synth.py renamed yanxiu_push_…): add only the courses and completions")
     parser.add_argument("--no-refit", action="store_true", help="score with the model saved by the last run")
     args = parser.parse_args()
     if not args.database.startswith("yanxiu_push_"):
