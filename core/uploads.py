@@ -10,6 +10,8 @@ from pathlib import Path
 from django.conf import settings
 
 PDF, JPEG, PNG, ZIP = (b"%PDF",), (b"\xff\xd8\xff",), (b"\x89PNG\r\n\x1a\n",), (b"PK\x03\x04",)
+# Evidence (a claim's proof, a spend's receipt): a PDF or a photo of the paper.
+EVIDENCE_KINDS = {".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG}
 
 
 def upload_problem(upload, *, kinds: Mapping[str, tuple[bytes, ...]], label: str, accepted: str) -> str | None:
@@ -25,3 +27,11 @@ def upload_problem(upload, *, kinds: Mapping[str, tuple[bytes, ...]], label: str
     if not head.startswith(kinds[suffix]):
         return f"{label}的内容与扩展名不符"
     return None
+
+
+def evidence_problem(upload, *, label: str) -> str | None:
+    """Why an evidence file is refused (None: accepted): missing, or not a PDF, JPG or PNG by its
+    name and first bytes, or over the size limit. `label` names it on the message (证明材料, 支出凭证)."""
+    if upload is None:
+        return f"请上传{label}（PDF、JPG 或 PNG）"
+    return upload_problem(upload, kinds=EVIDENCE_KINDS, label=label, accepted="PDF、JPG 或 PNG")

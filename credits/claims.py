@@ -26,7 +26,7 @@ from access.policy import fetch, require, visible
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
-from core.uploads import JPEG, PDF, PNG, upload_problem
+from core import uploads
 from credits.constants import DecisionStage, DecisionState, EntryState, SourceType
 from credits.models import LedgerDecision, LedgerEntry
 from credits.services import (
@@ -36,13 +36,9 @@ from credits.services import (
     ledger_entry_school_check,
 )
 
-EVIDENCE_TYPES = {".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG}
-
 
 def evidence_problem(upload) -> str | None:
-    if upload is None:
-        return "请上传证明材料（PDF、JPG 或 PNG）"
-    return upload_problem(upload, kinds=EVIDENCE_TYPES, label="证明材料", accepted="PDF、JPG 或 PNG")
+    return uploads.evidence_problem(upload, label="证明材料")
 
 
 def claim_submit(*, scope: Scope, teacher, actor, category: str, hours, occurred_on: dt.date, note: str, evidence,

@@ -36,7 +36,7 @@ from access.scope import Scope
 from audit.actions import Action as Audit
 from audit.services import audit_record
 from catalog.models import Project
-from core.uploads import JPEG, PDF, PNG, upload_problem
+from core import uploads
 from funding.models import (
     BUDGET_ENTRY_MAX,
     PAYROLL_MAX,
@@ -56,7 +56,6 @@ from org.models import Division, School
 REASON_MIN, REASON_MAX = 2, 200
 PURPOSE_MAX = 200
 NOTE_MAX = 200
-EVIDENCE_KINDS = {".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG}
 
 
 def yuan(amount: Decimal | int | float) -> str:
@@ -125,11 +124,7 @@ def _reason(required: bool, reason: str, what: str = "更正") -> str:
 
 
 def evidence_problem(upload) -> str | None:
-    """Why a spend's evidence file is refused (None: accepted): PDF, JPG or PNG, checked by its
-    first bytes and the size limit (core.uploads)."""
-    if upload is None:
-        return "请上传支出凭证（PDF、JPG 或 PNG）"
-    return upload_problem(upload, kinds=EVIDENCE_KINDS, label="支出凭证", accepted="PDF、JPG 或 PNG")
+    return uploads.evidence_problem(upload, label="支出凭证")
 
 
 def _problems(*checks) -> tuple[dict[str, Any], dict[str, str]]:
