@@ -512,7 +512,11 @@ DIVISION_FUNDING: Rules = {Action.VIEW: FUNDING_VIEW, Action.CHANGE: FUNDING_OWN
 # Direct budget entries and spend: the same, for live entries only (a deleted entry stays in the
 # table with its reason and evidence, and leaves every list and sum).
 FUNDING_LIVE = Where(deleted_at__isnull=True)
-FUNDING_BUDGET: Rules = {Action.VIEW: FUNDING_VIEW & FUNDING_LIVE, Action.CHANGE: FUNDING_OWN & FUNDING_LIVE,
+# A budget entry the level above entered for a division is also the level above's to correct or
+# delete, until the division writes its own.
+FUNDING_BUDGET: Rules = {Action.VIEW: FUNDING_VIEW & FUNDING_LIVE,
+                         Action.CHANGE: (FUNDING_OWN | FUNDING_BELOW & Where(entered_above_at__isnull=False))
+                         & FUNDING_LIVE,
                          Action.ENTER_FOR: FUNDING_BELOW & FUNDING_LIVE}
 FUNDING_SPEND: Rules = {Action.VIEW: FUNDING_VIEW & FUNDING_LIVE, Action.CHANGE: FUNDING_OWN & FUNDING_LIVE}
 # A school's figures: its own administrator sees and enters them, as does its county (which holds

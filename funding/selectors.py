@@ -438,9 +438,7 @@ def spend_entry(*, scope: Scope, spend_id: int) -> ProjectSpend:
 def may_change_entry(scope: Scope, row: TrainingBudget | ProjectSpend) -> bool:
     """Whether the viewer may correct or delete the entry: its division's own, or a budget entry the
     level above entered on the division's behalf, by the level above."""
-    if can(scope, Action.CHANGE, row):
-        return True
-    return isinstance(row, TrainingBudget) and row.is_entered_above and can(scope, Action.ENTER_FOR, row)
+    return can(scope, Action.CHANGE, row)
 
 
 def may_enter_for(scope: Scope, division: Division) -> bool:

@@ -346,11 +346,10 @@ def _entry_to_change(scope: Scope, model, pk: int):
     """A live budget or spend entry, locked, that the caller may correct or delete: the division's
     own; a budget entry entered from above also by the level above. Returns (row, as the level above)."""
     row = fetch(scope, model, pk, lock=True)
-    if can(scope, Action.CHANGE, row):
-        return row, False
-    if model is TrainingBudget and row.is_entered_above and can(scope, Action.ENTER_FOR, row):
-        return row, True
-    raise Forbidden("只有本单位（或代填该记录的上级）可以更正或删除该记录")
+    if not can(scope, Action.CHANGE, row):
+        raise Forbidden("只有本单位（或代填该记录的上级）可以更正或删除该记录")
+    # Spend is never entered from above: only a budget entry can be changed by the level above.
+    return row, model is TrainingBudget and can(scope, Action.ENTER_FOR, row)
 
 
 def _unchanged(before: dict, after: dict) -> None:
