@@ -284,28 +284,29 @@ def budgets(request, scope):
     return render(request, "funding/budgets.html", context, status=status)
 
 
+def _budget_page(request, scope, row, *, errors=None, form=None, delete_form=None, status=200):
+    return render(request, "funding/budget_entry.html", {
+        "row": row, "errors": errors or {},
+        "form": form or {"year": row.year, "amount": row.amount, "purpose": row.purpose},
+        "delete_form": delete_form or {}, "may_change": selectors.may_change_entry(scope, row)}, status=status)
+
+
 @division_page
 @require_http_methods(["GET", "POST"])
 def budget_entry(request, scope, budget_id: int):
     """One direct budget entry: its correction (with a reason) and the way to its deletion."""
     row = selectors.budget_entry(scope=scope, budget_id=object_id(budget_id))
-    context = {"row": row, "errors": {}, "form": {"year": row.year, "amount": row.amount, "purpose": row.purpose}}
-    status = 200
     if request.method == "POST":
-        context["form"] = request.POST
         try:
             services.budget_correct(scope=scope, actor=request.user, budget_id=row.pk, year=request.POST.get("year"),
                                     amount=request.POST.get("amount"), purpose=request.POST.get("purpose", ""),
                                     reason=request.POST.get("reason", ""), ip=client_ip(request))
         except ValidationError as error:
-            context["errors"] = _errors(error)
             messages.error(request, error_text(error))
-            status = 422
-        else:
-            messages.success(request, "已更正预算")
-            return redirect("funding:budget_entry", budget_id=row.pk)
-    context["may_change"] = selectors.may_change_entry(scope, row)
-    return render(request, "funding/budget_entry.html", context, status=status)
+            return _budget_page(request, scope, row, errors=_errors(error), form=request.POST, status=422)
+        messages.success(request, "已更正预算")
+        return redirect("funding:budget_entry", budget_id=row.pk)
+    return _budget_page(request, scope, row)
 
 
 @division_page
@@ -319,10 +320,8 @@ def budget_delete(request, scope, budget_id: int):
                                reason=request.POST.get("reason", ""), ip=client_ip(request))
     except ValidationError as error:
         messages.error(request, error_text(error))
-        return render(request, "funding/budget_entry.html", {
-            "row": row, "errors": {f"delete_{k}": v for k, v in _errors(error).items()},
-            "form": {"year": row.year, "amount": row.amount, "purpose": row.purpose}, "delete_form": request.POST,
-            "may_change": selectors.may_change_entry(scope, row)}, status=422)
+        return _budget_page(request, scope, row, errors={f"delete_{k}": v for k, v in _errors(error).items()},
+                            delete_form=request.POST, status=422)
     messages.success(request, "已删除该笔预算（记录保留，不再计入培训经费）")
     suffix = f"&division={row.division.code}" if row.division_path != scope.path else ""
     return redirect(f"{reverse('funding:budgets')}?year={row.year}{suffix}")
