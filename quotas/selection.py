@@ -81,7 +81,7 @@ NEXT_IN_LINE: dict[str, tuple[tuple[str, str], ...]] = {
     Level.CITY: (("backbone", "county"), ("subject_leader", "county"), ("master_teacher", "county")),
     Level.PROVINCE: (("backbone", "city"), ("subject_leader", "city"), ("master_teacher", "city")),
 }
-LEVEL_LABELS: dict[str, str] = {Level.PROVINCE: "省级", Level.CITY: "市级", Level.COUNTY: "县级", Level.SCHOOL: "校级"}
+LEVEL_LABELS: dict[str, str] = dict(Level.choices)  # 省级, 市级, 县级, 校级
 PARAMS = {
     RuleKind.NEVER_TRAINED: {"within_years"},
     RuleKind.RURAL: set(),

@@ -45,7 +45,7 @@ def selection_projects(scope: Scope) -> QuerySet[Project]:
 
 # --- seats: the share allocated down the hierarchy -------------------------------------------
 
-LEVEL_LABELS: dict[str, str] = {Level.PROVINCE: "省级", Level.CITY: "市级", Level.COUNTY: "县级", Level.SCHOOL: "校级"}
+LEVEL_LABELS: dict[str, str] = dict(Level.choices)  # 省级, 市级, 县级, 校级
 SELF_LABELS: dict[str, str] = {"province": "本省", "city": "本市", "county": "本县"}
 
 
