@@ -144,6 +144,8 @@ CELERY_BEAT_SCHEDULE = {
     # A keyed checkpoint of the audit chain, so truncating it is found (copy the files off this host).
     "audit-checkpoint-nightly": {"task": "audit.tasks.audit_checkpoint_task", "schedule": 24 * 3600},
     "lrs-credits-sweep": {"task": "lrs.tasks.credits_sweep_task", "schedule": 5 * 60},
+    # Stored batches whose after-work task was lost (readers finish them too, when they come).
+    "lrs-index-sweep": {"task": "lrs.tasks.statements_index_task", "schedule": 60},
     "lrs-statement-partitions-daily": {"task": "lrs.tasks.statement_partitions_task", "schedule": 24 * 3600},
     # Every teacher's pushed courses, from a model fitted on every study history.
     "learning-push-nightly": {"task": "learning.tasks.push_refresh_all_task", "schedule": 24 * 3600},
@@ -282,6 +284,10 @@ LRS_DEFAULT_XAPI_VERSION = env_str("LRS_DEFAULT_XAPI_VERSION", "1.0.3") or "1.0.
 LRS_AUTHORITY_HOMEPAGE = env_str("LRS_AUTHORITY_HOMEPAGE", "https://yanxiu.example.org/xapi/clients") or ""
 LRS_MAX_BATCH = env_int("LRS_MAX_BATCH", 1000)  # statements in one POST
 LRS_PAGE_MAX = env_int("LRS_PAGE_MAX", 200)  # statements in one GET page
+# PostgreSQL: answer a batch once its statements are stored and write its index rows,
+# definitions and credits just after, in the worker (lrs.indexing). On wherever tasks go to a
+# worker; with eager tasks it would only move the same work behind the commit.
+LRS_INDEX_AFTER_COMMIT = env_bool("LRS_INDEX_AFTER_COMMIT", not CELERY_TASK_ALWAYS_EAGER)
 LRS_MORE_MAX_AGE = env_int("LRS_MORE_MAX_AGE", 24 * 3600)  # seconds a `more` link stays good
 LRS_MAX_REQUEST_BYTES = env_int("LRS_MAX_REQUEST_BYTES", 20 * 1024 * 1024)  # one request, attachments included
 LRS_DOCUMENT_MAX_BYTES = env_int("LRS_DOCUMENT_MAX_BYTES", 1024 * 1024)  # one state or profile document

@@ -39,6 +39,7 @@ from django.utils import timezone
 from access.policy import Action, can, visible
 from access.scope import Scope
 from lrs.http import XapiError
+from lrs.indexing import pending_drain
 from lrs.keys import IFI_PROPERTIES, agent_key, value_hash
 from lrs.models import DocumentKind, LrsActivity, LrsClient, LrsDocument
 from lrs.validation import StatementInvalid, parse_timestamp
@@ -322,6 +323,7 @@ def activity_get(activity_id: str) -> dict[str, Any]:
     """The Activity object: the LRS's canonical definition, or just the id if it has none.
     Definitions are public to every client (lrs.LrsActivity is reference data)."""
     activity: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+    pending_drain(wait=True)  # definitions of statements just stored
     row = LrsActivity.objects.filter(activity_hash=value_hash(activity_id)).first()
     if row is not None and row.activity_id == activity_id and row.definition:
         activity["definition"] = row.definition

@@ -128,6 +128,20 @@ class StatementKey(models.Model):
         return str(self.statement_id)
 
 
+class StatementPending(models.Model):
+    """A stored batch whose after-work is still to do: its index rows, a voiding statement that
+    arrived before it, activity definitions, completions to credit, the client's day count.
+    Written in the storing transaction, taken (and deleted) by `lrs.indexing`, by the worker
+    just after the answer or by the first reader that needs it, whichever comes first."""
+
+    stored = models.DateTimeField()  # the batch's one `stored`: its partition
+    seqs = models.JSONField()  # the batch's Statement.seq values
+    client = models.ForeignKey(LrsClient, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    def __str__(self) -> str:
+        return f"{self.stored:%Y-%m-%d %H:%M:%S} ({len(self.seqs)})"
+
+
 class StatementIndex(models.Model):
     statement_id = models.BigIntegerField()  # Statement.seq
     # The statement's `stored`: joins to the statement name its partition, and since/until

@@ -21,6 +21,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from access.policy import visible
 from access.scope import Scope
 from lrs.http import XapiError
+from lrs.indexing import pending_drain
 from lrs.keys import agent_key, value_hash
 from lrs.models import IndexKind, LrsActivity, Statement, StatementIndex
 from lrs.validation import StatementInvalid, parse_timestamp, validate_agent, validate_uuid
@@ -66,6 +67,7 @@ def statement_single(scope: Scope, params: dict[str, str]) -> Statement:
         statement_id = validate_uuid(raw)
     except StatementInvalid as error:
         raise XapiError(400, str(error)) from None
+    pending_drain(wait=True)  # a voiding statement may have arrived before this one
     row = visible(scope, Statement).filter(statement_id=statement_id, voided=voided).first()
     if row is None:
         raise XapiError(404, "没有该语句" if not voided else "没有该已作废的语句")
@@ -107,6 +109,8 @@ def statement_list(scope: Scope, params: dict[str, str], *, accept_language: str
     if not limit.isdigit():
         raise XapiError(400, "limit 应为非负整数")
     bound = visible(scope, Statement).order_by("-seq").values_list("seq", flat=True).first() or 0
+    # After the bound: every batch committed before it is then found by its index rows.
+    pending_drain(wait=True)
     return _page(scope, params, after=None, bound=bound, accept_language=accept_language)
 
 

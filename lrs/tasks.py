@@ -1,10 +1,18 @@
-"""Background work of the learning-record store: crediting completions after they are stored,
-and the statement table's coming months."""
+"""Background work of the learning-record store: the after-work of stored batches (index rows,
+definitions, credits noted), crediting completions, and the statement table's coming months."""
 
 from celery import shared_task
 
 from lrs.crediting import credits_process, credits_process_waiting
+from lrs.indexing import pending_drain
 from lrs.partitions import statement_partitions_ensure
+
+
+@shared_task(acks_late=True)
+def statements_index_task() -> int:
+    """After each stored batch, and every minute (celery beat): every waiting batch no one else
+    is doing. Idempotent: a batch is deleted with its work done, in one transaction."""
+    return pending_drain(wait=False)
 
 
 @shared_task(acks_late=True)

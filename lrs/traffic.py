@@ -3,6 +3,8 @@ counted as they happen so the client page never counts statements."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -12,9 +14,11 @@ from lrs.models import LrsClient, LrsClientDay, LrsRejection
 RESOURCE_MAX = 40
 
 
-def client_day_count(client: LrsClient, *, statements: int = 0, rejected: int = 0) -> None:
-    """Add to today's counters (an upsert; last in its transaction so the row lock is brief)."""
-    day = timezone.localdate()
+def client_day_count(client: LrsClient, *, statements: int = 0, rejected: int = 0,
+                     day: dt.date | None = None) -> None:
+    """Add to a day's counters, today's unless `day` (an upsert; last in its transaction so the
+    row lock is brief)."""
+    day = day or timezone.localdate()
     # The client's own counters, written for the client that is sending.
     days = LrsClientDay.objects.dangerously_unscoped().filter(client=client, day=day)
     if days.update(statements=F("statements") + statements, rejected=F("rejected") + rejected):

@@ -32,6 +32,7 @@ REFERENCE_MODELS = {
     "audit.AuditChainHead",  # the chain's head row
     "accounts.User",  # accounts: Django's auth needs its manager; users are reached through their binding
     "lrs.StatementKey",  # which statement ids the LRS holds: the writer's bookkeeping, never listed
+    "lrs.StatementPending",  # stored batches whose index rows are still to write: a work queue, never listed
     "learning.PeerPopularity",  # how many teachers of a stage and subject took a course: counts, no person
     "lrs.LrsActivity",  # the LRS's canonical activity definitions: public to every client (the Activities resource)
     "guidance.HoursRule",  # the province's rule for guidance hours, read by all
@@ -68,9 +69,12 @@ ALLOWED = {
     # the statement index walked for a filtered page (each statement is then looked up through the
     # client's scope) and probed for the query's further filters
     "lrs/statement_query.py": 3,
-    # statement ids are unique across the LRS; StatementRef targets and voiding; a batch's rows by COPY;
-    # activity definitions merged in one SQL statement; a few statements inserted in one
-    "lrs/statements.py": 9,
+    # statement ids are unique across the LRS; StatementRef targets; a batch's rows by COPY; a few
+    # statements inserted in one
+    "lrs/statements.py": 5,
+    # the after-work of a stored batch: its statements read back, its index rows, voiding that
+    # arrived first, activity definitions merged in one SQL statement
+    "lrs/indexing.py": 7,
     # Crediting is the system's own step after a client's statement was accepted: it reads the
     # registrations, the learner's earlier statements and credits, and settles each credit.
     "lrs/crediting.py": 11,
