@@ -135,13 +135,19 @@ def server_env(args, database_url: str, state: Path) -> dict[str, str]:
         "SECURE_SSL_REDIRECT": "0",
         "TRUSTED_PROXY_HOPS": "0",
         "LOG_LEVEL": args.log_level,
-        # No task of the LRS goes through Celery; eager keeps anything else off the broker.
+        # Without the index worker nothing goes through Celery: eager runs every task in place.
         "CELERY_TASK_ALWAYS_EAGER": "1",
+        "LRS_INDEX_AFTER_COMMIT": "0",
         "LRS_DEFAULT_XAPI_VERSION": args.default_version,
     })
     if args.redis_url:
         # The rate counters live in the cache: Redis (as in production) so both workers share them.
         env["REDIS_URL"] = args.redis_url
+    if args.index_worker:
+        # As in production: a batch is answered once stored, its index rows and credits follow
+        # in a Celery worker (one process, its own core) fed through Redis.
+        env.update({"CELERY_TASK_ALWAYS_EAGER": "0", "LRS_INDEX_AFTER_COMMIT": "1",
+                    "CELERY_BROKER_URL": args.redis_url})
     return env
 
 
@@ -216,6 +222,8 @@ def start(args) -> dict:
     if port_busy(args.port):
         fail(f"port {args.port} is in use")
     database_url, pg = database_target(args.server, args.database)
+    if args.index_worker and not args.redis_url:
+        fail("--index-worker needs Redis (--redis-url) for the worker's tasks")
     # Another harness server (other port) on the same database would lose it to the drop below.
     for other in Path("/tmp").glob("yanxiu-lrs-bench-*/server.json"):  # noqa: S108
         try:
@@ -262,6 +270,8 @@ def start(args) -> dict:
     # Production serves static files from the manifest; 404/500 pages need it.
     manage(args, env, "collectstatic", "--no-input", "-v0")
     setup_seconds = time.monotonic() - started
+    if args.index_worker:
+        start_worker(args, env, state)
 
     (state / "gunicorn.conf.py").write_text(GUNICORN_CONF.format(
         harness_dir=str(Path(__file__).resolve().parent), code_dir=str(code_dir), imports=str(state / "imports.txt")))
@@ -303,20 +313,55 @@ def start(args) -> dict:
                 fail(f"server did not answer {endpoint}/about within 60 s; see {state / 'server.log'}", 1)
             time.sleep(0.3)
     except BaseException:
-        # Not up (or Ctrl-C): take down the server this call started, nothing else.
+        # Not up (or Ctrl-C): take down the server (and worker) this call started, nothing else.
+        stop_worker(state)
         if server.poll() is None:
             os.kill(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
         raise
     info = {"endpoint": endpoint, "key": creds["key"], "secret": creds["secret"], "pid": server.pid,
             "database": args.database, "code_dir": str(code_dir), "state_dir": str(state),
-            "workers": args.workers, "threads": args.threads, "setup_seconds": round(setup_seconds, 1)}
+            "workers": args.workers, "threads": args.threads, "index_worker": args.index_worker,
+            "setup_seconds": round(setup_seconds, 1)}
     (state / "server.json").write_text(json.dumps(info, indent=2))
     os.chmod(state / "server.json", 0o600)
     return info
 
 
+def start_worker(args, env: dict[str, str], state: Path) -> None:
+    """The Celery worker that does each stored batch's after-work (and the crediting tasks):
+    the broker's database emptied first, so no task of an earlier run reaches this one."""
+    import redis
+
+    redis.Redis.from_url(args.redis_url).flushdb()
+    log = open(state / "worker.log", "ab")  # noqa: SIM115 - handed to the worker process
+    worker = subprocess.Popen([args.python, str(Path(__file__).resolve()), "_manage", "--code-dir", str(args.code_dir),
+                               "--", "worker", "-c", "1", "-l", "WARNING", "--max-tasks-per-child", "100000"],
+                              env=env, cwd=args.code_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (state / "worker.pid").write_text(f"{worker.pid}\n")
+
+
+def stop_worker(state: Path) -> None:
+    try:
+        pid = int((state / "worker.pid").read_text())
+    except (OSError, ValueError):
+        return
+    (state / "worker.pid").unlink()
+    try:
+        os.kill(pid, signal.SIGTERM)  # celery's warm shutdown: its pool process finishes its task first
+    except ProcessLookupError:
+        return
+    for _ in range(100):
+        try:
+            os.killpg(pid, 0)  # its session: celery and its pool process
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(pid, signal.SIGKILL)
+
+
 def stop(args) -> None:
+    stop_worker(args.state_dir)
     pid = read_pid(args.state_dir)
     if pid is None:
         print(f"no harness server running for {args.state_dir}")
@@ -426,6 +471,10 @@ def main() -> None:
     serving.add_argument("--default-version", default=os.environ.get("LRS_BENCH_DEFAULT_VERSION", "1.0.3"),
                          help="LRS_DEFAULT_XAPI_VERSION: the version answered to requests naming none")
     serving.add_argument("--access-log", action="store_true", help="write STATE/access.log")
+    serving.add_argument("--index-worker", action=argparse.BooleanOptionalAction,
+                         default=os.environ.get("LRS_BENCH_INDEX_WORKER", "1") == "1",
+                         help="answer batches once stored, their after-work in a Celery worker, as in production "
+                              "(LRS_BENCH_INDEX_WORKER=0: everything in the request)")
     serving.add_argument("--keep-data", action="store_true", default=os.environ.get("LRS_BENCH_KEEP") == "1",
                          help="serve the database as it is (e.g. filled by bench/lrs_fill.py) instead of dropping it; "
                               "the same state folder (its keys) must have created it (LRS_BENCH_KEEP=1)")

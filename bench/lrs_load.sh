@@ -32,6 +32,8 @@ SECRET=$(sed -n 's/^secret: //p' "$OUT/server.txt")
 sed -i '/^secret:/d' "$OUT/server.txt"
 grep -v '^key:' "$OUT/server.txt" >&2
 STATE=$(sed -n 's/^state: \([^ ]*\).*/\1/p' "$OUT/server.txt")
+DB=$(sed -n 's/.*database: \([^ ]*\).*/\1/p' "$OUT/server.txt")
+: > "$OUT/backlog.tsv"
 
 # Memory while it runs: the resident size of the gunicorn master and its workers, every
 # LRS_MEMORY_EVERY seconds (default 10), to DIR/memory.tsv (seconds, total kB, largest process kB).
@@ -45,6 +47,10 @@ PID=$(cat "$STATE/gunicorn.pid")
       total=$((total + ${kb:-0})); [ "${kb:-0}" -gt "$largest" ] && largest=${kb:-0}
     done
     printf '%s\t%s\t%s\n' $(( $(date +%s) - start )) "$total" "$largest"
+    # Statements stored but not yet indexed (the index worker's backlog), to DIR/backlog.tsv.
+    waiting=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc \
+      "SELECT coalesce(sum(jsonb_array_length(seqs)), 0) FROM lrs_statementpending" 2>/dev/null || echo -)
+    printf '%s\t%s\n' $(( $(date +%s) - start )) "$waiting" >> "$OUT/backlog.tsv"
     sleep "${LRS_MEMORY_EVERY:-10}"
   done
 ) > "$OUT/memory.tsv" 2>/dev/null &
@@ -75,16 +81,26 @@ sys.exit(load_xapi.main(sys.argv[2:]))
 EOF
 
 # The figures plus what they were measured on (workers, threads, code, database).
-"$PY" - "$OUT/load_raw.json" "$STATE/server.json" "$OUT/load.json" "$OUT/memory.tsv" <<'EOF'
+"$PY" - "$OUT/load_raw.json" "$STATE/server.json" "$OUT/load.json" "$OUT/memory.tsv" "$OUT/backlog.tsv" <<'EOF'
 import json, sys
 result = json.load(open(sys.argv[1]))
 server = json.load(open(sys.argv[2]))
-result["server"] = {k: server[k] for k in ("code_dir", "database", "workers", "threads")}
+result["server"] = {k: server.get(k) for k in ("code_dir", "database", "workers", "threads", "index_worker")}
 samples = [line.split("\t") for line in open(sys.argv[4]).read().splitlines() if line.count("\t") == 2]
 if samples:  # resident kB of the server's processes: first sample, last, highest
     totals = [int(total) for _, total, _ in samples]
     result["server_memory_kb"] = {"first": totals[0], "last": totals[-1], "max": max(totals), "samples": len(totals),
                                   "largest_process_max": max(int(largest) for _, _, largest in samples)}
+waiting = [int(n) for _, n in (line.split("\t") for line in open(sys.argv[5]).read().splitlines()) if n.isdigit()]
+if waiting:  # statements stored, not yet indexed: the worker keeping up or not
+    result["index_backlog"] = {"max": max(waiting), "last": waiting[-1], "samples": len(waiting)}
+# How fast this machine runs Python at all (the same kind of VM has differed by 3-4 times between
+# days): seconds for 20 M additions in a CPython loop, so runs on different days compare.
+import time
+began, total = time.perf_counter(), 0
+for n in range(20_000_000):
+    total += n
+result["cpu_reference_s"] = round(time.perf_counter() - began, 2)
 json.dump(result, open(sys.argv[3], "w"), indent=2)
 print(json.dumps(result, indent=2))
 EOF
