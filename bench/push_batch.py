@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/push_batch.py --scale M --database yanxiu_push_bench          # fill, then run
     .venv/bin/python bench/push_batch.py --database yanxiu_push_bench --keep             # run again
+    .venv/bin/python bench/push_batch.py --scale L --database yanxiu_push_l --fill-only  # fill now, measure later
 
 Fills a fresh PostgreSQL database: `yanxiu synth` at the given scale (teachers with stages and
 subjects, no ledger), `--courses` published province courses with stage/subject tags and
@@ -193,6 +194,8 @@ def main() -> None:
                         help="the database already holds a synthetic province (e.g. an L database of "
                              "bench_synth.py renamed yanxiu_push_…): add only the courses and completions")
     parser.add_argument("--no-refit", action="store_true", help="score with the model saved by the last run")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="stop after the fill (measure later with --keep, on a quiet machine)")
     args = parser.parse_args()
     if not args.database.startswith("yanxiu_push_"):
         raise SystemExit("the benchmark database must be named yanxiu_push_…")
@@ -209,6 +212,9 @@ def main() -> None:
     else:
         django.setup()
         filled = fill(args, env)
+        if args.fill_only:
+            print(json.dumps({"scale": args.scale, "courses": args.courses, **filled}, ensure_ascii=False))
+            return
     print(json.dumps({"scale": args.scale, "courses": args.courses, "cpus": os.cpu_count(), **filled,
                       **measure(args)}, ensure_ascii=False))
 
