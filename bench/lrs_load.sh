@@ -47,10 +47,19 @@ PID=$(cat "$STATE/gunicorn.pid")
       total=$((total + ${kb:-0})); [ "${kb:-0}" -gt "$largest" ] && largest=${kb:-0}
     done
     printf '%s\t%s\t%s\n' $(( $(date +%s) - start )) "$total" "$largest"
-    # Statements stored but not yet indexed (the index worker's backlog), to DIR/backlog.tsv.
+    # Statements stored but not yet indexed (the index worker's backlog) and the worker's resident
+    # kB, to DIR/backlog.tsv.
     waiting=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc \
       "SELECT coalesce(sum(jsonb_array_length(seqs)), 0) FROM lrs_statementpending" 2>/dev/null || echo -)
-    printf '%s\t%s\n' $(( $(date +%s) - start )) "$waiting" >> "$OUT/backlog.tsv"
+    # The index worker's processes (celery and its pool: one session) by their resident size.
+    worker_kb=0
+    if [ -f "$STATE/worker.pid" ]; then
+      for p in $(pgrep -s "$(cat "$STATE/worker.pid")"); do
+        kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+        worker_kb=$((worker_kb + ${kb:-0}))
+      done
+    fi
+    printf '%s\t%s\t%s\n' $(( $(date +%s) - start )) "$waiting" "$worker_kb" >> "$OUT/backlog.tsv"
     sleep "${LRS_MEMORY_EVERY:-10}"
   done
 ) > "$OUT/memory.tsv" 2>/dev/null &
@@ -91,9 +100,13 @@ if samples:  # resident kB of the server's processes: first sample, last, highes
     totals = [int(total) for _, total, _ in samples]
     result["server_memory_kb"] = {"first": totals[0], "last": totals[-1], "max": max(totals), "samples": len(totals),
                                   "largest_process_max": max(int(largest) for _, _, largest in samples)}
-waiting = [int(n) for _, n in (line.split("\t") for line in open(sys.argv[5]).read().splitlines()) if n.isdigit()]
+rows = [line.split("\t") for line in open(sys.argv[5]).read().splitlines() if line.count("\t") == 2]
+waiting = [int(n) for _, n, _ in rows if n.isdigit()]
 if waiting:  # statements stored, not yet indexed: the worker keeping up or not
     result["index_backlog"] = {"max": max(waiting), "last": waiting[-1], "samples": len(waiting)}
+worker = [int(kb) for _, _, kb in rows if kb.isdigit() and int(kb)]
+if worker:  # the index worker's resident kB: first sample, last, highest
+    result["worker_memory_kb"] = {"first": worker[0], "last": worker[-1], "max": max(worker)}
 # How fast this machine runs Python at all (the same kind of VM has differed by 3-4 times between
 # days): seconds for 20 M additions in a CPython loop, so runs on different days compare.
 import time
