@@ -59,6 +59,30 @@ FROM (
 """
 
 
+def _constraints_and_indexes_dropped(cursor, table: str) -> tuple[list, list]:
+    """Drop the table's unique and foreign-key constraints and its other indexes (the primary
+    key stays), returning their definitions: 100 M rows go in far faster without a dozen
+    B-trees and three foreign-key checks per row, and are indexed once afterwards."""
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = %s::regclass AND contype IN ('u', 'f')", [table])
+    constraints = cursor.fetchall()
+    for name, _ in constraints:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    cursor.execute("SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i "
+                   "ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass AND NOT x.indisprimary", [table])
+    indexes = cursor.fetchall()
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return constraints, indexes
+
+
+def _constraints_and_indexes_restored(cursor, table: str, constraints: list, indexes: list) -> None:
+    for _, definition in indexes:
+        cursor.execute(definition)
+    for name, definition in constraints:  # unique ones build their index; foreign keys validate once
+        cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
 def run(command: list[str], env: dict) -> str:
     return subprocess.run(command, check=True, env=env, capture_output=True, text=True).stdout
 
@@ -109,14 +133,18 @@ def fill(args, env: dict) -> dict:
         step = 20000
         cursor.execute("SELECT coalesce(max(statement_id), 0) FROM lrs_statementcredit")  # a reused province has some
         first = base_statement = cursor.fetchone()[0]
+        dropped = _constraints_and_indexes_dropped(cursor, "lrs_statementcredit")
         for start in range(low, high + 1, step):
             cursor.execute(COMPLETIONS_SQL, {"first": first, "client": client.pk, "activity_base": first_activity,
                                              "courses": args.courses, "per_teacher": args.per_teacher,
                                              "low": start, "high": start + step - 1})
             first += cursor.rowcount
+        filled = time.monotonic()
+        _constraints_and_indexes_restored(cursor, "lrs_statementcredit", *dropped)
+        indexed = time.monotonic() - filled
         cursor.execute("ANALYZE")
     return {"synth_seconds": round(synthesized, 1), "fill_seconds": round(time.monotonic() - started - synthesized, 1),
-            "completions": first - base_statement}
+            "of_which_indexing_seconds": round(indexed, 1), "completions": first - base_statement}
 
 
 def _range(job: tuple[int, int, str]) -> int:
