@@ -41,7 +41,7 @@ def statement_digests(full: dict, inherited: dict[str, set[tuple[int, int]]]) ->
     """The (kind, value hash) index rows of one stored statement; `inherited`: what each
     StatementRef target of the batch is found by."""
     digests = {(kind, value_hash(value)) for kind, value in index_values(full)}
-    ref = _statement_ref(full)
+    ref = statement_ref(full)
     if ref is not None:
         digests |= inherited.get(ref, set())
         if full["verb"]["id"] == VOIDED_VERB:
@@ -173,7 +173,7 @@ def _context_agents(context: dict) -> Iterable[str]:
             yield from _agents(entry.get("group"))
 
 
-def _context_activities(context: Any) -> Iterable[str]:
+def context_activities(context: Any) -> Iterable[str]:
     if not isinstance(context, dict):
         return
     for activities in (context.get("contextActivities") or {}).values():
@@ -182,7 +182,7 @@ def _context_activities(context: Any) -> Iterable[str]:
                 yield activity["id"]
 
 
-def _object_activity(statement: dict) -> str | None:
+def object_activity(statement: dict) -> str | None:
     target = statement.get("object") or {}
     if target.get("objectType", "Activity") == "Activity" and isinstance(target.get("id"), str):
         return target["id"]
@@ -205,20 +205,20 @@ def index_values(statement: dict) -> set[tuple[int, str]]:
     context = statement.get("context") or {}
     related |= set(_context_agents(context))
     activities: set[str] = set()
-    activity = _object_activity(statement)
+    activity = object_activity(statement)
     if activity:
         values.add((IndexKind.ACTIVITY, activity))
         activities.add(activity)
-    activities |= set(_context_activities(context))
+    activities |= set(context_activities(context))
     target = statement.get("object") or {}
     if target.get("objectType") == "SubStatement":
         related |= {*_agents(target.get("actor")), *_object_agents(target)}
         sub_context = target.get("context") or {}
         related |= set(_context_agents(sub_context))
-        sub_activity = _object_activity(target)
+        sub_activity = object_activity(target)
         if sub_activity:
             activities.add(sub_activity)
-        activities |= set(_context_activities(sub_context))
+        activities |= set(context_activities(sub_context))
     values |= {(IndexKind.RELATED_AGENT, key) for key in related}
     values |= {(IndexKind.RELATED_ACTIVITY, activity) for activity in activities}
     registration = context.get("registration")
@@ -227,7 +227,7 @@ def index_values(statement: dict) -> set[tuple[int, str]]:
     return values
 
 
-def _statement_ref(statement: dict) -> str | None:
+def statement_ref(statement: dict) -> str | None:
     target = statement.get("object") or {}
     if target.get("objectType") == "StatementRef" and isinstance(target.get("id"), str):
         return target["id"].lower()

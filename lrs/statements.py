@@ -27,14 +27,14 @@ from lrs.http import XAPI_VERSION, XAPI_VERSION_2, XapiError
 from lrs.indexing import (
     INHERITED,
     VOIDED_VERB,
-    _context_activities,
-    _object_activity,
-    _statement_ref,
     after_store,
+    context_activities,
     index_rows_copy,
+    object_activity,
     pending_add,
     pending_drain,
     statement_digests,
+    statement_ref,
 )
 from lrs.keys import learner_key, value_hash
 from lrs.learners import teachers_for_agents
@@ -52,10 +52,10 @@ def _covered(scope: Scope, statement: dict) -> bool:
     """A client writes only about activities under its prefixes ("*": anything)."""
     if "*" in scope.client_prefixes:
         return True
-    activities = [_object_activity(statement), *_context_activities(statement.get("context"))]
+    activities = [object_activity(statement), *context_activities(statement.get("context"))]
     target = statement.get("object") or {}
     if target.get("objectType") == "SubStatement":
-        activities.append(_object_activity(target))
+        activities.append(object_activity(target))
     named = [activity for activity in activities if activity]
     return bool(named) and all(any(a.startswith(prefix) for prefix in scope.client_prefixes) for a in named)
 
@@ -126,11 +126,11 @@ def _insert(*, scope: Scope, client: LrsClient, statements: list[dict], stored: 
     voiding_targets = {}
     for statement in statements:
         if statement["verb"]["id"] == VOIDED_VERB:
-            target = _statement_ref(statement)
+            target = statement_ref(statement)
             if target is None:
                 raise XapiError(400, "作废语句的对象必须是 StatementRef")
             voiding_targets[statement["id"].lower()] = target
-    targets = {ref for statement in statements if (ref := _statement_ref(statement))}
+    targets = {ref for statement in statements if (ref := statement_ref(statement))}
     # A plain batch on PostgreSQL is answered once stored; the rest of its work follows
     # (lrs.indexing). A batch with StatementRefs reads what earlier batches are found by, so
     # those are finished first and it does all its work now.
