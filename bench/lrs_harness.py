@@ -9,7 +9,9 @@
 must start with `yanxiu_lrs_` so no other database can be named by mistake), migrates it (the
 migrations load the province division; it is created if missing), creates one LRS client
 with a high rate limit, runs collectstatic and starts gunicorn on 127.0.0.1 with production
-settings (YANXIU_ENV=prod, DEBUG off, throwaway keys). Everything it writes (pid, log,
+settings (YANXIU_ENV=prod, DEBUG off, throwaway keys) and, as production runs, one Celery worker
+(Redis as broker) for the statements' after-work (index rows, definitions, credits), which
+`--no-index-worker` / LRS_BENCH_INDEX_WORKER=0 leaves in the request. Everything it writes (pid, log,
 credentials, VAR_DIR) lives in the state folder, /tmp/yanxiu-lrs-bench-PORT by default.
 
 `--code-dir` serves another copy of the project (e.g. a `git archive HEAD` snapshot) with
