@@ -29,12 +29,19 @@ from lrs.keys import agent_key, value_hash
 from lrs.models import (
     IndexKind,
     LrsActivity,
-    LrsClient,
     Statement,
     StatementIndex,
     StatementPending,
 )
 from lrs.traffic import client_day_count
+
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+# Index kinds copied from a statement to the statements that target it by StatementRef: a
+# filter matching the target matches them too (the specification's StatementRef rule).
+INHERITED = (IndexKind.VERB, IndexKind.ACTIVITY, IndexKind.RELATED_ACTIVITY, IndexKind.AGENT,
+             IndexKind.RELATED_AGENT, IndexKind.REGISTRATION)
+# The targets of voiding statements (not a filter: how a statement arriving late finds it is voided).
+VOIDS = 7
 
 
 def statement_digests(full: dict, inherited: dict[str, set[tuple[int, int]]]) -> set[tuple[int, int]]:
@@ -53,8 +60,10 @@ def index_rows_copy(cursor: Any, rows: list[Statement], index_rows: list[set[tup
     """PostgreSQL: index rows by COPY. Numbers and one timestamp per statement only: the text
     format written directly (a row at a time through write_row costs more than the database's
     side of it). `cursor`: psycopg's own (Django's wrapper has no COPY)."""
-    lines = "".join(f"{row.seq}\t{row.stored.isoformat()}\t{kind}\t{digest}\n"
-                    for row, digests in zip(rows, index_rows, strict=True) for kind, digest in digests)
+    lines = "".join(f"{row.seq}\t{stored}\t{kind}\t{digest}\n"
+                    for row, digests in zip(rows, index_rows, strict=True)
+                    for stored in (row.stored.isoformat(),)  # once a statement, not once a row
+                    for kind, digest in digests)
     if lines:
         with cursor.copy("COPY lrs_statementindex (statement_id, stored, kind, value_hash) FROM STDIN") as copy:
             copy.write(lines)
@@ -86,7 +95,7 @@ def after_store(rows: list[Statement], index_rows: list[set[tuple[int, int]]] | 
     # Per client and day of storing, in client order (two transactions never wait on each other's rows).
     counts = Counter((row.client_id, timezone.localdate(row.stored)) for row in rows)
     for (client_id, day), count in sorted(counts.items()):
-        client_day_count(LrsClient(pk=client_id), statements=count, day=day)
+        client_day_count(client_id, statements=count, day=day)
 
 
 # --- batches answered before their after-work -----------------------------------------------
@@ -137,15 +146,6 @@ def _pending_statements(batches: list[StatementPending]) -> list[Statement]:
 
 
 # --- what a statement is found by ---------------------------------------------------------------
-
-VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
-# Index kinds copied from a statement to the statements that target it by StatementRef: a
-# filter matching the target matches them too (the specification's StatementRef rule).
-INHERITED = (IndexKind.VERB, IndexKind.ACTIVITY, IndexKind.RELATED_ACTIVITY, IndexKind.AGENT,
-             IndexKind.RELATED_AGENT, IndexKind.REGISTRATION)
-# The targets of voiding statements (not a filter: how a statement arriving late finds it is voided).
-VOIDS = 7
-
 
 def _agents(agent: Any) -> Iterable[str]:
     """The keys an actor or object stands for: itself if identified, and its members."""

@@ -14,18 +14,18 @@ from lrs.models import LrsClient, LrsClientDay, LrsRejection
 RESOURCE_MAX = 40
 
 
-def client_day_count(client: LrsClient, *, statements: int = 0, rejected: int = 0,
+def client_day_count(client_id: int, *, statements: int = 0, rejected: int = 0,
                      day: dt.date | None = None) -> None:
-    """Add to a day's counters, today's unless `day` (an upsert; last in its transaction so the
-    row lock is brief)."""
+    """Add to a client's counters of a day, today's unless `day` (an upsert; last in its
+    transaction so the row lock is brief)."""
     day = day or timezone.localdate()
     # The client's own counters, written for the client that is sending.
-    days = LrsClientDay.objects.dangerously_unscoped().filter(client=client, day=day)
+    days = LrsClientDay.objects.dangerously_unscoped().filter(client_id=client_id, day=day)
     if days.update(statements=F("statements") + statements, rejected=F("rejected") + rejected):
         return
     try:
         with transaction.atomic():
-            LrsClientDay.objects.create(client=client, day=day, statements=statements, rejected=rejected)
+            LrsClientDay.objects.create(client_id=client_id, day=day, statements=statements, rejected=rejected)
     except IntegrityError:  # created by a concurrent request meanwhile
         days.update(statements=F("statements") + statements, rejected=F("rejected") + rejected)
 
@@ -35,4 +35,4 @@ def rejection_record(client: LrsClient, *, method: str, resource: str, status: i
     with transaction.atomic():
         LrsRejection.objects.create(client=client, at=timezone.now(), method=method[:10],
                                     resource=resource[-RESOURCE_MAX:], status=status, message=message[:300])
-        client_day_count(client, rejected=1)
+        client_day_count(client.pk, rejected=1)
