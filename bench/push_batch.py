@@ -134,13 +134,15 @@ def fill(args, env: dict) -> dict:
         cursor.execute("SELECT coalesce(max(statement_id), 0) FROM lrs_statementcredit")  # a reused province has some
         first = base_statement = cursor.fetchone()[0]
         dropped = _constraints_and_indexes_dropped(cursor, "lrs_statementcredit")
-        for start in range(low, high + 1, step):
-            cursor.execute(COMPLETIONS_SQL, {"first": first, "client": client.pk, "activity_base": first_activity,
-                                             "courses": args.courses, "per_teacher": args.per_teacher,
-                                             "low": start, "high": start + step - 1})
-            first += cursor.rowcount
-        filled = time.monotonic()
-        _constraints_and_indexes_restored(cursor, "lrs_statementcredit", *dropped)
+        try:
+            for start in range(low, high + 1, step):
+                cursor.execute(COMPLETIONS_SQL, {"first": first, "client": client.pk, "activity_base": first_activity,
+                                                 "courses": args.courses, "per_teacher": args.per_teacher,
+                                                 "low": start, "high": start + step - 1})
+                first += cursor.rowcount
+        finally:  # a stopped fill leaves its rows indexed: a later --keep must not measure without them
+            filled = time.monotonic()
+            _constraints_and_indexes_restored(cursor, "lrs_statementcredit", *dropped)
         indexed = time.monotonic() - filled
         cursor.execute("ANALYZE")
     return {"synth_seconds": round(synthesized, 1), "fill_seconds": round(time.monotonic() - started - synthesized, 1),
