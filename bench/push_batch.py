@@ -142,6 +142,7 @@ def fill(args, env: dict) -> dict:
                 first += cursor.rowcount
         finally:  # a stopped fill leaves its rows indexed: a later --keep must not measure without them
             filled = time.monotonic()
+            cursor.execute("SET maintenance_work_mem = '2GB'")  # each index is one sort of ~100 M rows at L
             _constraints_and_indexes_restored(cursor, "lrs_statementcredit", *dropped)
         indexed = time.monotonic() - filled
         cursor.execute("ANALYZE")

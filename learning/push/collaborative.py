@@ -54,15 +54,23 @@ class Model:
         return int(self.course_ids.shape[0])
 
 
+def fit_sample(teacher_ids: np.ndarray, size: int | None = None) -> np.ndarray:
+    """At most `size` of the ids, the same ones night after night (the lowest by a hash of the id,
+    so the sample is spread over every division rather than the oldest ids)."""
+    size = settings.LEARNING_PUSH_FIT_TEACHERS if size is None else size
+    ids = np.asarray(teacher_ids, dtype=np.int64)
+    if len(ids) <= size:
+        return ids
+    return np.sort(ids[np.argsort((ids * 2654435761) % 4294967296, kind="stable")[:size]])
+
+
 def fit(teachers: np.ndarray, courses: np.ndarray, times: np.ndarray, titles: dict[int, str], *,
         tune_max: int | None = None, fit_teachers: int | None = None, params: RankerParams | None = None) -> Model:
     tune_max = settings.LEARNING_PUSH_TUNE_MAX_EVENTS if tune_max is None else tune_max
     fit_teachers = settings.LEARNING_PUSH_FIT_TEACHERS if fit_teachers is None else fit_teachers
     distinct = np.unique(teachers)
     if len(distinct) > fit_teachers:
-        # A fixed sample (by a hash of the id, so the same teachers night after night).
-        kept = distinct[np.argsort((distinct * 2654435761) % 4294967296, kind="stable")[:fit_teachers]]
-        mask = np.isin(teachers, kept)
+        mask = np.isin(teachers, fit_sample(distinct, fit_teachers))
         teachers, courses, times = teachers[mask], courses[mask], times[mask]
     course_ids, item = np.unique(courses, return_inverse=True)
     _, user = np.unique(teachers, return_inverse=True)

@@ -228,12 +228,16 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         peak[peak <= 0] = 1.0
         learned /= peak
     # float32 throughout, in place: a chunk is CHUNK × courses, the largest arrays of the batch.
-    peers = np.stack([catalogue.peer_vector(t.stage, t.subjects) for t in teachers])
-    fits = np.stack([catalogue.fit_vector(t.stage, t.subjects) for t in teachers])
+    # What does not depend on the history is a vector per stage and subjects: the chunk's few
+    # groups are summed once and each teacher's row gathered from them.
+    groups: dict[tuple[str, frozenset[str]], int] = {}
+    group = np.asarray([groups.setdefault((t.stage, t.subjects), len(groups)) for t in teachers], dtype=np.int64)
+    group_peers = np.stack([catalogue.peer_vector(stage, subjects) for stage, subjects in groups])
+    group_fits = np.stack([catalogue.fit_vector(stage, subjects) for stage, subjects in groups])
+    prior = np.float32(WEIGHTS["peers"]) * group_peers + np.float32(WEIGHTS["fit"]) * group_fits
+    prior += np.float32(WEIGHTS["fresh"]) * catalogue.fresh + np.float32(WEIGHTS["featured"]) * catalogue.featured
     total = learned * np.float32(WEIGHTS["similar"])
-    total += np.float32(WEIGHTS["peers"]) * peers
-    total += np.float32(WEIGHTS["fit"]) * fits
-    total += (np.float32(WEIGHTS["fresh"]) * catalogue.fresh + np.float32(WEIGHTS["featured"]) * catalogue.featured)
+    total += prior[group]
     for n, t in enumerate(teachers):
         if t.filled:
             sink = np.isin(catalogue.category, [CATEGORY_INDEX[c] for c in t.filled])
@@ -250,7 +254,7 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
     required_best = {}
     carrying = catalogue.required_columns
     if len(carrying):
-        sub_total, sub_allowed, sub_fits = total[:, carrying], allowed[:, carrying], fits[:, carrying]
+        sub_total, sub_allowed, sub_fits = total[:, carrying], allowed[:, carrying], group_fits[:, carrying][group]
         for content, bit in REQUIRED_BITS.items():
             if any(content in t.missing_required for t in teachers):
                 covering = sub_allowed & ((catalogue.required[carrying] & bit) > 0)[None, :] & (sub_fits > 0)
@@ -263,7 +267,7 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
             if content in required_best and required_best[content][n] >= 0:
                 chosen.add(int(required_best[content][n]))
         if t.weak_topic:  # the best course on the weakest capability, for `rank`'s place for it
-            covering = catalogue._marks("topic", t.weak_topic) & allowed[n] & (fits[n] > 0)
+            covering = catalogue._marks("topic", t.weak_topic) & allowed[n] & (group_fits[group[n]] > 0)
             if covering.any():
                 chosen.add(int(np.argmax(np.where(covering, total[n], np.float32(-np.inf)))))
         columns = np.asarray(sorted(chosen), dtype=np.int64)
@@ -274,7 +278,8 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         results.append(Scored(
             pool=[catalogue.cards[i] for i in columns.tolist()],
             scores=dict(zip(ids, total[n, columns].tolist(), strict=True)), similar=similar,
-            peers={pk: value for pk, value in zip(ids, peers[n, columns].tolist(), strict=True) if value > 0}))
+            peers={pk: value for pk, value in zip(ids, group_peers[group[n], columns].tolist(), strict=True)
+                   if value > 0}))
     return results
 
 
@@ -296,5 +301,5 @@ class _Explainer:
         shared = self.member[rows]
         if not shared.any():
             return ""
-        best = rows[shared][np.argmax(weights[shared])]
+        best = rows[shared][weights[shared].argmax()]  # the method: np.argmax's dispatch costs more here
         return catalogue.titles.get(int(catalogue.model_ids[best]), "")

@@ -221,6 +221,26 @@ def test_the_binary_copy_reads_the_same_history_as_the_rows(library, learner, pr
     assert all(part.dtype in (np.int64, np.float64) for part in copied)
 
 
+def test_the_refit_reads_only_the_history_of_its_sample(library, learner, province, monkeypatch):
+    import numpy as np
+
+    from learning.push import collaborative, interactions
+    from learning.push.inputs import course_of_activity
+
+    learners = [learner(library["M-1"], library["M-2"]) for _ in range(4)]
+    monkeypatch.setattr(interactions, "_BUCKET", 2)  # several ranges on PostgreSQL, some without a wanted id
+    scope = Scope.division(Course.objects.dangerously_unscoped().first().division)
+    every = np.asarray(sorted(t.pk for t in learners), dtype=np.int64)
+    sample = collaborative.fit_sample(every, 2)
+    assert len(sample) == 2 and set(sample.tolist()) < set(every.tolist())
+    assert collaborative.fit_sample(every[::-1].copy(), 2).tolist() == sample.tolist()  # the same, night after night
+    courses = course_of_activity(scope)
+    read = interactions.load(scope, courses, teachers_among=sample)
+    assert set(read.teachers.tolist()) == set(sample.tolist())
+    whole = interactions.load(scope, courses)
+    assert len(read.teachers) == int(np.isin(whole.teachers, sample).sum()) > 0
+
+
 def test_the_nightly_batch_refits_the_model_only_when_it_is_old(library, learner, settings):
     import os
 
