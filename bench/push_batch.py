@@ -169,6 +169,7 @@ def measure(args) -> dict:
 
     from access.scope import Scope
     from learning import tasks
+    from learning.push import collaborative, services
     from learning.push.selectors import push_for
     from learning.push.services import push_refresh_all, push_store
     from people.models import Teacher
@@ -177,6 +178,11 @@ def measure(args) -> dict:
     # processes, as to that many Celery workers.
     queued: list[tuple[int, int, str]] = []
     tasks.push_refresh_range_task.delay = lambda low, high, now: queued.append((low, high, now))  # type: ignore[method-assign]
+    # The refit (weekly in production) and the peer table (nightly) timed apart.
+    phases: dict[str, float] = {}
+    for module, name, phase in ((collaborative, "fit_and_save", "refit_seconds"),
+                                (services, "peers_refresh", "peers_seconds")):
+        setattr(module, name, _timed(getattr(module, name), phases, phase))
     started = time.monotonic()
     result = push_refresh_all(refit=not args.no_refit)
     fitted = time.monotonic() - started
@@ -206,10 +212,32 @@ def measure(args) -> dict:
                Teacher.objects.dangerously_unscoped().get(pk=chosen[0]))  # this process's library, built once
     on_demand = timed(lambda t: push_store(Scope.for_teacher(t), t))
     stored = timed(lambda t: push_for(Scope.for_teacher(t), t))
-    return {"batch_seconds": round(batch, 1), "fit_and_peers_seconds": round(fitted, 1), "workers": args.workers,
+    refit = phases.get("refit_seconds", 0.0)
+    return {"batch_seconds": round(batch, 1), "fit_and_peers_seconds": round(fitted, 1),
+            **{phase: round(seconds, 1) for phase, seconds in phases.items()},
+            "nightly_without_refit_seconds": round(batch - refit, 1), "workers": args.workers,
             "fit_peak_rss_mb": round(fit_rss), "worker_peak_rss_mb": round(worker_rss), **result, "written": written,
             "teachers_per_second": round(written / max(batch - fitted, 1e-9)), "on_demand": on_demand,
-            "read_fresh": stored}
+            "read_fresh": stored, "cpu_reference_s": _cpu_reference()}
+
+
+def _timed(call, phases: dict[str, float], phase: str):
+    def timed(*args, **kwargs):
+        began = time.monotonic()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            phases[phase] = phases.get(phase, 0.0) + time.monotonic() - began
+    return timed
+
+
+def _cpu_reference() -> float:
+    """Seconds for 20 M additions in a CPython loop: machines of the same kind have differed by
+    3-4 times between days, so runs compare by this."""
+    began, total = time.perf_counter(), 0
+    for n in range(20_000_000):
+        total += n
+    return round(time.perf_counter() - began, 2)
 
 
 def main() -> None:
