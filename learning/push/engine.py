@@ -145,6 +145,13 @@ class Catalogue:
             self._peers[key] = vector
         return self._peers[key]
 
+    def sink_mask(self, filled: frozenset[str]) -> np.ndarray:
+        """The courses of the categories a teacher has filled (a handful of distinct sets)."""
+        key = ("sink", ",".join(sorted(filled)))
+        if key not in self._marked:
+            self._marked[key] = np.isin(self.category, [CATEGORY_INDEX[c] for c in filled])
+        return self._marked[key]
+
     def open_mask(self, home: str, open_ids: frozenset[int]) -> np.ndarray:
         if home not in self._open:
             self._open[home] = np.isin(self.ids, np.fromiter(open_ids, dtype=np.int64, count=len(open_ids)))
@@ -240,8 +247,7 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
     total += prior[group]
     for n, t in enumerate(teachers):
         if t.filled:
-            sink = np.isin(catalogue.category, [CATEGORY_INDEX[c] for c in t.filled])
-            total[n, sink] *= np.float32(FILLED_CATEGORY_FACTOR)
+            total[n, catalogue.sink_mask(t.filled)] *= np.float32(FILLED_CATEGORY_FACTOR)
     allowed = np.stack([catalogue.open_mask(t.home, t.open_ids) for t in teachers])
     for n, t in enumerate(teachers):
         studied = [catalogue.position[c] for c in t.history if c in catalogue.position]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from catalog.constants import Topic
 from credits.constants import CATEGORY_LABELS
@@ -67,9 +68,9 @@ class TeacherNeeds:
     weak_topic: str = ""
 
 
-@dataclass(frozen=True)
-class Similar:
-    """The learned signal for one course: a score in [0, 1] and the studied course it comes from."""
+class Similar(NamedTuple):
+    """The learned signal for one course: a score in [0, 1] and the studied course it comes from.
+    (A named tuple: the batch makes some twenty per teacher, and a frozen dataclass is slower to build.)"""
 
     score: float
     because: str = ""  # the title of the teacher's course that contributed most
@@ -202,9 +203,14 @@ def rank(needs: TeacherNeeds, cards: list[CourseCard], *, similar: dict[int, Sim
     taken = {card.id for card in chosen}
     left = [(scored[c.id], c.id, c.topics[0] if c.topics else None, c.provider_id) for c in open_cards
             if c.id not in taken]
+    # `left` is in falling score order and a penalty only lowers a score, so the scan stops at the
+    # first course whose score is below the best worth found.
+    left.sort(key=lambda item: (-item[0], item[1]))
     while len(chosen) < k and left:
         best_at, best_key = 0, None
         for n, (value, pk, topic, provider) in enumerate(left):
+            if best_key is not None and value < best_key[0]:
+                break
             worth = (value - SAME_TOPIC_PENALTY * (topics[topic] if topic is not None else 0)
                      - SAME_PROVIDER_PENALTY * max(0, providers[provider] - 2))
             if best_key is None or worth > best_key[0] or (worth == best_key[0] and pk < best_key[1]):

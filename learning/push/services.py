@@ -52,7 +52,8 @@ from people.models import Teacher
 
 log = logging.getLogger(__name__)
 PUSH_SIZE = 10
-CHUNK = 1000  # teachers scored together (their dense scores: CHUNK × courses floats, 80 MB at 20,000 courses)
+CHUNK = 1000  # teachers read and written together (a fixed number of queries each)
+SCORE_SLICE = 250  # of those, scored together: CHUNK × courses floats would outgrow the CPU's caches
 RANGE = 20_000  # teachers per batch task
 
 
@@ -62,16 +63,26 @@ def province_scope() -> Scope:
 
 def peers_refresh(scope: Scope, *, now: dt.datetime | None = None) -> int:
     """Rebuild the peer table: per stage and subject, the PEER_HEAD courses most teachers of that
-    group completed or took up in the last year. Two grouped queries; the table is replaced in one
+    group completed or took up in the last year. Three grouped queries; the table is replaced in one
     transaction."""
     now = now or timezone.now()
     activities = course_of_activity(scope)
     counts: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    rows = (visible(scope, StatementCredit)
-            .filter(state=CreditState.CREDITED, created_at__gte=now - dt.timedelta(days=PEER_WINDOW_DAYS),
-                    teacher__isnull=False)
-            .values_list("teacher__stage", "teacher__subjects__subject", "credited_activity_id")
-            .annotate(learners=Count("teacher_id", distinct=True)).order_by())
+    credited = (visible(scope, StatementCredit)
+                .filter(state=CreditState.CREDITED, created_at__gte=now - dt.timedelta(days=PEER_WINDOW_DAYS),
+                        teacher__isnull=False)
+                .values_list("teacher__stage", "teacher__subjects__subject", "credited_activity_id"))
+    # A teacher has at most one credited row for an activity matched by its exact IRI (the ledger's
+    # once-per-activity constraint), so those rows are counted plainly, which PostgreSQL aggregates
+    # in parallel; only prefix activities (a row per module) need the distinct count and its sort.
+    exact = credited.filter(credited_activity__is_prefix=False).annotate(learners=Count("teacher_id")).order_by()
+    prefixed = (credited.filter(credited_activity__is_prefix=True)
+                .annotate(learners=Count("teacher_id", distinct=True)).order_by())
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # ~600,000 groups at the province's scale: hashed in memory
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        rows = [*exact, *prefixed]
     for stage, subject, activity_id, learners in rows:
         course_id = activities.get(activity_id)
         if subject and course_id is not None:
@@ -161,12 +172,14 @@ def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, lib
     needs = teacher_needs(scope, teachers, studied=studied, required_of=library.required_of,
                           today=timezone.localdate(now))
     nothing = History.of([])
-    scored = engine.score(library.catalogue, [engine.Teacher(
+    scoring = [engine.Teacher(
         stage=needs[t.pk].stage, subjects=needs[t.pk].subjects, home=t.division_path,
         open_ids=library.open_ids(t.division_path), history=studied.get(t.pk, nothing).courses.tolist(),
         history_times=studied.get(t.pk, nothing).times.tolist(),
         filled=needs[t.pk].filled, missing_required=needs[t.pk].missing_required,
-        weak_topic=needs[t.pk].weak_topic) for t in teachers])
+        weak_topic=needs[t.pk].weak_topic) for t in teachers]
+    scored = [found for start in range(0, len(scoring), SCORE_SLICE)
+              for found in engine.score(library.catalogue, scoring[start:start + SCORE_SLICE])]
     return {t.pk: rank(needs[t.pk], found.pool, similar=found.similar, peers=found.peers, scores=found.scores, now=now,
                        k=PUSH_SIZE) for t, found in zip(teachers, scored, strict=True)}
 

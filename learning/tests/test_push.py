@@ -121,6 +121,26 @@ def test_what_peers_of_the_same_stage_and_subject_study_is_pushed_with_that_reas
     assert top.reason.startswith("与你同学段同学科的老师常学（小学数学）")
 
 
+def test_a_teacher_counts_once_among_peers_for_a_course_credited_module_by_module(library, learner, users, province):
+    from types import SimpleNamespace
+
+    from learning.models import PeerPopularity
+    from lrs.credited import credited_activity_create
+    from lrs.models import CreditState, StatementCredit
+
+    admin = users["province_admin"]
+    prefix = "https://courses.example.org/m-3/modules/"
+    credited = credited_activity_create(scope=scope_for_user(admin), actor=admin, division=province.province,
+                                        activity_iri=prefix, title="小学数学实验与操作（分模块）", hours=2, is_prefix=True)
+    Course.objects.dangerously_unscoped().filter(pk=library["M-3"].pk).update(credited_activity=credited)
+    modules = [SimpleNamespace(activity_iri=f"{prefix}{n}") for n in (1, 2)]
+    learner(*modules)  # two modules: two credited rows, one learner
+    learner(modules[0])
+    assert StatementCredit.objects.dangerously_unscoped().filter(credited_activity=credited, state=CreditState.CREDITED).count() == 3
+    push_refresh_all()
+    assert PeerPopularity.objects.get(stage="primary", subject="math", course=library["M-3"]).learners == 2
+
+
 def test_courses_studied_together_are_pushed_as_related(library, learner):
     for _ in range(3):
         learner(library["M-1"], library["M-4"])
