@@ -4,6 +4,7 @@
     .venv/bin/python bench/push_batch.py --scale M --database yanxiu_push_bench          # fill, then run
     .venv/bin/python bench/push_batch.py --database yanxiu_push_bench --keep             # run again
     .venv/bin/python bench/push_batch.py --scale L --database yanxiu_push_l --fill-only  # fill now, measure later
+    .venv/bin/python bench/push_batch.py --database yanxiu_push_l --keep --one-range 10000  # one process's rate
 
 Fills a fresh PostgreSQL database: `yanxiu synth` at the given scale (teachers with stages and
 subjects, no ledger), `--courses` published province courses with stage/subject tags and
@@ -242,6 +243,25 @@ def _cpu_reference() -> float:
     return round(time.perf_counter() - began, 2)
 
 
+def one_range(count: int) -> dict:
+    """One process scoring `count` active teachers (from the 400,000th on) as one range, the
+    library built first as a worker keeps it: the per-process rate, without the other worker."""
+    from django.utils import timezone
+
+    from learning.push import services
+    from people.models import Teacher
+
+    ids = list(Teacher.objects.dangerously_unscoped().filter(status="active").order_by("id")
+               .values_list("id", flat=True)[400_000:400_000 + count])
+    now = timezone.now()
+    services.library_current(now=now)
+    began = time.monotonic()
+    written = services.push_refresh_range(ids[0], ids[-1], now=now)
+    seconds = time.monotonic() - began
+    return {"one_range_teachers": written, "one_range_seconds": round(seconds, 1),
+            "one_range_teachers_per_second": round(written / seconds), "cpu_reference_s": _cpu_reference()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="M")
@@ -255,6 +275,8 @@ def main() -> None:
                         help="the database already holds a synthetic province (e.g. an L database of "
                              "bench_synth.py renamed yanxiu_push_…): add only the courses and completions")
     parser.add_argument("--no-refit", action="store_true", help="score with the model saved by the last run")
+    parser.add_argument("--one-range", type=int, metavar="N",
+                        help="with --keep: only score N teachers as one range in this process")
     parser.add_argument("--fill-only", action="store_true",
                         help="stop after the fill (measure later with --keep, on a quiet machine)")
     args = parser.parse_args()
@@ -270,6 +292,9 @@ def main() -> None:
     if args.keep:
         django.setup()
         filled: dict = {"reused": True}
+        if args.one_range:
+            print(json.dumps({"scale": args.scale, **one_range(args.one_range)}, ensure_ascii=False))
+            return
     else:
         django.setup()
         filled = fill(args, env)
