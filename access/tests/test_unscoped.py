@@ -86,7 +86,9 @@ ALLOWED = {
     "learning/catalogue.py": 1,
     # the push reads every teacher's history (a scoped query) by binary COPY in id ranges: ~100 M rows at scale
     "learning/push/interactions.py": 1,
-    "learning/push/services.py": 1,  # the batch writes a chunk of lists by COPY (its own rows, after computing them)
+    # The batch writes a chunk of lists by COPY (its own rows, after computing them); the peer
+    # table's count sets work_mem for its own transaction (no rows read).
+    "learning/push/services.py": 2,
     # the search index: its own column / FTS5 table written for courses a service just wrote, `reindex`
     # over every course (an operator's command), and the ranked query, run only within the caller's
     # scoped queryset (its compiled SQL is the query's IN list)
