@@ -13,11 +13,12 @@ import datetime as dt
 import time
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import audit_record
+from core.dbtuning import roomy_transaction
 from core.excel import COUNT, HOURS, TOTAL_LABEL, exporter_name, write_table
 from credits.constants import CATEGORY_LABELS, Category
 from credits.models import ComplianceRefresh, Cycle, SchoolCompliance
@@ -55,12 +56,10 @@ SELECT %s, school_id, MIN(division_path), COUNT(*), SUM(complete), SUM(on_track)
        {category_sums}, {_band_columns()}
 FROM ({query.sql}) standing GROUP BY school_id"""  # noqa: S608 - fixed column names; values are parameters
     started = time.monotonic()
-    with transaction.atomic():
+    with roomy_transaction("128MB"):  # groups every teacher's totals at once
         # A system job over every school: the snapshot is rebuilt whole, so unscoped on purpose.
         SchoolCompliance.objects.dangerously_unscoped().filter(cycle=cycle).delete()
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL work_mem = '128MB'")  # groups every teacher's totals at once
             cursor.execute(insert, [cycle.pk, *query.params])
         teachers = sum(SchoolCompliance.objects.dangerously_unscoped().filter(cycle=cycle).values_list("teachers", flat=True))
         refresh, _ = ComplianceRefresh.objects.update_or_create(cycle=cycle, defaults={

@@ -27,6 +27,7 @@ from access.policy import fetch, require
 from access.scope import Scope
 from audit.actions import Action
 from audit.services import audit_record
+from core.dbtuning import roomy_transaction
 from credits.constants import (
     MAX_HOURS_PER_DAY,
     Category,
@@ -497,10 +498,8 @@ WHERE l.teacher_id IS NULL AND (t.approved_hours <> 0 OR t.pending_hours <> 0)
 
 def credits_reconcile(*, fix: bool = False, actor=None) -> list[dict]:
     """Every (teacher, cycle, category) whose stored total differs from its ledger."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One batch job grouping every ledger row: let its hash tables stay in memory.
-            cursor.execute("SET LOCAL work_mem = '256MB'")
+    # One batch job grouping every ledger row: let its hash tables stay in memory.
+    with roomy_transaction("256MB"), connection.cursor() as cursor:
         cursor.execute(_DRIFT_SQL)
         drift = [
             {"teacher": row[0], "cycle": row[1], "category": row[2], "ledger_approved": Decimal(str(row[3])),

@@ -48,6 +48,7 @@ ALLOWED = {
     "accounts/services.py": 2,  # a bearer token is looked up before any scope exists; a reset revokes the account's tokens
     "audit/services.py": 1,  # `audit verify` walks the whole chain
     "catalog/plans.py": 2,  # (and: a confirmed elimination of any organiser keeps its continuation out of next year's plan)
+    "core/dbtuning.py": 1,  # sets work_mem for the caller's transaction: no table read
     "core/dbrouting.py": 1,  # the replica's health probe (recovery state, replay lag): no table read  # overlaps are found across every organiser's projects
     # A full project's waiting list is joined under FOR SHARE (the ORM locks only FOR UPDATE),
     # on the project row its caller already fetched through its scope.
@@ -86,9 +87,7 @@ ALLOWED = {
     "learning/catalogue.py": 1,
     # the push reads every teacher's history (a scoped query) by binary COPY in id ranges: ~100 M rows at scale
     "learning/push/interactions.py": 1,
-    # The batch writes a chunk of lists by COPY (its own rows, after computing them); the peer
-    # table's count sets work_mem for its own transaction (no rows read).
-    "learning/push/services.py": 2,
+    "learning/push/services.py": 1,  # the batch writes a chunk of lists by COPY (its own rows, after computing them)
     # the search index: its own column / FTS5 table written for courses a service just wrote, `reindex`
     # over every course (an operator's command), and the ranked query, run only within the caller's
     # scoped queryset (its compiled SQL is the query's IN list)

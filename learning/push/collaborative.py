@@ -55,12 +55,12 @@ class Model:
 
 
 def fit_sample(teacher_ids: np.ndarray, size: int | None = None) -> np.ndarray:
-    """At most `size` of the ids, the same ones night after night (the lowest by a hash of the id,
-    so the sample is spread over every division rather than the oldest ids)."""
+    """At most `size` of the ids, sorted, the same ones night after night (the lowest by a hash of
+    the id, so the sample is spread over every division rather than the oldest ids)."""
     size = settings.LEARNING_PUSH_FIT_TEACHERS if size is None else size
     ids = np.asarray(teacher_ids, dtype=np.int64)
     if len(ids) <= size:
-        return ids
+        return np.sort(ids)
     return np.sort(ids[np.argsort((ids * 2654435761) % 4294967296, kind="stable")[:size]])
 
 

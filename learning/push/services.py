@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from access.policy import visible
 from access.scope import Scope
+from core.dbtuning import roomy_transaction
 from credits.selectors import current_cycle
 from learning.constants import CourseState, StudyState
 from learning.models import Course, CourseEnrolment, PeerPopularity, TeacherPush
@@ -78,10 +79,7 @@ def peers_refresh(scope: Scope, *, now: dt.datetime | None = None) -> int:
     exact = credited.filter(credited_activity__is_prefix=False).annotate(learners=Count("teacher_id")).order_by()
     prefixed = (credited.filter(credited_activity__is_prefix=True)
                 .annotate(learners=Count("teacher_id", distinct=True)).order_by())
-    with transaction.atomic():
-        if connection.vendor == "postgresql":  # ~600,000 groups at the province's scale: hashed in memory
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+    with roomy_transaction("64MB"):  # ~600,000 groups at the province's scale: hashed in memory
         rows = [*exact, *prefixed]
     for stage, subject, activity_id, learners in rows:
         course_id = activities.get(activity_id)
