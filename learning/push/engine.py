@@ -17,6 +17,8 @@ never the library. The batch and one teacher on demand run this same code, so th
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -34,6 +36,7 @@ from learning.push.ranking import (
 )
 
 POOL = 20
+FIRST_RUN = 64  # sources of a course looked at before the explainer reads further
 REQUIRED_BITS = {code: 1 << n for n, code in enumerate(RequiredContent.values)}
 CATEGORY_INDEX = {code: n for n, code in enumerate(Category.values)}
 
@@ -49,13 +52,19 @@ class Catalogue:
     required: np.ndarray
     fresh: np.ndarray
     featured: np.ndarray
-    model_index: dict[int, int]  # course id -> model row (history side)
+    model_sorted: np.ndarray  # the model's course ids, ascending (history side: looked up in bulk)
+    model_order: np.ndarray  # … and the model row of each
     model_ids: np.ndarray  # model row -> course id
     links: sparse.csr_matrix  # model rows × catalogue columns
-    sources: sparse.csr_matrix  # catalogue columns × model rows (links transposed): who points at a course
+    # Who points at each catalogue course: for column c, source_rows[source_indptr[c]:source_indptr[c + 1]]
+    # are the model rows linking to it, strongest link first (ties: lower row first).
+    source_indptr: np.ndarray
+    source_rows: np.ndarray
     titles: dict[int, str]
     peer_counts: dict[tuple[str, str], dict[int, int]]
     position: dict[int, int]  # course id -> catalogue index
+    ids_sorted: np.ndarray  # the catalogue's ids ascending, and the column of each (bulk lookups)
+    ids_order: np.ndarray
     trend: np.ndarray  # per catalogue course, 0…1 (the model's "taking off" prior)
     trend_weight: float
     half_life: float | None  # seconds; history courses this much older than the latest weigh half
@@ -92,14 +101,17 @@ class Catalogue:
                                         (rows, [position[int(model_ids[n])] for n in rows])),
                                        shape=(len(model_ids), len(cards)))
             links = (model_links @ select).tocsr()
+        source_indptr, source_rows = _sources(links)
         return cls(
             cards=cards, ids=ids,
             category=np.asarray([CATEGORY_INDEX.get(c.category, 0) for c in cards], dtype=np.int8),
             required=required, required_columns=np.flatnonzero(required > 0),
             fresh=np.asarray([_is_fresh(c, now) for c in cards], dtype=np.float32),
             featured=np.asarray([c.featured for c in cards], dtype=np.float32),
-            model_index={int(pk): n for n, pk in enumerate(model_ids.tolist())}, model_ids=model_ids,
-            links=links, sources=links.T.tocsr(), titles=titles, peer_counts=peer_counts, position=position,
+            model_sorted=model_ids[np.argsort(model_ids, kind="stable")], model_order=np.argsort(model_ids, kind="stable"),
+            model_ids=model_ids,
+            links=links, source_indptr=source_indptr, source_rows=source_rows, titles=titles, peer_counts=peer_counts, position=position,
+            ids_sorted=ids[np.argsort(ids, kind="stable")], ids_order=np.argsort(ids, kind="stable"),
             trend=trend, trend_weight=trend_weight if trend.any() else 0.0, half_life=half_life)
 
     def fit_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
@@ -158,6 +170,14 @@ class Catalogue:
         return self._open[home]
 
 
+def _sources(links: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The links transposed (catalogue column → model rows), each column's rows by falling weight."""
+    pointing = links.T.tocsr()
+    column = np.repeat(np.arange(pointing.shape[0]), np.diff(pointing.indptr))
+    order = np.lexsort((pointing.indices, -pointing.data, column))
+    return pointing.indptr, pointing.indices[order]
+
+
 @dataclass(frozen=True)
 class Teacher:
     """What the scoring needs of one teacher of the chunk."""
@@ -166,10 +186,10 @@ class Teacher:
     subjects: frozenset[str]
     home: str
     open_ids: frozenset[int]
-    history: list[int]  # course ids studied
+    history: Sequence[int] | np.ndarray  # course ids studied
     filled: frozenset[str]
     missing_required: frozenset[str]
-    history_times: list[float] = field(default_factory=list)  # epoch seconds, with `history`
+    history_times: Sequence[float] | np.ndarray = ()  # epoch seconds, with `history`
     weak_topic: str = ""  # the capability the latest 训后 assessment found weakest
 
 
@@ -198,19 +218,47 @@ def top_columns(scores: np.ndarray, take: int, block: int = 128) -> np.ndarray:
     return best_blocks[np.arange(rows)[:, None], within // block] * block + within % block
 
 
-def _history_weights(catalogue: Catalogue, teachers: list[Teacher]) -> np.ndarray:
-    """Each history course's weight, in the order of the rows: 1, or 2^(−age / half-life) with the
-    age counted back from the teacher's latest course (tastes drift)."""
-    weights: list[float] = []
-    for t in teachers:
-        known = [(c, at) for c, at in zip(t.history, t.history_times or [0.0] * len(t.history), strict=True)
-                 if c in catalogue.model_index]
-        if catalogue.half_life and known:
-            latest = max(at for _, at in known)
-            weights.extend(2.0 ** (-(latest - at) / catalogue.half_life) for _, at in known)
+def _lookup(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(where each of `wanted` sits in `sorted_ids`, whether it is there at all)."""
+    at = np.searchsorted(sorted_ids, wanted)
+    at[at == len(sorted_ids)] = 0
+    return at, (sorted_ids[at] == wanted) if len(sorted_ids) else np.zeros(len(wanted), dtype=bool)
+
+
+@dataclass(frozen=True)
+class _Histories:
+    """A chunk's histories flattened: for each studied course, its teacher (row of the chunk), its
+    model row and its catalogue column — numpy over the chunk, no Python per course."""
+
+    rows: list[np.ndarray]  # per teacher, the model rows of the courses the model knows
+    block: sparse.csr_matrix  # teachers × model rows, each studied course's weight
+    owner: np.ndarray  # per studied course in the catalogue: its teacher
+    column: np.ndarray  # … and its catalogue column
+
+    @classmethod
+    def of(cls, catalogue: Catalogue, teachers: list[Teacher]) -> _Histories:
+        lengths = np.fromiter((len(t.history) for t in teachers), dtype=np.int64, count=len(teachers))
+        courses = np.concatenate([np.asarray(t.history, dtype=np.int64) for t in teachers]) if lengths.sum() \
+            else np.zeros(0, dtype=np.int64)
+        times = np.concatenate([np.asarray(t.history_times, dtype=np.float64) if len(t.history_times) == len(t.history)
+                                else np.zeros(len(t.history)) for t in teachers]) if lengths.sum() \
+            else np.zeros(0, dtype=np.float64)
+        owner = np.repeat(np.arange(len(teachers)), lengths)
+        at, known = _lookup(catalogue.model_sorted, courses)
+        model_rows, known_owner, known_times = catalogue.model_order[at[known]], owner[known], times[known]
+        if catalogue.half_life and len(known_times):
+            # Each course's weight: 2^(−age / half-life), the age counted back from the teacher's
+            # latest course the model knows (tastes drift).
+            latest = np.full(len(teachers), -np.inf)
+            np.maximum.at(latest, known_owner, known_times)
+            weights = np.exp2(-(latest[known_owner] - known_times) / catalogue.half_life).astype(np.float32)
         else:
-            weights.extend(1.0 for _ in known)
-    return np.asarray(weights, dtype=np.float32)
+            weights = np.ones(len(model_rows), dtype=np.float32)
+        indptr = np.r_[0, np.cumsum(np.bincount(known_owner, minlength=len(teachers)))]
+        block = sparse.csr_matrix((weights, model_rows, indptr), shape=(len(teachers), len(catalogue.model_ids)))
+        at, in_catalogue = _lookup(catalogue.ids_sorted, courses)
+        return cls(rows=np.split(model_rows, indptr[1:-1]), block=block, owner=owner[in_catalogue],
+                   column=catalogue.ids_order[at[in_catalogue]])
 
 
 def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
@@ -220,11 +268,8 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         return []
     if n_items == 0:
         return [Scored(pool=[], scores={}, similar={}, peers={}) for _ in teachers]
-    rows = [[catalogue.model_index[c] for c in t.history if c in catalogue.model_index] for t in teachers]
-    indptr = np.cumsum([0] + [len(r) for r in rows])
-    block = sparse.csr_matrix((_history_weights(catalogue, teachers),
-                               np.asarray([i for r in rows for i in r], dtype=np.int64), indptr),
-                              shape=(count, len(catalogue.model_ids)))
+    studied = _Histories.of(catalogue, teachers)
+    block = studied.block
     learned = (block @ catalogue.links).toarray() if block.nnz else np.zeros((count, n_items), dtype=np.float32)
     peak = learned.max(axis=1, keepdims=True)
     peak[peak <= 0] = 1.0
@@ -249,9 +294,7 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
         if t.filled:
             total[n, catalogue.sink_mask(t.filled)] *= np.float32(FILLED_CATEGORY_FACTOR)
     allowed = np.stack([catalogue.open_mask(t.home, t.open_ids) for t in teachers])
-    for n, t in enumerate(teachers):
-        studied = [catalogue.position[c] for c in t.history if c in catalogue.position]
-        allowed[n, studied] = False
+    allowed[studied.owner, studied.column] = False
     total[~allowed] = -np.inf
     take = min(POOL, n_items)
     head = top_columns(total, take)
@@ -278,7 +321,7 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
                 chosen.add(int(np.argmax(np.where(covering, total[n], np.float32(-np.inf)))))
         columns = np.asarray(sorted(chosen), dtype=np.int64)
         ids = catalogue.ids[columns].tolist()
-        explain = _Explainer(catalogue, rows[n])
+        explain = _Explainer(catalogue, studied.rows[n])
         similar = {pk: Similar(value, explain=partial(explain, column)) for pk, value, column
                    in zip(ids, learned[n, columns].tolist(), columns.tolist(), strict=True) if value > 0}
         results.append(Scored(
@@ -289,23 +332,48 @@ def score(catalogue: Catalogue, teachers: list[Teacher]) -> list[Scored]:
     return results
 
 
+class _Membership(threading.local):
+    """Per thread, one 0/1 array over the model's courses, marking the studied courses of the
+    explainer that asked last: a fresh array per teacher (80 KB) cost more than the lookups."""
+
+    array: np.ndarray | None = None
+    owner: object = None
+    marked: np.ndarray | None = None
+
+
+_membership = _Membership()
+
+
 class _Explainer:
     """Which studied course gives a catalogue course most of its learned score: worked out only if
     a reason shows it (most pool courses never reach the list)."""
 
-    def __init__(self, catalogue: Catalogue, history_rows: list[int]):
+    def __init__(self, catalogue: Catalogue, history_rows: np.ndarray):
         self.catalogue, self.history_rows = catalogue, history_rows
-        self.member: np.ndarray | None = None
+
+    def _member(self) -> np.ndarray:
+        held, size = _membership, len(self.catalogue.model_ids)
+        if held.owner is not self:
+            if held.array is None or len(held.array) != size:
+                held.array = np.zeros(size, dtype=np.float32)
+            elif held.marked is not None:
+                held.array[held.marked] = 0.0
+            held.array[self.history_rows] = 1.0
+            held.owner, held.marked = self, self.history_rows
+        assert held.array is not None
+        return held.array
 
     def __call__(self, column: int) -> str:
+        """The title of the studied course with the strongest link to `column` ("" if none links to it).
+        Its rows come strongest first, so the first studied one is the answer: looked for in a short
+        run, then in runs four times longer (popular courses have thousands of sources)."""
         catalogue = self.catalogue
-        if self.member is None:
-            self.member = np.zeros(len(catalogue.model_ids), dtype=bool)
-            self.member[self.history_rows] = True
-        start, end = catalogue.sources.indptr[column], catalogue.sources.indptr[column + 1]
-        rows, weights = catalogue.sources.indices[start:end], catalogue.sources.data[start:end]
-        shared = self.member[rows]
-        if not shared.any():
-            return ""
-        best = rows[shared][weights[shared].argmax()]  # the method: np.argmax's dispatch costs more here
-        return catalogue.titles.get(int(catalogue.model_ids[best]), "")
+        start, end = int(catalogue.source_indptr[column]), int(catalogue.source_indptr[column + 1])
+        member, rows, run = self._member(), catalogue.source_rows, FIRST_RUN
+        while start < end:
+            studied = member[rows[start:min(end, start + run)]]
+            first = int(studied.argmax())
+            if studied[first] > 0:
+                return catalogue.titles.get(int(catalogue.model_ids[rows[start + first]]), "")
+            start, run = start + run, run * 4
+        return ""

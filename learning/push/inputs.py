@@ -80,10 +80,11 @@ def histories(scope: Scope, teacher_ids: Iterable[int], *, activities: dict[int,
     return {teacher_id: History.of(pairs) for teacher_id, pairs in found.items()}
 
 
-def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> dict[int, str]:
+def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None, *, weak: dict[int, str] | None = None
+              ) -> dict[int, str]:
     """A fingerprint of what each teacher's list depends on (their completions, the courses they took
     up on the player, their hours this cycle, the weakest capability of their latest 训后 assessment),
-    in four grouped queries: a list whose fingerprint changed is stale."""
+    in four grouped queries (three when the caller read `weak`): a list whose fingerprint changed is stale."""
     ids = [teacher.pk for teacher in teachers]
     done = {teacher_id: (n, last) for teacher_id, n, last in (
         visible(scope, StatementCredit).filter(teacher_id__in=ids, state=CreditState.CREDITED)
@@ -93,7 +94,7 @@ def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> di
     taken = {teacher_id: (n, last) for teacher_id, n, last in (
         visible(scope, CourseEnrolment).filter(teacher_id__in=ids)
         .values("teacher_id").annotate(n=Count("id"), last=Max("id")).values_list("teacher_id", "n", "last"))}
-    weak = weak_topics(scope, ids)
+    weak = weak_topics(scope, ids) if weak is None else weak
     bases = {}
     for teacher_id in ids:
         n, last = done.get(teacher_id, (0, None))
@@ -103,13 +104,15 @@ def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None) -> di
 
 
 def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, History],
-                  required_of: dict[int, frozenset[str]], today: dt.date) -> dict[int, TeacherNeeds]:
-    """Each teacher's needs this cycle, in a fixed number of queries for the whole list."""
+                  required_of: dict[int, frozenset[str]], today: dt.date, weak: dict[int, str] | None = None
+                  ) -> dict[int, TeacherNeeds]:
+    """Each teacher's needs this cycle, in a fixed number of queries for the whole list (`weak`:
+    `weak_topics` of these teachers, when the caller read it for their fingerprints too)."""
     ids = [teacher.pk for teacher in teachers]
     subjects: dict[int, set[str]] = defaultdict(set)
     for teacher_id, subject in visible(scope, TeacherSubject).filter(teacher_id__in=ids).values_list("teacher_id", "subject"):
         subjects[teacher_id].add(subject)
-    weak = weak_topics(scope, ids)
+    weak = weak_topics(scope, ids) if weak is None else weak
     cycle = current_cycle(today)
     rules = {}
     rule_set = None
@@ -122,22 +125,31 @@ def teacher_needs(scope: Scope, teachers: list[Teacher], *, studied: dict[int, H
             totals[teacher_id][category] = approved
     needs = {}
     nothing = History.of([])
+    every_required = frozenset(RequiredContent.values)
+    since = dt.datetime.combine(cycle.starts_on, dt.time.min, tzinfo=dt.UTC).timestamp() if cycle else 0.0
+    # Teachers with the same hours and the same requirement owe the same: most of a chunk shares a few cases.
+    owed: dict[tuple, tuple[dict[str, Decimal], Decimal, frozenset[str]]] = {}
     for teacher in teachers:
         history = studied.get(teacher.pk, nothing)
         short: dict[str, Decimal] = {}
         owed_total = Decimal(0)
-        filled: set[str] = set()
+        filled: frozenset[str] = frozenset()
         missing: frozenset[str] = frozenset()
         if cycle is not None and rule_set is not None:
-            since = dt.datetime.combine(cycle.starts_on, dt.time.min, tzinfo=dt.UTC).timestamp()
             this_cycle = history.courses[history.times >= since].tolist() if required_of else []
             covered = set().union(*(required_of.get(c, frozenset()) for c in this_cycle))
-            missing = frozenset(RequiredContent.values) - covered
-            short, owed_total, filled = _owed(totals.get(teacher.pk, {}), rules,
-                                              required_hours(rule_set=rule_set, cycle=cycle, hire_date=teacher.hire_date))
+            missing = every_required - covered
+            approved = totals.get(teacher.pk, {})
+            required = required_hours(rule_set=rule_set, cycle=cycle, hire_date=teacher.hire_date)
+            case = (tuple(sorted(approved.items())), required)
+            if case not in owed:
+                found_short, found_total, found_filled = _owed(approved, rules, required)
+                owed[case] = (found_short, found_total, frozenset(found_filled))
+            short, owed_total, filled = owed[case]
+            short = dict(short)  # each list's own copy: `short` is a plain dict
         needs[teacher.pk] = TeacherNeeds(
             teacher_id=teacher.pk, stage=teacher.stage, subjects=frozenset(subjects.get(teacher.pk, ())),
-            short=short, owed_total=owed_total, filled=frozenset(filled), missing_required=missing,
+            short=short, owed_total=owed_total, filled=filled, missing_required=missing,
             seen=frozenset(history.courses.tolist()), weak_topic=weak.get(teacher.pk, ""))
     return needs
 

@@ -12,6 +12,7 @@ weakest gets one place, and a greedy pass keeps one topic or one provider from f
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -206,20 +207,25 @@ def rank(needs: TeacherNeeds, cards: list[CourseCard], *, similar: dict[int, Sim
     # `left` is in falling score order and a penalty only lowers a score, so the scan stops at the
     # first course whose score is below the best worth found.
     left.sort(key=lambda item: (-item[0], item[1]))
+    # The penalties so far, per topic and per provider (kept up to date as places fill).
+    topic_penalty: dict[str | None, float] = {topic: SAME_TOPIC_PENALTY * n for topic, n in topics.items()
+                                              if topic is not None}
+    provider_penalty = {provider: SAME_PROVIDER_PENALTY * max(0, n - 2) for provider, n in providers.items()}
     while len(chosen) < k and left:
-        best_at, best_key = 0, None
+        best_at, best_worth, best_pk = 0, -math.inf, 0
         for n, (value, pk, topic, provider) in enumerate(left):
-            if best_key is not None and value < best_key[0]:
+            if value < best_worth:
                 break
-            worth = (value - SAME_TOPIC_PENALTY * (topics[topic] if topic is not None else 0)
-                     - SAME_PROVIDER_PENALTY * max(0, providers[provider] - 2))
-            if best_key is None or worth > best_key[0] or (worth == best_key[0] and pk < best_key[1]):
-                best_at, best_key = n, (worth, pk)
+            worth = value - topic_penalty.get(topic, 0.0) - provider_penalty.get(provider, 0.0)
+            if worth > best_worth or (worth == best_worth and pk < best_pk):
+                best_at, best_worth, best_pk = n, worth, pk
         _, pk, topic, provider = left.pop(best_at)
         chosen.append(by_id[pk])
         if topic is not None:
             topics[topic] += 1
+            topic_penalty[topic] = SAME_TOPIC_PENALTY * topics[topic]
         providers[provider] += 1
+        provider_penalty[provider] = SAME_PROVIDER_PENALTY * max(0, providers[provider] - 2)
     picks = []
     for card in chosen:
         text, signal = reasons(needs, by_id[card.id], similar.get(card.id), peers.get(card.id, 0.0), now)

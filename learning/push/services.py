@@ -27,8 +27,10 @@ from django.utils import timezone
 
 from access.policy import visible
 from access.scope import Scope
+from core.batchgc import fewer_collections
 from core.dbtuning import roomy_transaction
 from credits.selectors import current_cycle
+from evaluation.instrument_selectors import weak_topics
 from learning.constants import CourseState, StudyState
 from learning.models import Course, CourseEnrolment, PeerPopularity, TeacherPush
 from learning.push import collaborative, engine, interactions
@@ -161,19 +163,20 @@ def library_forget() -> None:
 
 
 def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, library: Library,
-                 studied: dict[int, History] | None = None) -> dict[int, list[Pick]]:
+                 studied: dict[int, History] | None = None, weak: dict[int, str] | None = None
+                 ) -> dict[int, list[Pick]]:
     """Each teacher's list. `scope` reads the teachers' own rows (their history, hours, subjects);
     facts about courses come from the library, read province-wide, so a list does not depend on
     who asked for it."""
     if studied is None:
         studied = histories(scope, [t.pk for t in teachers], activities=library.activities)
     needs = teacher_needs(scope, teachers, studied=studied, required_of=library.required_of,
-                          today=timezone.localdate(now))
+                          today=timezone.localdate(now), weak=weak)
     nothing = History.of([])
     scoring = [engine.Teacher(
         stage=needs[t.pk].stage, subjects=needs[t.pk].subjects, home=t.division_path,
-        open_ids=library.open_ids(t.division_path), history=studied.get(t.pk, nothing).courses.tolist(),
-        history_times=studied.get(t.pk, nothing).times.tolist(),
+        open_ids=library.open_ids(t.division_path), history=studied.get(t.pk, nothing).courses,
+        history_times=studied.get(t.pk, nothing).times,
         filled=needs[t.pk].filled, missing_required=needs[t.pk].missing_required,
         weak_topic=needs[t.pk].weak_topic) for t in teachers]
     scored = [found for start in range(0, len(scoring), SCORE_SLICE)
@@ -253,16 +256,19 @@ def push_refresh_range(low: int, high: int, *, now: dt.datetime, chunk: int = CH
     cycle = current_cycle(timezone.localdate(now))
     active = visible(scope, Teacher).filter(status=Status.ACTIVE, pk__gte=low, pk__lte=high).order_by("id")
     written, after = 0, low - 1
-    while True:
-        teachers = list(active.filter(pk__gt=after).only("id", "stage", "hire_date", "division_path")[:chunk])
-        if not teachers:
-            return written
-        after = teachers[-1].pk
-        ids = [t.pk for t in teachers]
-        lists = push_compute(scope, teachers, now=now, library=library, studied=by_teacher.histories(ids))
-        bases = bases_for(scope, teachers, cycle.pk if cycle else None)
-        _store([(pk, _items(lists[pk]), bases[pk]) for pk in ids], now=now)
-        written += len(ids)
+    with fewer_collections():  # the library and the histories need no scanning by the collector
+        while True:
+            teachers = list(active.filter(pk__gt=after).only("id", "stage", "hire_date", "division_path")[:chunk])
+            if not teachers:
+                return written
+            after = teachers[-1].pk
+            ids = [t.pk for t in teachers]
+            weak = weak_topics(scope, ids)  # read once: both the lists and their fingerprints need it
+            lists = push_compute(scope, teachers, now=now, library=library, studied=by_teacher.histories(ids),
+                                 weak=weak)
+            bases = bases_for(scope, teachers, cycle.pk if cycle else None, weak=weak)
+            _store([(pk, _items(lists[pk]), bases[pk]) for pk in ids], now=now)
+            written += len(ids)
 
 
 def _store(rows: list[tuple[int, list[dict], str]], *, now: dt.datetime) -> None:

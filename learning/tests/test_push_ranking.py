@@ -104,12 +104,13 @@ def test_the_engine_hands_on_a_short_pool_that_still_holds_what_the_needs_call_f
     assert picks[0].course_id == 5000 and picks[1].course_id == 1999
 
 
-@settings(max_examples=80, deadline=None)
-@given(scores=st.lists(st.integers(0, 20), min_size=1, max_size=30), k=st.integers(1, 12))
-def test_the_diversity_pass_picks_what_the_greedy_definition_picks(scores, k):
+@settings(max_examples=200, deadline=None)
+@given(scores=st.lists(st.integers(0, 20), min_size=1, max_size=30), k=st.integers(1, 12),
+       topic_count=st.integers(1, 4), provider_count=st.integers(1, 5))
+def test_the_diversity_pass_picks_what_the_greedy_definition_picks(scores, k, topic_count, provider_count):
     from learning.push.ranking import SAME_PROVIDER_PENALTY, SAME_TOPIC_PENALTY
 
-    cards = [card(i + 1, topic=f"t{i % 3}", provider=i % 4) for i in range(len(scores))]
+    cards = [card(i + 1, topic=f"t{i % topic_count}", provider=i % provider_count) for i in range(len(scores))]
     given_scores = {c.id: s / 20 for c, s in zip(cards, scores, strict=True)}
     picks = rank(needs(), cards, similar={}, peers={}, now=NOW, k=k, scores=given_scores)
     # The plain pass: every time, the best penalised score (ties to the lower id).
@@ -202,3 +203,34 @@ def test_the_engine_pool_holds_the_best_course_on_the_weak_capability():
     picks = rank(needs(weak_topic="family"), with_weak.pool, similar=with_weak.similar, peers=with_weak.peers,
                  scores=with_weak.scores, now=NOW)
     assert [p.signal for p in picks if p.course_id == 901] == ["weak"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), sources_per_course=st.sampled_from([3, 60, 400]),
+       studied=st.integers(1, 40))
+def test_the_named_source_is_the_studied_course_with_the_strongest_link(seed, sources_per_course, studied):
+    import numpy as np
+    from scipy import sparse
+
+    from learning.push import engine
+
+    rng = np.random.default_rng(seed)
+    n = 500
+    # Random positive links with many equal weights (ties go to the lower course), some courses
+    # pointed at by hundreds of others: the explainer must look past its first run.
+    rows = rng.integers(0, n, n * sources_per_course // 10)
+    cols = rng.integers(0, 12, len(rows))
+    weights = rng.integers(1, 6, len(rows)).astype(np.float32)
+    links = sparse.coo_matrix((weights, (rows, cols)), shape=(n, n), dtype=np.float32).tocsr()
+    links.sum_duplicates()
+    model_ids = np.arange(1, n + 1, dtype=np.int64)
+    cards = [card(i) for i in range(1, n + 1)]
+    catalogue = engine.Catalogue.build(cards, now=NOW, model_ids=model_ids, model_links=links,
+                                       titles={i: f"课{i}" for i in range(1, n + 1)}, peer_counts={})
+    history = sorted(set(rng.integers(0, n, studied).tolist()))
+    explain = engine._Explainer(catalogue, np.asarray(history))
+    dense = links.toarray()
+    for column in range(12):
+        linked = [(dense[row, column], -row) for row in history if dense[row, column] > 0]
+        expected = f"课{-max(linked)[1] + 1}" if linked else ""
+        assert explain(column) == expected
