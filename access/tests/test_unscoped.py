@@ -48,7 +48,7 @@ ALLOWED = {
     "accounts/services.py": 2,  # a bearer token is looked up before any scope exists; a reset revokes the account's tokens
     "audit/services.py": 1,  # `audit verify` walks the whole chain
     "catalog/plans.py": 2,  # (and: a confirmed elimination of any organiser keeps its continuation out of next year's plan)
-    "core/dbtuning.py": 1,  # sets work_mem for the caller's transaction: no table read
+    "core/dbtuning.py": 3,  # sets work_mem / jit for the caller's transaction or block: no table read
     "core/dbrouting.py": 1,  # the replica's health probe (recovery state, replay lag): no table read  # overlaps are found across every organiser's projects
     # A full project's waiting list is joined under FOR SHARE (the ORM locks only FOR UPDATE),
     # on the project row its caller already fetched through its scope.

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from core.dbtuning import roomy_transaction
+from core.dbtuning import roomy_transaction, without_jit
 
 
 def _work_mem() -> str:
@@ -29,3 +29,24 @@ def test_the_work_inside_is_one_transaction():
         Division.objects.create(code="419999", name="测试省", level="province")
         raise RuntimeError
     assert not Division.objects.filter(code="419999").exists()
+
+
+def _jit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.pg_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # outside any transaction: the session's setting
+def test_jit_is_off_inside_the_block_and_as_before_after_it_even_when_the_block_fails():
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = on")
+    with without_jit():
+        assert _jit() == "off"
+    assert _jit() == "on"
+    with pytest.raises(RuntimeError), without_jit():
+        raise RuntimeError
+    assert _jit() == "on"
+    with connection.cursor() as cursor:
+        cursor.execute("RESET jit")

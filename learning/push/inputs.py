@@ -80,15 +80,27 @@ def histories(scope: Scope, teacher_ids: Iterable[int], *, activities: dict[int,
     return {teacher_id: History.of(pairs) for teacher_id, pairs in found.items()}
 
 
-def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None, *, weak: dict[int, str] | None = None
-              ) -> dict[int, str]:
+def credited_counts(scope: Scope, *, ids: list[int] | None = None, between: tuple[int, int] | None = None
+                    ) -> dict[int, tuple[int, int]]:
+    """(credited completions, the latest one's id) of the teachers with these ids, or with ids from
+    `between[0]` to `between[1]` (a batch's range: one scan in id order instead of a lookup per teacher)."""
+    rows = visible(scope, StatementCredit).filter(state=CreditState.CREDITED)
+    if ids is not None:
+        rows = rows.filter(teacher_id__in=ids)
+    if between is not None:
+        rows = rows.filter(teacher_id__gte=between[0], teacher_id__lte=between[1])
+    return {teacher_id: (n, last) for teacher_id, n, last in (
+        rows.values("teacher_id").annotate(n=Count("id"), last=Max("id")).values_list("teacher_id", "n", "last"))}
+
+
+def bases_for(scope: Scope, teachers: list[Teacher], cycle_id: int | None, *, weak: dict[int, str] | None = None,
+              done: dict[int, tuple[int, int]] | None = None) -> dict[int, str]:
     """A fingerprint of what each teacher's list depends on (their completions, the courses they took
     up on the player, their hours this cycle, the weakest capability of their latest 训后 assessment),
-    in four grouped queries (three when the caller read `weak`): a list whose fingerprint changed is stale."""
+    in four grouped queries (fewer when the caller read `weak` or `done`, `credited_counts` of a range
+    holding these teachers): a list whose fingerprint changed is stale."""
     ids = [teacher.pk for teacher in teachers]
-    done = {teacher_id: (n, last) for teacher_id, n, last in (
-        visible(scope, StatementCredit).filter(teacher_id__in=ids, state=CreditState.CREDITED)
-        .values("teacher_id").annotate(n=Count("id"), last=Max("id")).values_list("teacher_id", "n", "last"))}
+    done = credited_counts(scope, ids=ids) if done is None else done
     hours = dict(visible(scope, CycleTotal).filter(teacher_id__in=ids, cycle_id=cycle_id)
                  .values("teacher_id").annotate(h=Sum("approved_hours")).values_list("teacher_id", "h"))
     taken = {teacher_id: (n, last) for teacher_id, n, last in (

@@ -28,7 +28,7 @@ from django.utils import timezone
 from access.policy import visible
 from access.scope import Scope
 from core.batchgc import fewer_collections
-from core.dbtuning import roomy_transaction
+from core.dbtuning import roomy_transaction, without_jit
 from credits.selectors import current_cycle
 from evaluation.instrument_selectors import weak_topics
 from learning.constants import CourseState, StudyState
@@ -40,6 +40,7 @@ from learning.push.inputs import (
     bases_for,
     course_cards,
     course_of_activity,
+    credited_counts,
     histories,
     open_course_ids,
     peer_table,
@@ -250,25 +251,33 @@ def teacher_ranges(scope: Scope, size: int) -> list[tuple[int, int, int]]:
 def push_refresh_range(low: int, high: int, *, now: dt.datetime, chunk: int = CHUNK) -> int:
     """Every active teacher's list with an id from `low` to `high`: their histories in one read,
     then chunks of a fixed number of queries and one bulk write each."""
+    # The collector need not scan the library and the histories; the range's grouped queries run
+    # faster than PostgreSQL compiles them.
+    with fewer_collections(), without_jit():
+        return _refresh_range(low, high, now=now, chunk=chunk)
+
+
+def _refresh_range(low: int, high: int, *, now: dt.datetime, chunk: int) -> int:
     scope = province_scope()
     library = library_current(now=now)
     by_teacher = interactions.ByTeacher(interactions.load(scope, library.activities, teachers_between=(low, high)))
+    # The fingerprints' counts for the whole range at once, read with the histories: a list and the
+    # fingerprint stored with it describe the same moment.
+    done = credited_counts(scope, between=(low, high))
     cycle = current_cycle(timezone.localdate(now))
     active = visible(scope, Teacher).filter(status=Status.ACTIVE, pk__gte=low, pk__lte=high).order_by("id")
     written, after = 0, low - 1
-    with fewer_collections():  # the library and the histories need no scanning by the collector
-        while True:
-            teachers = list(active.filter(pk__gt=after).only("id", "stage", "hire_date", "division_path")[:chunk])
-            if not teachers:
-                return written
-            after = teachers[-1].pk
-            ids = [t.pk for t in teachers]
-            weak = weak_topics(scope, ids)  # read once: both the lists and their fingerprints need it
-            lists = push_compute(scope, teachers, now=now, library=library, studied=by_teacher.histories(ids),
-                                 weak=weak)
-            bases = bases_for(scope, teachers, cycle.pk if cycle else None, weak=weak)
-            _store([(pk, _items(lists[pk]), bases[pk]) for pk in ids], now=now)
-            written += len(ids)
+    while True:
+        teachers = list(active.filter(pk__gt=after).only("id", "stage", "hire_date", "division_path")[:chunk])
+        if not teachers:
+            return written
+        after = teachers[-1].pk
+        ids = [t.pk for t in teachers]
+        weak = weak_topics(scope, ids)  # read once: both the lists and their fingerprints need it
+        lists = push_compute(scope, teachers, now=now, library=library, studied=by_teacher.histories(ids), weak=weak)
+        bases = bases_for(scope, teachers, cycle.pk if cycle else None, weak=weak, done=done)
+        _store([(pk, _items(lists[pk]), bases[pk]) for pk in ids], now=now)
+        written += len(ids)
 
 
 def _store(rows: list[tuple[int, list[dict], str]], *, now: dt.datetime) -> None:
