@@ -16,6 +16,7 @@ from django.utils import timezone
 from access.policy import visible
 from access.scope import Scope
 from credits.selectors import current_cycle
+from evaluation.instrument_selectors import weak_topics
 from learning.constants import CourseState
 from learning.models import Course, TeacherPush
 from learning.push.inputs import bases_for
@@ -48,10 +49,11 @@ def push_for(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None) 
     own = Scope.for_teacher(teacher)
     recomputed = False
     cycle = current_cycle(timezone.localdate(now))
-    basis = bases_for(own, [teacher], cycle.pk if cycle else None)[teacher.pk]
+    weak = weak_topics(own, [teacher.pk])
+    basis = bases_for(own, [teacher], cycle.pk if cycle else None, weak=weak)[teacher.pk]
     if (row is None or now - row.computed_at > dt.timedelta(hours=settings.LEARNING_PUSH_MAX_AGE_HOURS)
             or row.basis != basis):
-        row = push_store(own, teacher, now=now, basis=basis)
+        row = push_store(own, teacher, now=now, basis=basis, weak=weak)
         recomputed = True
     ids = [item["course"] for item in row.items]
     open_to_teacher = visible(own, Course).filter(pk__in=ids, state=CourseState.PUBLISHED)

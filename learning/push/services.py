@@ -59,6 +59,7 @@ PUSH_SIZE = 10
 CHUNK = 1000  # teachers read and written together (a fixed number of queries each)
 SCORE_SLICE = 250  # of those, scored together: CHUNK × courses floats would outgrow the CPU's caches
 RANGE = 20_000  # teachers per batch task
+ORM_STORE_BELOW = 50  # fewer lists than this are upserted in one statement, not COPY'd through a temporary table
 
 
 def province_scope() -> Scope:
@@ -190,15 +191,17 @@ def _items(picks: list[Pick]) -> list[dict]:
     return [{"course": p.course_id, "score": p.score, "reason": p.reason, "signal": p.signal} for p in picks]
 
 
-def push_store(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None, basis: str | None = None
-               ) -> TeacherPush:
+def push_store(scope: Scope, teacher: Teacher, *, now: dt.datetime | None = None, basis: str | None = None,
+               weak: dict[int, str] | None = None) -> TeacherPush:
     """Compute one teacher's list now and store it (the on-demand path). `basis`: the teacher's
-    fingerprint when the caller has just read it (`selectors.push_for`), so it is not read twice."""
+    fingerprint when the caller has just read it (`selectors.push_for`), so it is not read twice;
+    `weak`, likewise, the teacher's `weak_topics`."""
     now = now or timezone.now()
+    weak = weak_topics(scope, [teacher.pk]) if weak is None else weak  # read once: the list and its basis need it
     if basis is None:
         cycle = current_cycle(timezone.localdate(now))
-        basis = bases_for(scope, [teacher], cycle.pk if cycle else None)[teacher.pk]
-    picks = push_compute(scope, [teacher], now=now, library=library_current(now=now))[teacher.pk]
+        basis = bases_for(scope, [teacher], cycle.pk if cycle else None, weak=weak)[teacher.pk]
+    picks = push_compute(scope, [teacher], now=now, library=library_current(now=now), weak=weak)[teacher.pk]
     row = TeacherPush(teacher_id=teacher.pk, items=_items(picks), basis=basis, computed_at=now)
     _store([(teacher.pk, row.items, basis)], now=now)
     return row
@@ -282,8 +285,9 @@ def _refresh_range(low: int, high: int, *, now: dt.datetime, chunk: int) -> int:
 
 def _store(rows: list[tuple[int, list[dict], str]], *, now: dt.datetime) -> None:
     """Upsert a chunk's lists: on PostgreSQL one COPY into a temporary table and one INSERT … ON
-    CONFLICT (the ORM's multi-row insert spends most of its time quoting JSON); elsewhere the ORM."""
-    if connection.vendor != "postgresql":
+    CONFLICT (the ORM's multi-row insert spends most of its time quoting JSON); a few lists (one
+    teacher on demand) and other databases by the ORM's one upsert."""
+    if connection.vendor != "postgresql" or len(rows) < ORM_STORE_BELOW:
         TeacherPush.objects.bulk_create(
             [TeacherPush(teacher_id=pk, items=items, basis=basis, computed_at=now) for pk, items, basis in rows],
             update_conflicts=True, unique_fields=["teacher"], update_fields=["items", "basis", "computed_at"],

@@ -179,6 +179,22 @@ def test_the_nightly_batch_writes_every_active_teachers_list(library, learner, p
     assert result["teachers"] == len(stored)
 
 
+def test_a_chunk_copied_in_bulk_stores_what_the_single_upsert_stores(library, learner, province, monkeypatch):
+    """A handful of lists are upserted by the ORM, a batch's chunk through COPY (on PostgreSQL):
+    both must store the same lists and fingerprints."""
+    from learning.push import services
+
+    learner(library["M-1"])
+    push_refresh_all()
+    one_by_one = {r.teacher_id: (r.items, r.basis) for r in TeacherPush.objects.dangerously_unscoped()}
+    TeacherPush.objects.dangerously_unscoped().all().delete()
+    monkeypatch.setattr(services, "ORM_STORE_BELOW", 1)
+    push_refresh_all()
+    in_bulk = {r.teacher_id: (r.items, r.basis) for r in TeacherPush.objects.dangerously_unscoped()}
+    assert one_by_one and in_bulk == one_by_one
+    assert any(items for items, _ in in_bulk.values())
+
+
 def test_a_list_goes_stale_when_the_teacher_completes_a_course(library, learner):
     teacher = learner(library["M-1"])
     push_refresh_all()
