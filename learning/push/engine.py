@@ -102,16 +102,16 @@ class Catalogue:
                                        shape=(len(model_ids), len(cards)))
             links = (model_links @ select).tocsr()
         source_indptr, source_rows = _sources(links)
+        model_order, ids_order = np.argsort(model_ids, kind="stable"), np.argsort(ids, kind="stable")
         return cls(
             cards=cards, ids=ids,
             category=np.asarray([CATEGORY_INDEX.get(c.category, 0) for c in cards], dtype=np.int8),
             required=required, required_columns=np.flatnonzero(required > 0),
             fresh=np.asarray([_is_fresh(c, now) for c in cards], dtype=np.float32),
             featured=np.asarray([c.featured for c in cards], dtype=np.float32),
-            model_sorted=model_ids[np.argsort(model_ids, kind="stable")], model_order=np.argsort(model_ids, kind="stable"),
-            model_ids=model_ids,
-            links=links, source_indptr=source_indptr, source_rows=source_rows, titles=titles, peer_counts=peer_counts, position=position,
-            ids_sorted=ids[np.argsort(ids, kind="stable")], ids_order=np.argsort(ids, kind="stable"),
+            model_sorted=model_ids[model_order], model_order=model_order, model_ids=model_ids,
+            links=links, source_indptr=source_indptr, source_rows=source_rows, titles=titles,
+            peer_counts=peer_counts, position=position, ids_sorted=ids[ids_order], ids_order=ids_order,
             trend=trend, trend_weight=trend_weight if trend.any() else 0.0, half_life=half_life)
 
     def fit_vector(self, stage: str, subjects: frozenset[str]) -> np.ndarray:
@@ -238,11 +238,11 @@ class _Histories:
     @classmethod
     def of(cls, catalogue: Catalogue, teachers: list[Teacher]) -> _Histories:
         lengths = np.fromiter((len(t.history) for t in teachers), dtype=np.int64, count=len(teachers))
-        courses = np.concatenate([np.asarray(t.history, dtype=np.int64) for t in teachers]) if lengths.sum() \
-            else np.zeros(0, dtype=np.int64)
-        times = np.concatenate([np.asarray(t.history_times, dtype=np.float64) if len(t.history_times) == len(t.history)
-                                else np.zeros(len(t.history)) for t in teachers]) if lengths.sum() \
-            else np.zeros(0, dtype=np.float64)
+        courses = np.concatenate([np.zeros(0, dtype=np.int64)]
+                                 + [np.asarray(t.history, dtype=np.int64) for t in teachers])
+        times = np.concatenate([np.zeros(0)] + [np.asarray(t.history_times, dtype=np.float64)
+                                                if len(t.history_times) == len(t.history) else np.zeros(len(t.history))
+                                                for t in teachers])
         owner = np.repeat(np.arange(len(teachers)), lengths)
         at, known = _lookup(catalogue.model_sorted, courses)
         model_rows, known_owner, known_times = catalogue.model_order[at[known]], owner[known], times[known]
