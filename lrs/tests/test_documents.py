@@ -583,6 +583,19 @@ def test_definitions_merge_property_by_property_and_language_by_language(xapi):
     assert LrsActivity.objects.get(activity_id=ACTIVITY).updated == updated
 
 
+def test_a_batch_stores_each_activity_definition_exactly(xapi):
+    """Several activities in one batch, their text with quotes, backslashes and Chinese: each
+    definition is stored as sent (they travel to the database as one JSON document)."""
+    from lrs.models import LrsActivity
+
+    names = {f"{ACTIVITY}/{n}": {"zh-CN": f"第{n}课 \"引号\" 'single' \\反斜杠\\ {{}}[],"} for n in range(3)}
+    response = xapi.post("statements", [statement(object={"objectType": "Activity", "id": iri,
+                                                          "definition": {"name": name}}) for iri, name in names.items()])
+    assert response.status_code == 200
+    stored = {row.activity_id: row.definition for row in LrsActivity.objects.filter(activity_id__in=list(names))}
+    assert stored == {iri: {"name": name} for iri, name in names.items()}
+
+
 def test_an_activity_the_lrs_does_not_know_is_still_an_activity_object(xapi):
     unknown = "https://courses.example.org/never-seen"
     assert call(xapi, "GET", "activities", {"activityId": unknown}).json() == {"objectType": "Activity", "id": unknown}
