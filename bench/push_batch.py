@@ -5,6 +5,7 @@
     .venv/bin/python bench/push_batch.py --database yanxiu_push_bench --keep             # run again
     .venv/bin/python bench/push_batch.py --scale L --database yanxiu_push_l --fill-only  # fill now, measure later
     .venv/bin/python bench/push_batch.py --database yanxiu_push_l --keep --one-range 10000  # one process's rate
+    .venv/bin/python bench/push_batch.py --database yanxiu_push_l --keep --on-demand-only --seed 2  # as a web process
 
 Fills a fresh PostgreSQL database: `yanxiu synth` at the given scale (teachers with stages and
 subjects, no ledger), `--courses` published province courses with stage/subject tags and
@@ -166,14 +167,11 @@ def _range(job: tuple[int, int, str]) -> int:
 def measure(args) -> dict:
     import multiprocessing
 
-    from django.db import connection, connections
+    from django.db import connections
 
-    from access.scope import Scope
     from learning import tasks
     from learning.push import collaborative, interactions, services
-    from learning.push.selectors import push_for
-    from learning.push.services import push_refresh_all, push_store
-    from people.models import Teacher
+    from learning.push.services import push_refresh_all
 
     # The nightly task queues one task per range of teachers; here they go to `--workers`
     # processes, as to that many Celery workers.
@@ -195,10 +193,34 @@ def measure(args) -> dict:
         written = sum(pool.map(_range, queued, chunksize=1))
     batch = time.monotonic() - started
     worker_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    chosen = _chosen(args.sample, seed=1)
+
+    on_demand, stored = _on_demand(chosen)
+    refit = phases.get("refit_seconds", 0.0) + phases.get("refit_read_seconds", 0.0)
+    return {"batch_seconds": round(batch, 1), "fit_and_peers_seconds": round(fitted, 1),
+            **{phase: round(seconds, 1) for phase, seconds in phases.items()},
+            "nightly_without_refit_seconds": round(batch - refit, 1), "workers": args.workers,
+            "fit_peak_rss_mb": round(fit_rss), "worker_peak_rss_mb": round(worker_rss), **result, "written": written,
+            "teachers_per_second": round(written / max(batch - fitted, 1e-9)), "on_demand": on_demand,
+            "read_fresh": stored, "cpu_reference_s": _cpu_reference()}
+
+
+def _chosen(count: int, *, seed: int) -> list[int]:
+    from django.db import connection
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM people_teacher WHERE status = 'active'")
         ids = [row[0] for row in cursor.fetchall()]
-    chosen = random.Random(1).sample(ids, min(args.sample, len(ids)))
+    return random.Random(seed).sample(ids, min(count, len(ids)))
+
+
+def _on_demand(chosen: list[int]) -> tuple[dict, dict]:
+    """One teacher's list computed and stored (`push_store`), then read fresh (`push_for`), for
+    each of `chosen`, after this process has built its library once (as a web process keeps it)."""
+    from access.scope import Scope
+    from learning.push.selectors import push_for
+    from learning.push.services import push_store
+    from people.models import Teacher
 
     def timed(call) -> dict:
         samples = []
@@ -211,17 +233,9 @@ def measure(args) -> dict:
         return {"p50_ms": round(samples[len(samples) // 2], 1), "p95_ms": round(samples[int(len(samples) * 0.95)], 1),
                 "max_ms": round(samples[-1], 1), "n": len(samples)}
 
-    push_store(Scope.for_teacher(Teacher.objects.dangerously_unscoped().get(pk=chosen[0])),
-               Teacher.objects.dangerously_unscoped().get(pk=chosen[0]))  # this process's library, built once
-    on_demand = timed(lambda t: push_store(Scope.for_teacher(t), t))
-    stored = timed(lambda t: push_for(Scope.for_teacher(t), t))
-    refit = phases.get("refit_seconds", 0.0) + phases.get("refit_read_seconds", 0.0)
-    return {"batch_seconds": round(batch, 1), "fit_and_peers_seconds": round(fitted, 1),
-            **{phase: round(seconds, 1) for phase, seconds in phases.items()},
-            "nightly_without_refit_seconds": round(batch - refit, 1), "workers": args.workers,
-            "fit_peak_rss_mb": round(fit_rss), "worker_peak_rss_mb": round(worker_rss), **result, "written": written,
-            "teachers_per_second": round(written / max(batch - fitted, 1e-9)), "on_demand": on_demand,
-            "read_fresh": stored, "cpu_reference_s": _cpu_reference()}
+    first = Teacher.objects.dangerously_unscoped().get(pk=chosen[0])
+    push_store(Scope.for_teacher(first), first)  # this process's library, built once
+    return timed(lambda t: push_store(Scope.for_teacher(t), t)), timed(lambda t: push_for(Scope.for_teacher(t), t))
 
 
 def _timed(call, phases: dict[str, float], phase: str):
@@ -277,6 +291,9 @@ def main() -> None:
     parser.add_argument("--no-refit", action="store_true", help="score with the model saved by the last run")
     parser.add_argument("--one-range", type=int, metavar="N",
                         help="with --keep: only score N teachers as one range in this process")
+    parser.add_argument("--on-demand-only", action="store_true",
+                        help="with --keep: only time --sample teachers on demand, in a fresh process as a web process")
+    parser.add_argument("--seed", type=int, default=1, help="which teachers --on-demand-only samples")
     parser.add_argument("--fill-only", action="store_true",
                         help="stop after the fill (measure later with --keep, on a quiet machine)")
     args = parser.parse_args()
@@ -294,6 +311,11 @@ def main() -> None:
         filled: dict = {"reused": True}
         if args.one_range:
             print(json.dumps({"scale": args.scale, **one_range(args.one_range)}, ensure_ascii=False))
+            return
+        if args.on_demand_only:
+            on_demand, stored = _on_demand(_chosen(args.sample, seed=args.seed))
+            print(json.dumps({"scale": args.scale, "on_demand": on_demand, "read_fresh": stored,
+                              "cpu_reference_s": _cpu_reference()}, ensure_ascii=False))
             return
     else:
         django.setup()

@@ -184,7 +184,7 @@ class Teacher:
 
     stage: str
     subjects: frozenset[str]
-    home: str
+    home: str  # names the set of courses open to the teacher (teachers alike share its mask)
     open_ids: frozenset[int]
     history: Sequence[int] | np.ndarray  # course ids studied
     filled: frozenset[str]

@@ -43,6 +43,13 @@ def open_course_ids(home_path: str) -> frozenset[int]:
     return frozenset(visible(viewer, Course).filter(state=CourseState.PUBLISHED).values_list("id", flat=True))
 
 
+def course_owner_paths(scope: Scope) -> frozenset[str]:
+    """The divisions owning a published course `scope` sees (a handful: the province, the cities
+    and counties that publish their own)."""
+    return frozenset(visible(scope, Course).filter(state=CourseState.PUBLISHED).order_by()
+                     .values_list("division_path", flat=True).distinct())
+
+
 def course_cards(scope: Scope) -> list[CourseCard]:
     """The published courses `scope` sees (the province: all of them)."""
     rows = visible(scope, Course).filter(state=CourseState.PUBLISHED).values_list(

@@ -26,6 +26,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from access.policy import visible
+from access.rules import ancestor_paths
 from access.scope import Scope
 from core.batchgc import fewer_collections
 from core.dbtuning import roomy_transaction, without_jit
@@ -40,6 +41,7 @@ from learning.push.inputs import (
     bases_for,
     course_cards,
     course_of_activity,
+    course_owner_paths,
     credited_counts,
     histories,
     open_course_ids,
@@ -114,12 +116,20 @@ class Library:
     activities: dict[int, int]  # credited activity -> course
     required_of: dict[int, frozenset[str]]
     built_on: dt.date
-    open_by_home: dict[str, frozenset[int]] = field(default_factory=dict)
+    owner_paths: frozenset[str] = frozenset()  # the divisions that own a published course
+    open_by_key: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def open_key(self, home: str) -> str:
+        """Which published courses a teacher may open depends only on which divisions at or above
+        their home own some (the course rule, `access.rules.OpenTo`): homes alike in that (every
+        county where only the province publishes) share one read and one mask."""
+        return "|".join(path for path in ancestor_paths(home) if path in self.owner_paths)
 
     def open_ids(self, home: str) -> frozenset[int]:
-        if home not in self.open_by_home:
-            self.open_by_home[home] = open_course_ids(home)
-        return self.open_by_home[home]
+        key = self.open_key(home)
+        if key not in self.open_by_key:
+            self.open_by_key[key] = open_course_ids(home)
+        return self.open_by_key[key]
 
 
 def library_build(*, now: dt.datetime, model: collaborative.Model | None) -> Library:
@@ -132,7 +142,7 @@ def library_build(*, now: dt.datetime, model: collaborative.Model | None) -> Lib
                                        trend_weight=model.trend_weight if model else 0.0,
                                        half_life=model.half_life if model else None)
     return Library(catalogue=catalogue, activities=course_of_activity(scope), required_of=required_of_courses(scope),
-                   built_on=timezone.localdate(now))
+                   built_on=timezone.localdate(now), owner_paths=course_owner_paths(scope))
 
 
 _current: dict[str, tuple[tuple, Library, float]] = {}
@@ -176,7 +186,7 @@ def push_compute(scope: Scope, teachers: list[Teacher], *, now: dt.datetime, lib
                           today=timezone.localdate(now), weak=weak)
     nothing = History.of([])
     scoring = [engine.Teacher(
-        stage=needs[t.pk].stage, subjects=needs[t.pk].subjects, home=t.division_path,
+        stage=needs[t.pk].stage, subjects=needs[t.pk].subjects, home=library.open_key(t.division_path),
         open_ids=library.open_ids(t.division_path), history=studied.get(t.pk, nothing).courses,
         history_times=studied.get(t.pk, nothing).times,
         filled=needs[t.pk].filled, missing_required=needs[t.pk].missing_required,

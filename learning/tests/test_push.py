@@ -86,6 +86,33 @@ def test_a_teachers_list_never_holds_a_completed_retired_or_closed_course(librar
     assert len(codes) == len(set(codes))
 
 
+def test_teachers_whose_homes_open_the_same_courses_share_one_read(library, import_rows, users, province,
+                                                                   django_assert_num_queries):
+    """The library reads the open courses once per set of course-owning divisions above a home:
+    each home still gets exactly what the course rule opens to it."""
+    from learning.push.inputs import open_course_ids
+    from learning.push.services import library_build
+
+    import_rows([row("K-1", "开封市小学数学教研", 学段="小学", 学科="数学")], who="city_admin")
+    city_course = Course.objects.dangerously_unscoped().get(code="K-1")
+    course_publish(scope=scope_for_user(users["city_admin"]), actor=users["city_admin"], course_id=city_course.pk)
+    built = library_build(now=timezone.now(), model=None)
+    homes = {who: getattr(province, who).division_path
+             for who in ("teacher", "sibling_teacher", "direct_teacher", "other_city_teacher")}
+    opened = {who: built.open_ids(home) for who, home in homes.items()}
+    for who, home in homes.items():
+        assert opened[who] == open_course_ids(home), who
+    sibling_course = library["X-1"].pk
+    assert city_course.pk in opened["teacher"] and sibling_course not in opened["teacher"]
+    assert {city_course.pk, sibling_course} <= opened["sibling_teacher"]
+    assert not {city_course.pk, sibling_course} & opened["other_city_teacher"]
+    # Another county of 洛阳市 opens what the first one does: no new read.
+    elsewhere = homes["other_city_teacher"].rsplit(".", 2)[0] + ".410399."
+    with django_assert_num_queries(0):
+        assert built.open_ids(elsewhere) == opened["other_city_teacher"]
+    assert built.open_key(elsewhere) == built.open_key(homes["other_city_teacher"]) != built.open_key(homes["teacher"])
+
+
 def test_required_content_not_taken_this_cycle_comes_first_with_its_reason(library, learner):
     teacher = learner(library["M-1"])
     found = push_for(Scope.for_teacher(teacher), teacher)
