@@ -89,7 +89,10 @@ def ease_weights(gram: np.ndarray, l2: float, blas_threads: int | None = None,
     n_items = work.shape[0]
     work[np.diag_indices(n_items)] += l2
     with threadpool_limits(blas_threads):
-        precision = scipy.linalg.inv(work, overwrite_a=True, check_finite=False)
+        # LAPACK works column-major: given this row-major array it would copy it, and return the
+        # inverse in a third (two more n × n: 3 GB at 20 k courses). The transposed view is
+        # column-major, so it is inverted in place, and inv(Aᵀ)ᵀ = A⁻¹.
+        precision = scipy.linalg.inv(work.T, overwrite_a=True, check_finite=False).T
     diagonal = np.diag(precision).copy()
     precision /= -diagonal[None, :]  # B_ij = -P_ij / P_jj
     precision[np.diag_indices(n_items)] = 0.0

@@ -309,3 +309,21 @@ def test_a_cell_over_the_csv_limit_or_a_directory_is_refused_not_a_traceback(tmp
         read_interactions(path)
     with pytest.raises(InteractionFileError, match="无法读取"):
         read_interactions(tmp_path)
+
+
+def test_ease_solves_in_the_sums_memory_and_matches_the_textbook_formula():
+    """B = −P / diag(P) with P = (G + λI)⁻¹, zero diagonal, scaled to a largest weight of 1; with
+    `overwrite` the inverse is taken in the Gram matrix's own memory (no n × n copies at 20 k)."""
+    from learning.recommend.fitting import ease_weights
+
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(0.3, size=(400, 60)).astype(np.float32)
+    gram = counts.T @ counts
+    precision = np.linalg.inv(gram.astype(np.float64) + 5.0 * np.eye(60))
+    expected = -precision / np.diag(precision)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    expected /= expected.max()
+    assert np.allclose(ease_weights(gram, 5.0), expected, atol=1e-4)
+    solved = ease_weights(gram, 5.0, overwrite=True)
+    assert np.shares_memory(solved, gram) and solved.flags.c_contiguous
+    assert np.allclose(solved, expected, atol=1e-4)
