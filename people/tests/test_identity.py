@@ -111,4 +111,5 @@ def test_a_database_dump_holds_no_id_number(province):
         cursor.execute(f"SELECT * FROM {Teacher._meta.db_table}")  # noqa: S608 - fixed table name
         dump = repr(cursor.fetchall())
     assert province.teacher.id_number not in dump
-    assert not pattern.search(dump)
+    # The blind index is a hex digest: now and then it holds a run of 18 decimal digits.
+    assert not pattern.search(re.sub(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])", "", dump))
