@@ -193,9 +193,7 @@ def measure(args) -> dict:
         written = sum(pool.map(_range, queued, chunksize=1))
     batch = time.monotonic() - started
     worker_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    chosen = _chosen(args.sample, seed=1)
-
-    on_demand, stored = _on_demand(chosen)
+    on_demand, stored = _on_demand(_chosen(args.sample, seed=1))
     refit = phases.get("refit_seconds", 0.0) + phases.get("refit_read_seconds", 0.0)
     return {"batch_seconds": round(batch, 1), "fit_and_peers_seconds": round(fitted, 1),
             **{phase: round(seconds, 1) for phase, seconds in phases.items()},

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Sum
 
-from access.policy import visible
+from access.policy import Action, can, visible
 from access.scope import Scope
 from credits.constants import Category
 from credits.models import CycleTotal
@@ -37,10 +37,23 @@ PEER_WINDOW_DAYS = 365
 PEER_HEAD = 200  # courses kept per stage and subject
 
 
+def home_viewer(home_path: str) -> Scope:
+    """A teacher of the division at `home_path`, as the course rule sees them."""
+    return Scope(role="teacher", home_path=home_path, label="本人")
+
+
 def open_course_ids(home_path: str) -> frozenset[int]:
     """The published courses open to a teacher of the division at `home_path` (the teacher's own view)."""
-    viewer = Scope(role="teacher", home_path=home_path, label="本人")
-    return frozenset(visible(viewer, Course).filter(state=CourseState.PUBLISHED).values_list("id", flat=True))
+    return frozenset(visible(home_viewer(home_path), Course).filter(state=CourseState.PUBLISHED)
+                     .values_list("id", flat=True))
+
+
+def open_owners(home_path: str, owner_paths: frozenset[str]) -> frozenset[str]:
+    """Of the divisions owning published courses, those whose courses the policy opens to a
+    teacher at `home_path` (asked of the rule, one row per owner: no query)."""
+    viewer = home_viewer(home_path)
+    return frozenset(path for path in owner_paths
+                     if can(viewer, Action.VIEW, Course(division_path=path, state=CourseState.PUBLISHED)))
 
 
 def course_owner_paths(scope: Scope) -> frozenset[str]:

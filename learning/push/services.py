@@ -26,7 +26,6 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from access.policy import visible
-from access.rules import ancestor_paths
 from access.scope import Scope
 from core.batchgc import fewer_collections
 from core.dbtuning import roomy_transaction, without_jit
@@ -45,6 +44,7 @@ from learning.push.inputs import (
     credited_counts,
     histories,
     open_course_ids,
+    open_owners,
     peer_table,
     required_of_courses,
     teacher_needs,
@@ -118,12 +118,15 @@ class Library:
     built_on: dt.date
     owner_paths: frozenset[str] = frozenset()  # the divisions that own a published course
     open_by_key: dict[str, frozenset[int]] = field(default_factory=dict)
+    key_by_home: dict[str, str] = field(default_factory=dict)
 
     def open_key(self, home: str) -> str:
-        """Which published courses a teacher may open depends only on which divisions at or above
-        their home own some (the course rule, `access.rules.OpenTo`): homes alike in that (every
-        county where only the province publishes) share one read and one mask."""
-        return "|".join(path for path in ancestor_paths(home) if path in self.owner_paths)
+        """A published course is open or not by its owning division: homes to which the policy
+        opens the same owners' courses (every county where only the province publishes) share one
+        read and one mask."""
+        if home not in self.key_by_home:
+            self.key_by_home[home] = "|".join(sorted(open_owners(home, self.owner_paths)))
+        return self.key_by_home[home]
 
     def open_ids(self, home: str) -> frozenset[int]:
         key = self.open_key(home)
