@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -40,3 +41,18 @@ def without_jit() -> Iterator[None]:
         if not local:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('jit', %s, false)", [before])
+
+
+@contextmanager
+def bound_cursor() -> Iterator[Any]:
+    """PostgreSQL: a psycopg cursor on Django's connection (and in its transaction) that sends the
+    parameters apart from the query text. Django's own cursors bind on the client: psycopg quotes
+    each parameter into the SQL text in Python, which for a large one (a batch of statements as
+    one JSON document, ~100 kB) costs more than the query itself. Errors arrive as Django's
+    (IntegrityError …). What it runs is not seen by Django's execute wrappers (query logging,
+    `CaptureQueriesContext`), so keep it to a hot path's one statement."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor

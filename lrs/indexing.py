@@ -100,13 +100,9 @@ def after_store(rows: list[Statement], index_rows: list[set[tuple[int, int]]] | 
 
 # --- batches answered before their after-work -----------------------------------------------
 
-def pending_add(rows: list[Statement]) -> None:
-    """In the storing transaction: the batch waits for its after-work, done just after commit."""
-    StatementPending.objects.create(stored=rows[0].stored, seqs=[row.seq for row in rows], client_id=rows[0].client_id)
-    transaction.on_commit(_schedule)
-
-
-def _schedule() -> None:
+def pending_scheduled() -> None:
+    """After the commit of a batch left waiting (lrs.statements writes its StatementPending row):
+    the worker's task that does its after-work."""
     from lrs.tasks import statements_index_task
 
     statements_index_task.delay()

@@ -3,10 +3,12 @@ acknowledged, its index rows, definitions, credits and day count written by the 
 commit schedules, or by the first reader that needs them. No reader may tell the difference."""
 
 import datetime as dt
+import threading
+import time
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from lrs.indexing import pending_drain, statement_digests
 from lrs.keys import value_hash
@@ -116,7 +118,75 @@ def test_a_completion_is_credited_once_its_batch_is_finished(xapi, after_commit,
 
 
 @postgresql_only
+def test_one_round_trip_stores_the_new_statements_in_order_and_replays_change_nothing(
+        xapi, after_commit, django_capture_on_commit_callbacks):
+    first = [{**statement(verb={"id": plain.ATTEMPTED}), "id": str(uuid.uuid4())} for _ in range(3)]
+    xapi.post("statements", first)
+    later = [{**statement(object={"id": f"{COURSE}/{n}"}), "id": str(uuid.uuid4()),
+              "timestamp": f"2026-11-30T08:{n:02d}:00.5+08:00"} for n in range(30)]
+    # The first three again (the same statements: accepted, unchanged) among thirty new ones.
+    mixed = [*later[:10], first[1], *later[10:20], first[0], first[2], *later[20:]]
+    with django_capture_on_commit_callbacks() as scheduled:
+        response = xapi.post("statements", mixed)
+    assert response.status_code == 200 and response.json() == [s["id"] for s in mixed]
+    assert len(scheduled) == 1
+    batches = list(StatementPending.objects.order_by("pk"))
+    assert len(batches) == 2 and len(batches[1].seqs) == 30  # the new ones only
+    seqs = dict(Statement.objects.dangerously_unscoped().values_list("statement_id", "seq"))
+    assert [seqs[uuid.UUID(s["id"])] for s in later] == sorted(batches[1].seqs)  # numbered in the order they came
+    stored = Statement.objects.dangerously_unscoped().get(statement_id=later[0]["id"])
+    assert stored.client_id == xapi.client_row().pk and stored.full["object"]["id"] == f"{COURSE}/0"
+    assert stored.timestamp == dt.datetime(2026, 11, 30, 0, 0, 0, 500000, tzinfo=dt.UTC)
+    # All of them again: nothing stored, nothing to do after.
+    with django_capture_on_commit_callbacks() as scheduled:
+        assert xapi.post("statements", mixed).status_code == 200
+    assert not scheduled and StatementPending.objects.count() == 2
+    assert Statement.objects.dangerously_unscoped().count() == 33
+
+
+@postgresql_only
+def test_a_held_id_with_a_different_statement_refuses_the_whole_batch(xapi, after_commit):
+    held = {**statement(), "id": str(uuid.uuid4())}
+    xapi.post("statements", held)
+    batch = [statement() for _ in range(5)] + [{**held, "verb": {"id": plain.ATTEMPTED}}]
+    response = xapi.post("statements", batch)
+    assert response.status_code == 409 and held["id"] in response.json()["message"]
+    assert Statement.objects.dangerously_unscoped().count() == 1 and waiting() == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_id_another_request_is_storing_meanwhile_is_a_409(xapi, after_commit):
+    import psycopg
+
+    sid = str(uuid.uuid4())
+    params = connection.settings_dict
+    answers = []
+    with psycopg.connect(dbname=params["NAME"], user=params["USER"], host=params["HOST"],
+                         port=params["PORT"] or 5432) as other:
+        # Another request holds the id, not yet committed: this one cannot see it, and waits on
+        # the key's unique index until the other commits.
+        other.execute("INSERT INTO lrs_statementkey (statement_id, seq) VALUES (%s, -1)", [sid])
+        def post():
+            try:
+                answers.append(xapi.post("statements", [{**statement(), "id": sid}, statement()]))
+            finally:
+                connections.close_all()  # this thread's connection
+
+        racing = threading.Thread(target=post)
+        racing.start()
+        time.sleep(0.5)
+        other.commit()
+        racing.join(10)
+    assert answers[0].status_code == 409 and "并发" in answers[0].json()["message"]
+    assert not Statement.objects.dangerously_unscoped().exists() and waiting() == 0
+
+
+@postgresql_only
 @pytest.mark.parametrize("check", [
+    plain.test_put_stores_once_replays_change_nothing_and_a_different_statement_conflicts,
+    plain.test_post_stores_a_batch_all_or_nothing_and_returns_the_ids_in_order,
+    plain.test_the_lrs_completes_what_it_stores,
     plain.test_voiding_hides_the_statement_from_queries_but_not_from_voided_statement_id,
     plain.test_filters_find_actor_object_group_members_verbs_activities_registrations,
     plain.test_a_statement_targeting_another_matches_the_targets_filters,
