@@ -403,6 +403,11 @@ if REDIS_URL:
     }
     CACHES = {"default": _redis_cache}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Celery closes the database connection before and after every task unless told to reuse it. A
+# worker doing the LRS's after-work runs a task per stored batch, and a new connection for each
+# (a server process forked, the session set up) cost it more than some of the tasks. Reused as a
+# web process reuses its own: closed once older than CONN_MAX_AGE or broken (core.ops.celery_signals).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600),

@@ -68,8 +68,22 @@ def _name(sender) -> str:
     return getattr(sender, "name", None) or "unknown"
 
 
+def database_connections_checked(sender=None, **kwargs) -> None:
+    """Before and after each task in a worker, as Django does around each request: a connection
+    older than CONN_MAX_AGE, or broken, is closed (the next query opens a new one); the rest are
+    reused. Not for a task run in place (eager): its caller's connection and transaction are in use."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 def connect() -> None:
     from celery import signals
+
+    signals.task_prerun.connect(database_connections_checked, dispatch_uid="yanxiu-db-prerun")
+    signals.task_postrun.connect(database_connections_checked, dispatch_uid="yanxiu-db-postrun")
 
     signals.before_task_publish.connect(add_request_id_header, dispatch_uid="yanxiu-request-id-publish")
     signals.task_prerun.connect(task_started, dispatch_uid="yanxiu-request-id-prerun")

@@ -204,6 +204,29 @@ def test_task_outcomes_are_counted():
     assert {outcome: count(outcome) - before[outcome] for outcome in before} == {"success": 1, "failure": 1, "retry": 1}
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_keeps_its_database_connection_between_tasks_until_it_is_too_old():
+    class Task:
+        def __init__(self, eager):
+            self.request = type("Request", (), {"is_eager": eager})()
+
+    connection = connections["default"]
+    if connection.vendor == "sqlite":
+        pytest.skip("Django never closes the in-memory SQLite test database")
+    connection.ensure_connection()
+    held = connection.connection
+    # Celery's own fixup would close it after every task; the worker reuses it instead.
+    assert celery_app.conf.get("CELERY_DB_REUSE_MAX") >= 100
+    connection.close_at = time.monotonic() + 60  # as CONN_MAX_AGE = 60 sets it
+    celery_signals.database_connections_checked(sender=Task(eager=False))
+    assert connection.connection is held
+    connection.close_at = time.monotonic() - 1  # older than CONN_MAX_AGE: closed, reopened by the next query
+    celery_signals.database_connections_checked(sender=Task(eager=True))  # a task run in place: untouched
+    assert connection.connection is held
+    celery_signals.database_connections_checked(sender=Task(eager=False))
+    assert connection.connection is None
+
+
 def _redis_or_skip():
     import redis
 
