@@ -145,6 +145,15 @@ def test_one_round_trip_stores_the_new_statements_in_order_and_replays_change_no
 
 
 @postgresql_only
+def test_the_batch_write_is_planned_once_per_connection(xapi, after_commit):
+    for _ in range(2):
+        xapi.post("statements", [statement() for _ in range(3)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%%jsonb_to_recordset%%'")
+        assert len(cursor.fetchall()) == 1
+
+
+@postgresql_only
 def test_a_held_id_with_a_different_statement_refuses_the_whole_batch(xapi, after_commit):
     held = {**statement(), "id": str(uuid.uuid4())}
     xapi.post("statements", held)
