@@ -40,8 +40,8 @@ def teachers_for_agents(keys: set[str]) -> dict[int, int]:
     if not keys:
         return {}
     by_hash = {value_hash(key): key for key in keys}
-    # Matching runs for a client's statements, before any person's scope exists. Raw SQL with
-    # one array parameter: the ORM's hundred-value IN cost more than the query on every batch.
+    # Matching runs for a client's statements, before any person's scope exists. Raw SQL: building
+    # the ORM's hundred-value IN cost more than the query on every batch.
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT key_hash, teacher_id FROM {LearnerIdentity._meta.db_table} "  # noqa: S608
                        f"WHERE key_hash IN ({', '.join(['%s'] * len(by_hash))})", list(by_hash))

@@ -113,13 +113,8 @@ def statements_store(*, scope: Scope, client: LrsClient, statements: list[Any], 
         # Ids by their own table (one probe each, whatever the partitions); the statements only
         # for replays.
         held_seqs = list(StatementKey.objects.filter(statement_id__in=ids).values_list("seq", flat=True))
-        existing = {str(row.statement_id): row for row in Statement.objects.dangerously_unscoped()
-                    .filter(seq__in=held_seqs).only("statement_id", "full")} if held_seqs else {}
-        new = [statement for statement in statements if statement["id"].lower() not in existing]
-        for statement in statements:
-            held = existing.get(statement["id"].lower())
-            if held is not None and not statements_equal(held.full, statement):
-                raise XapiError(409, f"语句 {statement['id']} 已存在且内容不同")
+        replayed = _replays(held_seqs, statements)
+        new = [statement for statement in statements if statement["id"].lower() not in replayed]
         if new:
             _insert(scope=scope, client=client, statements=new, stored=stored, version=version)
             if attachments:
@@ -248,19 +243,27 @@ def _store_waiting(*, client: LrsClient, statements: list[dict], stored: dt.date
             held_seqs = [seq for (seq,) in cursor.fetchall()]
     except IntegrityError:
         raise XapiError(409, CONCURRENT) from None
-    if held_seqs:  # replays: rare, so their statements are read only then
-        held = dict(Statement.objects.dangerously_unscoped().filter(seq__in=held_seqs)
-                    .values_list("statement_id", "full"))
-        if len(held) != len(held_seqs):  # a key without its statement: another request's, not yet committed
-            raise XapiError(409, CONCURRENT)
-        by_id = {statement["id"].lower(): statement for statement in statements}
-        for statement_id, full in held.items():
-            if not statements_equal(full, by_id[str(statement_id)]):
-                raise XapiError(409, f"语句 {by_id[str(statement_id)]['id']} 已存在且内容不同")
-        if len(held) == len(statements):
-            return False
+    if len(_replays(held_seqs, statements)) == len(statements):
+        return False
     transaction.on_commit(pending_scheduled)
     return True
+
+
+def _replays(held_seqs: list[int], statements: list[dict]) -> set[str]:
+    """The ids among `statements` the LRS already holds (their sequence numbers `held_seqs`),
+    each checked to be the same statement again; a different one is a 409. Replays are rare, so
+    the held statements are read only when there are some."""
+    if not held_seqs:
+        return set()
+    held = {str(statement_id): full for statement_id, full in Statement.objects.dangerously_unscoped()
+            .filter(seq__in=held_seqs).values_list("statement_id", "full")}
+    if len(held) != len(held_seqs):  # a key without its statement: another request's, not yet committed
+        raise XapiError(409, CONCURRENT)
+    for statement in statements:
+        full = held.get(statement["id"].lower())
+        if full is not None and not statements_equal(full, statement):
+            raise XapiError(409, f"语句 {statement['id']} 已存在且内容不同")
+    return set(held)
 
 
 STATEMENT_COLUMNS = ("seq", "statement_id", "stored", "timestamp", "client_id", "verb_id", "voided", "is_voiding",

@@ -73,10 +73,10 @@ ALLOWED = {
     # the statement index walked for a filtered page (each statement is then looked up through the
     # client's scope) and probed for the query's further filters
     "lrs/statement_query.py": 3,
-    # statement ids are unique across the LRS; StatementRef targets; a batch's rows by COPY; a few
-    # statements inserted in one; a plain batch written in one statement, and the held statements
-    # it replays read back to compare
-    "lrs/statements.py": 7,
+    # statement ids are unique across the LRS (held statements read back to compare a replay);
+    # StatementRef targets; a batch's rows by COPY; a few statements inserted in one; a plain
+    # batch written in one statement
+    "lrs/statements.py": 6,
     # the after-work of a stored batch: its statements read back, its index rows, voiding that
     # arrived first, activity definitions merged in one SQL statement
     "lrs/indexing.py": 7,
